@@ -1,3 +1,6 @@
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
 fn main() {
-    switchboard_app::run()
+    switchboard_app::run();
 }
