@@ -1,1 +1,126 @@
+//! Helpers for the end-to-end tests in `tests/tests/`: where the built binaries are, the test
+//! environment `cargo xtask test` provides (CONTRACTS.md), launching the app with its own
+//! scratch directories, and looking at the X display.
 
+pub mod x11;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// `target/<profile>/` of the build that produced this test binary
+/// (`target/<profile>/deps/<test>` under both cargo test and nextest).
+pub fn target_profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let deps = exe
+        .parent()
+        .expect("test binaries live in target/<profile>/deps");
+    deps.parent().expect("deps has a parent").to_path_buf()
+}
+
+/// Where tests leave screenshots and other artefacts for people to look at (not committed).
+pub fn artefacts_dir() -> PathBuf {
+    target_profile_dir().join("../screenshots")
+}
+
+/// A workspace binary built beside the tests (`cargo xtask test` builds them first).
+pub fn binary(name: &str) -> PathBuf {
+    let path = target_profile_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built; run the tests with `cargo xtask test` (it builds the binaries first)",
+        path.display()
+    );
+    path
+}
+
+/// A variable of the test environment; panics with how to get it instead of skipping, so a
+/// test that needs a display can never pass without one.
+pub fn test_env(var: &str) -> String {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!("{var} is not set: run the tests with `cargo xtask test`, which provides it"),
+    }
+}
+
+/// The desktop app, started with throw-away data, config and cache directories so tests never
+/// touch the developer's own.
+pub struct App {
+    child: Child,
+    lines: Receiver<String>,
+    log: Vec<String>,
+    _home: tempfile::TempDir,
+}
+
+impl App {
+    pub fn launch(display: &str) -> Result<Self> {
+        let home = tempfile::tempdir()?;
+        let mut cmd = Command::new(binary("switchboard"));
+        cmd.env("DISPLAY", display)
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("RUST_LOG", "info")
+            // No colour codes in the log lines the tests read.
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().context("starting the app")?;
+        let stderr = child.stderr.take().context("app stderr")?;
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Self {
+            child,
+            lines,
+            log: Vec::new(),
+            _home: home,
+        })
+    }
+
+    /// Waits up to `limit` for a log line containing `needle`.
+    pub fn wait_for_log(&mut self, needle: &str, limit: Duration) -> Result<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return Ok(line);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    bail!(
+                        "no log line with {needle:?} within {limit:?}; log:\n{}",
+                        self.log.join("\n")
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait()?;
+                    bail!(
+                        "the app exited ({status}) before logging {needle:?}; log:\n{}",
+                        self.log.join("\n")
+                    )
+                }
+            }
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

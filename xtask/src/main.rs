@@ -1,1 +1,265 @@
-fn main() {}
+//! `cargo xtask setup | run | test | bench | bundle | codegen`: the README's commands. Every
+//! command runs `setup` first, so a newcomer needs nothing but `cargo xtask run` and
+//! `cargo xtask test`.
+
+mod bench;
+mod proc;
+mod setup;
+mod testenv;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use proc::{cargo, run, run_in};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, run and test Switchboard")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what is missing: system packages (apt on Debian/Ubuntu), npm packages, test tools.
+    Setup {
+        /// Only report what is missing; install nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Build and start the product on embedded defaults.
+    Run {
+        /// Without a display, start a virtual one (Xvfb) for the window.
+        #[arg(long)]
+        headless: bool,
+        /// Build with optimisations.
+        #[arg(long)]
+        release: bool,
+    },
+    /// Formatting, lints, the UI type check, every Rust test and the UI tests.
+    Test {
+        /// Run only Rust tests whose names match (passed to cargo-nextest); skips the checks.
+        filter: Option<String>,
+    },
+    /// Run the benchmarks and print their figures.
+    Bench,
+    /// Build the installers (`.deb` here).
+    Bundle,
+    /// Rewrite generated files: the protocol's golden fixtures and ui/src/generated/protocol.ts.
+    Codegen,
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("\nxtask: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    match cli.command {
+        Command::Setup { check } => setup::setup(&root, check),
+        Command::Run { headless, release } => {
+            setup::setup(&root, false)?;
+            run_app(&root, headless, release)
+        }
+        Command::Test { filter } => {
+            setup::setup(&root, false)?;
+            test(&root, filter)
+        }
+        Command::Bench => {
+            setup::setup(&root, false)?;
+            build_ui(&root)?;
+            bench::bench(&root)
+        }
+        Command::Bundle => {
+            setup::setup(&root, false)?;
+            bundle(&root)
+        }
+        Command::Codegen => {
+            let mut c = cargo();
+            c.args(["test", "-p", "switchboard-protocol", "--test", "golden"]);
+            c.env("UPDATE_GOLDEN", "1");
+            run(&mut c)?;
+            println!("rewrote crates/protocol/tests/fixtures/ and ui/src/generated/protocol.ts");
+            Ok(())
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Tauri's codegen embeds `ui/dist`, so the UI is built before any cargo build of the app.
+fn build_ui(root: &Path) -> Result<()> {
+    step("build the UI (vite)", || {
+        run_in(root, &mut proc::npm(&["run", "build", "--workspace", "ui"]))
+    })
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn run_app(root: &Path, headless: bool, release: bool) -> Result<()> {
+    build_ui(root)?;
+    let profile = if release { "release" } else { "debug" };
+    step("build the app", || {
+        let mut c = cargo();
+        c.args(["build", "--bin", "switchboard"]);
+        if release {
+            c.arg("--release");
+        }
+        run(&mut c)
+    })?;
+    let app = target_dir(root).join(profile).join("switchboard");
+
+    let has_display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty());
+    if has_display && !headless {
+        println!("\nStarting {} — close the window to quit.", app.display());
+        return run(&mut std::process::Command::new(&app));
+    }
+    if !headless {
+        println!(
+            "\nThis machine has no display (DISPLAY and WAYLAND_DISPLAY are unset), so there is \
+             nowhere to open the console window.\n\
+             - `cargo xtask run --headless` starts a virtual display (Xvfb) and the window on it, \
+             and saves a screenshot of it.\n\
+             - The signaling server will start here too once it exists (the server issue)."
+        );
+        return Ok(());
+    }
+
+    let display = testenv::Xvfb::start()?;
+    println!(
+        "\nStarted a virtual display {} (Xvfb, 1920x1080).",
+        display.name()
+    );
+    let mut child = std::process::Command::new(&app)
+        .env("DISPLAY", display.name())
+        .spawn()
+        .with_context(|| format!("starting {}", app.display()))?;
+    let shot = target_dir(root).join("screenshots/run-headless.png");
+    // The screenshot is a convenience: a failure to take it does not stop the app.
+    match testenv::screenshot_when_drawn(root, display.name(), &shot) {
+        Ok(()) => println!(
+            "The console window is up; a screenshot is at {}.",
+            shot.display()
+        ),
+        Err(e) => println!("(no screenshot: {e:#})"),
+    }
+    println!(
+        "Look at it any time with `DISPLAY={} import -window root shot.png` (ImageMagick).\n\
+         Stop with Ctrl-C.",
+        display.name()
+    );
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("the app exited with {status}");
+    }
+    Ok(())
+}
+
+fn test(root: &Path, filter: Option<String>) -> Result<()> {
+    let started = Instant::now();
+    build_ui(root)?;
+    let env = testenv::TestEnv::provide()?;
+    let apply_env = |c: &mut std::process::Command| {
+        env.apply(c);
+    };
+
+    if filter.is_none() {
+        step("cargo fmt --check", || {
+            run(cargo().args(["fmt", "--all", "--", "--check"]))
+        })?;
+        step("UI type check (svelte-check)", || {
+            run_in(root, &mut proc::npm(&["run", "check", "--workspace", "ui"]))
+        })?;
+        step("cargo clippy -D warnings", || {
+            run(cargo().args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        })?;
+    }
+    // Tests in `tests/` start the real binaries: build them first.
+    step("build the binaries", || {
+        run(cargo().args(["build", "--workspace", "--bins"]))
+    })?;
+    step("Rust tests (cargo nextest)", || {
+        let mut c = cargo();
+        c.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+        if std::env::var_os("CI").is_some() {
+            c.args(["--profile", "ci"]);
+        }
+        if let Some(f) = &filter {
+            c.arg(f);
+        }
+        apply_env(&mut c);
+        run(&mut c)
+    })?;
+    if filter.is_none() {
+        step("Rust doc tests", || {
+            run(cargo().args(["test", "--workspace", "--doc"]))
+        })?;
+        step("UI tests (vitest)", || {
+            run_in(root, &mut proc::npm(&["test", "--workspace", "ui"]))
+        })?;
+    }
+    println!("\nAll tests passed in {}.", proc::human(started.elapsed()));
+    Ok(())
+}
+
+fn bundle(root: &Path) -> Result<()> {
+    // The Tauri CLI from npm (prebuilt) runs `beforeBuildCommand` (the UI build) itself.
+    step("tauri build --bundles deb", || {
+        run_in(
+            root,
+            &mut proc::npx(&["tauri", "build", "--bundles", "deb"]),
+        )
+    })?;
+    let dir = target_dir(root).join("release/bundle/deb");
+    let debs: Vec<_> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+        .collect();
+    if debs.is_empty() {
+        bail!("tauri build finished but left no .deb in {}", dir.display());
+    }
+    for d in debs {
+        let size = std::fs::metadata(&d)?.len();
+        println!("built {} ({:.1} MB)", d.display(), size as f64 / 1e6);
+    }
+    Ok(())
+}
+
+/// Runs one named step and prints how long it took.
+fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    println!("\n==> {name}");
+    let t = Instant::now();
+    let r = f().with_context(|| format!("step failed: {name}"));
+    println!(
+        "<== {name}: {} ({})",
+        if r.is_ok() { "ok" } else { "FAILED" },
+        proc::human(t.elapsed())
+    );
+    r
+}

@@ -1,6 +1,8 @@
 //! What reading and writing frames costs the server: a small frame, an invite carrying a
 //! Chromium-sized SDP offer, and the `incoming_call` written for it.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use switchboard_protocol::*;
@@ -81,5 +83,12 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    // Short runs: these figures are stable to a few percent within seconds.
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(3));
+    targets = bench
+}
 criterion_main!(benches);

@@ -5,6 +5,8 @@
 //! value through the codec a server or client uses. `UPDATE_GOLDEN=1 cargo test -p
 //! switchboard-protocol` (or `cargo xtask codegen`) rewrites the fixtures after a deliberate change.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

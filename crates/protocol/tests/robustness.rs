@@ -1,6 +1,8 @@
 //! Whatever arrives, the codec answers with a frame or a typed error: never a panic, and never
 //! an error without a code the server can send.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use proptest::prelude::*;
 use switchboard_protocol::*;
 

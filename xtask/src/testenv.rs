@@ -1,0 +1,221 @@
+//! The test environment of CONTRACTS.md: when absent, one Xvfb (exported as `DISPLAY`) and one
+//! user-mode PulseAudio with a null sink (exported as `PULSE_SERVER`) for the whole run. Never
+//! touches the developer's `~/.asoundrc`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::proc::{self, have};
+
+/// Waits up to `limit` for `ready`, checking the child has not died meanwhile.
+fn wait_for(child: &mut Child, limit: Duration, ready: impl Fn() -> bool) -> Result<bool> {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if ready() {
+            return Ok(true);
+        }
+        if child.try_wait()?.is_some() {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(false)
+}
+
+/// A virtual X display that lives as long as this value.
+pub struct Xvfb {
+    child: Child,
+    name: String,
+}
+
+impl Xvfb {
+    pub fn start() -> Result<Self> {
+        if !have("Xvfb") {
+            bail!("Xvfb is not installed (Debian: apt-get install xvfb xauth)");
+        }
+        for n in 90..140 {
+            if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+                continue;
+            }
+            let mut child = Command::new("Xvfb")
+                .args([
+                    &format!(":{n}"),
+                    "-screen",
+                    "0",
+                    "1920x1080x24",
+                    "-nolisten",
+                    "tcp",
+                    "-noreset",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("starting Xvfb")?;
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+            if wait_for(&mut child, Duration::from_secs(10), || socket.exists())? {
+                return Ok(Self {
+                    child,
+                    name: format!(":{n}"),
+                });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        bail!("could not start Xvfb on any display from :90 to :139")
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A user-mode PulseAudio whose only sink is a null sink, clocked like a real sound card (the
+/// ALSA `null` device is not: it busy-loops).
+pub struct Pulse {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Pulse {
+    pub fn start() -> Result<Self> {
+        if !have("pulseaudio") {
+            bail!("pulseaudio is not installed (Debian: apt-get install pulseaudio)");
+        }
+        let dir = std::env::temp_dir().join(format!("switchboard-pulse-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        set_private(&dir)?;
+        let socket = dir.join("native");
+        let mut child = Command::new("pulseaudio")
+            .args([
+                "-n",
+                "--daemonize=no",
+                "--exit-idle-time=-1",
+                "--disallow-exit",
+                "--log-target=stderr",
+                "--log-level=error",
+                "-L",
+                &format!("module-native-protocol-unix socket={} auth-anonymous=1", socket.display()),
+                "-L",
+                "module-null-sink sink_name=switchboard_null rate=48000 sink_properties=device.description=Switchboard-null",
+                "-L",
+                "module-always-sink",
+            ])
+            .env("XDG_RUNTIME_DIR", &dir)
+            .env("HOME", &dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting pulseaudio")?;
+        if !wait_for(&mut child, Duration::from_secs(10), || socket.exists())? {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("pulseaudio did not open {} within 10 s", socket.display());
+        }
+        Ok(Self { child, dir })
+    }
+
+    pub fn server(&self) -> String {
+        format!("unix:{}", self.dir.join("native").display())
+    }
+}
+
+#[cfg(unix)]
+fn set_private(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_private(_: &Path) -> Result<()> {
+    Ok(())
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What `cargo xtask test` provides to the tests it runs.
+pub struct TestEnv {
+    xvfb: Option<Xvfb>,
+    pulse: Option<Pulse>,
+}
+
+impl TestEnv {
+    pub fn provide() -> Result<Self> {
+        let has = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+        let xvfb = if has("DISPLAY") {
+            None
+        } else {
+            let x = Xvfb::start()?;
+            println!("test environment: started Xvfb on DISPLAY={}", x.name());
+            Some(x)
+        };
+        let pulse = if has("PULSE_SERVER") || pulse_running() {
+            None
+        } else {
+            let p = Pulse::start()?;
+            println!(
+                "test environment: started PulseAudio (null sink) at PULSE_SERVER={}",
+                p.server()
+            );
+            Some(p)
+        };
+        Ok(Self { xvfb, pulse })
+    }
+
+    pub fn apply(&self, cmd: &mut Command) {
+        if let Some(x) = &self.xvfb {
+            cmd.env("DISPLAY", x.name());
+        }
+        if let Some(p) = &self.pulse {
+            cmd.env("PULSE_SERVER", p.server());
+        }
+    }
+}
+
+/// Whether the user already has a PulseAudio (or PipeWire's pulse) server.
+fn pulse_running() -> bool {
+    have("pactl")
+        && Command::new("pactl")
+            .arg("info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+/// Saves a PNG of `display` once the window on it has drawn something (more than a handful of
+/// colours), using the screenshot tool of the tests crate.
+pub fn screenshot_when_drawn(root: &Path, display: &str, out: &Path) -> Result<()> {
+    let mut c = proc::cargo();
+    c.current_dir(root).args([
+        "run",
+        "--quiet",
+        "-p",
+        "switchboard-tests",
+        "--bin",
+        "x11-screenshot",
+        "--",
+        "--wait-drawn",
+        "60",
+    ]);
+    c.arg(out).env("DISPLAY", display);
+    proc::run(&mut c)
+}
