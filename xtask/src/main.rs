@@ -61,6 +61,7 @@ fn main() {
 
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
+    proc::kill_children_on_signal();
     let root = workspace_root();
     std::env::set_current_dir(&root)?;
     match cli.command {
@@ -152,6 +153,7 @@ fn run_app(root: &Path, headless: bool, release: bool) -> Result<()> {
         .env("DISPLAY", display.name())
         .spawn()
         .with_context(|| format!("starting {}", app.display()))?;
+    proc::register_child(child.id());
     let shot = target_dir(root).join("screenshots/run-headless.png");
     // The screenshot is a convenience: a failure to take it does not stop the app.
     match testenv::screenshot_when_drawn(root, display.name(), &shot) {
@@ -162,7 +164,7 @@ fn run_app(root: &Path, headless: bool, release: bool) -> Result<()> {
         Err(e) => println!("(no screenshot: {e:#})"),
     }
     println!(
-        "Look at it any time with `DISPLAY={} import -window root shot.png` (ImageMagick).\n\
+        "Look at it again any time with\n  DISPLAY={} cargo run -q -p switchboard-tests --bin x11-screenshot -- shot.png\n\
          Stop with Ctrl-C.",
         display.name()
     );

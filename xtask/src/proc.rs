@@ -1,7 +1,8 @@
 //! Running other programs: cargo, npm, apt, Xvfb.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -77,4 +78,54 @@ pub fn human(d: Duration) -> String {
     } else {
         format!("{:.1}s", d.as_secs_f64())
     }
+}
+
+/// Background processes we started (Xvfb, PulseAudio, the app). They die with us: by `Drop` on a
+/// normal exit, and by [`kill_children_on_signal`] when we are interrupted or terminated.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+pub fn register_child(pid: u32) {
+    CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(pid);
+}
+
+pub fn forget_child(pid: u32) {
+    CHILDREN
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|p| *p != pid);
+}
+
+/// On SIGINT/SIGTERM/SIGHUP, kills the registered children and exits 130. (A terminal's Ctrl-C
+/// reaches the whole process group anyway; `timeout` or a CI runner signals only us.)
+pub fn kill_children_on_signal() {
+    let installed = ctrlc::set_handler(|| {
+        let pids = CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for pid in pids {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        eprintln!("xtask: interrupted");
+        std::process::exit(130);
+    });
+    if let Err(e) = installed {
+        eprintln!("xtask: cannot watch for Ctrl-C ({e}); background processes may outlive us");
+    }
+}
+
+/// Stops a background process politely (SIGTERM, so Xvfb removes its lock file), then firmly
+/// after two seconds.
+pub fn terminate(child: &mut Child) {
+    forget_child(child.id());
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }

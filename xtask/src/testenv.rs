@@ -40,6 +40,10 @@ impl Xvfb {
             if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
                 continue;
             }
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+            // A socket without a lock file is left over from a killed server: it would make the
+            // readiness check below pass before our Xvfb listens.
+            let _ = std::fs::remove_file(&socket);
             let mut child = Command::new("Xvfb")
                 .args([
                     &format!(":{n}"),
@@ -56,14 +60,14 @@ impl Xvfb {
                 .spawn()
                 .context("starting Xvfb")?;
             let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+            proc::register_child(child.id());
             if wait_for(&mut child, Duration::from_secs(10), || socket.exists())? {
                 return Ok(Self {
                     child,
                     name: format!(":{n}"),
                 });
             }
-            let _ = child.kill();
-            let _ = child.wait();
+            proc::terminate(&mut child);
         }
         bail!("could not start Xvfb on any display from :90 to :139")
     }
@@ -75,8 +79,7 @@ impl Xvfb {
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        proc::terminate(&mut self.child);
     }
 }
 
@@ -118,9 +121,9 @@ impl Pulse {
             .stderr(Stdio::null())
             .spawn()
             .context("starting pulseaudio")?;
+        proc::register_child(child.id());
         if !wait_for(&mut child, Duration::from_secs(10), || socket.exists())? {
-            let _ = child.kill();
-            let _ = child.wait();
+            proc::terminate(&mut child);
             bail!("pulseaudio did not open {} within 10 s", socket.display());
         }
         Ok(Self { child, dir })
@@ -145,8 +148,7 @@ fn set_private(_: &Path) -> Result<()> {
 
 impl Drop for Pulse {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        proc::terminate(&mut self.child);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
