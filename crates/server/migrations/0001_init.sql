@@ -1,0 +1,55 @@
+-- Accounts of users, agents and admins (customers get tokens without accounts).
+CREATE TABLE accounts (
+    realm         TEXT    NOT NULL,
+    user_id       TEXT    NOT NULL,
+    role          TEXT    NOT NULL,
+    password_hash TEXT,
+    display_name  TEXT,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    PRIMARY KEY (realm, user_id)
+);
+
+-- One row per call, written when it ends; times are Unix milliseconds.
+CREATE TABLE calls (
+    call_id     TEXT    PRIMARY KEY,
+    realm       TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,
+    media       TEXT    NOT NULL,
+    from_user   TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    answered_at INTEGER,
+    ended_at    INTEGER NOT NULL,
+    end_code    TEXT    NOT NULL,
+    end_side    TEXT    NOT NULL,
+    business    TEXT,
+    priority    INTEGER,
+    wait_ms     INTEGER,
+    agent       TEXT
+);
+CREATE INDEX calls_by_time ON calls (realm, created_at);
+
+-- One row per member's part in a call (legs), written when that part ends.
+CREATE TABLE call_legs (
+    call_id    TEXT    NOT NULL,
+    realm      TEXT    NOT NULL,
+    user_id    TEXT    NOT NULL,
+    role       TEXT    NOT NULL,
+    invited_at INTEGER NOT NULL,
+    joined_at  INTEGER,
+    left_at    INTEGER NOT NULL,
+    end_code   TEXT    NOT NULL,
+    end_side   TEXT    NOT NULL
+);
+CREATE INDEX call_legs_by_call ON call_legs (call_id);
+
+-- What agents recorded at the end of wrap-up.
+CREATE TABLE wrap_ups (
+    call_id     TEXT    NOT NULL,
+    realm       TEXT    NOT NULL,
+    agent       TEXT    NOT NULL,
+    disposition TEXT,
+    notes       TEXT,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX wrap_ups_by_call ON wrap_ups (call_id);

@@ -1,0 +1,884 @@
+//! The switchboard itself, sans-IO: sessions, presence, calls, messages and the queue as one
+//! value that the async shell feeds with inputs and the current time, and drains for outputs
+//! (frames to send, connections to close, records to write). No tokio, no sockets and no clock
+//! inside (like str0m), so the tests drive it event by event and proptest can shuffle events.
+//!
+//! Call control lives in `calls.rs`, the ACD queue in `queue.rs`; this file owns sessions,
+//! presence, direct messages, timers and the dispatch of client frames.
+
+mod calls;
+mod cti;
+mod ending;
+mod presence;
+#[cfg(test)]
+mod props;
+mod queue;
+mod relay;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use serde::Deserialize;
+use switchboard_protocol::{
+    Business, CallId, ClientFrame, ClientMessage, ErrorCode, IceServer, Label, Limits, MissedCall,
+    MissedCalls, PROTOCOL_VERSION, PresenceStatus, ReceivedMessage, RequestId, Role, ServerFrame,
+    ServerMessage, SessionEndCode, SessionEnded, SessionId, UserId, Welcome,
+};
+
+pub use calls::CallSummary;
+pub use queue::QueueFigures;
+
+use calls::Call;
+use queue::{Agent, Queue};
+
+/// Milliseconds since the Unix epoch: the core's only notion of time.
+pub type Millis = u64;
+
+/// A user within a realm (tenant). The same user id in two realms is two people.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserKey {
+    /// The tenant.
+    pub realm: Label,
+    /// The account.
+    pub user: UserId,
+}
+
+impl UserKey {
+    /// A key from its parts.
+    pub fn new(realm: Label, user: UserId) -> Self {
+        Self { realm, user }
+    }
+
+    fn with_user(&self, user: UserId) -> Self {
+        Self {
+            realm: self.realm.clone(),
+            user,
+        }
+    }
+}
+
+impl std::fmt::Display for UserKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.realm, self.user)
+    }
+}
+
+/// What happens when a user signs in on a second device (per realm).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DevicePolicy {
+    /// The new sign-in ends the old one (`kicked_duplicate_login`), like TRTC.
+    #[default]
+    Kick,
+    /// All devices stay signed in and all ring; the others end with `answered_elsewhere` or
+    /// `ended_elsewhere`, like RongCloud.
+    Multi,
+}
+
+/// The core's settings (the shell fills them from the configuration file and flags).
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Prefix of the ids this node issues (calls, messages), unique among nodes.
+    pub node: String,
+    /// How long an invite rings before `no_answer`.
+    pub ring_timeout_ms: u64,
+    /// How long a dropped session may be resumed before its calls end with `network_lost`.
+    pub resume_window_ms: u64,
+    /// The WebSocket ping interval the shell uses, announced in `hello`.
+    pub heartbeat_secs: u32,
+    /// How long a customer call rings at an agent before it goes back to the queue (RONA).
+    pub rona_ms: u64,
+    /// The longest a customer waits in a queue before `queue_timeout`.
+    pub queue_max_wait_ms: u64,
+    /// How long wrap-up lasts after a customer call (0: no wrap-up).
+    pub wrap_up_ms: u64,
+    /// After wrap-up, become ready by itself (otherwise not ready, reason `after_call_work`).
+    pub auto_ready: bool,
+    /// Multi-device policy per realm; realms not listed use `default_device_policy`.
+    pub device_policy: HashMap<String, DevicePolicy>,
+    /// The policy of realms not listed.
+    pub default_device_policy: DevicePolicy,
+    /// Announced in `hello`.
+    pub ice_servers: Vec<IceServer>,
+    /// Announced in `hello` (the shell enforces them).
+    pub limits: Limits,
+    /// Frames kept for a session in its resume window; older ones are dropped beyond this.
+    pub max_pending_frames: usize,
+    /// Direct messages kept for an offline user; older ones are dropped beyond this.
+    pub max_offline_messages: usize,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            node: "n1".into(),
+            ring_timeout_ms: 60_000,
+            resume_window_ms: 20_000,
+            heartbeat_secs: 10,
+            rona_ms: 15_000,
+            queue_max_wait_ms: 30 * 60_000,
+            wrap_up_ms: 30_000,
+            auto_ready: true,
+            device_policy: HashMap::new(),
+            default_device_policy: DevicePolicy::Kick,
+            ice_servers: Vec::new(),
+            limits: Limits::default(),
+            max_pending_frames: 1_000,
+            max_offline_messages: 1_000,
+        }
+    }
+}
+
+/// An account the directory knows (users and agents; customers are not in it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// What the account may do.
+    pub role: Role,
+    /// Shown to others.
+    pub display_name: Option<Label>,
+}
+
+/// A verified sign-in, as the shell read it from the token.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// Who.
+    pub user: UserKey,
+    /// As what.
+    pub role: Role,
+    /// Shown to others (a customer's name comes with `enqueue`).
+    pub display_name: Option<Label>,
+    /// When the token runs out.
+    pub token_expires_at: Millis,
+    /// For a customer token: the only queue it may enter.
+    pub business: Option<Business>,
+}
+
+/// What the core asks the shell to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send a frame on a session's connection.
+    Send {
+        /// To whom.
+        session: SessionId,
+        /// What.
+        frame: ServerFrame,
+    },
+    /// Close a session's connection (after its `session_ended`).
+    Close {
+        /// Which.
+        session: SessionId,
+    },
+    /// Write a record (call detail records, wrap-up).
+    Record(Record),
+}
+
+/// Call detail records, written by the shell to SQLite.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// A call leg (one member's part in a call) ended.
+    Leg(calls::LegRecord),
+    /// A call ended; its legs were recorded before.
+    Call(CallSummary),
+    /// An agent finished wrap-up with a disposition and notes.
+    WrapUp {
+        /// The call.
+        call_id: CallId,
+        /// The agent.
+        agent: UserKey,
+        /// The outcome the agent chose.
+        disposition: Option<Label>,
+        /// Notes.
+        notes: Option<String>,
+        /// When.
+        at: Millis,
+    },
+}
+
+/// Why a request failed: the error frame's code and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+pub(crate) fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+type Handled = Result<(), Refusal>;
+
+/// One signed-in device.
+#[derive(Debug)]
+struct Session {
+    user: UserKey,
+    role: Role,
+    display_name: Option<Label>,
+    business: Option<Business>,
+    /// False while the socket is gone and the session waits in its resume window.
+    connected: bool,
+    /// Frames that arrived while disconnected, sent on resume.
+    pending: VecDeque<ServerFrame>,
+    /// Calls this device is in (joined) or ringing for.
+    calls: BTreeSet<CallId>,
+    /// Users whose presence this session follows.
+    watching: Vec<UserKey>,
+}
+
+/// Things that happen by themselves at a time; checked for staleness when they fire.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// An invitee's ringing runs out (`no_answer`, or RONA for an agent).
+    Ring { call: CallId, user: UserId },
+    /// A dropped session's resume window closes.
+    Resume { session: SessionId },
+    /// A waiting customer's maximum wait.
+    QueueWait { call: CallId },
+    /// An agent's wrap-up ends.
+    WrapUp { agent: UserKey, call: CallId },
+}
+
+/// The switchboard.
+pub struct Core {
+    config: CoreConfig,
+    accounts: HashMap<UserKey, Account>,
+    sessions: HashMap<SessionId, Session>,
+    devices: HashMap<UserKey, Vec<SessionId>>,
+    calls: HashMap<CallId, Call>,
+    /// The one call each user is joined to.
+    joined: HashMap<UserKey, CallId>,
+    /// Calls ringing for each user.
+    ringing: HashMap<UserKey, BTreeSet<CallId>>,
+    queue: Queue,
+    agents: HashMap<UserKey, Agent>,
+    timers: BTreeSet<(Millis, Timer)>,
+    watchers: HashMap<UserKey, BTreeSet<SessionId>>,
+    published_presence: HashMap<UserKey, PresenceStatus>,
+    presence_dirty: BTreeSet<UserKey>,
+    message_seq: HashMap<(UserKey, UserKey), u64>,
+    offline_messages: HashMap<UserKey, VecDeque<ReceivedMessage>>,
+    missed_calls: HashMap<UserKey, Vec<MissedCall>>,
+    next_id: u64,
+    out: Vec<Output>,
+}
+
+impl Core {
+    /// An empty switchboard.
+    pub fn new(config: CoreConfig) -> Self {
+        Self {
+            config,
+            accounts: HashMap::new(),
+            sessions: HashMap::new(),
+            devices: HashMap::new(),
+            calls: HashMap::new(),
+            joined: HashMap::new(),
+            ringing: HashMap::new(),
+            queue: Queue::default(),
+            agents: HashMap::new(),
+            timers: BTreeSet::new(),
+            watchers: HashMap::new(),
+            published_presence: HashMap::new(),
+            presence_dirty: BTreeSet::new(),
+            message_seq: HashMap::new(),
+            offline_messages: HashMap::new(),
+            missed_calls: HashMap::new(),
+            next_id: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    // ---- inputs ---------------------------------------------------------------------------
+
+    /// Adds, changes or (with `None`) removes an account. A removed or disabled account's
+    /// sessions are signed out (`kicked_by_server`).
+    pub fn set_account(&mut self, user: UserKey, account: Option<Account>, now: Millis) {
+        match account {
+            Some(a) => {
+                self.accounts.insert(user, a);
+            }
+            None => {
+                self.accounts.remove(&user);
+                for s in self.devices.get(&user).cloned().unwrap_or_default() {
+                    self.end_session(
+                        &s,
+                        SessionEndCode::KickedByServer,
+                        "an administrator disabled this account",
+                        now,
+                    );
+                }
+            }
+        }
+        self.settle(now);
+    }
+
+    /// Whether the directory has this account.
+    pub fn has_account(&self, user: &UserKey) -> bool {
+        self.accounts.contains_key(user)
+    }
+
+    /// A new session for a verified token: replies `hello`, applies the realm's multi-device
+    /// policy, and delivers what waited for the user (missed calls, messages).
+    pub fn login(
+        &mut self,
+        session: SessionId,
+        login: Login,
+        request: Option<RequestId>,
+        now: Millis,
+    ) {
+        let user = login.user.clone();
+        if self.device_policy(&user.realm) == DevicePolicy::Kick {
+            for old in self.devices.get(&user).cloned().unwrap_or_default() {
+                self.kick_duplicate(&old, now);
+            }
+        }
+        self.sessions.insert(
+            session.clone(),
+            Session {
+                user: user.clone(),
+                role: login.role,
+                display_name: login.display_name.clone().or_else(|| {
+                    self.accounts
+                        .get(&user)
+                        .and_then(|a| a.display_name.clone())
+                }),
+                business: login.business.clone(),
+                connected: true,
+                pending: VecDeque::new(),
+                calls: BTreeSet::new(),
+                watching: Vec::new(),
+            },
+        );
+        self.devices
+            .entry(user.clone())
+            .or_default()
+            .push(session.clone());
+        self.welcome(&session, &login, false, request, now);
+        if let Some(calls) = self.missed_calls.remove(&user) {
+            self.send(&session, ServerMessage::MissedCalls(MissedCalls { calls }));
+        }
+        if let Some(messages) = self.offline_messages.remove(&user) {
+            for m in messages {
+                self.send(&session, ServerMessage::Message(m));
+            }
+        }
+        self.presence_dirty.insert(user);
+        self.settle(now);
+    }
+
+    /// Resumes a session whose socket dropped, within its resume window: its calls go on and
+    /// the frames that waited are sent after the `hello` reply.
+    pub fn resume(
+        &mut self,
+        session: &SessionId,
+        login: Login,
+        request: Option<RequestId>,
+        now: Millis,
+    ) -> Result<(), ErrorCode> {
+        match self.sessions.get(session) {
+            Some(s) if s.user == login.user && s.role == login.role => {}
+            _ => return Err(ErrorCode::ResumeFailed),
+        }
+        self.welcome(session, &login, true, request, now);
+        let pending = match self.sessions.get_mut(session) {
+            Some(s) => {
+                s.connected = true;
+                std::mem::take(&mut s.pending)
+            }
+            None => VecDeque::new(),
+        };
+        for frame in pending {
+            self.out.push(Output::Send {
+                session: session.clone(),
+                frame,
+            });
+        }
+        self.settle(now);
+        Ok(())
+    }
+
+    /// The socket of a session is gone (closed or silent for too long): its resume window
+    /// starts.
+    pub fn disconnected(&mut self, session: &SessionId, now: Millis) {
+        if let Some(s) = self.sessions.get_mut(session)
+            && s.connected
+        {
+            s.connected = false;
+            let at = now + self.config.resume_window_ms;
+            self.timers.insert((
+                at,
+                Timer::Resume {
+                    session: session.clone(),
+                },
+            ));
+        }
+    }
+
+    /// A frame from a signed-in session (the shell answers `hello`, `ping` and
+    /// `refresh_token` itself).
+    pub fn frame(&mut self, session: &SessionId, frame: ClientFrame, now: Millis) {
+        let Some(role) = self.sessions.get(session).map(|s| s.role) else {
+            return;
+        };
+        let id = frame.id;
+        let call_id = call_of(&frame.message);
+        let result = match allowed(role, &frame.message) {
+            Err(r) => Err(r),
+            Ok(()) => self.dispatch(session, id, frame.message, now),
+        };
+        if let Err(r) = result {
+            self.reply(
+                session,
+                id,
+                ServerMessage::Error(switchboard_protocol::ErrorMessage {
+                    code: r.code,
+                    message: r.message,
+                    call_id,
+                }),
+            );
+        }
+        self.settle(now);
+    }
+
+    /// When `handle_timeout` next has something to do.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.timers.first().map(|(at, _)| *at)
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        while let Some((at, _)) = self.timers.first() {
+            if *at > now {
+                break;
+            }
+            let Some((at, timer)) = self.timers.pop_first() else {
+                break;
+            };
+            match timer {
+                Timer::Ring { call, user } => self.ring_timeout(&call, &user, at, now),
+                Timer::Resume { session } => self.resume_expired(&session, now),
+                Timer::QueueWait { call } => self.queue_wait_expired(&call, now),
+                Timer::WrapUp { agent, call } => self.wrap_up_expired(&agent, &call, now),
+            }
+        }
+        self.settle(now);
+    }
+
+    /// Ends every call (`service_unavailable`, side server) and every session
+    /// (`server_shutdown`), recording all of it: the graceful drain on SIGTERM.
+    pub fn shutdown(&mut self, now: Millis) {
+        let calls: Vec<CallId> = self.calls.keys().cloned().collect();
+        for c in calls {
+            self.finish_call(
+                &c,
+                switchboard_protocol::EndReason::new(
+                    switchboard_protocol::EndCode::ServiceUnavailable,
+                    switchboard_protocol::Side::Server,
+                ),
+                now,
+            );
+        }
+        let sessions: Vec<SessionId> = self.sessions.keys().cloned().collect();
+        for s in sessions {
+            self.end_session(
+                &s,
+                SessionEndCode::ServerShutdown,
+                "the server is shutting down; reconnect in a moment",
+                now,
+            );
+        }
+        self.settle(now);
+    }
+
+    /// Takes what the core wants done, in order.
+    pub fn drain(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.out)
+    }
+
+    // ---- figures ----------------------------------------------------------------------------
+
+    /// Counts for metrics.
+    pub fn figures(&self) -> Figures {
+        Figures {
+            sessions: self.sessions.len(),
+            connected: self.sessions.values().filter(|s| s.connected).count(),
+            calls: self.calls.len(),
+            queue: self.queue_figures(),
+        }
+    }
+
+    /// The role of a session, if it exists.
+    pub fn session_role(&self, session: &SessionId) -> Option<Role> {
+        self.sessions.get(session).map(|s| s.role)
+    }
+
+    // ---- plumbing shared by the call and queue code ---------------------------------------
+
+    fn device_policy(&self, realm: &Label) -> DevicePolicy {
+        self.config
+            .device_policy
+            .get(realm.as_str())
+            .copied()
+            .unwrap_or(self.config.default_device_policy)
+    }
+
+    fn fresh_id(&mut self, kind: &str) -> String {
+        self.next_id += 1;
+        format!("{}-{kind}{}", self.config.node, self.next_id)
+    }
+
+    fn welcome(
+        &mut self,
+        session: &SessionId,
+        login: &Login,
+        resumed: bool,
+        request: Option<RequestId>,
+        now: Millis,
+    ) {
+        let welcome = Welcome {
+            v: PROTOCOL_VERSION,
+            session_id: session.clone(),
+            resumed,
+            user: login.user.user.clone(),
+            role: login.role,
+            realm: login.user.realm.clone(),
+            token_expires_at: login.token_expires_at,
+            server_time: now,
+            heartbeat_secs: self.config.heartbeat_secs,
+            resume_window_secs: u32::try_from(self.config.resume_window_ms / 1000)
+                .unwrap_or(u32::MAX),
+            limits: self.config.limits,
+            ice_servers: self.config.ice_servers.clone(),
+        };
+        // Straight to the connection, ahead of anything that waited while disconnected.
+        self.out.push(Output::Send {
+            session: session.clone(),
+            frame: ServerFrame::reply(request, ServerMessage::Hello(welcome)),
+        });
+    }
+
+    /// Sends a frame to one session (kept for it while it is in its resume window).
+    fn send_frame(&mut self, session: &SessionId, frame: ServerFrame) {
+        let Some(s) = self.sessions.get_mut(session) else {
+            return;
+        };
+        if s.connected {
+            self.out.push(Output::Send {
+                session: session.clone(),
+                frame,
+            });
+        } else {
+            if s.pending.len() >= self.config.max_pending_frames {
+                s.pending.pop_front();
+            }
+            s.pending.push_back(frame);
+        }
+    }
+
+    fn send(&mut self, session: &SessionId, message: ServerMessage) {
+        self.send_frame(session, ServerFrame::new(message));
+    }
+
+    fn reply(&mut self, session: &SessionId, id: Option<RequestId>, message: ServerMessage) {
+        self.send_frame(session, ServerFrame::reply(id, message));
+    }
+
+    fn ack(&mut self, session: &SessionId, id: Option<RequestId>) {
+        if id.is_some() {
+            self.reply(session, id, ServerMessage::Ack);
+        }
+    }
+
+    /// Sends to every device of a user.
+    fn send_user(&mut self, user: &UserKey, message: ServerMessage) {
+        for s in self.devices.get(user).cloned().unwrap_or_default() {
+            self.send(&s, message.clone());
+        }
+    }
+
+    fn record(&mut self, record: Record) {
+        self.out.push(Output::Record(record));
+    }
+
+    fn timer(&mut self, at: Millis, timer: Timer) {
+        self.timers.insert((at, timer));
+    }
+
+    fn user_of(&self, session: &SessionId) -> Option<UserKey> {
+        self.sessions.get(session).map(|s| s.user.clone())
+    }
+
+    fn display_name(&self, user: &UserKey) -> Option<Label> {
+        self.accounts
+            .get(user)
+            .and_then(|a| a.display_name.clone())
+            .or_else(|| {
+                self.devices
+                    .get(user)
+                    .and_then(|d| d.first())
+                    .and_then(|s| self.sessions.get(s))
+                    .and_then(|s| s.display_name.clone())
+            })
+    }
+
+    /// Whether the user has a device signed in (or in its resume window).
+    fn is_online(&self, user: &UserKey) -> bool {
+        self.devices.get(user).is_some_and(|d| !d.is_empty())
+    }
+
+    /// Work that follows any input: presence, queue positions, routing and CTI figures.
+    fn settle(&mut self, now: Millis) {
+        self.route(now);
+        self.publish_queue(now);
+        self.publish_presence();
+    }
+
+    // ---- sessions -------------------------------------------------------------------------
+
+    fn kick_duplicate(&mut self, old: &SessionId, now: Millis) {
+        use switchboard_protocol::{EndCode, Side};
+        let calls: Vec<CallId> = self
+            .sessions
+            .get(old)
+            .map(|s| s.calls.iter().cloned().collect())
+            .unwrap_or_default();
+        for c in calls {
+            self.depart_session(
+                &c,
+                old,
+                calls::Departure::fixed(EndCode::KickedDuplicateLogin, Side::OtherDevice),
+                now,
+            );
+        }
+        self.end_session(
+            old,
+            SessionEndCode::KickedDuplicateLogin,
+            "you signed in on another device",
+            now,
+        );
+    }
+
+    /// Ends a session on purpose: its calls end (with the code that fits), it is told why,
+    /// and its connection is closed.
+    fn end_session(&mut self, session: &SessionId, code: SessionEndCode, text: &str, now: Millis) {
+        use switchboard_protocol::{EndCode, Side};
+        let calls: Vec<CallId> = self
+            .sessions
+            .get(session)
+            .map(|s| s.calls.iter().cloned().collect())
+            .unwrap_or_default();
+        let departure = match code {
+            SessionEndCode::LoggedOut => None,
+            SessionEndCode::KickedDuplicateLogin => Some(calls::Departure::fixed(
+                EndCode::KickedDuplicateLogin,
+                Side::OtherDevice,
+            )),
+            SessionEndCode::TokenExpired | SessionEndCode::Unknown => Some(
+                calls::Departure::fixed(EndCode::ServiceUnavailable, Side::Server),
+            ),
+            SessionEndCode::KickedByServer => Some(calls::Departure::fixed(
+                EndCode::KickedByServer,
+                Side::Server,
+            )),
+            SessionEndCode::ServerShutdown => Some(calls::Departure::fixed(
+                EndCode::ServiceUnavailable,
+                Side::Server,
+            )),
+        };
+        for c in calls {
+            match &departure {
+                Some(d) => self.depart_session(&c, session, d.clone(), now),
+                None => self.hang_up_any(&c, session, now),
+            }
+        }
+        self.send(
+            session,
+            ServerMessage::SessionEnded(SessionEnded {
+                code,
+                message: text.into(),
+            }),
+        );
+        self.out.push(Output::Close {
+            session: session.clone(),
+        });
+        self.forget_session(session, now);
+    }
+
+    /// Removes a session whose calls are already over.
+    fn forget_session(&mut self, session: &SessionId, now: Millis) {
+        let Some(s) = self.sessions.remove(session) else {
+            return;
+        };
+        if let Some(d) = self.devices.get_mut(&s.user) {
+            d.retain(|x| x != session);
+            if d.is_empty() {
+                self.devices.remove(&s.user);
+            }
+        }
+        for w in &s.watching {
+            if let Some(set) = self.watchers.get_mut(w) {
+                set.remove(session);
+                if set.is_empty() {
+                    self.watchers.remove(w);
+                }
+            }
+        }
+        if self
+            .agents
+            .get(&s.user)
+            .is_some_and(|a| &a.session == session)
+        {
+            self.agent_offline(&s.user, now);
+        }
+        self.presence_dirty.insert(s.user);
+    }
+
+    fn resume_expired(&mut self, session: &SessionId, now: Millis) {
+        use switchboard_protocol::{EndCode, Side};
+        let Some(s) = self.sessions.get(session) else {
+            return;
+        };
+        if s.connected {
+            return;
+        }
+        let calls: Vec<CallId> = s.calls.iter().cloned().collect();
+        for c in calls {
+            self.depart_session(
+                &c,
+                session,
+                calls::Departure::fixed(EndCode::NetworkLost, Side::System),
+                now,
+            );
+        }
+        self.forget_session(session, now);
+    }
+
+    fn dispatch(
+        &mut self,
+        session: &SessionId,
+        id: Option<RequestId>,
+        message: ClientMessage,
+        now: Millis,
+    ) -> Handled {
+        match message {
+            ClientMessage::Hello(_) => Err(refuse(
+                ErrorCode::AlreadyAuthenticated,
+                "this connection is already signed in",
+            )),
+            // The shell answers these; a core fed one directly just acknowledges.
+            ClientMessage::Ping | ClientMessage::RefreshToken => {
+                self.ack(session, id);
+                Ok(())
+            }
+            ClientMessage::Logout => {
+                self.end_session(session, SessionEndCode::LoggedOut, "signed out", now);
+                Ok(())
+            }
+            ClientMessage::SubscribePresence(m) => {
+                self.subscribe_presence(session, id, m.users);
+                Ok(())
+            }
+            ClientMessage::Message(m) => self.direct_message(session, id, m, now),
+            ClientMessage::Invite(m) => self.invite(session, id, m, now),
+            ClientMessage::InviteMembers(m) => self.invite_members(session, id, m, now),
+            ClientMessage::Ringing(m) => self.ringing_ack(session, id, &m.call_id),
+            ClientMessage::Accept(m) => self.accept(session, id, m, now),
+            ClientMessage::Reject(m) => self.reject(session, id, &m.call_id, m.busy, now),
+            ClientMessage::Cancel(m) => self.cancel(session, id, &m.call_id, m.user, now),
+            ClientMessage::Hangup(m) => self.hangup(session, id, &m.call_id, now),
+            ClientMessage::Sdp(m) => self.relay_sdp(session, id, m),
+            ClientMessage::IceCandidate(m) => self.relay_ice(session, id, m),
+            ClientMessage::MediaState(m) => self.relay_media_state(session, id, m),
+            ClientMessage::SwitchMedia(m) => self.switch_media(session, id, m),
+            ClientMessage::CallMessage(m) => self.call_message(session, id, m, now),
+            ClientMessage::FileOffer(m) => self.relay_file_offer(session, id, m),
+            ClientMessage::FileReply(m) => self.relay_file_reply(session, id, m),
+            ClientMessage::AgentRegister(m) => self.agent_register(session, id, m.profile, now),
+            ClientMessage::SetAgentState(m) => {
+                self.set_agent_state(session, id, m.state, m.after_call, now)
+            }
+            ClientMessage::Enqueue(m) => self.enqueue(session, id, m, now),
+            ClientMessage::Transfer(m) => self.transfer(session, id, m, now),
+            ClientMessage::EndWrapUp(m) => self.end_wrap_up(session, id, m, now),
+        }
+    }
+}
+
+/// Counts for metrics and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Figures {
+    /// Sessions, including those in their resume window.
+    pub sessions: usize,
+    /// Sessions with a live socket.
+    pub connected: usize,
+    /// Calls that have not ended.
+    pub calls: usize,
+    /// The queue.
+    pub queue: QueueFigures,
+}
+
+/// The call a message is about, for the error frame.
+fn call_of(m: &ClientMessage) -> Option<CallId> {
+    Some(
+        match m {
+            ClientMessage::InviteMembers(x) => &x.call_id,
+            ClientMessage::Ringing(x) => &x.call_id,
+            ClientMessage::Accept(x) => &x.call_id,
+            ClientMessage::Reject(x) => &x.call_id,
+            ClientMessage::Cancel(x) => &x.call_id,
+            ClientMessage::Hangup(x) => &x.call_id,
+            ClientMessage::Sdp(x) => &x.call_id,
+            ClientMessage::IceCandidate(x) => &x.call_id,
+            ClientMessage::MediaState(x) => &x.call_id,
+            ClientMessage::SwitchMedia(x) => &x.call_id,
+            ClientMessage::CallMessage(x) => &x.call_id,
+            ClientMessage::FileOffer(x) => &x.call_id,
+            ClientMessage::FileReply(x) => &x.call_id,
+            ClientMessage::Transfer(x) => &x.call_id,
+            ClientMessage::EndWrapUp(x) => &x.call_id,
+            _ => return None,
+        }
+        .clone(),
+    )
+}
+
+/// What each role may send: only agents act as agents; customers only enqueue and talk
+/// within their own call (membership is checked per call).
+fn allowed(role: Role, m: &ClientMessage) -> Handled {
+    let ok = match m {
+        ClientMessage::AgentRegister(_)
+        | ClientMessage::SetAgentState(_)
+        | ClientMessage::Transfer(_)
+        | ClientMessage::EndWrapUp(_) => role == Role::Agent,
+        ClientMessage::Enqueue(_) => matches!(role, Role::Customer | Role::User | Role::Admin),
+        ClientMessage::Invite(_)
+        | ClientMessage::InviteMembers(_)
+        | ClientMessage::Message(_)
+        | ClientMessage::SubscribePresence(_) => role != Role::Customer,
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(refuse(
+            ErrorCode::Forbidden,
+            format!("a {} may not send {}", role_name(role), m.type_name()),
+        ))
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Agent => "agent",
+        Role::Customer => "customer",
+        Role::Admin => "admin",
+    }
+}

@@ -1,0 +1,254 @@
+//! Live state behind a trait: where sessions, calls in progress and the queue live. This node's
+//! memory (`LocalHub`: the sans-IO core behind a mutex, a timer task, and the connections of
+//! this node) is the one-node implementation; a Redis implementation for several nodes is to
+//! implement the same trait.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use switchboard_protocol::{ClientFrame, ErrorCode, RequestId, ServerFrame, SessionId, encode};
+use tokio::sync::{Notify, mpsc};
+
+use crate::core::{Account, Core, CoreConfig, Figures, Login, Output, Record, UserKey};
+
+/// What goes out on one connection.
+#[derive(Debug)]
+pub enum Outbound {
+    /// A JSON text frame.
+    Frame(String),
+    /// Close the connection (after the frames before it).
+    Close,
+}
+
+/// One WebSocket connection of this node.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Unique per node; a resumed session gets a new connection.
+    pub id: u64,
+    /// Its outbound queue.
+    pub tx: mpsc::Sender<Outbound>,
+}
+
+/// Where live state lives. Every method is quick and never waits on the network of a client.
+pub trait LiveState: Send + Sync + 'static {
+    /// A verified sign-in on `conn`; returns the new session's id (the `hello` reply is sent).
+    fn login(&self, login: Login, conn: Connection, request: Option<RequestId>) -> SessionId;
+    /// Resumes a dropped session on `conn`.
+    fn resume(
+        &self,
+        session: &SessionId,
+        login: Login,
+        conn: Connection,
+        request: Option<RequestId>,
+    ) -> Result<(), ErrorCode>;
+    /// A frame from a signed-in session.
+    fn frame(&self, session: &SessionId, frame: ClientFrame);
+    /// Connection `conn` of a session is gone.
+    fn disconnected(&self, session: &SessionId, conn: u64);
+    /// The directory changed.
+    fn set_account(&self, user: UserKey, account: Option<Account>);
+    /// Whether the directory knows an enabled account.
+    fn has_account(&self, user: &UserKey) -> bool;
+    /// Counts for metrics.
+    fn figures(&self) -> Figures;
+    /// Ends every call and session (graceful drain).
+    fn shutdown(&self);
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+struct Inner {
+    core: Core,
+    conns: HashMap<SessionId, Connection>,
+}
+
+/// The one-node live state.
+pub struct LocalHub {
+    inner: Mutex<Inner>,
+    wake: Notify,
+    records: mpsc::UnboundedSender<Record>,
+    frames_out: AtomicU64,
+    slow_consumers: AtomicU64,
+}
+
+impl LocalHub {
+    /// A hub whose records go to `records`; call [`LocalHub::run_timers`] in a task.
+    pub fn new(config: CoreConfig, records: mpsc::UnboundedSender<Record>) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Mutex::new(Inner {
+                core: Core::new(config),
+                conns: HashMap::new(),
+            }),
+            wake: Notify::new(),
+            records,
+            frames_out: AtomicU64::new(0),
+            slow_consumers: AtomicU64::new(0),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock is a bug elsewhere; the state is still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends what the core produced, in order, while still holding the lock, so that frames
+    /// to one session never overtake each other.
+    fn dispatch(&self, inner: &mut Inner) {
+        let outputs = inner.core.drain();
+        if outputs.is_empty() {
+            return;
+        }
+        for o in outputs {
+            match o {
+                Output::Send { session, frame } => {
+                    if let Some(conn) = inner.conns.get(&session) {
+                        let text = encode(&frame);
+                        if conn.tx.try_send(Outbound::Frame(text)).is_err() {
+                            // The client does not read: drop the connection; the session
+                            // may resume and gets what it missed from the core's buffer
+                            // only from now on.
+                            self.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(%session, "outbound queue full; closing the connection");
+                            let _ = conn.tx.try_send(Outbound::Close);
+                            inner.conns.remove(&session);
+                            let now = now_ms();
+                            inner.core.disconnected(&session, now);
+                        } else {
+                            self.frames_out.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Output::Close { session } => {
+                    if let Some(conn) = inner.conns.remove(&session) {
+                        let _ = conn.tx.try_send(Outbound::Close);
+                    }
+                }
+                Output::Record(r) => {
+                    let _ = self.records.send(r);
+                }
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    /// Fires the core's timers; runs until the hub is dropped.
+    pub async fn run_timers(self: Arc<Self>) {
+        loop {
+            let next = self.lock().core.poll_timeout();
+            let wait = match next {
+                Some(at) => Duration::from_millis(at.saturating_sub(now_ms())),
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => continue,
+            }
+            let mut inner = self.lock();
+            inner.core.handle_timeout(now_ms());
+            self.dispatch(&mut inner);
+        }
+    }
+
+    /// Frames sent since start, and connections closed for not reading.
+    pub fn counters(&self) -> (u64, u64) {
+        (
+            self.frames_out.load(Ordering::Relaxed),
+            self.slow_consumers.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Sends a frame straight to a connection (replies the shell makes itself).
+    pub fn send_direct(conn: &Connection, frame: &ServerFrame) -> bool {
+        conn.tx.try_send(Outbound::Frame(encode(frame))).is_ok()
+    }
+}
+
+impl LiveState for LocalHub {
+    fn login(&self, login: Login, conn: Connection, request: Option<RequestId>) -> SessionId {
+        let session = fresh_session_id();
+        let mut inner = self.lock();
+        inner.conns.insert(session.clone(), conn);
+        inner.core.login(session.clone(), login, request, now_ms());
+        self.dispatch(&mut inner);
+        session
+    }
+
+    fn resume(
+        &self,
+        session: &SessionId,
+        login: Login,
+        conn: Connection,
+        request: Option<RequestId>,
+    ) -> Result<(), ErrorCode> {
+        let mut inner = self.lock();
+        let now = now_ms();
+        // A resume may race the server noticing the old socket is dead.
+        inner.core.disconnected(session, now);
+        let old = inner.conns.insert(session.clone(), conn);
+        match inner.core.resume(session, login, request, now) {
+            Ok(()) => {
+                if let Some(old) = old {
+                    let _ = old.tx.try_send(Outbound::Close);
+                }
+                self.dispatch(&mut inner);
+                Ok(())
+            }
+            Err(e) => {
+                match old {
+                    Some(old) => inner.conns.insert(session.clone(), old),
+                    None => inner.conns.remove(session),
+                };
+                Err(e)
+            }
+        }
+    }
+
+    fn frame(&self, session: &SessionId, frame: ClientFrame) {
+        let mut inner = self.lock();
+        inner.core.frame(session, frame, now_ms());
+        self.dispatch(&mut inner);
+    }
+
+    fn disconnected(&self, session: &SessionId, conn: u64) {
+        let mut inner = self.lock();
+        if inner.conns.get(session).is_some_and(|c| c.id == conn) {
+            inner.conns.remove(session);
+            inner.core.disconnected(session, now_ms());
+            self.dispatch(&mut inner);
+        }
+    }
+
+    fn set_account(&self, user: UserKey, account: Option<Account>) {
+        let mut inner = self.lock();
+        inner.core.set_account(user, account, now_ms());
+        self.dispatch(&mut inner);
+    }
+
+    fn has_account(&self, user: &UserKey) -> bool {
+        self.lock().core.has_account(user)
+    }
+
+    fn figures(&self) -> Figures {
+        self.lock().core.figures()
+    }
+
+    fn shutdown(&self) {
+        let mut inner = self.lock();
+        inner.core.shutdown(now_ms());
+        self.dispatch(&mut inner);
+    }
+}
+
+/// 96 random bits: a session id is presented again to resume, so it must not be guessable.
+fn fresh_session_id() -> SessionId {
+    let bits: u128 = rand::random::<u128>() >> 32;
+    SessionId::new(format!("s{bits:024x}")).expect("hex is a valid id")
+}

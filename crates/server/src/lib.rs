@@ -1,0 +1,241 @@
+//! `switchboard-server`: the signaling and queue server. A sans-IO core (`core`: sessions,
+//! presence, calls, group calls, messages, the ACD queue) under an async shell (axum WebSocket
+//! and HTTP, timers, SQLite records). See `docs/architecture.md`.
+
+pub mod config;
+pub mod core;
+pub mod http;
+pub mod hub;
+pub mod metrics;
+pub mod store;
+pub mod token;
+mod ws;
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use switchboard_protocol::{Label, Role, UserId};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::core::{Record, UserKey};
+use crate::hub::{LiveState, LocalHub, now_ms};
+use crate::metrics::Metrics;
+use crate::store::{AccountRow, Store};
+use crate::token::{Claims, TokenKey};
+
+/// What the handlers share.
+pub struct App {
+    /// Settings.
+    pub config: Config,
+    /// Live state.
+    pub hub: Arc<dyn LiveState>,
+    /// Token signing.
+    pub tokens: TokenKey,
+    /// Accounts and records.
+    pub store: Store,
+    /// Metrics.
+    pub metrics: Metrics,
+    customer_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    next_conn: AtomicU64,
+}
+
+/// `serve`'s options.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// Accounts, records and the token key.
+    pub data_dir: PathBuf,
+    /// Settings (defaults when absent).
+    pub config: Config,
+    /// Create the dev realm's demo accounts and print their tokens.
+    pub dev: bool,
+}
+
+/// The dev realm's demo accounts: the password equals the user id.
+pub const DEV_ACCOUNTS: [(&str, Role); 6] = [
+    ("alice", Role::User),
+    ("bob", Role::User),
+    ("carol", Role::User),
+    ("a1", Role::Agent),
+    ("a2", Role::Agent),
+    ("admin", Role::Admin),
+];
+
+fn label(s: &str) -> anyhow::Result<Label> {
+    Ok(Label::new(s)?)
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, then drains: every call ends with
+/// `service_unavailable`, every client is told `server_shutdown`, and every record is written
+/// before this returns.
+pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    let config = opts.config;
+    let store = Store::open(&opts.data_dir).await?;
+    let tokens = TokenKey::load_or_create(&opts.data_dir)?;
+    let now = now_ms();
+    if opts.dev {
+        for (user, role) in DEV_ACCOUNTS {
+            let row = AccountRow {
+                user: UserKey::new(label("dev")?, UserId::new(user)?),
+                role,
+                display_name: None,
+                disabled: false,
+            };
+            store.put_account(&row, Some(user), now).await?;
+        }
+    }
+
+    let (records_tx, records_rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_records(store.clone(), records_rx));
+    let boot = format!("{:x}", now / 1000);
+    let hub = LocalHub::new(config.core(&boot), records_tx);
+    for (user, account) in store.accounts().await? {
+        hub.set_account(user, Some(account));
+    }
+    let timers = tokio::spawn(hub.clone().run_timers());
+
+    let per_minute = NonZeroU32::new(config.customer_tokens_per_minute).unwrap_or(NonZeroU32::MIN);
+    let app = Arc::new(App {
+        hub: hub.clone(),
+        tokens: tokens.clone(),
+        store: store.clone(),
+        metrics: Metrics::default(),
+        customer_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+        next_conn: AtomicU64::new(1),
+        config: config.clone(),
+    });
+
+    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+    let addr = listener.local_addr()?;
+    {
+        // CONTRACTS.md: the address first, then one line per demo account.
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "listening": addr.to_string() })
+        )?;
+        if opts.dev {
+            for (user, role) in DEV_ACCOUNTS {
+                let claims = Claims {
+                    sub: UserId::new(user)?,
+                    realm: label("dev")?,
+                    role,
+                    exp: now / 1000 + config.token_ttl_secs,
+                    biz: None,
+                };
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"user": user, "role": role, "token": tokens.sign(&claims)})
+                )?;
+            }
+        }
+        out.flush()?;
+    }
+    tracing::info!(%addr, "listening");
+
+    let router = http::router(app.clone());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: ending calls and sessions");
+    hub.shutdown();
+    let _ = stop_tx.send(());
+    // Clients get a moment to read their `session_ended`; stragglers are cut off.
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
+        Ok(Ok(Err(e))) => tracing::warn!("server: {e}"),
+        Ok(_) => {}
+        Err(_) => tracing::warn!("connections still open after 5 s; closing them"),
+    }
+    timers.abort();
+    let _ = timers.await;
+    drop(app);
+    drop(hub);
+    // The last sender is gone once the hub is: the writer drains the channel and stops.
+    let _ = writer.await;
+    store.close().await;
+    tracing::info!("stopped; all records written");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Writes records in batches (one transaction each) until the channel closes.
+async fn write_records(store: Store, mut rx: mpsc::UnboundedReceiver<Record>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(r) = rx.try_recv() {
+            batch.push(r);
+            if batch.len() >= 512 {
+                break;
+            }
+        }
+        // A failed write is retried once; records are never silently dropped.
+        if let Err(e) = store.write(&batch).await {
+            tracing::warn!("writing {} records failed ({e}); retrying", batch.len());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if let Err(e) = store.write(&batch).await {
+                tracing::error!("lost {} call records: {e}", batch.len());
+            }
+        }
+    }
+}
+
+/// `token`: signs a token with the data dir's key.
+pub fn mint_token(
+    data_dir: &std::path::Path,
+    realm: &str,
+    user: &str,
+    role: Role,
+    ttl_secs: u64,
+) -> anyhow::Result<String> {
+    let tokens = TokenKey::load_or_create(data_dir)?;
+    let claims = Claims {
+        sub: UserId::new(user)?,
+        realm: Label::new(realm)?,
+        role,
+        exp: now_ms() / 1000 + ttl_secs,
+        biz: None,
+    };
+    Ok(tokens.sign(&claims))
+}

@@ -1,0 +1,107 @@
+//! Prometheus metrics (`GET /metrics`, OpenMetrics text): counters kept by the shell, gauges read
+//! from the live state at each scrape.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::core::Figures;
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// WebSocket connections accepted.
+    pub connections_total: Counter,
+    /// Frames received after sign-in.
+    pub frames_in: Counter,
+    /// Frames refused (malformed, unknown type, too large, binary, rate-limited).
+    pub frames_rejected: Counter,
+    /// Signed-in connections open now.
+    pub sessions_open: Gauge,
+    sessions: Gauge,
+    calls: Gauge,
+    waiting: Gauge,
+    agents: Gauge,
+    agents_ready: Gauge,
+    agents_working: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("switchboard");
+        let m = Metrics {
+            connections_total: Counter::default(),
+            frames_in: Counter::default(),
+            frames_rejected: Counter::default(),
+            sessions_open: Gauge::default(),
+            sessions: Gauge::default(),
+            calls: Gauge::default(),
+            waiting: Gauge::default(),
+            agents: Gauge::default(),
+            agents_ready: Gauge::default(),
+            agents_working: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "connections",
+            "WebSocket connections accepted",
+            m.connections_total.clone(),
+        );
+        registry.register(
+            "frames_in",
+            "Frames received from signed-in clients",
+            m.frames_in.clone(),
+        );
+        registry.register(
+            "frames_rejected",
+            "Frames refused with an error",
+            m.frames_rejected.clone(),
+        );
+        registry.register(
+            "connections_open",
+            "Signed-in connections open now",
+            m.sessions_open.clone(),
+        );
+        registry.register(
+            "sessions",
+            "Sessions, including those waiting to resume",
+            m.sessions.clone(),
+        );
+        registry.register("calls", "Calls in progress", m.calls.clone());
+        registry.register(
+            "queue_waiting",
+            "Customers waiting in queues",
+            m.waiting.clone(),
+        );
+        registry.register("agents", "Registered agents", m.agents.clone());
+        registry.register("agents_ready", "Agents ready", m.agents_ready.clone());
+        registry.register(
+            "agents_working",
+            "Agents ringing, in a call or in wrap-up",
+            m.agents_working.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+}
+
+fn gauge(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Metrics {
+    /// The text exposition, with the gauges set from `f`.
+    pub fn render(&self, f: &Figures) -> String {
+        self.sessions.set(gauge(f.sessions));
+        self.calls.set(gauge(f.calls));
+        self.waiting.set(gauge(f.queue.waiting));
+        self.agents.set(gauge(f.queue.agents));
+        self.agents_ready.set(gauge(f.queue.agents_ready));
+        self.agents_working.set(gauge(f.queue.agents_working));
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.push_str("# encoding failed\n");
+        }
+        out
+    }
+}

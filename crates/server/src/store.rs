@@ -1,0 +1,317 @@
+//! The durable part: accounts and call detail records in SQLite (sqlx, with migrations), in
+//! the data dir. Live state (sessions, calls in progress, the queue) is not here; see `hub`.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use switchboard_protocol::{Label, Role, UserId};
+
+use crate::core::{Account, Record, UserKey};
+
+/// The database.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// An account row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    /// Who.
+    pub user: UserKey,
+    /// As what.
+    pub role: Role,
+    /// Shown to others.
+    pub display_name: Option<Label>,
+    /// Signed out and refused at sign-in.
+    pub disabled: bool,
+}
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Hashing failed.
+    #[error("password hashing: {0}")]
+    Hash(String),
+}
+
+pub(crate) fn role_str(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Agent => "agent",
+        Role::Customer => "customer",
+        Role::Admin => "admin",
+    }
+}
+
+fn parse_role(s: &str) -> Option<Role> {
+    serde_json::from_value(serde_json::Value::String(s.into())).ok()
+}
+
+fn wire<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn millis(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Opens (creating) `switchboard.db` in the data dir and runs the migrations. WAL, so
+    /// readers never block the writer and a crash loses nothing committed.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        let path = data_dir.join("switchboard.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Creates or replaces an account; `password` is hashed with argon2.
+    pub async fn put_account(
+        &self,
+        row: &AccountRow,
+        password: Option<&str>,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let hash = match password {
+            Some(p) => Some(hash_password(p)?),
+            None => None,
+        };
+        sqlx::query(
+            "INSERT INTO accounts (realm, user_id, role, password_hash, display_name, disabled, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (realm, user_id) DO UPDATE SET
+               role = excluded.role,
+               password_hash = COALESCE(excluded.password_hash, accounts.password_hash),
+               display_name = excluded.display_name,
+               disabled = excluded.disabled",
+        )
+        .bind(row.user.realm.as_str())
+        .bind(row.user.user.as_str())
+        .bind(role_str(row.role))
+        .bind(hash)
+        .bind(row.display_name.as_ref().map(|d| d.as_str()))
+        .bind(row.disabled)
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Sets a password.
+    pub async fn set_password(&self, user: &UserKey, password: &str) -> Result<bool, StoreError> {
+        let hash = hash_password(password)?;
+        let r =
+            sqlx::query("UPDATE accounts SET password_hash = ? WHERE realm = ? AND user_id = ?")
+                .bind(hash)
+                .bind(user.realm.as_str())
+                .bind(user.user.as_str())
+                .execute(&self.pool)
+                .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Enables or disables an account.
+    pub async fn set_disabled(&self, user: &UserKey, disabled: bool) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE accounts SET disabled = ? WHERE realm = ? AND user_id = ?")
+            .bind(disabled)
+            .bind(user.realm.as_str())
+            .bind(user.user.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// One account.
+    pub async fn account(&self, user: &UserKey) -> Result<Option<AccountRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT realm, user_id, role, display_name, disabled FROM accounts WHERE realm = ? AND user_id = ?",
+        )
+        .bind(user.realm.as_str())
+        .bind(user.user.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|r| account_row(&r)))
+    }
+
+    /// Every enabled account, for the live directory at start.
+    pub async fn accounts(&self) -> Result<Vec<(UserKey, Account)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT realm, user_id, role, display_name, disabled FROM accounts WHERE disabled = 0",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(account_row)
+            .map(|a| {
+                (
+                    a.user,
+                    Account {
+                        role: a.role,
+                        display_name: a.display_name,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Checks a password; the account when it matches and is enabled.
+    pub async fn check_password(
+        &self,
+        user: &UserKey,
+        password: &str,
+    ) -> Result<Option<AccountRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT realm, user_id, role, display_name, disabled, password_hash FROM accounts WHERE realm = ? AND user_id = ?",
+        )
+        .bind(user.realm.as_str())
+        .bind(user.user.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            // Hash anyway so that unknown and known users take the same time.
+            let _ = hash_password(password);
+            return Ok(None);
+        };
+        let hash: Option<String> = row.try_get("password_hash")?;
+        let Some(account) = account_row(&row) else {
+            return Ok(None);
+        };
+        let ok = hash.is_some_and(|h| {
+            PasswordHash::new(&h)
+                .map(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        });
+        Ok((ok && !account.disabled).then_some(account))
+    }
+
+    /// Writes call detail records in one transaction.
+    pub async fn write(&self, records: &[Record]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for r in records {
+            match r {
+                Record::Leg(l) => {
+                    sqlx::query(
+                        "INSERT INTO call_legs (call_id, realm, user_id, role, invited_at, joined_at, left_at, end_code, end_side)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(l.call_id.as_str())
+                    .bind(l.user.realm.as_str())
+                    .bind(l.user.user.as_str())
+                    .bind(role_str(l.role))
+                    .bind(millis(l.invited_at))
+                    .bind(l.joined_at.map(millis))
+                    .bind(millis(l.left_at))
+                    .bind(wire(&l.reason.code))
+                    .bind(wire(&l.reason.side))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Record::Call(c) => {
+                    sqlx::query(
+                        "INSERT OR REPLACE INTO calls (call_id, realm, kind, media, from_user, created_at, answered_at, ended_at, end_code, end_side, business, priority, wait_ms, agent)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(c.call_id.as_str())
+                    .bind(c.realm.as_str())
+                    .bind(wire(&c.kind))
+                    .bind(wire(&c.media))
+                    .bind(c.from.as_str())
+                    .bind(millis(c.created_at))
+                    .bind(c.answered_at.map(millis))
+                    .bind(millis(c.ended_at))
+                    .bind(wire(&c.reason.code))
+                    .bind(wire(&c.reason.side))
+                    .bind(c.queue.as_ref().map(|q| q.business.as_str().to_owned()))
+                    .bind(c.queue.as_ref().map(|q| i64::from(q.priority)))
+                    .bind(c.queue.as_ref().map(|q| millis(q.wait_ms)))
+                    .bind(c.queue.as_ref().and_then(|q| q.agent.as_ref().map(|a| a.as_str().to_owned())))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Record::WrapUp {
+                    call_id,
+                    agent,
+                    disposition,
+                    notes,
+                    at,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO wrap_ups (call_id, realm, agent, disposition, notes, at) VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(call_id.as_str())
+                    .bind(agent.realm.as_str())
+                    .bind(agent.user.as_str())
+                    .bind(disposition.as_ref().map(|d| d.as_str()))
+                    .bind(notes.as_deref())
+                    .bind(millis(*at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The pool, for queries in tests and tools.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Flushes and closes.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn account_row(r: &sqlx::sqlite::SqliteRow) -> Option<AccountRow> {
+    let realm: String = r.try_get("realm").ok()?;
+    let user: String = r.try_get("user_id").ok()?;
+    let role: String = r.try_get("role").ok()?;
+    let display: Option<String> = r.try_get("display_name").ok()?;
+    let disabled: bool = r.try_get("disabled").ok()?;
+    Some(AccountRow {
+        user: UserKey::new(Label::new(realm).ok()?, UserId::new(user).ok()?),
+        role: parse_role(&role)?,
+        display_name: display.and_then(|d| Label::new(d).ok()),
+        disabled,
+    })
+}
+
+fn hash_password(password: &str) -> Result<String, StoreError> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| StoreError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Hash(e.to_string()))
+}

@@ -1,0 +1,262 @@
+//! The customer-service queue over real WebSockets: routing, positions, RONA, abandon,
+//! transfer, wrap-up, and the records it leaves.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use switchboard_protocol::*;
+
+const FAST: &str = "rona_secs = 1\nwrap_up_secs = 1\nqueue_max_wait_secs = 600\n";
+
+/// Waits until the customer is told this position (updates also come when only the queue
+/// length changes).
+async fn position(c: &mut Client, n: u32) {
+    c.expect(|m| match m {
+        ServerMessage::QueuePosition(p) if p.position == n => Some(()),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn positions_rona_abandon_and_routing_to_the_longest_idle_agent() {
+    let server = Server::start(FAST);
+    let mut a1 = Client::user(&server, "a1").await;
+    a1.register_agent(&["sales"]).await;
+    let mut c1 = customer(&server, "sales").await;
+    let (call1, pos) = c1.enqueue("sales").await;
+    assert_eq!(pos, 1);
+    // a1 is the only ready agent: the call rings there at once, with the customer's offer.
+    let inc = a1.incoming().await;
+    assert_eq!(inc.call_id, call1);
+    assert_eq!(inc.kind, CallKind::Queue);
+    assert_eq!(inc.offer.unwrap().as_str(), "v=0 customer offer");
+    assert_eq!(inc.queue.unwrap().business.as_str(), "sales");
+    // Two more customers wait behind.
+    let mut c2 = customer(&server, "sales").await;
+    let (call2, p2) = c2.enqueue("sales").await;
+    let mut c3 = customer(&server, "sales").await;
+    let (call3, p3) = c3.enqueue("sales").await;
+    assert_eq!((p2, p3), (1, 2));
+    let cti = a1
+        .expect(|m| match m {
+            ServerMessage::Cti(c) if c.figures.waiting == 2 => Some(c.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!((cti.figures.agents, cti.figures.agents_working), (1, 1));
+    assert_eq!(cti.waiting.len(), 2);
+
+    // a1 lets it ring out (1 s): RONA puts c1 back at the head; a1 becomes not ready.
+    assert_eq!(
+        a1.ended(&call1).await,
+        reason(EndCode::NoAnswer, Side::Local)
+    );
+    let state = a1
+        .expect(|m| match m {
+            ServerMessage::AgentState(s) if matches!(s.state, AgentState::NotReady { .. }) => {
+                Some(s.state.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        state,
+        AgentState::NotReady {
+            reason: Label::new("missed").unwrap()
+        }
+    );
+    position(&mut c1, 1).await;
+    position(&mut c2, 2).await;
+    position(&mut c3, 3).await;
+
+    // c2 gives up: c3 moves up without a gap.
+    c2.hangup(&call2).await;
+    assert_eq!(
+        c2.ended(&call2).await,
+        reason(EndCode::QueueAbandoned, Side::Local)
+    );
+    position(&mut c3, 2).await;
+
+    // a2 comes in ready and takes the head customer (c1); a1 then goes ready and gets c3.
+    let mut a2 = Client::user(&server, "a2").await;
+    a2.register_agent(&["sales"]).await;
+    assert_eq!(a2.incoming().await.call_id, call1);
+    a1.set_state(AgentAvailability::Ready).await;
+    assert_eq!(a1.incoming().await.call_id, call3);
+}
+
+/// call_id, kind, end_code, agent, wait_ms
+type CallRow = (String, String, String, Option<String>, Option<i64>);
+
+#[tokio::test]
+async fn answer_hangup_wrap_up_and_records() {
+    let mut server = Server::start(FAST);
+    let mut a1 = Client::user(&server, "a1").await;
+    a1.register_agent(&["support"]).await;
+    let mut c = customer(&server, "support").await;
+    let (call, _) = c.enqueue("support").await;
+    a1.incoming().await;
+    a1.accept(&call).await;
+    let answer = c
+        .expect(|m| match m {
+            ServerMessage::Sdp(s) => Some(s.sdp.to_string()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(answer, "v=0 answer from a1");
+    c.hangup(&call).await;
+    assert_eq!(c.ended(&call).await, reason(EndCode::Hangup, Side::Local));
+    assert_eq!(a1.ended(&call).await, reason(EndCode::Hangup, Side::Remote));
+    a1.expect(|m| {
+        matches!(m, ServerMessage::AgentState(s) if matches!(s.state, AgentState::WrapUp { .. }))
+            .then_some(())
+    })
+    .await;
+    a1.send(ClientMessage::EndWrapUp(EndWrapUp {
+        call_id: call.clone(),
+        disposition: Some(Label::new("resolved").unwrap()),
+        notes: Some(Text::new("asked about an invoice").unwrap()),
+    }))
+    .await;
+    a1.expect(|m| {
+        matches!(m, ServerMessage::AgentState(s) if s.state == AgentState::Ready).then_some(())
+    })
+    .await;
+
+    // A second call: wrap-up ends by itself after 1 s (auto-ready).
+    let mut c = customer(&server, "support").await;
+    let (call2, _) = c.enqueue("support").await;
+    a1.incoming().await;
+    a1.accept(&call2).await;
+    a1.hangup(&call2).await;
+    a1.expect(|m| {
+        matches!(m, ServerMessage::AgentState(s) if matches!(s.state, AgentState::WrapUp { .. }))
+            .then_some(())
+    })
+    .await;
+    a1.expect(|m| {
+        matches!(m, ServerMessage::AgentState(s) if s.state == AgentState::Ready).then_some(())
+    })
+    .await;
+
+    // Stop the server; the records are all there.
+    assert!(server.stop().success());
+    let store = switchboard_server::store::Store::open(&server.data_dir())
+        .await
+        .unwrap();
+    let rows: Vec<CallRow> = sqlx::query_as(
+        "SELECT call_id, kind, end_code, agent, wait_ms FROM calls ORDER BY created_at",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].0, call.to_string());
+    assert_eq!(
+        (rows[0].1.as_str(), rows[0].2.as_str()),
+        ("queue", "hangup")
+    );
+    assert_eq!(rows[0].3.as_deref(), Some("a1"));
+    assert!(rows[0].4.unwrap() >= 0);
+    let (disposition, notes): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT disposition, notes FROM wrap_ups WHERE call_id = ?")
+            .bind(call.as_str())
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(disposition.as_deref(), Some("resolved"));
+    assert_eq!(notes.as_deref(), Some("asked about an invoice"));
+    let legs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM call_legs WHERE call_id = ?")
+        .bind(call.as_str())
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(legs, 2);
+}
+
+#[tokio::test]
+async fn blind_transfer_to_an_agent_and_to_a_queue() {
+    let server = Server::start(FAST);
+    let mut a1 = Client::user(&server, "a1").await;
+    a1.register_agent(&["sales", "billing"]).await;
+    let mut c = customer(&server, "sales").await;
+    let (call, _) = c.enqueue("sales").await;
+    a1.incoming().await;
+    a1.accept(&call).await;
+    let mut a2 = Client::user(&server, "a2").await;
+    a2.register_agent(&["billing"]).await;
+    a1.send(ClientMessage::Transfer(Transfer {
+        call_id: call.clone(),
+        to: TransferTarget::Agent {
+            user: UserId::new("a2").unwrap(),
+        },
+    }))
+    .await;
+    assert_eq!(
+        a1.ended(&call).await,
+        reason(EndCode::Transferred, Side::Local)
+    );
+    let left = c
+        .expect(|m| match m {
+            ServerMessage::MemberUpdate(u) if u.state == MemberState::Left => Some(u.reason),
+            _ => None,
+        })
+        .await;
+    assert_eq!(left, Some(reason(EndCode::Transferred, Side::Remote)));
+    let inc = a2.incoming().await;
+    assert_eq!(inc.call_id, call);
+    assert_eq!(inc.queue.unwrap().transferred_by.unwrap().as_str(), "a1");
+    a2.accept(&call).await;
+    // Back to a queue: a1 (wrapping up, then ready after 1 s) serves billing.
+    a2.send(ClientMessage::Transfer(Transfer {
+        call_id: call.clone(),
+        to: TransferTarget::Queue {
+            business: Business::new("billing").unwrap(),
+        },
+    }))
+    .await;
+    assert_eq!(
+        a2.ended(&call).await,
+        reason(EndCode::Transferred, Side::Local)
+    );
+    let inc = a1.incoming().await;
+    assert_eq!(inc.call_id, call);
+    assert_eq!(inc.queue.unwrap().business.as_str(), "billing");
+    a1.accept(&call).await;
+    a1.hangup(&call).await;
+    assert_eq!(c.ended(&call).await, reason(EndCode::Hangup, Side::Remote));
+}
+
+#[tokio::test]
+async fn no_agent_available_and_a_customer_token_is_for_one_queue() {
+    let server = Server::start(FAST);
+    let mut c = customer(&server, "sales").await;
+    let (call, _) = c.enqueue("sales").await;
+    assert_eq!(
+        c.ended(&call).await,
+        reason(EndCode::NoAgentAvailable, Side::Server)
+    );
+    c.send(ClientMessage::Enqueue(Enqueue {
+        business: Business::new("billing").unwrap(),
+        media: CallMedia::Audio,
+        priority: 0,
+        name: None,
+        offer: None,
+        extra: None,
+    }))
+    .await;
+    assert_eq!(c.error().await.code, ErrorCode::Forbidden);
+    // Customers cannot call users directly or act as agents.
+    c.send(ClientMessage::Invite(Invite {
+        to: vec![Invitee {
+            user: UserId::new("alice").unwrap(),
+            offer: None,
+        }],
+        media: CallMedia::Audio,
+        extra: None,
+    }))
+    .await;
+    assert_eq!(c.error().await.code, ErrorCode::Forbidden);
+}
