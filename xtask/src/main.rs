@@ -3,6 +3,7 @@
 //! `cargo xtask test`.
 
 mod bench;
+mod devserver;
 mod proc;
 mod setup;
 mod testenv;
@@ -117,40 +118,53 @@ fn target_dir(root: &Path) -> PathBuf {
 fn run_app(root: &Path, headless: bool, release: bool) -> Result<()> {
     build_ui(root)?;
     let profile = if release { "release" } else { "debug" };
-    step("build the app", || {
+    step("build the app and the server", || {
         let mut c = cargo();
-        c.args(["build", "--bin", "switchboard"]);
+        c.args([
+            "build",
+            "-p",
+            "switchboard",
+            "-p",
+            "switchboard-server",
+            "--bins",
+        ]);
         if release {
             c.arg("--release");
         }
         run(&mut c)
     })?;
-    let app = target_dir(root).join(profile).join("switchboard");
+    let bin = target_dir(root).join(profile);
+    let app = bin.join("switchboard");
+
+    let data_dir = target_dir(root).join("dev-server");
+    let mut server = devserver::DevServer::start(&bin.join("switchboard-server"), &data_dir)?;
+    println!("\n{}", server.describe(&data_dir));
 
     let has_display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty());
     if has_display && !headless {
-        println!("\nStarting {} — close the window to quit.", app.display());
-        return run(&mut std::process::Command::new(&app));
+        println!("Starting {} — close the window to quit.", app.display());
+        return run(std::process::Command::new(&app).env("SWITCHBOARD_SERVER", &server.addr));
     }
     if !headless {
         println!(
-            "\nThis machine has no display (DISPLAY and WAYLAND_DISPLAY are unset), so there is \
-             nowhere to open the console window.\n\
-             - `cargo xtask run --headless` starts a virtual display (Xvfb) and the window on it, \
-             and saves a screenshot of it.\n\
-             - The signaling server will start here too once it exists (the server issue)."
+            "This machine has no display (DISPLAY and WAYLAND_DISPLAY are unset), so there is \
+             nowhere to open the console window; the server above runs on its own.\n\
+             - `cargo xtask run --headless` also starts a virtual display (Xvfb) with the window \
+             on it, and saves a screenshot.\n\
+             Stop with Ctrl-C."
         );
-        return Ok(());
+        return server.wait();
     }
 
     let display = testenv::Xvfb::start()?;
     println!(
-        "\nStarted a virtual display {} (Xvfb, 1920x1080).",
+        "Started a virtual display {} (Xvfb, 1920x1080).",
         display.name()
     );
     let mut child = std::process::Command::new(&app)
         .env("DISPLAY", display.name())
+        .env("SWITCHBOARD_SERVER", &server.addr)
         .spawn()
         .with_context(|| format!("starting {}", app.display()))?;
     proc::register_child(child.id());

@@ -107,6 +107,8 @@ fn main() -> anyhow::Result<()> {
                 .with_writer(std::io::stderr)
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
+            // One socket per client: use every file descriptor the hard limit allows.
+            let _ = rlimit::increase_nofile_limit(u64::MAX);
             let config = match config {
                 Some(path) => Config::load(&path)?,
                 None => Config::default(),

@@ -34,8 +34,12 @@ const FLOOD_STRIKES: u32 = 200;
 pub async fn upgrade(ws: WebSocketUpgrade, State(app): State<Arc<App>>) -> Response {
     // Frames above our limit but below this get a `frame_too_large` reply and the connection
     // lives on; beyond it the WebSocket layer closes the connection.
+    // tungstenite's default 128 KiB read buffer per connection would dominate an idle
+    // connection's memory; frames are small and rare, so a few KiB do.
     ws.max_message_size(1 << 20)
         .max_frame_size(1 << 20)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| connection(socket, app))
 }
 

@@ -45,8 +45,20 @@ impl Core {
             self.publish_positions();
         }
         if self.queue.cti_dirty {
-            self.queue.cti_dirty = false;
-            self.publish_cti(now);
+            // At most one CTI frame per agent per interval: figures change with every
+            // enqueue, and a busy queue would otherwise flood every agent's console.
+            let due = self
+                .queue
+                .cti_last
+                .map_or(now, |t| t + self.config.cti_interval_ms);
+            if now >= due {
+                self.queue.cti_dirty = false;
+                self.queue.cti_last = Some(now);
+                self.publish_cti(now);
+            } else if !self.queue.cti_timer {
+                self.queue.cti_timer = true;
+                self.timer(due, super::Timer::Cti);
+            }
         }
     }
 
@@ -76,7 +88,9 @@ impl Core {
             let Some(q) = call.queue.as_mut() else {
                 continue;
             };
-            if q.told == Some((position, waiting)) {
+            // Only a new place is news (anyRTC's "how many ahead"); a longer queue behind
+            // is not, which spares O(n²) frames while customers pile up.
+            if q.told.map(|(p, _)| p) == Some(position) {
                 continue;
             }
             q.told = Some((position, waiting));

@@ -95,6 +95,8 @@ pub struct CoreConfig {
     pub wrap_up_ms: u64,
     /// After wrap-up, become ready by itself (otherwise not ready, reason `after_call_work`).
     pub auto_ready: bool,
+    /// The least time between two CTI frames to an agent.
+    pub cti_interval_ms: u64,
     /// Multi-device policy per realm; realms not listed use `default_device_policy`.
     pub device_policy: HashMap<String, DevicePolicy>,
     /// The policy of realms not listed.
@@ -120,6 +122,7 @@ impl Default for CoreConfig {
             queue_max_wait_ms: 30 * 60_000,
             wrap_up_ms: 30_000,
             auto_ready: true,
+            cti_interval_ms: 250,
             device_policy: HashMap::new(),
             default_device_policy: DevicePolicy::Kick,
             ice_servers: Vec::new(),
@@ -239,6 +242,8 @@ enum Timer {
     QueueWait { call: CallId },
     /// An agent's wrap-up ends.
     WrapUp { agent: UserKey, call: CallId },
+    /// CTI figures may be published again.
+    Cti,
 }
 
 /// The switchboard.
@@ -466,6 +471,7 @@ impl Core {
                 Timer::Resume { session } => self.resume_expired(&session, now),
                 Timer::QueueWait { call } => self.queue_wait_expired(&call, now),
                 Timer::WrapUp { agent, call } => self.wrap_up_expired(&agent, &call, now),
+                Timer::Cti => self.queue.cti_timer = false,
             }
         }
         self.settle(now);

@@ -33,6 +33,10 @@ pub(crate) struct Queue {
     pub(crate) dirty: bool,
     /// CTI figures need publishing.
     pub(crate) cti_dirty: bool,
+    /// When CTI figures were last published.
+    pub(crate) cti_last: Option<super::Millis>,
+    /// A timer to publish them is set.
+    pub(crate) cti_timer: bool,
 }
 
 impl Queue {
