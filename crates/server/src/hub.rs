@@ -102,10 +102,10 @@ impl LocalHub {
     /// Sends what the core produced, in order, while still holding the lock, so that frames
     /// to one session never overtake each other.
     fn dispatch(&self, inner: &mut Inner) {
+        // Any input may have set a timer (a dropped session's resume window sets one and says
+        // nothing): the timer task looks again after every input.
+        self.wake.notify_one();
         let outputs = inner.core.drain();
-        if outputs.is_empty() {
-            return;
-        }
         for o in outputs {
             match o {
                 Output::Send { session, frame } => {
@@ -136,7 +136,6 @@ impl LocalHub {
                 }
             }
         }
-        self.wake.notify_one();
     }
 
     /// Fires the core's timers; runs until the hub is dropped.

@@ -422,3 +422,23 @@ async fn direct_messages_arrive_once_in_order_and_wait_for_offline_users() {
         .await;
     assert_eq!(p, PresenceStatus::Online);
 }
+
+#[tokio::test]
+async fn a_silent_connection_is_lost_after_the_idle_timeout_then_its_calls_end() {
+    let server =
+        Server::start("heartbeat_secs = 1\nidle_timeout_secs = 2\nresume_window_secs = 1\n");
+    let mut alice = Client::user(&server, "alice").await;
+    let mut bob = Client::user(&server, "bob").await;
+    let call = alice.call(&["bob"], CallMedia::Audio).await;
+    bob.incoming().await;
+    bob.accept(&call).await;
+    // bob's client stops reading and answering pings (a frozen machine); its socket stays open.
+    let frozen = bob;
+    // alice keeps reading (and so answers pings): after 2 s of silence from bob and a 1 s
+    // resume window, the call ends for her with network_lost.
+    assert_eq!(
+        alice.ended(&call).await,
+        reason(EndCode::NetworkLost, Side::Remote)
+    );
+    drop(frozen);
+}
