@@ -120,14 +120,8 @@ fn run_app(root: &Path, headless: bool, release: bool) -> Result<()> {
     let profile = if release { "release" } else { "debug" };
     step("build the app and the server", || {
         let mut c = cargo();
-        c.args([
-            "build",
-            "-p",
-            "switchboard",
-            "-p",
-            "switchboard-server",
-            "--bins",
-        ]);
+        // The same selection as `test` builds, so that both share one set of artefacts.
+        c.args(["build", "--workspace", "--bins"]);
         if release {
             c.arg("--release");
         }
