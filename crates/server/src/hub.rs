@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchboard_protocol::{ClientFrame, ErrorCode, RequestId, ServerFrame, SessionId, encode};
 use tokio::sync::{Notify, mpsc};
 
-use crate::core::{Account, Core, CoreConfig, Figures, Login, Output, Record, UserKey};
+use crate::core::{Account, Core, CoreConfig, Figures, Login, Output, Record, UserKey, Waiting};
 
 /// What goes out on one connection.
 #[derive(Debug)]
@@ -153,6 +153,17 @@ impl LocalHub {
             let mut inner = self.lock();
             inner.core.handle_timeout(now_ms());
             self.dispatch(&mut inner);
+        }
+    }
+
+    /// Puts back what waited for signed-out users, and message numbering, at start.
+    pub fn restore(&self, waiting: Vec<(UserKey, Waiting)>, seqs: Vec<(UserKey, UserKey, u64)>) {
+        let mut inner = self.lock();
+        for (from, to, seq) in seqs {
+            inner.core.restore_message_seq(from, to, seq);
+        }
+        for (user, item) in waiting {
+            inner.core.restore_waiting(user, item);
         }
     }
 

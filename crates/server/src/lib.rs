@@ -100,6 +100,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     for (user, account) in store.accounts().await? {
         hub.set_account(user, Some(account));
     }
+    // Messages and missed calls that waited when the server last stopped wait on.
+    hub.restore(store.waiting().await?, store.message_seqs().await?);
     let timers = tokio::spawn(hub.clone().run_timers());
 
     let per_minute = NonZeroU32::new(config.customer_tokens_per_minute).unwrap_or(NonZeroU32::MIN);

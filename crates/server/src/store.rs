@@ -10,7 +10,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 use switchboard_protocol::{Label, Role, UserId};
 
-use crate::core::{Account, Record, UserKey};
+use crate::core::{Account, Record, UserKey, Waiting};
+use switchboard_protocol::{CallId, EndReason, MessageId, MissedCall, ReceivedMessage, Text};
 
 /// The database.
 #[derive(Clone)]
@@ -68,6 +69,15 @@ fn wire<T: serde::Serialize>(v: &T) -> String {
 
 fn millis(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn unmillis(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// A wire enum (end code, side, media) from its snake_case spelling.
+fn parse_wire<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(s.into())).ok()
 }
 
 impl Store {
@@ -276,10 +286,137 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                Record::Message {
+                    from,
+                    to,
+                    message,
+                    delivered,
+                } => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO messages (msg_id, realm, from_user, to_user, seq, body, sent_at, delivered)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(message.msg_id.as_str())
+                    .bind(to.realm.as_str())
+                    .bind(from.user.as_str())
+                    .bind(to.user.as_str())
+                    .bind(i64::try_from(message.seq).unwrap_or(i64::MAX))
+                    .bind(message.text.as_str())
+                    .bind(millis(message.sent_at))
+                    .bind(*delivered)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Record::MissedCall { user, call } => {
+                    sqlx::query(
+                        "INSERT INTO missed_calls (realm, user_id, call_id, from_user, media, at, end_code, end_side)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(user.realm.as_str())
+                    .bind(user.user.as_str())
+                    .bind(call.call_id.as_str())
+                    .bind(call.from.as_str())
+                    .bind(wire(&call.media))
+                    .bind(millis(call.at))
+                    .bind(wire(&call.reason.code))
+                    .bind(wire(&call.reason.side))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Record::Delivered { user } => {
+                    for sql in [
+                        "UPDATE messages SET delivered = 1 WHERE realm = ? AND to_user = ? AND delivered = 0",
+                        "UPDATE missed_calls SET delivered = 1 WHERE realm = ? AND user_id = ? AND delivered = 0",
+                    ] {
+                        sqlx::query(sql)
+                            .bind(user.realm.as_str())
+                            .bind(user.user.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
             }
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// What waits for signed-out users, oldest first (restored into the live state at start).
+    pub async fn waiting(&self) -> Result<Vec<(UserKey, Waiting)>, StoreError> {
+        let mut out = Vec::new();
+        let rows = sqlx::query(
+            "SELECT realm, to_user, msg_id, from_user, seq, body, sent_at FROM messages
+             WHERE delivered = 0 ORDER BY sent_at, seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let parsed = (|| {
+                let user = UserKey::new(
+                    Label::new(r.try_get::<String, _>("realm").ok()?).ok()?,
+                    UserId::new(r.try_get::<String, _>("to_user").ok()?).ok()?,
+                );
+                let message = ReceivedMessage {
+                    msg_id: MessageId::new(r.try_get::<String, _>("msg_id").ok()?).ok()?,
+                    from: UserId::new(r.try_get::<String, _>("from_user").ok()?).ok()?,
+                    seq: u64::try_from(r.try_get::<i64, _>("seq").ok()?).ok()?,
+                    text: Text::new(r.try_get::<String, _>("body").ok()?).ok()?,
+                    sent_at: unmillis(r.try_get("sent_at").ok()?),
+                };
+                Some((user, Waiting::Message(message)))
+            })();
+            out.extend(parsed);
+        }
+        let rows = sqlx::query(
+            "SELECT realm, user_id, call_id, from_user, media, at, end_code, end_side FROM missed_calls
+             WHERE delivered = 0 ORDER BY at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let parsed = (|| {
+                let user = UserKey::new(
+                    Label::new(r.try_get::<String, _>("realm").ok()?).ok()?,
+                    UserId::new(r.try_get::<String, _>("user_id").ok()?).ok()?,
+                );
+                let call = MissedCall {
+                    call_id: CallId::new(r.try_get::<String, _>("call_id").ok()?).ok()?,
+                    from: UserId::new(r.try_get::<String, _>("from_user").ok()?).ok()?,
+                    media: parse_wire(&r.try_get::<String, _>("media").ok()?)?,
+                    at: unmillis(r.try_get("at").ok()?),
+                    reason: EndReason::new(
+                        parse_wire(&r.try_get::<String, _>("end_code").ok()?)?,
+                        parse_wire(&r.try_get::<String, _>("end_side").ok()?)?,
+                    ),
+                };
+                Some((user, Waiting::MissedCall(call)))
+            })();
+            out.extend(parsed);
+        }
+        Ok(out)
+    }
+
+    /// The last message number per sender and recipient.
+    pub async fn message_seqs(&self) -> Result<Vec<(UserKey, UserKey, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT realm, from_user, to_user, MAX(seq) AS seq FROM messages GROUP BY realm, from_user, to_user",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let realm = Label::new(r.try_get::<String, _>("realm").ok()?).ok()?;
+                let from = UserId::new(r.try_get::<String, _>("from_user").ok()?).ok()?;
+                let to = UserId::new(r.try_get::<String, _>("to_user").ok()?).ok()?;
+                let seq = u64::try_from(r.try_get::<i64, _>("seq").ok()?).ok()?;
+                Some((
+                    UserKey::new(realm.clone(), from),
+                    UserKey::new(realm, to),
+                    seq,
+                ))
+            })
+            .collect())
     }
 
     /// The pool, for queries in tests and tools.

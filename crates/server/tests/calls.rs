@@ -442,3 +442,82 @@ async fn a_silent_connection_is_lost_after_the_idle_timeout_then_its_calls_end()
     );
     drop(frozen);
 }
+
+#[tokio::test]
+async fn waiting_messages_and_missed_calls_survive_a_restart_and_arrive_once() {
+    let mut server = Server::start(FAST);
+    let mut alice = Client::user(&server, "alice").await;
+    for text in ["first", "second"] {
+        alice
+            .send(ClientMessage::Message(SendMessage {
+                to: UserId::new("carol").unwrap(),
+                text: Text::new(text).unwrap(),
+            }))
+            .await;
+        alice
+            .expect(|m| matches!(m, ServerMessage::MessageSent(_)).then_some(()))
+            .await;
+    }
+    let call = alice.call(&["carol"], CallMedia::Audio).await;
+    assert_eq!(
+        alice.ended(&call).await,
+        reason(EndCode::CalleeOffline, Side::Remote)
+    );
+    drop(alice);
+    server.restart();
+
+    let mut carol = Client::user(&server, "carol").await;
+    let missed = carol
+        .expect(|m| match m {
+            ServerMessage::MissedCalls(c) => Some(c.calls.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(missed.len(), 1);
+    assert_eq!(
+        (missed[0].call_id.clone(), missed[0].from.as_str()),
+        (call, "alice")
+    );
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        got.push(
+            carol
+                .expect(|m| match m {
+                    ServerMessage::Message(x) => Some((x.seq, x.text.to_string())),
+                    _ => None,
+                })
+                .await,
+        );
+    }
+    assert_eq!(got, vec![(1, "first".to_owned()), (2, "second".to_owned())]);
+    // Numbering goes on after the restart.
+    let mut alice = Client::user(&server, "alice").await;
+    alice
+        .send(ClientMessage::Message(SendMessage {
+            to: UserId::new("carol").unwrap(),
+            text: Text::new("third").unwrap(),
+        }))
+        .await;
+    let seq = carol
+        .expect(|m| match m {
+            ServerMessage::Message(x) => Some(x.seq),
+            _ => None,
+        })
+        .await;
+    assert_eq!(seq, 3);
+    drop(carol);
+    drop(alice);
+    // Delivered once: after another restart nothing waits for carol.
+    server.restart();
+    let mut carol = Client::user(&server, "carol").await;
+    carol.send(ClientMessage::Ping).await;
+    let first = carol
+        .expect(|m| match m {
+            ServerMessage::Pong(_) => Some(None),
+            ServerMessage::Message(x) => Some(Some(x.text.to_string())),
+            ServerMessage::MissedCalls(_) => Some(Some("missed calls".into())),
+            _ => None,
+        })
+        .await;
+    assert_eq!(first, None, "nothing is delivered twice");
+}

@@ -196,6 +196,38 @@ pub enum Record {
         /// When.
         at: Millis,
     },
+    /// A direct message was accepted (`delivered`: someone of the recipient's was online).
+    Message {
+        /// Sender.
+        from: UserKey,
+        /// Recipient.
+        to: UserKey,
+        /// The message.
+        message: ReceivedMessage,
+        /// Delivered now, or kept for the recipient's next sign-in.
+        delivered: bool,
+    },
+    /// A call reached a user while no device of theirs was signed in.
+    MissedCall {
+        /// Whose.
+        user: UserKey,
+        /// The call.
+        call: MissedCall,
+    },
+    /// What waited for a user (messages, missed calls) was delivered at sign-in.
+    Delivered {
+        /// Whose.
+        user: UserKey,
+    },
+}
+
+/// What waits for a user who is signed out, as kept in the records (restored at start).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Waiting {
+    /// A direct message.
+    Message(ReceivedMessage),
+    /// A missed call.
+    MissedCall(MissedCall),
 }
 
 /// Why a request failed: the error frame's code and text.
@@ -324,6 +356,21 @@ impl Core {
         self.settle(now);
     }
 
+    /// Puts back, at start, what waited for a signed-out user when the server stopped.
+    pub fn restore_waiting(&mut self, user: UserKey, item: Waiting) {
+        match item {
+            Waiting::Message(m) => self.offline_messages.entry(user).or_default().push_back(m),
+            Waiting::MissedCall(c) => self.missed_calls.entry(user).or_default().push(c),
+        }
+    }
+
+    /// Puts back, at start, the last sequence number of messages from one user to another, so
+    /// that numbering goes on without a repeat.
+    pub fn restore_message_seq(&mut self, from: UserKey, to: UserKey, seq: u64) {
+        let n = self.message_seq.entry((from, to)).or_insert(0);
+        *n = (*n).max(seq);
+    }
+
     /// Whether the directory has this account.
     pub fn has_account(&self, user: &UserKey) -> bool {
         self.accounts.contains_key(user)
@@ -366,13 +413,16 @@ impl Core {
             .or_default()
             .push(session.clone());
         self.welcome(&session, &login, false, request, now);
-        if let Some(calls) = self.missed_calls.remove(&user) {
+        let missed = self.missed_calls.remove(&user);
+        let messages = self.offline_messages.remove(&user);
+        if missed.is_some() || messages.is_some() {
+            self.record(Record::Delivered { user: user.clone() });
+        }
+        if let Some(calls) = missed {
             self.send(&session, ServerMessage::MissedCalls(MissedCalls { calls }));
         }
-        if let Some(messages) = self.offline_messages.remove(&user) {
-            for m in messages {
-                self.send(&session, ServerMessage::Message(m));
-            }
+        for m in messages.into_iter().flatten() {
+            self.send(&session, ServerMessage::Message(m));
         }
         self.presence_dirty.insert(user);
         self.settle(now);

@@ -6,7 +6,7 @@ use switchboard_protocol::{
     SendMessage, ServerMessage, SessionId, UserId,
 };
 
-use super::{Core, Handled, Millis, UserKey, refuse};
+use super::{Core, Handled, Millis, Record, UserKey, refuse};
 
 impl Core {
     // ---- presence -----------------------------------------------------------------------------
@@ -127,6 +127,12 @@ impl Core {
             sent_at: now,
         };
         let delivered = self.is_online(&to);
+        self.record(Record::Message {
+            from: from.clone(),
+            to: to.clone(),
+            message: message.clone(),
+            delivered,
+        });
         if delivered {
             self.send_user(&to, ServerMessage::Message(message));
         } else {
@@ -150,6 +156,10 @@ impl Core {
     }
 
     pub(super) fn missed_call(&mut self, user: UserKey, call: MissedCall) {
+        self.record(Record::MissedCall {
+            user: user.clone(),
+            call: call.clone(),
+        });
         let list = self.missed_calls.entry(user).or_default();
         if list.len() >= self.config.max_offline_messages {
             list.remove(0);

@@ -27,13 +27,31 @@ impl Server {
     /// Starts the server binary with `--dev` and this configuration file.
     pub fn start(config: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let config_path = dir.path().join("server.toml");
-        std::fs::write(&config_path, config).unwrap();
+        std::fs::write(dir.path().join("server.toml"), config).unwrap();
+        let (child, addr, tokens) = Self::spawn(dir.path());
+        Server {
+            child: Some(child),
+            addr,
+            tokens,
+            dir,
+        }
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same data dir.
+    pub fn restart(&mut self) {
+        assert!(self.stop().success());
+        let (child, addr, tokens) = Self::spawn(self.dir.path());
+        self.child = Some(child);
+        self.addr = addr;
+        self.tokens = tokens;
+    }
+
+    fn spawn(dir: &std::path::Path) -> (Child, String, HashMap<String, String>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-server"))
             .args(["serve", "--listen", "127.0.0.1:0", "--dev", "--data-dir"])
-            .arg(dir.path().join("data"))
+            .arg(dir.join("data"))
             .arg("--config")
-            .arg(&config_path)
+            .arg(dir.join("server.toml"))
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -55,12 +73,7 @@ impl Server {
                 v["token"].as_str().unwrap().to_owned(),
             );
         }
-        Server {
-            child: Some(child),
-            addr,
-            tokens,
-            dir,
-        }
+        (child, addr, tokens)
     }
 
     pub fn url(&self) -> String {
