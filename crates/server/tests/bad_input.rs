@@ -316,3 +316,42 @@ async fn sign_in_customer_tokens_admin_api_and_metrics() {
     );
     assert_eq!(server.get("/healthz").await, "ok\n");
 }
+
+#[tokio::test]
+async fn the_token_command_and_refresh_over_the_socket_give_working_tokens() {
+    let server = Server::start("");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard-server"))
+        .args([
+            "token",
+            "--realm",
+            "dev",
+            "--user",
+            "bob",
+            "--role",
+            "user",
+            "--ttl",
+            "600",
+            "--data-dir",
+        ])
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let mut bob = Client::connect(&server, &token).await;
+    assert_eq!(bob.welcome.user.as_str(), "bob");
+    let expires = bob.welcome.token_expires_at;
+    bob.send(ClientMessage::RefreshToken).await;
+    let fresh = bob
+        .expect(|m| match m {
+            ServerMessage::TokenRefreshed(t) => Some(t.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(
+        fresh.expires_at > expires,
+        "a shift from now, later than the 10 minutes asked"
+    );
+    let again = Client::connect(&server, fresh.token.as_str()).await;
+    assert_eq!(again.welcome.user.as_str(), "bob");
+}
