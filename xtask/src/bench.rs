@@ -13,6 +13,8 @@ pub fn bench(root: &Path) -> Result<()> {
     run(cargo().args([
         "bench",
         "-p",
+        "switchboard-media",
+        "-p",
         "switchboard-protocol",
         "-p",
         "switchboard-server",

@@ -1,0 +1,43 @@
+//! OpenH264 speed on the pattern camera: encode and decode per frame at the call profiles.
+#![allow(clippy::unwrap_used)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use switchboard_media::{H264Decoder, H264Encoder, PatternCamera};
+
+fn h264(c: &mut Criterion) {
+    for (w, h, bps) in [(640, 360, 800_000), (1280, 720, 2_000_000)] {
+        let mut camera = PatternCamera::new(w, h);
+        let frames: Vec<_> = (0..60).map(|i| camera.frame(i * 33)).collect();
+        let mut enc = H264Encoder::new(bps, 30.0, 90, false).unwrap();
+        let mut i = 0;
+        c.bench_function(&format!("h264/encode_{h}p"), |b| {
+            b.iter(|| {
+                i = (i + 1) % frames.len();
+                enc.encode(&frames[i]).unwrap()
+            })
+        });
+        // A decodable stream: the first access unit is the IDR.
+        let mut enc = H264Encoder::new(bps, 30.0, 90, false).unwrap();
+        let stream: Vec<_> = frames.iter().map(|f| enc.encode(f).unwrap()).collect();
+        c.bench_function(&format!("h264/decode_{h}p"), |b| {
+            b.iter_batched(
+                || H264Decoder::new().unwrap(),
+                |mut dec| {
+                    for au in &stream {
+                        dec.decode(au).unwrap();
+                    }
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(3));
+    targets = h264
+}
+criterion_main!(benches);

@@ -1,0 +1,122 @@
+//! H.264 with OpenH264: Constrained Baseline (what `profile-level-id=42e01f` promises), bitrate
+//! and frame rate settable while running, a keyframe on request and an IDR every few seconds,
+//! SPS/PPS with each IDR. Input and output are I420 frames; the bitstream is Annex B.
+
+use openh264::OpenH264API;
+use openh264::decoder::Decoder;
+use openh264::encoder::{
+    BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode, UsageType,
+};
+use openh264::formats::YUVSource;
+
+use crate::video::I420Frame;
+
+/// A codec failure.
+#[derive(Debug, thiserror::Error)]
+pub enum H264Error {
+    /// OpenH264 said no.
+    #[error("openh264: {0}")]
+    Codec(String),
+}
+
+fn codec(e: impl std::fmt::Display) -> H264Error {
+    H264Error::Codec(e.to_string())
+}
+
+struct Source<'a>(&'a I420Frame);
+
+impl YUVSource for Source<'_> {
+    fn dimensions(&self) -> (usize, usize) {
+        (self.0.width(), self.0.height())
+    }
+
+    fn strides(&self) -> (usize, usize, usize) {
+        let w = self.0.width();
+        (w, w / 2, w / 2)
+    }
+
+    fn y(&self) -> &[u8] {
+        self.0.y()
+    }
+
+    fn u(&self) -> &[u8] {
+        self.0.u()
+    }
+
+    fn v(&self) -> &[u8] {
+        self.0.v()
+    }
+}
+
+/// An encoder.
+pub struct H264Encoder {
+    encoder: Encoder,
+}
+
+impl H264Encoder {
+    /// An encoder for real-time camera video (`screen`: screen content) at this bitrate and
+    /// frame rate, with an IDR every `idr_every` frames.
+    pub fn new(
+        bitrate_bps: u32,
+        fps: f32,
+        idr_every: u32,
+        screen: bool,
+    ) -> Result<Self, H264Error> {
+        let config = EncoderConfig::new()
+            .bitrate(BitRate::from_bps(bitrate_bps))
+            .max_frame_rate(FrameRate::from_hz(fps))
+            .rate_control_mode(RateControlMode::Bitrate)
+            .usage_type(if screen {
+                UsageType::ScreenContentRealTime
+            } else {
+                UsageType::CameraVideoRealTime
+            })
+            .intra_frame_period(IntraFramePeriod::from_num_frames(idr_every))
+            // OpenH264 holds the bitrate only when it may skip frames (it says so otherwise);
+            // a skipped frame comes back as an empty access unit.
+            .skip_frames(true);
+        let encoder =
+            Encoder::with_api_config(OpenH264API::from_source(), config).map_err(codec)?;
+        Ok(Self { encoder })
+    }
+
+    /// Encodes one frame; the Annex B access unit (empty when the encoder dropped it).
+    pub fn encode(&mut self, frame: &I420Frame) -> Result<Vec<u8>, H264Error> {
+        let out = self.encoder.encode(&Source(frame)).map_err(codec)?;
+        Ok(out.to_vec())
+    }
+
+    /// The next frame will be an IDR (a receiver asked with PLI/FIR).
+    pub fn force_keyframe(&mut self) {
+        self.encoder.force_intra_frame();
+    }
+}
+
+/// A decoder.
+pub struct H264Decoder {
+    decoder: Decoder,
+}
+
+impl H264Decoder {
+    /// A decoder.
+    pub fn new() -> Result<Self, H264Error> {
+        Ok(Self {
+            decoder: Decoder::new().map_err(codec)?,
+        })
+    }
+
+    /// Decodes one access unit (Annex B); the picture, when one is complete.
+    pub fn decode(&mut self, access_unit: &[u8]) -> Result<Option<I420Frame>, H264Error> {
+        let Some(yuv) = self.decoder.decode(access_unit).map_err(codec)? else {
+            return Ok(None);
+        };
+        let (w, h) = yuv.dimensions();
+        let (sy, su, sv) = yuv.strides();
+        Ok(Some(I420Frame::from_planes(
+            w,
+            h,
+            [yuv.y(), yuv.u(), yuv.v()],
+            [sy, su, sv],
+        )))
+    }
+}

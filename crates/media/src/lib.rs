@@ -1,0 +1,16 @@
+//! Switchboard's media, without networking: video frames, the synthetic `pattern` camera whose
+//! frames carry their number and capture time in the pixels (so a receiver can check order,
+//! loss and latency after a lossy codec), and the H.264 codec (OpenH264).
+//!
+//! Devices (cpal, nokhwa), audio, the recorder and the rest arrive step by step with the engine
+//! issue; see `docs/architecture.md`.
+
+pub mod h264;
+pub mod pattern;
+pub mod stamp;
+pub mod video;
+
+pub use h264::{H264Decoder, H264Encoder, H264Error};
+pub use pattern::PatternCamera;
+pub use stamp::Stamp;
+pub use video::I420Frame;

@@ -1,0 +1,73 @@
+//! The synthetic `pattern` camera: moving colour bars (so the encoder has motion to work on and
+//! a frozen picture shows) with a [`Stamp`] carrying the frame number and capture time. Always
+//! available, on any machine; agents use it for test calls and the tests read it back.
+
+use crate::stamp::Stamp;
+use crate::video::I420Frame;
+
+/// BT.601 limited-range Y, U, V of the bars: white, yellow, cyan, green, magenta, red, blue.
+const BARS: [(u8, u8, u8); 7] = [
+    (235, 128, 128),
+    (210, 16, 146),
+    (170, 166, 16),
+    (145, 54, 34),
+    (106, 202, 222),
+    (81, 90, 240),
+    (41, 240, 110),
+];
+
+/// A camera that draws its frames.
+#[derive(Debug, Clone)]
+pub struct PatternCamera {
+    width: usize,
+    height: usize,
+    next: u32,
+}
+
+impl PatternCamera {
+    /// A camera of this size (even, and at least the stamp's 320×24).
+    pub fn new(width: usize, height: usize) -> Self {
+        Self {
+            width,
+            height,
+            next: 0,
+        }
+    }
+
+    /// The next frame, stamped with its number and `capture_ms`.
+    pub fn frame(&mut self, capture_ms: u64) -> I420Frame {
+        let n = self.next;
+        self.next = self.next.wrapping_add(1);
+        let mut f = I420Frame::black(self.width, self.height);
+        let (w, h) = (self.width, self.height);
+        let bar = w.div_ceil(BARS.len());
+        // Bars drift 4 pixels per frame.
+        let shift = (n as usize * 4) % w;
+        let colour = |x: usize| BARS[((x + shift) % w) / bar % BARS.len()];
+        {
+            let y = f.y_mut();
+            for row in 0..h {
+                for col in 0..w {
+                    y[row * w + col] = colour(col).0;
+                }
+            }
+        }
+        {
+            let (u, v) = f.uv_mut();
+            let cw = w / 2;
+            for row in 0..h / 2 {
+                for col in 0..cw {
+                    let (_, cu, cv) = colour(col * 2);
+                    u[row * cw + col] = cu;
+                    v[row * cw + col] = cv;
+                }
+            }
+        }
+        Stamp {
+            frame: n,
+            capture_ms,
+        }
+        .write(&mut f);
+        f
+    }
+}
