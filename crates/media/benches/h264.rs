@@ -19,7 +19,7 @@ fn h264(c: &mut Criterion) {
         // A decodable stream: the first access unit is the IDR.
         let mut enc = H264Encoder::new(bps, 30.0, 90, false).unwrap();
         let stream: Vec<_> = frames.iter().map(|f| enc.encode(f).unwrap()).collect();
-        c.bench_function(&format!("h264/decode_{h}p"), |b| {
+        c.bench_function(&format!("h264/decode_{h}p_60_frames"), |b| {
             b.iter_batched(
                 || H264Decoder::new().unwrap(),
                 |mut dec| {
