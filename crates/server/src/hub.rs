@@ -199,26 +199,15 @@ impl LiveState for LocalHub {
         request: Option<RequestId>,
     ) -> Result<(), ErrorCode> {
         let mut inner = self.lock();
-        let now = now_ms();
-        // A resume may race the server noticing the old socket is dead.
-        inner.core.disconnected(session, now);
-        let old = inner.conns.insert(session.clone(), conn);
-        match inner.core.resume(session, login, request, now) {
-            Ok(()) => {
-                if let Some(old) = old {
-                    let _ = old.tx.try_send(Outbound::Close);
-                }
-                self.dispatch(&mut inner);
-                Ok(())
-            }
-            Err(e) => {
-                match old {
-                    Some(old) => inner.conns.insert(session.clone(), old),
-                    None => inner.conns.remove(session),
-                };
-                Err(e)
-            }
+        // The core checks that the session is this user's before anything changes: a session
+        // id is visible to call peers, and must not let them disturb it.
+        inner.core.resume(session, login, request, now_ms())?;
+        // The old socket may still look alive (a resume can race our noticing it died).
+        if let Some(old) = inner.conns.insert(session.clone(), conn) {
+            let _ = old.tx.try_send(Outbound::Close);
         }
+        self.dispatch(&mut inner);
+        Ok(())
     }
 
     fn frame(&self, session: &SessionId, frame: ClientFrame) {

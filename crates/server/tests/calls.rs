@@ -521,3 +521,37 @@ async fn waiting_messages_and_missed_calls_survive_a_restart_and_arrive_once() {
         .await;
     assert_eq!(first, None, "nothing is delivered twice");
 }
+
+#[tokio::test]
+async fn resuming_someone_elses_session_fails_and_leaves_it_alone() {
+    let server = Server::start(FAST);
+    let mut alice = Client::user(&server, "alice").await;
+    let mut bob = Client::user(&server, "bob").await;
+    let call = alice.call(&["bob"], CallMedia::Audio).await;
+    let inc = bob.incoming().await;
+    bob.accept(&call).await;
+    // carol presents bob's session id (call peers see session ids): a fresh session for her.
+    let carol =
+        Client::connect_resuming(&server, &server.token("carol"), Some(bob.session.clone())).await;
+    assert!(!carol.welcome.resumed);
+    assert_ne!(carol.session, bob.session);
+    assert_eq!(inc.from_session, alice.session);
+    // bob's session was not touched: frames reach him at once, and past the 2 s resume window
+    // his call still stands.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    alice
+        .send(ClientMessage::CallMessage(SendCallMessage {
+            call_id: call.clone(),
+            to: None,
+            text: Text::new("still here").unwrap(),
+        }))
+        .await;
+    let text = bob
+        .expect(|m| match m {
+            ServerMessage::CallMessage(c) => Some(c.text.to_string()),
+            ServerMessage::CallEnded(_) => Some("ended".into()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(text, "still here");
+}
