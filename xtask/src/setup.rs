@@ -25,7 +25,8 @@ const PACKAGES: &[(&str, &[&str])] = &[
         ],
     ),
     // OpenH264 builds from source with cc; with nasm its assembly makes it 3-4x faster.
-    ("media codecs", &["nasm"]),
+    // libopus (bundled in opusic-sys) builds with CMake.
+    ("media codecs", &["nasm", "cmake"]),
     // The test environment of CONTRACTS.md: a virtual display and a user-mode audio server.
     (
         "tests: display and audio",

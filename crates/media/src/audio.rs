@@ -1,0 +1,139 @@
+//! Synthetic audio: the `tone` microphone and the `meter` speaker. The tone is a quiet 440 Hz sine
+//! with a timing mark every half second — a 40 ms burst whose frequency cycles through four
+//! values, so that after Opus (which keeps pitch, not samples) a receiver can find each mark,
+//! tell a lost one from the next, and time it. 48 kHz mono, 20 ms frames: what Opus is fed.
+
+/// Samples per second.
+pub const RATE: usize = 48_000;
+/// Samples per 20 ms frame.
+pub const FRAME: usize = RATE / 50;
+/// A mark every this many samples (500 ms).
+pub const MARK_EVERY: usize = RATE / 2;
+/// How long a mark lasts (40 ms).
+const MARK_LEN: usize = RATE / 25;
+/// The marks' frequencies, by mark number modulo 4.
+pub const MARK_HZ: [f32; 4] = [1000.0, 1500.0, 2000.0, 2500.0];
+const TONE_HZ: f32 = 440.0;
+
+/// A microphone that plays the tone with timing marks.
+#[derive(Debug, Clone, Default)]
+pub struct ToneMicrophone {
+    position: usize,
+}
+
+impl ToneMicrophone {
+    /// Starts at sample 0 (mark 0 begins at once).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The next 20 ms of audio.
+    pub fn frame(&mut self) -> [i16; FRAME] {
+        let mut out = [0i16; FRAME];
+        for s in out.iter_mut() {
+            let n = self.position;
+            let t = n as f32 / RATE as f32;
+            let in_mark = n % MARK_EVERY < MARK_LEN;
+            let (hz, amplitude) = if in_mark {
+                (MARK_HZ[(n / MARK_EVERY) % MARK_HZ.len()], 0.5)
+            } else {
+                (TONE_HZ, 0.1)
+            };
+            *s = ((t * hz * std::f32::consts::TAU).sin() * amplitude * f32::from(i16::MAX)) as i16;
+            self.position += 1;
+        }
+        out
+    }
+}
+
+/// A mark the meter heard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeardMark {
+    /// Where it began, in samples since the meter started.
+    pub at_sample: usize,
+    /// Its frequency's index in [`MARK_HZ`] (the mark number modulo 4).
+    pub phase: usize,
+}
+
+/// A speaker that measures: counts samples, level, and the timing marks it hears.
+#[derive(Debug, Clone, Default)]
+pub struct MeterSpeaker {
+    samples: usize,
+    energy: f64,
+    window: Vec<i16>,
+    in_mark: bool,
+    marks: Vec<HeardMark>,
+}
+
+/// Goertzel: the power of one frequency in a block.
+fn power(block: &[i16], hz: f32) -> f32 {
+    let k = 2.0 * (std::f32::consts::TAU * hz / RATE as f32).cos();
+    let (mut s1, mut s2) = (0f32, 0f32);
+    for &x in block {
+        let s0 = f32::from(x) + k * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    s1 * s1 + s2 * s2 - k * s1 * s2
+}
+
+impl MeterSpeaker {
+    /// A silent meter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Plays (measures) some samples.
+    pub fn play(&mut self, samples: &[i16]) {
+        for &s in samples {
+            self.energy += f64::from(s) * f64::from(s);
+            self.window.push(s);
+            // 10 ms windows: marks last 40 ms, so each spans at least three whole windows.
+            if self.window.len() == RATE / 100 {
+                self.listen();
+                self.samples += self.window.len();
+                self.window.clear();
+            }
+        }
+    }
+
+    fn listen(&mut self) {
+        let w = &self.window;
+        let tone = power(w, TONE_HZ);
+        let (phase, best) =
+            MARK_HZ
+                .iter()
+                .map(|hz| power(w, *hz))
+                .enumerate()
+                .fold(
+                    (0, 0f32),
+                    |acc, (i, p)| if p > acc.1 { (i, p) } else { acc },
+                );
+        // A mark is a loud burst at one of the four frequencies, well above the tone.
+        let heard = best > 4.0 * tone && best > 1e11;
+        if heard && !self.in_mark {
+            self.marks.push(HeardMark {
+                at_sample: self.samples,
+                phase,
+            });
+        }
+        self.in_mark = heard;
+    }
+
+    /// Samples played.
+    pub fn samples(&self) -> usize {
+        self.samples + self.window.len()
+    }
+
+    /// The RMS level in dBFS (−inf for silence).
+    pub fn level_dbfs(&self) -> f64 {
+        let n = self.samples().max(1) as f64;
+        let rms = (self.energy / n).sqrt() / f64::from(i16::MAX);
+        20.0 * rms.log10()
+    }
+
+    /// The marks heard so far.
+    pub fn marks(&self) -> &[HeardMark] {
+        &self.marks
+    }
+}
