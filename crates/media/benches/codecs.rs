@@ -1,8 +1,11 @@
-//! OpenH264 speed on the pattern camera: encode and decode per frame at the call profiles.
+//! Codec speed on the synthetic devices: OpenH264 per frame at the call profiles, Opus per
+//! 20 ms frame.
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use switchboard_media::{H264Decoder, H264Encoder, PatternCamera};
+use switchboard_media::{
+    H264Decoder, H264Encoder, OpusDecoder, OpusEncoder, PatternCamera, ToneMicrophone,
+};
 
 fn h264(c: &mut Criterion) {
     for (w, h, bps) in [(640, 360, 800_000), (1280, 720, 2_000_000)] {
@@ -33,11 +36,33 @@ fn h264(c: &mut Criterion) {
     }
 }
 
+fn opus(c: &mut Criterion) {
+    let mut mic = ToneMicrophone::new();
+    let frames: Vec<_> = (0..50).map(|_| mic.frame()).collect();
+    let mut enc = OpusEncoder::new(32_000, 10).unwrap();
+    let mut i = 0;
+    c.bench_function("opus/encode_20ms", |b| {
+        b.iter(|| {
+            i = (i + 1) % frames.len();
+            enc.encode(&frames[i]).unwrap()
+        })
+    });
+    let packets: Vec<_> = frames.iter().map(|f| enc.encode(f).unwrap()).collect();
+    let mut dec = OpusDecoder::new().unwrap();
+    let mut j = 0;
+    c.bench_function("opus/decode_20ms", |b| {
+        b.iter(|| {
+            j = (j + 1) % packets.len();
+            dec.decode(&packets[j]).unwrap()
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_secs(1))
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = h264
+    targets = h264, opus
 }
 criterion_main!(benches);
