@@ -4,7 +4,6 @@
 //! implement the same trait.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -75,8 +74,6 @@ pub struct LocalHub {
     inner: Mutex<Inner>,
     wake: Notify,
     records: mpsc::UnboundedSender<Record>,
-    frames_out: AtomicU64,
-    slow_consumers: AtomicU64,
 }
 
 impl LocalHub {
@@ -89,8 +86,6 @@ impl LocalHub {
             }),
             wake: Notify::new(),
             records,
-            frames_out: AtomicU64::new(0),
-            slow_consumers: AtomicU64::new(0),
         })
     }
 
@@ -115,14 +110,11 @@ impl LocalHub {
                             // The client does not read: drop the connection; the session
                             // may resume and gets what it missed from the core's buffer
                             // only from now on.
-                            self.slow_consumers.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(%session, "outbound queue full; closing the connection");
                             let _ = conn.tx.try_send(Outbound::Close);
                             inner.conns.remove(&session);
                             let now = now_ms();
                             inner.core.disconnected(&session, now);
-                        } else {
-                            self.frames_out.fetch_add(1, Ordering::Relaxed);
                         }
                     }
                 }
@@ -165,14 +157,6 @@ impl LocalHub {
         for (user, item) in waiting {
             inner.core.restore_waiting(user, item);
         }
-    }
-
-    /// Frames sent since start, and connections closed for not reading.
-    pub fn counters(&self) -> (u64, u64) {
-        (
-            self.frames_out.load(Ordering::Relaxed),
-            self.slow_consumers.load(Ordering::Relaxed),
-        )
     }
 
     /// Sends a frame straight to a connection (replies the shell makes itself).

@@ -8,10 +8,10 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use switchboard_protocol::{Label, Role, UserId};
+use switchboard_protocol::{Label, Role};
 
 use crate::core::{Account, Record, UserKey, Waiting};
-use switchboard_protocol::{CallId, EndReason, MessageId, MissedCall, ReceivedMessage, Text};
+use switchboard_protocol::{EndReason, MissedCall, ReceivedMessage};
 
 /// The database.
 #[derive(Clone)]
@@ -55,10 +55,6 @@ pub(crate) fn role_str(role: Role) -> &'static str {
     }
 }
 
-fn parse_role(s: &str) -> Option<Role> {
-    serde_json::from_value(serde_json::Value::String(s.into())).ok()
-}
-
 fn wire<T: serde::Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
@@ -73,6 +69,11 @@ fn millis(v: u64) -> i64 {
 
 fn unmillis(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
+}
+
+/// A text column as one of the protocol's checked strings (ids, labels, text).
+fn col<T: TryFrom<String>>(r: &sqlx::sqlite::SqliteRow, name: &str) -> Option<T> {
+    T::try_from(r.try_get::<String, _>(name).ok()?).ok()
 }
 
 /// A wire enum (end code, side, media) from its snake_case spelling.
@@ -352,15 +353,12 @@ impl Store {
         .await?;
         for r in &rows {
             let parsed = (|| {
-                let user = UserKey::new(
-                    Label::new(r.try_get::<String, _>("realm").ok()?).ok()?,
-                    UserId::new(r.try_get::<String, _>("to_user").ok()?).ok()?,
-                );
+                let user = UserKey::new(col(r, "realm")?, col(r, "to_user")?);
                 let message = ReceivedMessage {
-                    msg_id: MessageId::new(r.try_get::<String, _>("msg_id").ok()?).ok()?,
-                    from: UserId::new(r.try_get::<String, _>("from_user").ok()?).ok()?,
+                    msg_id: col(r, "msg_id")?,
+                    from: col(r, "from_user")?,
                     seq: u64::try_from(r.try_get::<i64, _>("seq").ok()?).ok()?,
-                    text: Text::new(r.try_get::<String, _>("body").ok()?).ok()?,
+                    text: col(r, "body")?,
                     sent_at: unmillis(r.try_get("sent_at").ok()?),
                 };
                 Some((user, Waiting::Message(message)))
@@ -375,18 +373,15 @@ impl Store {
         .await?;
         for r in &rows {
             let parsed = (|| {
-                let user = UserKey::new(
-                    Label::new(r.try_get::<String, _>("realm").ok()?).ok()?,
-                    UserId::new(r.try_get::<String, _>("user_id").ok()?).ok()?,
-                );
+                let user = UserKey::new(col(r, "realm")?, col(r, "user_id")?);
                 let call = MissedCall {
-                    call_id: CallId::new(r.try_get::<String, _>("call_id").ok()?).ok()?,
-                    from: UserId::new(r.try_get::<String, _>("from_user").ok()?).ok()?,
-                    media: parse_wire(&r.try_get::<String, _>("media").ok()?)?,
+                    call_id: col(r, "call_id")?,
+                    from: col(r, "from_user")?,
+                    media: parse_wire(&col::<String>(r, "media")?)?,
                     at: unmillis(r.try_get("at").ok()?),
                     reason: EndReason::new(
-                        parse_wire(&r.try_get::<String, _>("end_code").ok()?)?,
-                        parse_wire(&r.try_get::<String, _>("end_side").ok()?)?,
+                        parse_wire(&col::<String>(r, "end_code")?)?,
+                        parse_wire(&col::<String>(r, "end_side")?)?,
                     ),
                 };
                 Some((user, Waiting::MissedCall(call)))
@@ -406,9 +401,9 @@ impl Store {
         Ok(rows
             .iter()
             .filter_map(|r| {
-                let realm = Label::new(r.try_get::<String, _>("realm").ok()?).ok()?;
-                let from = UserId::new(r.try_get::<String, _>("from_user").ok()?).ok()?;
-                let to = UserId::new(r.try_get::<String, _>("to_user").ok()?).ok()?;
+                let realm: Label = col(r, "realm")?;
+                let from = col(r, "from_user")?;
+                let to = col(r, "to_user")?;
                 let seq = u64::try_from(r.try_get::<i64, _>("seq").ok()?).ok()?;
                 Some((
                     UserKey::new(realm.clone(), from),
@@ -431,16 +426,12 @@ impl Store {
 }
 
 fn account_row(r: &sqlx::sqlite::SqliteRow) -> Option<AccountRow> {
-    let realm: String = r.try_get("realm").ok()?;
-    let user: String = r.try_get("user_id").ok()?;
-    let role: String = r.try_get("role").ok()?;
     let display: Option<String> = r.try_get("display_name").ok()?;
-    let disabled: bool = r.try_get("disabled").ok()?;
     Some(AccountRow {
-        user: UserKey::new(Label::new(realm).ok()?, UserId::new(user).ok()?),
-        role: parse_role(&role)?,
+        user: UserKey::new(col(r, "realm")?, col(r, "user_id")?),
+        role: parse_wire(&col::<String>(r, "role")?)?,
         display_name: display.and_then(|d| Label::new(d).ok()),
-        disabled,
+        disabled: r.try_get("disabled").ok()?,
     })
 }
 

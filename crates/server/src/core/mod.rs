@@ -328,11 +328,6 @@ impl Core {
         }
     }
 
-    /// The settings.
-    pub fn config(&self) -> &CoreConfig {
-        &self.config
-    }
-
     // ---- inputs ---------------------------------------------------------------------------
 
     /// Adds, changes or (with `None`) removes an account. A removed or disabled account's
@@ -569,11 +564,6 @@ impl Core {
             calls: self.calls.len(),
             queue: self.queue_figures(),
         }
-    }
-
-    /// The role of a session, if it exists.
-    pub fn session_role(&self, session: &SessionId) -> Option<Role> {
-        self.sessions.get(session).map(|s| s.role)
     }
 
     // ---- plumbing shared by the call and queue code ---------------------------------------

@@ -28,7 +28,7 @@ pub(crate) struct Place {
 pub(crate) struct Queue {
     pub(crate) order: BTreeMap<Place, CallId>,
     pub(crate) places: HashMap<CallId, Place>,
-    pub(crate) next_seq: u64,
+    next_seq: u64,
     /// Positions need publishing.
     pub(crate) dirty: bool,
     /// CTI figures need publishing.
