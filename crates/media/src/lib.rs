@@ -8,6 +8,7 @@
 
 pub mod audio;
 pub mod h264;
+pub mod jitter;
 pub mod opus;
 pub mod pattern;
 pub mod stamp;
@@ -15,6 +16,7 @@ pub mod video;
 
 pub use audio::{HeardMark, MeterSpeaker, ToneMicrophone};
 pub use h264::{H264Decoder, H264Encoder, H264Error};
+pub use jitter::{JitterBuffer, Playout};
 pub use opus::{OpusDecoder, OpusEncoder, OpusError};
 pub use pattern::PatternCamera;
 pub use stamp::Stamp;

@@ -1,0 +1,300 @@
+//! One WebRTC peer connection per remote member (webrtc 0.21): H.264 Constrained Baseline
+//! (`42e01f`, packetization-mode 1) and Opus only, NACK, PLI/FIR delivered to our encoder,
+//! and the GCC estimate published for the encoder's bitrate.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rtc::interceptor::{
+    Attribute, BandwidthEstimator, EstimatorStats, Gcc, Interceptor, Packet, PacketReport, Slot,
+    StreamInfo, TaggedPacket,
+};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    CongestionFeedback, Registry, configure_congestion_control, register_default_interceptors,
+};
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
+use rtc::peer_connection::transport::RTCDtlsRole;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::sansio::Protocol;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCIceServer, SettingEngineBuilder,
+};
+use webrtc::rtp_transceiver::RtpSender;
+
+/// The H.264 format we send and accept: what OpenH264 produces.
+pub const H264_FMTP: &str =
+    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+/// Where the bitrate estimate starts, and its bounds (bits per second).
+pub const START_BPS: f64 = 1_200_000.0;
+pub const MIN_BPS: f64 = 100_000.0;
+pub const MAX_BPS: f64 = 4_000_000.0;
+
+fn video_codec() -> RTCRtpCodec {
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: H264_FMTP.to_owned(),
+        rtcp_feedback: vec![
+            fb("nack", ""),
+            fb("nack", "pli"),
+            fb("ccm", "fir"),
+            fb("transport-cc", ""),
+        ],
+    }
+}
+
+fn audio_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![RTCPFeedback {
+            typ: "transport-cc".to_owned(),
+            parameter: String::new(),
+        }],
+    }
+}
+
+/// Marks inbound PLI/FIR for delivery to the application: by default webrtc 0.21's interceptor
+/// chain ends in a no-op and `TrackLocal::poll()` never sees them (research/chromium-interop.md,
+/// pitfall 2). Everything passes on unchanged otherwise.
+#[derive(Default)]
+struct KeyframeRequests {
+    read: std::collections::VecDeque<TaggedPacket>,
+    write: std::collections::VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet
+            && packets.iter().any(|p| is_keyframe_request(p.as_ref()))
+        {
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequests {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+/// PLI or FIR.
+pub fn is_keyframe_request(p: &dyn rtc::rtcp::Packet) -> bool {
+    let any = p.as_any();
+    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+}
+
+/// A PLI for this SSRC.
+pub fn pli(media_ssrc: u32) -> Vec<Box<dyn rtc::rtcp::Packet>> {
+    vec![Box::new(PictureLossIndication {
+        sender_ssrc: 0,
+        media_ssrc,
+    })]
+}
+
+/// Wraps GCC and publishes its target after each update, where the video sender reads it
+/// (the estimator is the one application-supplied object in the congestion loop).
+struct PublishedEstimate {
+    gcc: Gcc,
+    target: Arc<AtomicU64>,
+}
+
+impl PublishedEstimate {
+    fn publish(&self) {
+        self.target
+            .store(self.gcc.target_bitrate() as u64, Ordering::Relaxed);
+    }
+}
+
+impl BandwidthEstimator for PublishedEstimate {
+    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
+        self.gcc.on_reports(now, reports);
+        self.publish();
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.gcc.target_bitrate()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.gcc.handle_timeout(now);
+        self.publish();
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.gcc.poll_timeout()
+    }
+
+    fn stats(&self) -> EstimatorStats {
+        self.gcc.stats()
+    }
+}
+
+/// A local track and what is needed to write to it.
+pub struct LocalTrack {
+    pub track: Arc<TrackLocalStaticSample>,
+    pub sender: Arc<dyn RtpSender>,
+    pub ssrc: u32,
+}
+
+impl LocalTrack {
+    /// The payload type the far end negotiated (not necessarily the one we registered:
+    /// research/chromium-interop.md, pitfall 3).
+    pub async fn payload_type(&self) -> Option<u8> {
+        let params = self.sender.get_parameters().await.ok()?;
+        params.rtp_parameters.codecs.first().map(|c| c.payload_type)
+    }
+}
+
+/// A built peer connection with our two tracks' constructors.
+pub struct PeerConnectionParts {
+    pub pc: Arc<dyn PeerConnection>,
+    /// The congestion controller's target bitrate (bits per second).
+    pub target_bps: Arc<AtomicU64>,
+}
+
+/// Builds a peer connection bound to `bind` (e.g. `127.0.0.1:0` or `0.0.0.0:0`).
+pub async fn build(
+    ice_servers: &[switchboard_protocol::IceServer],
+    bind: &str,
+    handler: Arc<dyn PeerConnectionEventHandler>,
+) -> anyhow::Result<PeerConnectionParts> {
+    let mut media = MediaEngine::default();
+    media.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: video_codec(),
+            payload_type: 102,
+            ..Default::default()
+        },
+        RtpCodecKind::Video,
+    )?;
+    media.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: audio_codec(),
+            payload_type: 111,
+            ..Default::default()
+        },
+        RtpCodecKind::Audio,
+    )?;
+    let target_bps = Arc::new(AtomicU64::new(START_BPS as u64));
+    let estimator = PublishedEstimate {
+        gcc: Gcc::new(START_BPS, MIN_BPS, MAX_BPS),
+        target: target_bps.clone(),
+    };
+    let registry = configure_congestion_control(
+        Registry::new(),
+        estimator,
+        CongestionFeedback::Twcc,
+        &mut media,
+    )?;
+    let registry = register_default_interceptors(registry, &mut media)?;
+    let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
+
+    let config = RTCConfigurationBuilder::new()
+        .with_ice_servers(
+            ice_servers
+                .iter()
+                .map(|s| RTCIceServer {
+                    urls: s.urls.clone(),
+                    username: s.username.clone().unwrap_or_default(),
+                    credential: s.credential.clone().unwrap_or_default(),
+                })
+                .collect(),
+        )
+        .build();
+    // Answer as the DTLS server: the offerer opens the handshake and our reply leaves from the
+    // read path, avoiding webrtc 0.21's ~190 ms client-side stall on the answering side
+    // (research/chromium-interop.md, pitfall 1).
+    let settings = SettingEngineBuilder::new()
+        .with_answering_dtls_role(RTCDtlsRole::Server)
+        .build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(config)
+        .with_media_engine(media)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .with_handler(handler)
+        .with_udp_addrs(vec![bind.to_owned()])
+        .build()
+        .await?;
+    Ok(PeerConnectionParts {
+        pc: Arc::new(pc),
+        target_bps,
+    })
+}
+
+/// Adds our audio or video track.
+pub async fn add_track(
+    pc: &Arc<dyn PeerConnection>,
+    kind: RtpCodecKind,
+    stream: &str,
+) -> anyhow::Result<LocalTrack> {
+    let ssrc = rand::random::<u32>();
+    let (codec, name) = match kind {
+        RtpCodecKind::Video => (video_codec(), "video"),
+        _ => (audio_codec(), "audio"),
+    };
+    let track = Arc::new(TrackLocalStaticSample::new(
+        Instant::now(),
+        MediaStreamTrack::new(
+            stream.to_owned(),
+            format!("{stream}-{name}"),
+            name.to_owned(),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec,
+                ..Default::default()
+            }],
+        ),
+    )?);
+    let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+    Ok(LocalTrack {
+        track,
+        sender,
+        ssrc,
+    })
+}
