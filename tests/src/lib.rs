@@ -2,6 +2,8 @@
 //! environment `cargo xtask test` provides (CONTRACTS.md), launching the app with its own
 //! scratch directories, and looking at the X display.
 
+pub mod calls;
+pub mod server;
 pub mod x11;
 
 use std::io::{BufRead, BufReader};

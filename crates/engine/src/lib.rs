@@ -2,6 +2,17 @@
 //! WebRTC peer connection per remote member carrying our own H.264 and Opus, and the stats.
 //! The Tauri shell, the CLI and the tests drive it through one [`Engine`] handle.
 
+mod actor;
 pub mod assemble;
+pub mod engine;
 pub mod machine;
 pub mod peer;
+mod peers;
+pub mod pipeline;
+pub mod profile;
+pub mod signaling;
+pub mod stats;
+
+pub use engine::{Engine, EngineConfig, EngineError, Event};
+pub use profile::VideoProfile;
+pub use stats::{AudioStats, PeerStats, VideoStats};

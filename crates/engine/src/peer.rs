@@ -186,25 +186,19 @@ impl LocalTrack {
     }
 }
 
-/// A built peer connection with our two tracks' constructors.
-pub struct PeerConnectionParts {
-    pub pc: Arc<dyn PeerConnection>,
-    /// The congestion controller's target bitrate (bits per second).
-    pub target_bps: Arc<AtomicU64>,
-}
-
-/// Builds a peer connection bound to `bind` (e.g. `127.0.0.1:0` or `0.0.0.0:0`).
+/// Builds a peer connection bound to `bind` (e.g. `127.0.0.1:0` or `0.0.0.0:0`); the congestion
+/// controller publishes its target bitrate into `target_bps`.
 pub async fn build(
     ice_servers: &[switchboard_protocol::IceServer],
     bind: &str,
     handler: Arc<dyn PeerConnectionEventHandler>,
-) -> anyhow::Result<PeerConnectionParts> {
+    target_bps: Arc<AtomicU64>,
+) -> anyhow::Result<Arc<dyn PeerConnection>> {
     let mut media = MediaEngine::default();
     media.register_codec(
         RTCRtpCodecParameters {
             rtp_codec: video_codec(),
             payload_type: 102,
-            ..Default::default()
         },
         RtpCodecKind::Video,
     )?;
@@ -212,11 +206,10 @@ pub async fn build(
         RTCRtpCodecParameters {
             rtp_codec: audio_codec(),
             payload_type: 111,
-            ..Default::default()
         },
         RtpCodecKind::Audio,
     )?;
-    let target_bps = Arc::new(AtomicU64::new(START_BPS as u64));
+    target_bps.store(START_BPS as u64, Ordering::Relaxed);
     let estimator = PublishedEstimate {
         gcc: Gcc::new(START_BPS, MIN_BPS, MAX_BPS),
         target: target_bps.clone(),
@@ -257,10 +250,7 @@ pub async fn build(
         .with_udp_addrs(vec![bind.to_owned()])
         .build()
         .await?;
-    Ok(PeerConnectionParts {
-        pc: Arc::new(pc),
-        target_bps,
-    })
+    Ok(Arc::new(pc))
 }
 
 /// Adds our audio or video track.

@@ -86,6 +86,27 @@ impl H264Encoder {
         Ok(out.to_vec())
     }
 
+    /// Changes the target bitrate at run time (the congestion controller moved), without a
+    /// keyframe.
+    pub fn set_bitrate(&mut self, bitrate_bps: u32) {
+        let mut info = openh264_sys2::SBitrateInfo {
+            iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
+            iBitrate: bitrate_bps.min(i32::MAX as u32) as i32,
+        };
+        // SAFETY: ENCODER_OPTION_BITRATE takes a pointer to an SBitrateInfo that lives for the
+        // call; the encoder is initialised (it encoded at least once or was just built) and
+        // this is the documented way to retarget it (openh264 codec_app_def.h). The safe
+        // wrapper has no setter, so this is the one unsafe call in the crate.
+        #[allow(unsafe_code)]
+        unsafe {
+            let api = self.encoder.raw_api();
+            api.set_option(
+                openh264_sys2::ENCODER_OPTION_BITRATE,
+                std::ptr::addr_of_mut!(info).cast(),
+            );
+        }
+    }
+
     /// The next frame will be an IDR (a receiver asked with PLI/FIR).
     pub fn force_keyframe(&mut self) {
         self.encoder.force_intra_frame();

@@ -34,6 +34,16 @@ impl PatternCamera {
         }
     }
 
+    /// The same camera at another size; the frame counter goes on (a profile switch mid-call
+    /// must not look like loss or reordering to the receiver).
+    pub fn resized(self, width: usize, height: usize) -> Self {
+        Self {
+            width,
+            height,
+            next: self.next,
+        }
+    }
+
     /// The next frame, stamped with its number and `capture_ms`.
     pub fn frame(&mut self, capture_ms: u64) -> I420Frame {
         let n = self.next;

@@ -1,0 +1,468 @@
+//! `switchboard-cli`: test calls, bots and agents on a terminal; the far end of our tests.
+//! Flags, commands and the `--json` summary are fixed by CONTRACTS.md ("Command lines").
+//! Live figures go to stderr once a second; with `--json` the last line of stdout is the
+//! call's summary. Exit status 0 means the call happened and ended normally.
+
+mod summary;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use switchboard_engine::{Engine, EngineConfig, Event, VideoProfile};
+use switchboard_protocol::{
+    AgentAvailability, AgentProfile, AgentRegister, Business, CallId, CallKind, CallMedia,
+    ClientMessage, Label, SetAgentState, Skill, Token, UserId,
+};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::summary::Summary;
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard-cli",
+    version,
+    about = "Switchboard's headless client"
+)]
+struct Cli {
+    /// The server's WebSocket URL, e.g. ws://127.0.0.1:7700/ws.
+    #[arg(long)]
+    server: String,
+    /// A token (from `POST /auth/login` or `switchboard-server token`).
+    #[arg(long)]
+    token: String,
+    /// Print the call's summary as JSON on the last line of stdout.
+    #[arg(long)]
+    json: bool,
+    /// Camera to send (`pattern`: the synthetic test pattern).
+    #[arg(long, default_value = "pattern")]
+    video_device: String,
+    /// Microphone to send (`tone`: the synthetic tone with timing marks).
+    #[arg(long, default_value = "tone")]
+    audio_device: String,
+    /// Video profile: 360p, 540p, 720p or 1080p, at 15 or 30 fps (e.g. 720p30).
+    #[arg(long, default_value = "360p30")]
+    profile: VideoProfile,
+    /// Local address for media sockets.
+    #[arg(long, default_value = "0.0.0.0:0")]
+    media_bind: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Call a user (several users: a group call) and hang up after the duration.
+    Call {
+        #[arg(required = true)]
+        users: Vec<String>,
+        /// A video call (default: audio only).
+        #[arg(long)]
+        video: bool,
+        /// Seconds to stay in the call after it is answered.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+    },
+    /// Wait for a call and answer it.
+    Answer {
+        /// Keep answering calls, one after another, until the duration is over.
+        #[arg(long)]
+        auto: bool,
+        /// Seconds to stay in each call (the caller may hang up first); with `--auto`, the
+        /// whole run.
+        #[arg(long)]
+        duration: Option<f64>,
+    },
+    /// Work as an agent of the queue.
+    Agent {
+        /// Go ready at once.
+        #[arg(long)]
+        ready: bool,
+        /// Accept queue calls as they are offered.
+        #[arg(long)]
+        auto_accept: bool,
+        /// Skills (business lines), e.g. `--skill billing`.
+        #[arg(long = "skill", default_value = "support")]
+        skills: Vec<String>,
+        /// Seconds to work before signing off.
+        #[arg(long)]
+        duration: Option<f64>,
+    },
+    /// List the devices calls can use.
+    Devices,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Ok(true): every call happened and ended normally.
+async fn run(cli: Cli) -> Result<bool> {
+    if let Command::Devices = cli.command {
+        return devices(cli.json);
+    }
+    for (kind, id, known) in [
+        ("camera", &cli.video_device, "pattern"),
+        ("microphone", &cli.audio_device, "tone"),
+    ] {
+        if id != known {
+            bail!(
+                "no {kind} {id:?}: this build offers the synthetic {kind} `{known}` (see `devices`)"
+            );
+        }
+    }
+    let token = Token::new(cli.token.clone()).context("that token is not well-formed")?;
+    let mut config = EngineConfig::new(cli.server.clone(), token);
+    config.media_bind = cli.media_bind.clone();
+    config.video_profile = cli.profile;
+    config.camera = cli.video_device.clone();
+    config.microphone = cli.audio_device.clone();
+    let (engine, mut events) = Engine::start(config).await?;
+    eprintln!("signed in as {}", engine.user());
+    let result = match cli.command {
+        Command::Call {
+            users,
+            video,
+            duration,
+        } => {
+            let to = users
+                .into_iter()
+                .map(UserId::new)
+                .collect::<Result<Vec<_>, _>>()
+                .context("not a user id")?;
+            let media = if video {
+                CallMedia::Video
+            } else {
+                CallMedia::Audio
+            };
+            let call_id = engine.call(to, media).await?;
+            eprintln!("calling… (call {call_id})");
+            let s = follow(&engine, &mut events, &call_id, None, Some(secs(duration))).await?;
+            report(&s, cli.json);
+            s.normal()
+        }
+        Command::Answer { auto, duration } => {
+            answer_loop(
+                &engine,
+                &mut events,
+                auto,
+                duration.map(secs),
+                cli.json,
+                false,
+            )
+            .await?
+        }
+        Command::Agent {
+            ready,
+            auto_accept,
+            skills,
+            duration,
+        } => {
+            let skills = skills
+                .into_iter()
+                .map(|b| {
+                    Ok(Skill {
+                        business: Business::new(b)?,
+                        level: 1,
+                    })
+                })
+                .collect::<Result<Vec<_>, switchboard_protocol::InvalidString>>()
+                .context("not a business name")?;
+            engine.send_raw(ClientMessage::AgentRegister(AgentRegister {
+                profile: AgentProfile {
+                    area: Label::new("cli").context("label")?,
+                    skills,
+                    display_name: None,
+                },
+            }));
+            if ready {
+                engine.send_raw(ClientMessage::SetAgentState(SetAgentState {
+                    state: AgentAvailability::Ready,
+                    after_call: false,
+                }));
+            }
+            answer_loop(
+                &engine,
+                &mut events,
+                auto_accept,
+                duration.map(secs),
+                cli.json,
+                true,
+            )
+            .await?
+        }
+        Command::Devices => unreachable!("handled above"),
+    };
+    engine.shutdown();
+    // Let the engine say goodbye to the server.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    Ok(result)
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+fn report(s: &Summary, json: bool) {
+    eprintln!("{}", s.human());
+    if json {
+        println!("{}", s.json());
+    }
+}
+
+fn devices(json: bool) -> Result<bool> {
+    let list = serde_json::json!({
+        "cameras": [{"id": "pattern", "name": "Test pattern (synthetic)", "synthetic": true}],
+        "microphones": [{"id": "tone", "name": "Tone with timing marks (synthetic)", "synthetic": true}],
+        "speakers": [{"id": "meter", "name": "Level meter (synthetic)", "synthetic": true}],
+    });
+    if json {
+        println!("{list}");
+    } else {
+        for (kind, items) in [
+            ("cameras", &list["cameras"]),
+            ("microphones", &list["microphones"]),
+            ("speakers", &list["speakers"]),
+        ] {
+            println!("{kind}:");
+            for d in items.as_array().into_iter().flatten() {
+                println!(
+                    "  {:<10} {}",
+                    d["id"].as_str().unwrap_or(""),
+                    d["name"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Answers incoming calls: one (then returns), or with `keep_going` every call until the
+/// duration ends. Agents take only queue calls.
+async fn answer_loop(
+    engine: &Engine,
+    events: &mut UnboundedReceiver<Event>,
+    keep_going: bool,
+    duration: Option<Duration>,
+    json: bool,
+    agent: bool,
+) -> Result<bool> {
+    let started = Instant::now();
+    let until = |d: Option<Duration>| d.map(|d| started + d);
+    let end = until(duration);
+    let mut all_normal = true;
+    let mut answered_any = false;
+    loop {
+        let left = end.map(|e| e.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            return Ok(all_normal && (answered_any || keep_going));
+        }
+        let ev = match left {
+            Some(l) => match tokio::time::timeout(l, events.recv()).await {
+                Ok(ev) => ev,
+                Err(_) => continue,
+            },
+            None => events.recv().await,
+        };
+        let Some(ev) = ev else {
+            bail!("the engine stopped")
+        };
+        match ev {
+            Event::Incoming {
+                call_id,
+                from,
+                kind,
+                ..
+            } => {
+                eprintln!("incoming {kind:?} call {call_id} from {from}");
+                if agent && kind != CallKind::Queue {
+                    eprintln!("not a queue call: declining");
+                    engine.hangup(&call_id);
+                    continue;
+                }
+                if agent && !keep_going {
+                    continue; // offered, left to ring (no --auto-accept)
+                }
+                // Stay for the per-call duration; without one, until the caller hangs up.
+                let per_call = if keep_going { None } else { duration };
+                let s = follow(engine, events, &call_id, Some(&from), per_call).await?;
+                report(&s, json);
+                answered_any = true;
+                all_normal &= s.normal();
+                if !keep_going {
+                    return Ok(all_normal);
+                }
+            }
+            Event::Closed(why) => bail!("signed out by the server: {why}"),
+            Event::Server(m) if agent => eprintln!("{}", switchboard_protocol::encode(&m)),
+            _ => {}
+        }
+    }
+}
+
+/// Follows one call to its end. As the callee (`from` given), answers once the transport is up
+/// (set up while ringing; at most 2 s). Hangs up `stay` after the answer.
+async fn follow(
+    engine: &Engine,
+    events: &mut UnboundedReceiver<Event>,
+    call_id: &CallId,
+    from: Option<&UserId>,
+    stay: Option<Duration>,
+) -> Result<Summary> {
+    let mut answered: Option<Instant> = None;
+    // The first picture and the first sound; the summary uses the picture when there is one.
+    let mut first: (Option<Instant>, Option<Instant>) = (None, None);
+    let ring_deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let now = Instant::now();
+        let wake = match (from, answered, stay) {
+            (Some(_), None, _) => Some(ring_deadline),
+            (_, Some(a), Some(s)) => Some(a + s),
+            _ => None,
+        };
+        let ev = match wake {
+            Some(w) if w <= now => {
+                if from.is_some() && answered.is_none() {
+                    eprintln!("answering (transport not ready after 2 s)");
+                    answered = Some(Instant::now());
+                    engine.accept(call_id);
+                } else {
+                    eprintln!("hanging up");
+                    engine.hangup(call_id);
+                    answered.get_or_insert(now);
+                    // Wait for the end without re-arming.
+                    return finish(events, call_id, answered, first.0.or(first.1)).await;
+                }
+                continue;
+            }
+            Some(w) => match tokio::time::timeout(w - now, events.recv()).await {
+                Ok(ev) => ev,
+                Err(_) => continue,
+            },
+            None => events.recv().await,
+        };
+        let Some(ev) = ev else {
+            bail!("the engine stopped")
+        };
+        match ev {
+            Event::TransportReady { call_id: c, .. }
+                if &c == call_id && from.is_some() && answered.is_none() =>
+            {
+                answered = Some(Instant::now());
+                engine.accept(call_id);
+                eprintln!("answered");
+            }
+            Event::MemberJoined {
+                call_id: c,
+                user,
+                at,
+            } if &c == call_id => {
+                eprintln!("{user} joined");
+                answered.get_or_insert(at);
+            }
+            Event::FirstMedia {
+                call_id: c,
+                kind,
+                at,
+                user,
+            } if &c == call_id => {
+                eprintln!("first {kind} from {user}");
+                if kind == "video" {
+                    first.0.get_or_insert(at);
+                } else {
+                    first.1.get_or_insert(at);
+                }
+            }
+            Event::Stats { call_id: c, peers } if &c == call_id => {
+                for p in &peers {
+                    eprintln!(
+                        "{}: video sent {} decoded {} lost {} {}x{} @{} kbit/s | audio sent {} decoded {} lost {} {:.0} dBFS",
+                        p.user,
+                        p.video.sent,
+                        p.video.decoded,
+                        p.video.lost,
+                        p.video.width,
+                        p.video.height,
+                        p.video.send_bps / 1000,
+                        p.audio.sent,
+                        p.audio.decoded,
+                        p.audio.lost,
+                        p.audio.level_dbfs
+                    );
+                }
+            }
+            Event::Ended {
+                call_id: c,
+                reason,
+                answered: a,
+                at,
+                stats,
+            } if &c == call_id => {
+                return Ok(Summary::new(
+                    reason,
+                    a.or(answered),
+                    first.0.or(first.1),
+                    at,
+                    &stats,
+                ));
+            }
+            Event::Closed(why) => bail!("signed out by the server: {why}"),
+            _ => {}
+        }
+    }
+}
+
+async fn finish(
+    events: &mut UnboundedReceiver<Event>,
+    call_id: &CallId,
+    answered: Option<Instant>,
+    first_frame: Option<Instant>,
+) -> Result<Summary> {
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .context("the call did not end within 10 s of hanging up")?;
+        let Some(ev) = ev else {
+            bail!("the engine stopped")
+        };
+        if let Event::Ended {
+            call_id: c,
+            reason,
+            answered: a,
+            at,
+            stats,
+        } = ev
+            && &c == call_id
+        {
+            return Ok(Summary::new(
+                reason,
+                a.or(answered),
+                first_frame,
+                at,
+                &stats,
+            ));
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The call summary of CONTRACTS.md: what came from the far end, summed over members.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use switchboard_engine::PeerStats;
+use switchboard_protocol::{EndCode, EndReason};
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub end_reason: EndReason,
+    pub duration_ms: u64,
+    pub setup_ms: Setup,
+    pub video: VideoSummary,
+    pub audio: AudioSummary,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Setup {
+    /// From the answer (our accept, or the far side joining) to the first decoded picture
+    /// (in an audio call, the first decoded sound).
+    pub accept_to_first_frame: Option<u64>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct VideoSummary {
+    pub sent: u64,
+    pub received: u64,
+    pub decoded: u64,
+    pub in_order: u64,
+    pub lost: u64,
+    pub latency_ms_p50: Option<u64>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct AudioSummary {
+    pub sent: u64,
+    pub received: u64,
+    pub decoded: u64,
+    pub lost: u64,
+    pub latency_ms_p50: Option<u64>,
+}
+
+impl Summary {
+    pub fn new(
+        reason: EndReason,
+        answered: Option<Instant>,
+        first_frame: Option<Instant>,
+        ended: Instant,
+        peers: &[PeerStats],
+    ) -> Self {
+        let mut video = VideoSummary::default();
+        let mut audio = AudioSummary::default();
+        for p in peers {
+            video.sent += p.video.sent;
+            video.received += p.video.received;
+            video.decoded += p.video.decoded;
+            video.in_order += p.video.in_order;
+            video.lost += p.video.lost;
+            video.latency_ms_p50 = video.latency_ms_p50.max(p.video.latency_ms_p50);
+            audio.sent += p.audio.sent;
+            audio.received += p.audio.received;
+            audio.decoded += p.audio.decoded;
+            audio.lost += p.audio.lost;
+            audio.latency_ms_p50 = audio.latency_ms_p50.max(p.audio.latency_ms_p50);
+        }
+        Self {
+            end_reason: reason,
+            duration_ms: answered
+                .map_or(0, |a| ended.saturating_duration_since(a).as_millis() as u64),
+            setup_ms: Setup {
+                accept_to_first_frame: match (answered, first_frame) {
+                    (Some(a), Some(f)) => Some(f.saturating_duration_since(a).as_millis() as u64),
+                    _ => None,
+                },
+            },
+            video,
+            audio,
+        }
+    }
+
+    /// Answered and ended by someone hanging up (or a group call completing).
+    pub fn normal(&self) -> bool {
+        self.duration_ms > 0
+            && matches!(
+                self.end_reason.code,
+                EndCode::Hangup | EndCode::CallCompleted
+            )
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    pub fn human(&self) -> String {
+        format!(
+            "call ended: {:?} ({:?}) after {:.1} s; first frame {} ms after the answer; video {}/{} decoded, {} lost; audio {}/{} decoded, {} lost",
+            self.end_reason.code,
+            self.end_reason.side,
+            self.duration_ms as f64 / 1000.0,
+            self.setup_ms
+                .accept_to_first_frame
+                .map_or("-".to_string(), |v| v.to_string()),
+            self.video.decoded,
+            self.video.received,
+            self.video.lost,
+            self.audio.decoded,
+            self.audio.received,
+            self.audio.lost,
+        )
+    }
+}

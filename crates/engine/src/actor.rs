@@ -1,0 +1,803 @@
+//! The engine's one task: it owns the calls, their state machines and peers, and turns server
+//! frames, user commands, peer events and timers into machine inputs and their outputs into
+//! actions. Nothing else mutates call state, so there are no locks around it.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use switchboard_protocol::{
+    Accept, CallId, CallMedia, CallRef, ClientFrame, ClientMessage, IceToPeer, Invite, Invitee,
+    MediaState, MediaStateUpdate, MemberState, RequestId, Sdp, SdpKind, SdpToPeer, ServerFrame,
+    ServerMessage, SwitchMedia, UserId,
+};
+use tokio::sync::{mpsc, oneshot};
+use webrtc::peer_connection::RTCPeerConnectionState;
+
+use crate::engine::{Command, EngineConfig, Event};
+use crate::machine::{CallMachine, ENDING_TIMEOUT, Input, Output, Request};
+use crate::peers::{Peer, PeerEvent, PeerFactory};
+use crate::pipeline::Capture;
+use crate::signaling::{self, SignalEvent, Signaling};
+
+#[derive(Debug, Clone)]
+pub enum Timer {
+    Ending(CallId),
+    ResumeDeadline(u64),
+    StatsTick,
+}
+
+/// Where a peer belongs: a call, or an invite the server has not confirmed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Owner {
+    Call(CallId),
+    Invite(RequestId),
+}
+
+struct Call {
+    machine: CallMachine,
+    media: CallMedia,
+    peers: HashMap<UserId, Peer>,
+    /// Members known to have joined (for the mesh rule).
+    joined: Vec<UserId>,
+    answered: Option<Instant>,
+    muted: (bool, bool),
+    media_on: bool,
+    /// The stats of members who left and, once media stopped, of everyone (for `Ended`).
+    final_stats: Vec<crate::stats::PeerStats>,
+}
+
+struct PendingInvite {
+    peers: HashMap<UserId, Peer>,
+    media: CallMedia,
+    reply: oneshot::Sender<Result<CallId, String>>,
+}
+
+pub struct Actor {
+    cmd_tx: mpsc::UnboundedSender<Command>,
+    events: mpsc::UnboundedSender<Event>,
+    signaling: Signaling,
+    me: Option<UserId>,
+    factory: PeerFactory,
+    calls: HashMap<CallId, Call>,
+    invites: HashMap<RequestId, PendingInvite>,
+    owners: HashMap<u64, Owner>,
+    next_request: RequestId,
+    next_key: u64,
+    /// Bumped at each socket loss; a resume deadline for an older loss is ignored.
+    loss_epoch: u64,
+    resume_window: Duration,
+    connected: bool,
+}
+
+impl Actor {
+    pub fn spawn(
+        cfg: EngineConfig,
+        cmd_tx: mpsc::UnboundedSender<Command>,
+        mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+        events: mpsc::UnboundedSender<Event>,
+    ) {
+        let (sig_tx, mut sig_rx) = mpsc::unbounded_channel();
+        let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
+        let signaling = signaling::spawn(cfg.server.clone(), cfg.token.clone(), sig_tx);
+        let capture = Capture::new(cfg.video_profile, cfg.microphone.clone());
+        let mut actor = Actor {
+            factory: PeerFactory {
+                ice_servers: Vec::new(),
+                bind: cfg.media_bind.clone(),
+                events: peer_tx,
+                capture,
+            },
+            cmd_tx,
+            events,
+            signaling,
+            me: None,
+            calls: HashMap::new(),
+            invites: HashMap::new(),
+            owners: HashMap::new(),
+            next_request: 1,
+            next_key: 1,
+            loss_epoch: 0,
+            resume_window: Duration::from_secs(20),
+            connected: false,
+        };
+        tokio::spawn(async move {
+            actor.arm(Duration::from_secs(1), Timer::StatsTick);
+            loop {
+                tokio::select! {
+                    c = cmd_rx.recv() => match c {
+                        Some(Command::Shutdown) | None => {
+                            actor.shutdown().await;
+                            return;
+                        }
+                        Some(c) => actor.command(c).await,
+                    },
+                    Some(ev) = sig_rx.recv() => actor.signal(ev).await,
+                    Some(ev) = peer_rx.recv() => actor.peer_event(ev).await,
+                }
+            }
+        });
+    }
+
+    fn emit(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
+    fn send(&self, message: ClientMessage) {
+        self.signaling.send(ClientFrame::new(message));
+    }
+
+    fn arm(&self, after: Duration, timer: Timer) {
+        let tx = self.cmd_tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = tx.send(Command::Timer(timer));
+        });
+    }
+
+    fn key(&mut self, owner: Owner) -> u64 {
+        let k = self.next_key;
+        self.next_key += 1;
+        self.owners.insert(k, owner);
+        k
+    }
+
+    // ---- commands ---------------------------------------------------------------------------
+
+    async fn command(&mut self, c: Command) {
+        match c {
+            Command::Call { to, media, reply } => self.place_call(to, media, reply).await,
+            Command::Accept(id) => self.input(&id, Input::LocalAccept).await,
+            Command::Hangup(id) => self.input(&id, Input::LocalHangup).await,
+            Command::Mute {
+                call_id,
+                audio,
+                video,
+            } => {
+                if let Some(call) = self.calls.get_mut(&call_id) {
+                    call.muted = (audio, video);
+                    Self::apply_gates(call);
+                    let state = Self::media_state(call);
+                    self.send(ClientMessage::MediaState(MediaStateUpdate {
+                        call_id,
+                        state,
+                    }));
+                }
+            }
+            Command::SwitchMedia(call_id, media) => {
+                if let Some(call) = self.calls.get_mut(&call_id) {
+                    call.media = media;
+                    Self::apply_gates(call);
+                    self.send(ClientMessage::SwitchMedia(SwitchMedia { call_id, media }));
+                }
+            }
+            Command::SetProfile(p) => {
+                let _ = self.factory.capture.profile.send(p);
+            }
+            Command::ResetDecoder(call_id) => {
+                if let Some(call) = self.calls.get(&call_id) {
+                    for p in call.peers.values() {
+                        p.shared.reset_decoder.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+            Command::Stats(call_id, reply) => {
+                let _ = reply.send(self.stats(&call_id));
+            }
+            Command::Frames(call_id, user, reply) => {
+                let rx = self
+                    .calls
+                    .get(&call_id)
+                    .and_then(|c| c.peers.get(&user))
+                    .map(|p| p.shared.frames.subscribe());
+                let _ = reply.send(rx);
+            }
+            Command::Raw(m) => self.send(m),
+            Command::CutSignaling => self.signaling.cut(),
+            Command::Timer(t) => self.timer(t).await,
+            Command::Shutdown => {}
+        }
+    }
+
+    fn stats(&self, call_id: &CallId) -> Vec<crate::stats::PeerStats> {
+        self.calls
+            .get(call_id)
+            .map(|c| c.peers.values().map(|p| p.shared.stats()).collect())
+            .unwrap_or_default()
+    }
+
+    fn media_state(call: &Call) -> MediaState {
+        MediaState {
+            audio: !call.muted.0,
+            video: !call.muted.1 && call.media == CallMedia::Video,
+            screen: false,
+            recording: false,
+        }
+    }
+
+    /// What each peer may send now: nothing before the answer, video only in a video call and
+    /// while the camera is not muted.
+    fn apply_gates(call: &Call) {
+        for p in call.peers.values() {
+            p.set_sending(call.media_on);
+            p.shared.audio_muted.store(call.muted.0, Ordering::Relaxed);
+            p.shared.video_muted.store(
+                call.muted.1 || call.media == CallMedia::Audio,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    async fn place_call(
+        &mut self,
+        to: Vec<UserId>,
+        media: CallMedia,
+        reply: oneshot::Sender<Result<CallId, String>>,
+    ) {
+        let request = self.next_request;
+        self.next_request += 1;
+        let mut peers = HashMap::new();
+        let mut invitees = Vec::new();
+        for user in to {
+            let key = self.key(Owner::Invite(request));
+            match self.factory.offerer(key, &user).await {
+                Ok((peer, offer)) => {
+                    invitees.push(Invitee {
+                        user: user.clone(),
+                        offer: Sdp::new(offer).ok(),
+                    });
+                    peers.insert(user, peer);
+                }
+                Err(e) => {
+                    for (_, p) in peers {
+                        p.close().await;
+                    }
+                    let _ = reply.send(Err(format!("cannot set up media: {e}")));
+                    return;
+                }
+            }
+        }
+        self.invites.insert(
+            request,
+            PendingInvite {
+                peers,
+                media,
+                reply,
+            },
+        );
+        self.signaling.send(ClientFrame::request(
+            request,
+            ClientMessage::Invite(Invite {
+                to: invitees,
+                media,
+                extra: None,
+            }),
+        ));
+    }
+
+    // ---- the machine ------------------------------------------------------------------------
+
+    async fn input(&mut self, call_id: &CallId, input: Input) {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let outputs = call.machine.handle(input);
+        for o in outputs {
+            self.output(call_id, o).await;
+        }
+    }
+
+    async fn output(&mut self, call_id: &CallId, o: Output) {
+        match o {
+            Output::Send(Request::Accept) => {
+                let media = self.calls.get(call_id).map(|c| c.media);
+                self.send(ClientMessage::Accept(Accept {
+                    call_id: call_id.clone(),
+                    media,
+                    answer: None,
+                }));
+                if let Some(call) = self.calls.get_mut(call_id) {
+                    call.answered = Some(Instant::now());
+                }
+                self.mesh(call_id).await;
+            }
+            Output::Send(Request::Hangup) => self.send(ClientMessage::Hangup(CallRef {
+                call_id: call_id.clone(),
+            })),
+            Output::StartMedia => {
+                if let Some(call) = self.calls.get_mut(call_id) {
+                    call.media_on = true;
+                    call.answered.get_or_insert_with(Instant::now);
+                    Self::apply_gates(call);
+                }
+                self.factory.capture.start();
+            }
+            Output::StopMedia => {
+                let peers: Vec<Peer> = match self.calls.get_mut(call_id) {
+                    Some(call) => {
+                        call.media_on = false;
+                        let now: Vec<_> = call.peers.values().map(|p| p.shared.stats()).collect();
+                        call.final_stats.extend(now);
+                        call.peers.drain().map(|(_, p)| p).collect()
+                    }
+                    None => Vec::new(),
+                };
+                for p in peers {
+                    self.owners.remove(&p.key);
+                    p.close().await;
+                }
+                if !self.calls.values().any(|c| c.media_on) {
+                    self.factory.capture.stop();
+                }
+            }
+            Output::ArmEndingTimer => self.arm(ENDING_TIMEOUT, Timer::Ending(call_id.clone())),
+            Output::Ended(reason) => {
+                if let Some(call) = self.calls.remove(call_id) {
+                    self.owners
+                        .retain(|_, o| o != &Owner::Call(call_id.clone()));
+                    self.emit(Event::Ended {
+                        call_id: call_id.clone(),
+                        reason,
+                        answered: call.answered,
+                        at: Instant::now(),
+                        stats: call.final_stats,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Full mesh: once we are in, for every joined member we have no connection with, the one
+    /// whose id sorts first offers (the inviter already offered to those it invited).
+    async fn mesh(&mut self, call_id: &CallId) {
+        let Some(me) = self.me.clone() else { return };
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let media_on = call.media_on;
+        let todo: Vec<UserId> = call
+            .joined
+            .iter()
+            .filter(|u| **u != me && !call.peers.contains_key(*u) && me < **u)
+            .cloned()
+            .collect();
+        for user in todo {
+            let key = self.key(Owner::Call(call_id.clone()));
+            match self.factory.offerer(key, &user).await {
+                Ok((peer, offer)) => {
+                    if let Ok(sdp) = Sdp::new(offer) {
+                        self.send(ClientMessage::Sdp(SdpToPeer {
+                            call_id: call_id.clone(),
+                            to: user.clone(),
+                            to_session: None,
+                            kind: SdpKind::Offer,
+                            sdp,
+                        }));
+                    }
+                    if let Some(call) = self.calls.get_mut(call_id) {
+                        peer.set_sending(media_on);
+                        call.peers.insert(user, peer);
+                        Self::apply_gates(call);
+                    }
+                }
+                Err(e) => self.emit(Event::Error {
+                    call_id: Some(call_id.clone()),
+                    message: format!("cannot connect to {user}: {e}"),
+                }),
+            }
+        }
+    }
+
+    // ---- timers -----------------------------------------------------------------------------
+
+    async fn timer(&mut self, t: Timer) {
+        match t {
+            Timer::Ending(id) => self.input(&id, Input::EndingTimeout).await,
+            Timer::ResumeDeadline(epoch) => {
+                if epoch == self.loss_epoch && !self.connected {
+                    let ids: Vec<CallId> = self.calls.keys().cloned().collect();
+                    for id in ids {
+                        self.input(&id, Input::ResumeExpired).await;
+                    }
+                }
+            }
+            Timer::StatsTick => {
+                self.arm(Duration::from_secs(1), Timer::StatsTick);
+                for (id, call) in &self.calls {
+                    if call.media_on {
+                        self.emit(Event::Stats {
+                            call_id: id.clone(),
+                            peers: call.peers.values().map(|p| p.shared.stats()).collect(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- signaling --------------------------------------------------------------------------
+
+    async fn signal(&mut self, ev: SignalEvent) {
+        match ev {
+            SignalEvent::Connected(w) => {
+                self.connected = true;
+                self.me = Some(w.user.clone());
+                self.factory.ice_servers = w.ice_servers.clone();
+                self.resume_window = Duration::from_secs(u64::from(w.resume_window_secs));
+                let ids: Vec<CallId> = self.calls.keys().cloned().collect();
+                let input = if w.resumed {
+                    Input::SignalingResumed
+                } else {
+                    // A fresh session: the server has ended our calls.
+                    Input::ResumeExpired
+                };
+                for id in ids {
+                    self.input(&id, input.clone()).await;
+                }
+                self.emit(Event::SignedIn {
+                    user: w.user,
+                    session: w.session_id,
+                    resumed: w.resumed,
+                });
+            }
+            SignalEvent::Disconnected(why) => {
+                if self.connected {
+                    self.connected = false;
+                    self.loss_epoch += 1;
+                    // A little longer than the server's window, so that the server decides.
+                    self.arm(
+                        self.resume_window + Duration::from_secs(5),
+                        Timer::ResumeDeadline(self.loss_epoch),
+                    );
+                    let ids: Vec<CallId> = self.calls.keys().cloned().collect();
+                    for id in ids {
+                        self.input(&id, Input::SignalingLost).await;
+                    }
+                }
+                self.emit(Event::SignalingLost(why));
+            }
+            SignalEvent::Closed(why) => {
+                self.connected = false;
+                let ids: Vec<CallId> = self.calls.keys().cloned().collect();
+                for id in ids {
+                    self.input(&id, Input::ResumeExpired).await;
+                }
+                self.emit(Event::Closed(why));
+            }
+            SignalEvent::Frame(f) => self.frame(*f).await,
+        }
+    }
+
+    async fn frame(&mut self, f: ServerFrame) {
+        match f.message {
+            ServerMessage::CallCreated(c) => {
+                let Some(req) = f.id else { return };
+                let Some(inv) = self.invites.remove(&req) else {
+                    return;
+                };
+                let call_id = c.call_id;
+                let mut peers = inv.peers;
+                for p in peers.values_mut() {
+                    self.owners.insert(p.key, Owner::Call(call_id.clone()));
+                    for cand in std::mem::take(&mut p.pending_local) {
+                        self.send(ClientMessage::IceCandidate(IceToPeer {
+                            call_id: call_id.clone(),
+                            to: p.user.clone(),
+                            to_session: None,
+                            candidate: cand,
+                        }));
+                    }
+                }
+                let mut joined = Vec::new();
+                joined.extend(self.me.clone());
+                self.calls.insert(
+                    call_id.clone(),
+                    Call {
+                        machine: CallMachine::outgoing(),
+                        media: inv.media,
+                        peers,
+                        joined,
+                        answered: None,
+                        muted: (false, false),
+                        media_on: false,
+                        final_stats: Vec::new(),
+                    },
+                );
+                if let Some(call) = self.calls.get(&call_id) {
+                    Self::apply_gates(call);
+                }
+                let _ = inv.reply.send(Ok(call_id));
+            }
+            ServerMessage::Error(e) => {
+                if let Some(inv) = f.id.and_then(|id| self.invites.remove(&id)) {
+                    for (_, p) in inv.peers {
+                        self.owners.remove(&p.key);
+                        p.close().await;
+                    }
+                    let _ = inv.reply.send(Err(format!("{:?}: {}", e.code, e.message)));
+                } else {
+                    self.emit(Event::Error {
+                        call_id: None,
+                        message: format!("{:?}: {}", e.code, e.message),
+                    });
+                }
+            }
+            ServerMessage::IncomingCall(inc) => self.incoming(inc).await,
+            ServerMessage::MemberUpdate(m) => self.member_update(m).await,
+            ServerMessage::CallEnded(e) => {
+                self.input(&e.call_id, Input::ServerEnded(e.reason)).await
+            }
+            ServerMessage::Sdp(s) => self.remote_sdp(s).await,
+            ServerMessage::IceCandidate(c) => {
+                let Some(cand) = c.candidate else { return };
+                if let Some(p) = self
+                    .calls
+                    .get_mut(&c.call_id)
+                    .and_then(|call| call.peers.get_mut(&c.from))
+                {
+                    p.add_candidate(cand).await;
+                }
+            }
+            ServerMessage::MediaState(m) => self.emit(Event::RemoteMediaState {
+                call_id: m.call_id,
+                user: m.from,
+                state: m.state,
+            }),
+            ServerMessage::MediaSwitched(m) => {
+                if let Some(call) = self.calls.get_mut(&m.call_id) {
+                    call.media = m.media;
+                    Self::apply_gates(call);
+                }
+                self.emit(Event::MediaSwitched {
+                    call_id: m.call_id,
+                    by: m.by,
+                    media: m.media,
+                });
+            }
+            ServerMessage::CallMessage(m) => self.emit(Event::CallMessage {
+                call_id: m.call_id,
+                from: m.from,
+                text: m.text.into(),
+            }),
+            ServerMessage::Ack | ServerMessage::Pong(_) => {}
+            other => self.emit(Event::Server(Box::new(other))),
+        }
+    }
+
+    async fn incoming(&mut self, inc: switchboard_protocol::IncomingCall) {
+        let call_id = inc.call_id.clone();
+        let mut call = Call {
+            machine: CallMachine::incoming(),
+            media: inc.media,
+            peers: HashMap::new(),
+            joined: inc
+                .members
+                .iter()
+                .filter(|m| m.state == MemberState::Joined)
+                .map(|m| m.user.clone())
+                .collect(),
+            answered: None,
+            muted: (false, false),
+            media_on: false,
+            final_stats: Vec::new(),
+        };
+        self.send(ClientMessage::Ringing(CallRef {
+            call_id: call_id.clone(),
+        }));
+        if let Some(offer) = &inc.offer {
+            // Transport set-up starts now, while we ring; media waits for the answer.
+            let key = self.key(Owner::Call(call_id.clone()));
+            match self.factory.answerer(key, &inc.from, offer.as_str()).await {
+                Ok((mut peer, answer)) => {
+                    peer.session = Some(inc.from_session.clone());
+                    if let Ok(sdp) = Sdp::new(answer) {
+                        self.send(ClientMessage::Sdp(SdpToPeer {
+                            call_id: call_id.clone(),
+                            to: inc.from.clone(),
+                            to_session: Some(inc.from_session.clone()),
+                            kind: SdpKind::Answer,
+                            sdp,
+                        }));
+                    }
+                    call.peers.insert(inc.from.clone(), peer);
+                }
+                Err(e) => self.emit(Event::Error {
+                    call_id: Some(call_id.clone()),
+                    message: format!("cannot answer the offer: {e}"),
+                }),
+            }
+        }
+        Self::apply_gates(&call);
+        self.calls.insert(call_id.clone(), call);
+        self.emit(Event::Incoming {
+            call_id,
+            from: inc.from,
+            kind: inc.kind,
+            media: inc.media,
+            members: inc.members.into_iter().map(|m| m.user).collect(),
+        });
+    }
+
+    async fn member_update(&mut self, m: switchboard_protocol::MemberUpdate) {
+        let Some(me) = self.me.clone() else { return };
+        match m.state {
+            MemberState::Ringing => self.emit(Event::Ringing {
+                call_id: m.call_id,
+                user: m.user,
+            }),
+            MemberState::Joined if m.user != me => {
+                if let Some(call) = self.calls.get_mut(&m.call_id) {
+                    if !call.joined.contains(&m.user) {
+                        call.joined.push(m.user.clone());
+                    }
+                    if let Some(p) = call.peers.get_mut(&m.user) {
+                        p.session = m.session.clone();
+                    }
+                }
+                self.input(&m.call_id, Input::RemoteJoined).await;
+                let in_call = self.calls.get(&m.call_id).is_some_and(|c| c.media_on);
+                if in_call {
+                    self.mesh(&m.call_id).await;
+                }
+                self.emit(Event::MemberJoined {
+                    call_id: m.call_id,
+                    user: m.user,
+                    at: Instant::now(),
+                });
+            }
+            MemberState::Left if m.user != me => {
+                let peer = self.calls.get_mut(&m.call_id).and_then(|c| {
+                    c.joined.retain(|u| u != &m.user);
+                    let p = c.peers.remove(&m.user)?;
+                    // Keep what this member's media counted for the call's summary.
+                    c.final_stats.push(p.shared.stats());
+                    Some(p)
+                });
+                if let Some(p) = peer {
+                    self.owners.remove(&p.key);
+                    p.close().await;
+                }
+                self.emit(Event::MemberLeft {
+                    call_id: m.call_id,
+                    user: m.user,
+                    reason: m.reason,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    async fn remote_sdp(&mut self, s: switchboard_protocol::SdpFromPeer) {
+        match s.kind {
+            SdpKind::Answer => {
+                if let Some(p) = self
+                    .calls
+                    .get_mut(&s.call_id)
+                    .and_then(|c| c.peers.get_mut(&s.from))
+                {
+                    p.session = Some(s.from_session.clone());
+                    if let Err(e) = p.set_answer(s.sdp.as_str()).await {
+                        tracing::warn!("answer from {} refused: {e}", s.from);
+                    }
+                }
+            }
+            SdpKind::Offer => {
+                // A mesh offer from another member of a group call.
+                if !self.calls.contains_key(&s.call_id) {
+                    return;
+                }
+                let key = self.key(Owner::Call(s.call_id.clone()));
+                match self.factory.answerer(key, &s.from, s.sdp.as_str()).await {
+                    Ok((mut peer, answer)) => {
+                        peer.session = Some(s.from_session.clone());
+                        if let Ok(sdp) = Sdp::new(answer) {
+                            self.send(ClientMessage::Sdp(SdpToPeer {
+                                call_id: s.call_id.clone(),
+                                to: s.from.clone(),
+                                to_session: Some(s.from_session),
+                                kind: SdpKind::Answer,
+                                sdp,
+                            }));
+                        }
+                        if let Some(call) = self.calls.get_mut(&s.call_id) {
+                            if let Some(old) = call.peers.insert(s.from.clone(), peer) {
+                                self.owners.remove(&old.key);
+                                old.close().await;
+                            }
+                            Self::apply_gates(call);
+                        }
+                    }
+                    Err(e) => self.emit(Event::Error {
+                        call_id: Some(s.call_id),
+                        message: format!("cannot answer {}'s offer: {e}", s.from),
+                    }),
+                }
+            }
+        }
+    }
+
+    // ---- peers ------------------------------------------------------------------------------
+
+    async fn peer_event(&mut self, ev: PeerEvent) {
+        let key = match &ev {
+            PeerEvent::Candidate(k, _) | PeerEvent::State(k, _) | PeerEvent::FirstMedia(k, ..) => {
+                *k
+            }
+        };
+        let Some(owner) = self.owners.get(&key).cloned() else {
+            return;
+        };
+        match (owner, ev) {
+            (Owner::Invite(req), PeerEvent::Candidate(_, c)) => {
+                if let Some(p) = self
+                    .invites
+                    .get_mut(&req)
+                    .and_then(|i| i.peers.values_mut().find(|p| p.key == key))
+                {
+                    p.pending_local.push(c);
+                }
+            }
+            (Owner::Call(call_id), PeerEvent::Candidate(_, c)) => {
+                let Some(p) = self
+                    .calls
+                    .get(&call_id)
+                    .and_then(|call| call.peers.values().find(|p| p.key == key))
+                else {
+                    return;
+                };
+                self.send(ClientMessage::IceCandidate(IceToPeer {
+                    call_id: call_id.clone(),
+                    to: p.user.clone(),
+                    to_session: p.session.clone(),
+                    candidate: c,
+                }));
+            }
+            (Owner::Call(call_id), PeerEvent::State(_, state)) => {
+                tracing::debug!(%call_id, ?state, "peer connection");
+                let Some(p) = self
+                    .calls
+                    .get_mut(&call_id)
+                    .and_then(|call| call.peers.values_mut().find(|p| p.key == key))
+                else {
+                    return;
+                };
+                let now_connected = state == RTCPeerConnectionState::Connected;
+                let became = now_connected && !p.connected;
+                p.connected = now_connected;
+                let user = p.user.clone();
+                if became {
+                    self.emit(Event::TransportReady { call_id, user });
+                }
+            }
+            (Owner::Call(call_id), PeerEvent::FirstMedia(_, kind, at)) => {
+                let user = self
+                    .calls
+                    .get(&call_id)
+                    .and_then(|c| c.peers.values().find(|p| p.key == key))
+                    .map(|p| p.user.clone());
+                if let Some(user) = user {
+                    self.input(&call_id, Input::MediaFlowing).await;
+                    self.emit(Event::FirstMedia {
+                        call_id,
+                        user,
+                        kind,
+                        at,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        let ids: Vec<CallId> = self.calls.keys().cloned().collect();
+        for id in ids {
+            self.input(&id, Input::LocalHangup).await;
+            self.input(&id, Input::EndingTimeout).await;
+        }
+        // Give the hang-ups a moment to leave before the socket closes.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.signaling.shutdown();
+        self.factory.capture.stop();
+    }
+}

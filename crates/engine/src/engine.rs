@@ -1,0 +1,301 @@
+//! The one public API: an [`Engine`] handle with async methods and an event stream. The Tauri
+//! shell, the CLI and the tests use it alike.
+
+use std::time::{Duration, Instant};
+
+use switchboard_protocol::{
+    CallId, CallKind, CallMedia, ClientMessage, EndReason, MediaState, ServerMessage, SessionId,
+    Text, Token, UserId,
+};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::actor::Actor;
+use crate::pipeline::RemoteFrame;
+use crate::profile::VideoProfile;
+use crate::stats::PeerStats;
+
+/// How to start an engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The server's WebSocket URL, e.g. `ws://127.0.0.1:7700/ws`.
+    pub server: String,
+    pub token: Token,
+    /// Where media sockets bind: `0.0.0.0:0` (every interface) or `127.0.0.1:0` (loopback).
+    pub media_bind: String,
+    pub video_profile: VideoProfile,
+    /// The camera's device id (`pattern` is the synthetic camera, always present).
+    pub camera: String,
+    /// The microphone's device id (`tone` is the synthetic microphone, always present).
+    pub microphone: String,
+}
+
+impl EngineConfig {
+    pub fn new(server: impl Into<String>, token: Token) -> Self {
+        Self {
+            server: server.into(),
+            token,
+            media_bind: "0.0.0.0:0".into(),
+            video_profile: VideoProfile::default(),
+            camera: "pattern".into(),
+            microphone: "tone".into(),
+        }
+    }
+}
+
+/// What the engine tells its user.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Signed in, or resumed after a dropped socket (`resumed`).
+    SignedIn {
+        user: UserId,
+        session: SessionId,
+        resumed: bool,
+    },
+    /// The signaling socket dropped; reconnecting (calls go on within the resume window).
+    SignalingLost(String),
+    /// The server closed the session for good (kicked, logged out, token refused).
+    Closed(String),
+    /// Someone calls us.
+    Incoming {
+        call_id: CallId,
+        from: UserId,
+        kind: CallKind,
+        media: CallMedia,
+        members: Vec<UserId>,
+    },
+    /// The peer connection with a member is up (ICE and DTLS done). With the offer riding on
+    /// the invite this happens while the callee still rings.
+    TransportReady { call_id: CallId, user: UserId },
+    /// A member's device is ringing.
+    Ringing { call_id: CallId, user: UserId },
+    /// A member answered (for the caller: the call is answered).
+    MemberJoined {
+        call_id: CallId,
+        user: UserId,
+        at: Instant,
+    },
+    /// A member left a group call.
+    MemberLeft {
+        call_id: CallId,
+        user: UserId,
+        reason: Option<EndReason>,
+    },
+    /// The first video picture or audio frame from a member was decoded.
+    FirstMedia {
+        call_id: CallId,
+        user: UserId,
+        kind: &'static str,
+        at: Instant,
+    },
+    /// A member muted, turned the camera off, shared a screen, started recording…
+    RemoteMediaState {
+        call_id: CallId,
+        user: UserId,
+        state: MediaState,
+    },
+    /// The call switched between audio and video.
+    MediaSwitched {
+        call_id: CallId,
+        by: UserId,
+        media: CallMedia,
+    },
+    /// A text message inside the call.
+    CallMessage {
+        call_id: CallId,
+        from: UserId,
+        text: String,
+    },
+    /// Stats for a call, every second while media flows.
+    Stats {
+        call_id: CallId,
+        peers: Vec<PeerStats>,
+    },
+    /// The call is over.
+    Ended {
+        call_id: CallId,
+        reason: EndReason,
+        /// When we accepted or the far side joined, if it got that far.
+        answered: Option<Instant>,
+        at: Instant,
+        /// Each member's stats when media stopped.
+        stats: Vec<PeerStats>,
+    },
+    /// Anything else the server said (agent state, CTI figures, queue positions, messages).
+    Server(Box<ServerMessage>),
+    /// A request failed.
+    Error {
+        call_id: Option<CallId>,
+        message: String,
+    },
+}
+
+pub(crate) enum Command {
+    Call {
+        to: Vec<UserId>,
+        media: CallMedia,
+        reply: oneshot::Sender<Result<CallId, String>>,
+    },
+    Accept(CallId),
+    Hangup(CallId),
+    Mute {
+        call_id: CallId,
+        audio: bool,
+        video: bool,
+    },
+    SwitchMedia(CallId, CallMedia),
+    SetProfile(VideoProfile),
+    ResetDecoder(CallId),
+    Stats(CallId, oneshot::Sender<Vec<PeerStats>>),
+    Frames(
+        CallId,
+        UserId,
+        oneshot::Sender<Option<broadcast::Receiver<RemoteFrame>>>,
+    ),
+    Raw(ClientMessage),
+    CutSignaling,
+    Timer(crate::actor::Timer),
+    Shutdown,
+}
+
+/// A running engine. Cheap to clone; every clone drives the same engine.
+#[derive(Clone)]
+pub struct Engine {
+    tx: mpsc::UnboundedSender<Command>,
+    user: UserId,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("could not sign in: {0}")]
+    SignIn(String),
+    #[error("{0}")]
+    Request(String),
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+impl Engine {
+    /// Starts an engine and signs in; returns once signed in (or failing after 10 s).
+    pub async fn start(
+        config: EngineConfig,
+    ) -> Result<(Engine, mpsc::UnboundedReceiver<Event>), EngineError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        Actor::spawn(config, tx.clone(), rx, events_tx);
+        let deadline = tokio::time::sleep(Duration::from_secs(10));
+        tokio::pin!(deadline);
+        let mut last_error = String::from("no reply from the server in 10 s");
+        loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(Event::SignedIn { user, .. }) => return Ok((Engine { tx, user }, events)),
+                    Some(Event::Closed(why)) => return Err(EngineError::SignIn(why)),
+                    Some(Event::SignalingLost(why)) => last_error = why,
+                    Some(_) => {}
+                    None => return Err(EngineError::Stopped),
+                },
+                _ = &mut deadline => {
+                    let _ = tx.send(Command::Shutdown);
+                    return Err(EngineError::SignIn(last_error));
+                }
+            }
+        }
+    }
+
+    /// Who we are signed in as.
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+
+    fn send(&self, c: Command) {
+        let _ = self.tx.send(c);
+    }
+
+    /// Calls one user (1:1) or several (a group call, full mesh). Returns once the server has
+    /// created the call; its progress arrives as events.
+    pub async fn call(&self, to: Vec<UserId>, media: CallMedia) -> Result<CallId, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Call { to, media, reply });
+        rx.await
+            .map_err(|_| EngineError::Stopped)?
+            .map_err(EngineError::Request)
+    }
+
+    pub fn accept(&self, call_id: &CallId) {
+        self.send(Command::Accept(call_id.clone()));
+    }
+
+    /// Hangs up, cancels (before an answer) or declines (while ringing).
+    pub fn hangup(&self, call_id: &CallId) {
+        self.send(Command::Hangup(call_id.clone()));
+    }
+
+    /// Stops (true) or resumes (false) sending audio and video; the others are told.
+    pub fn mute(&self, call_id: &CallId, audio: bool, video: bool) {
+        self.send(Command::Mute {
+            call_id: call_id.clone(),
+            audio,
+            video,
+        });
+    }
+
+    /// Switches the call between audio and video, for every member.
+    pub fn switch_media(&self, call_id: &CallId, media: CallMedia) {
+        self.send(Command::SwitchMedia(call_id.clone(), media));
+    }
+
+    /// Changes the camera's resolution and frame rate, also during a call.
+    pub fn set_video_profile(&self, profile: VideoProfile) {
+        self.send(Command::SetProfile(profile));
+    }
+
+    /// Drops the video decoders' state for this call: they ask for keyframes and recover.
+    pub fn reset_decoders(&self, call_id: &CallId) {
+        self.send(Command::ResetDecoder(call_id.clone()));
+    }
+
+    /// The call's stats now, one entry per remote member.
+    pub async fn stats(&self, call_id: &CallId) -> Vec<PeerStats> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Stats(call_id.clone(), reply));
+        rx.await.unwrap_or_default()
+    }
+
+    /// Decoded pictures from one member of a call.
+    pub async fn remote_frames(
+        &self,
+        call_id: &CallId,
+        user: &UserId,
+    ) -> Option<broadcast::Receiver<RemoteFrame>> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Frames(call_id.clone(), user.clone(), reply));
+        rx.await.ok().flatten()
+    }
+
+    /// Sends a text message to everyone in the call.
+    pub fn send_call_message(&self, call_id: &CallId, text: Text) {
+        self.send(Command::Raw(ClientMessage::CallMessage(
+            switchboard_protocol::SendCallMessage {
+                call_id: call_id.clone(),
+                to: None,
+                text,
+            },
+        )));
+    }
+
+    /// Sends any client message as it is (agent state, presence subscriptions, …).
+    pub fn send_raw(&self, message: ClientMessage) {
+        self.send(Command::Raw(message));
+    }
+
+    /// Drops the signaling socket as a network failure would; the engine reconnects and
+    /// resumes, and calls go on.
+    pub fn cut_signaling(&self) {
+        self.send(Command::CutSignaling);
+    }
+
+    /// Hangs up everything and stops.
+    pub fn shutdown(&self) {
+        self.send(Command::Shutdown);
+    }
+}

@@ -1,0 +1,235 @@
+//! A remote member's peer connection with its media tasks: created as offerer or answerer,
+//! fed remote candidates (held until the remote description is set), closed with the call.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use switchboard_protocol::{CandidateLine, IceCandidate, IceServer, Label, SessionId, UserId};
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCIceGatheringState,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
+};
+
+use crate::peer::{self, START_BPS};
+use crate::pipeline::{self, Capture, PeerShared};
+
+/// What a peer connection reports to the engine, tagged with the peer's key.
+#[derive(Debug)]
+pub enum PeerEvent {
+    /// A local candidate to trickle (`None`: gathering finished).
+    Candidate(u64, Option<IceCandidate>),
+    State(u64, RTCPeerConnectionState),
+    FirstMedia(u64, &'static str, Instant),
+}
+
+struct Handler {
+    key: u64,
+    tx: mpsc::UnboundedSender<PeerEvent>,
+    shared: Arc<PeerShared>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        match event.candidate.to_json() {
+            Ok(init) => {
+                if let Some(c) = to_wire(init) {
+                    let _ = self.tx.send(PeerEvent::Candidate(self.key, Some(c)));
+                }
+            }
+            Err(e) => tracing::warn!("unusable local candidate: {e}"),
+        }
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.tx.send(PeerEvent::Candidate(self.key, None));
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.tx.send(PeerEvent::State(self.key, state));
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let shared = self.shared.clone();
+        match track.kind().await {
+            RtpCodecKind::Video => {
+                tokio::spawn(pipeline::receive_video(shared, track));
+            }
+            RtpCodecKind::Audio => {
+                tokio::spawn(pipeline::receive_audio(shared, track));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn to_wire(init: RTCIceCandidateInit) -> Option<IceCandidate> {
+    Some(IceCandidate {
+        candidate: CandidateLine::new(init.candidate).ok()?,
+        sdp_mid: init.sdp_mid.and_then(|m| Label::new(m).ok()),
+        sdp_mline_index: init.sdp_mline_index,
+        username_fragment: init.username_fragment.and_then(|u| Label::new(u).ok()),
+    })
+}
+
+fn from_wire(c: IceCandidate) -> RTCIceCandidateInit {
+    RTCIceCandidateInit {
+        candidate: c.candidate.into(),
+        sdp_mid: c.sdp_mid.map(Into::into),
+        sdp_mline_index: c.sdp_mline_index,
+        username_fragment: c.username_fragment.map(Into::into),
+        ..Default::default()
+    }
+}
+
+/// One remote member's connection.
+pub struct Peer {
+    pub key: u64,
+    pub user: UserId,
+    pub session: Option<SessionId>,
+    pub pc: Arc<dyn PeerConnection>,
+    pub shared: Arc<PeerShared>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    remote_set: bool,
+    pending_remote: Vec<IceCandidate>,
+    /// Our candidates gathered before the call had an id (the invite is still in flight).
+    pub pending_local: Vec<Option<IceCandidate>>,
+    pub connected: bool,
+}
+
+/// Everything needed to make peers.
+pub struct PeerFactory {
+    pub ice_servers: Vec<IceServer>,
+    pub bind: String,
+    pub events: mpsc::UnboundedSender<PeerEvent>,
+    pub capture: Arc<Capture>,
+}
+
+impl PeerFactory {
+    async fn build(&self, key: u64, user: &UserId) -> anyhow::Result<Peer> {
+        let target = Arc::new(AtomicU64::new(START_BPS as u64));
+        let tx = self.events.clone();
+        let shared = PeerShared::new(
+            user.as_str(),
+            target.clone(),
+            Box::new(move |kind, at| {
+                let _ = tx.send(PeerEvent::FirstMedia(key, kind, at));
+            }),
+        );
+        let handler = Arc::new(Handler {
+            key,
+            tx: self.events.clone(),
+            shared: shared.clone(),
+        });
+        let pc = peer::build(&self.ice_servers, &self.bind, handler, target).await?;
+        Ok(Peer {
+            key,
+            user: user.clone(),
+            session: None,
+            pc,
+            shared,
+            tasks: Vec::new(),
+            remote_set: false,
+            pending_remote: Vec::new(),
+            pending_local: Vec::new(),
+            connected: false,
+        })
+    }
+
+    /// Adds our audio and video tracks and starts their (gated) senders.
+    async fn add_tracks(&self, p: &mut Peer) -> anyhow::Result<()> {
+        // Unique across engines: webrtc 0.21 routes RTCP by track id and checks remote tracks
+        // first, so a far-end track with the same id as ours would swallow our PLIs.
+        let stream = format!("sb-{:016x}", rand::random::<u64>());
+        let audio = peer::add_track(&p.pc, RtpCodecKind::Audio, &stream).await?;
+        let video = peer::add_track(&p.pc, RtpCodecKind::Video, &stream).await?;
+        p.tasks.push(tokio::spawn(pipeline::send_audio(
+            p.shared.clone(),
+            audio,
+            self.capture.audio.subscribe(),
+        )));
+        p.tasks.push(tokio::spawn(pipeline::send_video(
+            p.shared.clone(),
+            video,
+            self.capture.video.subscribe(),
+            self.capture.profile.subscribe(),
+        )));
+        Ok(())
+    }
+
+    /// A peer that offers: returns it with the offer SDP.
+    pub async fn offerer(&self, key: u64, user: &UserId) -> anyhow::Result<(Peer, String)> {
+        let mut p = self.build(key, user).await?;
+        self.add_tracks(&mut p).await?;
+        let offer = p.pc.create_offer(None).await?;
+        p.pc.set_local_description(offer.clone()).await?;
+        Ok((p, offer.sdp))
+    }
+
+    /// A peer that answers this offer: returns it with the answer SDP.
+    pub async fn answerer(
+        &self,
+        key: u64,
+        user: &UserId,
+        offer: &str,
+    ) -> anyhow::Result<(Peer, String)> {
+        let mut p = self.build(key, user).await?;
+        p.pc.set_remote_description(RTCSessionDescription::offer(offer.to_owned())?)
+            .await?;
+        p.remote_set = true;
+        // After the remote offer: webrtc 0.21 then reuses the offer's transceivers
+        // (research/chromium-interop.md, pitfall 8).
+        self.add_tracks(&mut p).await?;
+        let answer = p.pc.create_answer(None).await?;
+        p.pc.set_local_description(answer.clone()).await?;
+        Ok((p, answer.sdp))
+    }
+}
+
+impl Peer {
+    /// Applies the far end's answer.
+    pub async fn set_answer(&mut self, sdp: &str) -> anyhow::Result<()> {
+        self.pc
+            .set_remote_description(RTCSessionDescription::answer(sdp.to_owned())?)
+            .await?;
+        self.remote_set = true;
+        for c in std::mem::take(&mut self.pending_remote) {
+            if let Err(e) = self.pc.add_ice_candidate(from_wire(c)).await {
+                tracing::warn!("remote candidate refused: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// A remote candidate: applied now, or once the remote description is set.
+    pub async fn add_candidate(&mut self, c: IceCandidate) {
+        if !self.remote_set {
+            self.pending_remote.push(c);
+            return;
+        }
+        if let Err(e) = self.pc.add_ice_candidate(from_wire(c)).await {
+            tracing::warn!("remote candidate refused: {e}");
+        }
+    }
+
+    /// Lets media flow (the call is answered) or stops it.
+    pub fn set_sending(&self, on: bool) {
+        self.shared.sending.store(on, Ordering::Relaxed);
+    }
+
+    pub async fn close(mut self) {
+        self.set_sending(false);
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!("closing a peer connection: {e}");
+        }
+    }
+}

@@ -1,0 +1,511 @@
+//! The media that flows through a peer connection: capture (shared by all peers), one encoder
+//! per peer on the send side (each follows its own congestion estimate), and on the receive side
+//! RTP → assembler → OpenH264, and RTP → jitter buffer → Opus (FEC, PLC) → speaker.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use rtc::media::Sample;
+use switchboard_media::audio::FRAME;
+use switchboard_media::{
+    H264Decoder, H264Encoder, I420Frame, JitterBuffer, MeterSpeaker, OpusDecoder, OpusEncoder,
+    PatternCamera, Playout, Stamp, ToneMicrophone,
+};
+use tokio::sync::{broadcast, watch};
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+
+use crate::assemble::Assembler;
+use crate::peer::{LocalTrack, is_keyframe_request, pli};
+use crate::profile::VideoProfile;
+use crate::stats::{Latencies, PeerStats};
+
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A decoded picture from a remote member, for the video bridge and the tests.
+#[derive(Debug, Clone)]
+pub struct RemoteFrame {
+    pub picture: Arc<I420Frame>,
+    /// The pattern's stamp, when the sender is a pattern camera.
+    pub stamp: Option<Stamp>,
+    pub decoded_at: Instant,
+}
+
+/// What a peer's media tasks share with the engine.
+pub struct PeerShared {
+    /// Media may flow (the call is answered). Nothing is sent before.
+    pub sending: AtomicBool,
+    pub audio_muted: AtomicBool,
+    pub video_muted: AtomicBool,
+    /// Ask the video receiver to drop its decoder state (then it asks for a keyframe).
+    pub reset_decoder: AtomicBool,
+    pub stats: Mutex<PeerStats>,
+    /// The congestion controller's target.
+    pub target_bps: Arc<AtomicU64>,
+    /// Decoded remote pictures.
+    pub frames: broadcast::Sender<RemoteFrame>,
+    /// Called at the first media from this peer (video picture or audio frame): kind, when.
+    pub first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
+    video_latency: Mutex<Latencies>,
+    video_bits: AtomicU64,
+}
+
+impl PeerShared {
+    pub fn new(
+        user: &str,
+        target_bps: Arc<AtomicU64>,
+        first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            sending: AtomicBool::new(false),
+            audio_muted: AtomicBool::new(false),
+            video_muted: AtomicBool::new(false),
+            reset_decoder: AtomicBool::new(false),
+            stats: Mutex::new(PeerStats {
+                user: user.to_owned(),
+                ..Default::default()
+            }),
+            target_bps,
+            // Room for a consumer (the video bridge, a test) that is briefly busy.
+            frames: broadcast::channel(16).0,
+            first_media,
+            video_latency: Mutex::new(Latencies::default()),
+            video_bits: AtomicU64::new(0),
+        })
+    }
+
+    pub fn stats(&self) -> PeerStats {
+        let mut s = lock(&self.stats).clone();
+        s.video.latency_ms_p50 = lock(&self.video_latency).p50();
+        s.video.target_bps = self.target_bps.load(Ordering::Relaxed);
+        s
+    }
+
+    fn update(&self, f: impl FnOnce(&mut PeerStats)) {
+        f(&mut lock(&self.stats));
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicked media task must not take the stats down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The local sources, shared by every peer: the camera's pictures and the microphone's 20 ms
+/// frames, broadcast while at least one call sends media.
+pub struct Capture {
+    pub video: broadcast::Sender<Arc<I420Frame>>,
+    pub audio: broadcast::Sender<Arc<[i16; FRAME]>>,
+    pub profile: watch::Sender<VideoProfile>,
+    pub microphone: watch::Sender<String>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Capture {
+    pub fn new(profile: VideoProfile, microphone: String) -> Arc<Self> {
+        Arc::new(Self {
+            video: broadcast::channel(2).0,
+            audio: broadcast::channel(8).0,
+            profile: watch::channel(profile).0,
+            microphone: watch::channel(microphone).0,
+            tasks: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Starts the synthetic sources if they are not running.
+    pub fn start(self: &Arc<Self>) {
+        let mut tasks = lock(&self.tasks);
+        if !tasks.is_empty() {
+            return;
+        }
+        let video = self.video.clone();
+        let mut profile = self.profile.subscribe();
+        tasks.push(tokio::spawn(async move {
+            let mut p = *profile.borrow_and_update();
+            let mut camera = PatternCamera::new(p.width, p.height);
+            let mut tick = tokio::time::interval(p.frame_interval());
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let frame = camera.frame(unix_ms());
+                        let _ = video.send(Arc::new(frame));
+                    }
+                    changed = profile.changed() => {
+                        if changed.is_err() { return; }
+                        let next = *profile.borrow_and_update();
+                        if (next.width, next.height) != (p.width, p.height) {
+                            // Same counter, new size: the receiver's order check goes on.
+                            camera = camera.resized(next.width, next.height);
+                        }
+                        if next.fps != p.fps {
+                            tick = tokio::time::interval(next.frame_interval());
+                        }
+                        p = next;
+                    }
+                }
+            }
+        }));
+        let audio = self.audio.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mic = ToneMicrophone::new();
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            loop {
+                tick.tick().await;
+                let _ = audio.send(Arc::new(mic.frame()));
+            }
+        }));
+    }
+
+    /// Stops the sources (no call sends media).
+    pub fn stop(&self) {
+        for t in lock(&self.tasks).drain(..) {
+            t.abort();
+        }
+    }
+}
+
+/// Encodes the camera for one peer and writes it to the peer's video track; forces a keyframe
+/// when the peer asks (PLI/FIR); follows the congestion controller's target bitrate.
+pub async fn send_video(
+    shared: Arc<PeerShared>,
+    local: LocalTrack,
+    mut frames: broadcast::Receiver<Arc<I420Frame>>,
+    profile: watch::Receiver<VideoProfile>,
+) {
+    let mut encoder: Option<(H264Encoder, usize, usize, u32)> = None;
+    let mut payload_type = None;
+    let mut last_write: Option<Instant> = None;
+    let mut rate_window = (Instant::now(), 0u64);
+    let mut applied_bps = 0u64;
+    loop {
+        tokio::select! {
+            ev = local.track.poll() => match ev {
+                Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+                    if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                        shared.update(|s| s.video.keyframe_requests_received += 1);
+                        if let Some((e, ..)) = encoder.as_mut() {
+                            e.force_keyframe();
+                        }
+                    }
+                }
+                Some(_) => {}
+                None => return,
+            },
+            frame = frames.recv() => {
+                let frame = match frame {
+                    Ok(f) => f,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if !shared.sending.load(Ordering::Relaxed) || shared.video_muted.load(Ordering::Relaxed) {
+                    // Start again with a keyframe when sending resumes.
+                    encoder = None;
+                    last_write = None;
+                    continue;
+                }
+                let p = *profile.borrow();
+                let target = shared.target_bps.load(Ordering::Relaxed).min(p.max_bps);
+                let (w, h) = (frame.width(), frame.height());
+                if encoder.as_ref().is_none_or(|(_, ew, eh, fps)| (*ew, *eh, *fps) != (w, h, p.fps)) {
+                    match H264Encoder::new(target as u32, p.fps as f32, p.fps * 4, false) {
+                        Ok(e) => {
+                            encoder = Some((e, w, h, p.fps));
+                            applied_bps = target;
+                        }
+                        Err(e) => {
+                            tracing::error!("cannot start the H.264 encoder: {e}");
+                            return;
+                        }
+                    }
+                }
+                let Some((enc, ..)) = encoder.as_mut() else { continue };
+                // Follow the estimate when it moved by more than 5 %.
+                if target.abs_diff(applied_bps) * 20 > applied_bps {
+                    enc.set_bitrate(target as u32);
+                    applied_bps = target;
+                }
+                let au = match enc.encode(&frame) {
+                    Ok(au) => au,
+                    Err(e) => {
+                        tracing::warn!("encode failed: {e}");
+                        continue;
+                    }
+                };
+                if au.is_empty() {
+                    continue; // the rate controller skipped this frame
+                }
+                if payload_type.is_none() {
+                    payload_type = local.payload_type().await;
+                }
+                let Some(pt) = payload_type else { continue };
+                let now = Instant::now();
+                let duration = last_write.map_or(p.frame_interval(), |t| now - t);
+                last_write = Some(now);
+                let bytes = au.len() as u64;
+                let sample = Sample {
+                    data: Bytes::from(au),
+                    duration,
+                    ..Sample::new(now)
+                };
+                if local.track.sample_writer(local.ssrc, pt).write_sample(&sample).await.is_ok() {
+                    rate_window.1 += bytes * 8;
+                    let elapsed = rate_window.0.elapsed();
+                    let bps = if elapsed >= Duration::from_secs(1) {
+                        let bps = (rate_window.1 as f64 / elapsed.as_secs_f64()) as u64;
+                        rate_window = (Instant::now(), 0);
+                        Some(bps)
+                    } else {
+                        None
+                    };
+                    shared.video_bits.fetch_add(bytes * 8, Ordering::Relaxed);
+                    shared.update(|s| {
+                        s.video.sent += 1;
+                        if let Some(bps) = bps {
+                            s.video.send_bps = bps;
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Encodes the microphone for one peer (Opus, 20 ms, in-band FEC) and writes it.
+pub async fn send_audio(
+    shared: Arc<PeerShared>,
+    local: LocalTrack,
+    mut frames: broadcast::Receiver<Arc<[i16; FRAME]>>,
+) {
+    let mut encoder = match OpusEncoder::new(32_000, 10) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!("cannot start the Opus encoder: {e}");
+            return;
+        }
+    };
+    let mut payload_type = None;
+    loop {
+        let frame = match frames.recv().await {
+            Ok(f) => f,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if !shared.sending.load(Ordering::Relaxed) || shared.audio_muted.load(Ordering::Relaxed) {
+            continue;
+        }
+        let packet = match encoder.encode(&frame) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("opus encode failed: {e}");
+                continue;
+            }
+        };
+        if payload_type.is_none() {
+            payload_type = local.payload_type().await;
+        }
+        let Some(pt) = payload_type else { continue };
+        let sample = Sample {
+            data: Bytes::from(packet),
+            duration: Duration::from_millis(20),
+            ..Sample::new(Instant::now())
+        };
+        if local
+            .track
+            .sample_writer(local.ssrc, pt)
+            .write_sample(&sample)
+            .await
+            .is_ok()
+        {
+            shared.update(|s| s.audio.sent += 1);
+        }
+    }
+}
+
+/// Receives one remote video track: reassembles, decodes, reads the pattern's stamp, counts,
+/// and asks for a keyframe whenever the picture cannot go on.
+pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>) {
+    let mut decoder = match H264Decoder::new() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!("cannot start the H.264 decoder: {e}");
+            return;
+        }
+    };
+    // A hole may stay open this long for a NACK retransmission.
+    let mut assembler = Assembler::new(Duration::from_millis(250));
+    let mut media_ssrc = 0u32;
+    let mut last_pli: Option<Instant> = None;
+    let mut last_frame: Option<u32> = None;
+    let mut first_frame: Option<u32> = None;
+    let mut first = true;
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        let units = tokio::select! {
+            ev = track.poll() => match ev {
+                Some(TrackRemoteEvent::OnRtpPacket(pkt)) => {
+                    media_ssrc = pkt.header.ssrc;
+                    assembler.push(pkt.header.sequence_number, pkt.header.timestamp, pkt.header.marker, pkt.payload, Instant::now())
+                }
+                Some(TrackRemoteEvent::OnEnded) | None => return,
+                Some(_) => continue,
+            },
+            _ = tick.tick() => assembler.poll(Instant::now()),
+        };
+        if shared.reset_decoder.swap(false, Ordering::Relaxed) {
+            match H264Decoder::new() {
+                Ok(d) => decoder = d,
+                Err(e) => tracing::error!("cannot restart the H.264 decoder: {e}"),
+            }
+            assembler.reset();
+        }
+        for au in units {
+            shared.update(|s| s.video.received += 1);
+            match decoder.decode(&au.data) {
+                Ok(Some(picture)) => {
+                    let now = Instant::now();
+                    let stamp = Stamp::read(&picture);
+                    if first {
+                        first = false;
+                        (shared.first_media)("video", now);
+                    }
+                    if let Some(st) = stamp {
+                        let lat = unix_ms().saturating_sub(st.capture_ms);
+                        lock(&shared.video_latency).push(lat);
+                        first_frame.get_or_insert(st.frame);
+                    }
+                    let in_order = match (stamp, last_frame) {
+                        (Some(st), Some(prev)) => st.frame > prev,
+                        (Some(_), None) => true,
+                        _ => false,
+                    };
+                    if let Some(st) = stamp
+                        && in_order
+                    {
+                        last_frame = Some(st.frame);
+                    }
+                    let (w, h) = (picture.width() as u32, picture.height() as u32);
+                    shared.update(|s| {
+                        s.video.decoded += 1;
+                        s.video.width = w;
+                        s.video.height = h;
+                        if in_order {
+                            s.video.in_order += 1;
+                        }
+                        if let (Some(a), Some(b)) = (first_frame, last_frame) {
+                            s.video.lost = (u64::from(b - a) + 1).saturating_sub(s.video.in_order);
+                        }
+                    });
+                    let _ = shared.frames.send(RemoteFrame {
+                        picture: Arc::new(picture),
+                        stamp,
+                        decoded_at: now,
+                    });
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!("decode failed, asking for a keyframe: {e}");
+                    assembler.reset();
+                }
+            }
+        }
+        let counts = assembler.counts;
+        shared.update(|s| s.video.dropped = counts.frames_incomplete + counts.frames_skipped);
+        if assembler.needs_keyframe()
+            && media_ssrc != 0
+            && last_pli.is_none_or(|t| t.elapsed() > Duration::from_millis(300))
+        {
+            last_pli = Some(Instant::now());
+            if track.write_rtcp(pli(media_ssrc)).await.is_ok() {
+                shared.update(|s| s.video.keyframes_requested += 1);
+            }
+        }
+    }
+}
+
+/// Receives one remote audio track and plays it every 20 ms into the meter.
+pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>) {
+    let mut decoder = match OpusDecoder::new() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!("cannot start the Opus decoder: {e}");
+            return;
+        }
+    };
+    let mut jitter = JitterBuffer::new();
+    let mut meter = MeterSpeaker::new();
+    let mut seqs: Option<(u64, u64)> = None; // (first, highest) extended
+    let mut first = true;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    loop {
+        tokio::select! {
+            ev = track.poll() => match ev {
+                Some(TrackRemoteEvent::OnRtpPacket(pkt)) => {
+                    if pkt.payload.is_empty() { continue; }
+                    let seq = u64::from(pkt.header.sequence_number);
+                    seqs = Some(match seqs {
+                        None => (seq, seq),
+                        Some((f, h)) => {
+                            let ext = extend16(pkt.header.sequence_number, h);
+                            (f, h.max(ext))
+                        }
+                    });
+                    jitter.push(pkt.header.sequence_number, pkt.header.timestamp, pkt.payload.to_vec(), Instant::now());
+                }
+                Some(TrackRemoteEvent::OnEnded) | None => return,
+                Some(_) => {}
+            },
+            _ = tick.tick() => {
+                let pcm = match jitter.pop() {
+                    Playout::Packet(p) => decoder.decode(&p).ok(),
+                    Playout::Fec(next) => decoder.conceal(Some(&next)).ok(),
+                    Playout::Conceal => decoder.conceal(None).ok(),
+                    Playout::Silence => None,
+                };
+                if let Some(pcm) = pcm {
+                    meter.play(&pcm);
+                    if first && jitter.counts.played > 0 {
+                        first = false;
+                        (shared.first_media)("audio", Instant::now());
+                    }
+                }
+                let c = jitter.counts;
+                let expected = seqs.map_or(0, |(f, h)| h - f + 1);
+                let marks = meter.marks().len() as u64;
+                let (jit, level) = (jitter.jitter_ms(), meter.level_dbfs());
+                shared.update(|s| {
+                    let a = &mut s.audio;
+                    a.received = c.received;
+                    a.decoded = c.played + c.fec;
+                    a.fec = c.fec;
+                    a.concealed = c.concealed;
+                    // Late packets arrived, but after their turn: counted apart from loss.
+                    a.late = c.late;
+                    a.lost = expected.saturating_sub(c.received + c.late);
+                    a.jitter_ms = jit;
+                    a.marks = marks;
+                    a.level_dbfs = level;
+                });
+            }
+        }
+    }
+}
+
+fn extend16(seq: u16, reference: u64) -> u64 {
+    let r = reference as i64;
+    let s = (r & !0xffff) | i64::from(seq);
+    [s - 0x1_0000, s, s + 0x1_0000]
+        .into_iter()
+        .filter(|c| *c >= 0)
+        .min_by_key(|c| (c - r).abs())
+        .unwrap_or(s) as u64
+}

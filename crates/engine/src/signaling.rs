@@ -1,0 +1,255 @@
+//! The WebSocket signaling client: `hello`, a keep-alive `ping`, reconnection with backoff, and
+//! session resume so that calls survive a dropped socket (docs/protocol.md, "Session").
+//! Frames the engine sends while the socket is down wait in the queue for the next connection.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use switchboard_protocol::{
+    ClientFrame, ClientInfo, ClientMessage, ErrorCode, Hello, Label, PROTOCOL_VERSION, ServerFrame,
+    ServerMessage, SessionEndCode, SessionEnded, SessionId, Token, Welcome, decode_server, encode,
+};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, timeout};
+use tokio_tungstenite::tungstenite::Message;
+
+/// What the signaling task reports.
+#[derive(Debug)]
+pub enum SignalEvent {
+    /// Signed in (or resumed: `welcome.resumed`).
+    Connected(Box<Welcome>),
+    /// A frame from the server.
+    Frame(Box<ServerFrame>),
+    /// The socket dropped; reconnecting.
+    Disconnected(String),
+    /// The server closed the session for good (kicked, logged out, bad token); no reconnect.
+    Closed(String),
+}
+
+enum Control {
+    /// Drop the socket without a close handshake, as a network failure would (then reconnect).
+    Cut,
+    Shutdown,
+}
+
+/// The engine's end of the signaling task.
+#[derive(Clone)]
+pub struct Signaling {
+    out: mpsc::UnboundedSender<ClientFrame>,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl Signaling {
+    /// Queues a frame (sent now, or after the reconnect).
+    pub fn send(&self, frame: ClientFrame) {
+        let _ = self.out.send(frame);
+    }
+
+    /// Simulates a network cut: the socket drops and the client reconnects and resumes.
+    pub fn cut(&self) {
+        let _ = self.control.send(Control::Cut);
+    }
+
+    pub fn shutdown(&self) {
+        let _ = self.control.send(Control::Shutdown);
+    }
+}
+
+/// How long a silent socket lives: the server pings every 10 s (CONTRACTS.md).
+const SILENCE: Duration = Duration::from_secs(30);
+/// We ping too (an application `ping`), so a half-open socket is noticed from this side.
+const PING_EVERY: Duration = Duration::from_secs(10);
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Starts the signaling task.
+pub fn spawn(url: String, token: Token, events: mpsc::UnboundedSender<SignalEvent>) -> Signaling {
+    let (out, out_rx) = mpsc::unbounded_channel();
+    let (control, control_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(url, token, events, out_rx, control_rx));
+    Signaling { out, control }
+}
+
+enum Stop {
+    /// Reconnect after a pause.
+    Retry(String),
+    /// Do not reconnect.
+    Final(String),
+}
+
+async fn run(
+    url: String,
+    token: Token,
+    events: mpsc::UnboundedSender<SignalEvent>,
+    mut out_rx: mpsc::UnboundedReceiver<ClientFrame>,
+    mut control_rx: mpsc::UnboundedReceiver<Control>,
+) {
+    let mut session: Option<SessionId> = None;
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let stop = connection(
+            &url,
+            &token,
+            &mut session,
+            &events,
+            &mut out_rx,
+            &mut control_rx,
+            &mut backoff,
+        )
+        .await;
+        match stop {
+            Stop::Final(why) => {
+                let _ = events.send(SignalEvent::Closed(why));
+                return;
+            }
+            Stop::Retry(why) => {
+                tracing::info!(%why, "signaling lost; reconnecting in {backoff:?}");
+                if events.send(SignalEvent::Disconnected(why)).is_err() {
+                    return;
+                }
+            }
+        }
+        // Wait out the backoff, but stop at once if asked to.
+        tokio::select! {
+            _ = sleep(backoff) => {}
+            c = control_rx.recv() => if matches!(c, None | Some(Control::Shutdown)) { return },
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn connection(
+    url: &str,
+    token: &Token,
+    session: &mut Option<SessionId>,
+    events: &mpsc::UnboundedSender<SignalEvent>,
+    out_rx: &mut mpsc::UnboundedReceiver<ClientFrame>,
+    control_rx: &mut mpsc::UnboundedReceiver<Control>,
+    backoff: &mut Duration,
+) -> Stop {
+    let (mut ws, _) = match timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Stop::Retry(format!("cannot connect to {url}: {e}")),
+        Err(_) => return Stop::Retry(format!("connecting to {url} timed out")),
+    };
+    let hello = ClientFrame::new(ClientMessage::Hello(Hello {
+        v: PROTOCOL_VERSION,
+        token: token.clone(),
+        resume: session.clone(),
+        client: Some(ClientInfo {
+            name: Label::new("switchboard-engine").unwrap_or_else(|_| unreachable_label()),
+            version: Label::new(env!("CARGO_PKG_VERSION")).unwrap_or_else(|_| unreachable_label()),
+            platform: Label::new(format!(
+                "{}-{}",
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            ))
+            .ok(),
+        }),
+    }));
+    if let Err(e) = ws.send(Message::text(encode(&hello))).await {
+        return Stop::Retry(format!("sending hello: {e}"));
+    }
+    // The first reply is `hello` or an error.
+    let welcome = loop {
+        let msg = match timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(m))) => m,
+            Ok(Some(Err(e))) => return Stop::Retry(format!("reading hello: {e}")),
+            Ok(None) => return Stop::Retry("closed before hello".into()),
+            Err(_) => return Stop::Retry("no hello reply in 10 s".into()),
+        };
+        let Message::Text(text) = msg else { continue };
+        match decode_server(&text) {
+            Ok(ServerFrame {
+                message: ServerMessage::Hello(w),
+                ..
+            }) => break w,
+            Ok(ServerFrame {
+                message: ServerMessage::Error(e),
+                ..
+            }) => {
+                let why = format!("sign-in refused: {} ({:?})", e.message, e.code);
+                return match e.code {
+                    ErrorCode::InvalidToken
+                    | ErrorCode::TokenExpired
+                    | ErrorCode::UnsupportedVersion => Stop::Final(why),
+                    _ => Stop::Retry(why),
+                };
+            }
+            Ok(_) => continue,
+            Err(e) => return Stop::Retry(format!("bad hello reply: {e}")),
+        }
+    };
+    *session = Some(welcome.session_id.clone());
+    *backoff = BACKOFF_MIN;
+    if events
+        .send(SignalEvent::Connected(Box::new(welcome)))
+        .is_err()
+    {
+        return Stop::Final("engine gone".into());
+    }
+
+    let mut heard = Instant::now();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            frame = out_rx.recv() => {
+                let Some(frame) = frame else { return Stop::Final("engine gone".into()) };
+                if let Err(e) = ws.send(Message::text(encode(&frame))).await {
+                    return Stop::Retry(format!("send failed: {e}"));
+                }
+            }
+            msg = ws.next() => {
+                heard = Instant::now();
+                match msg {
+                    Some(Ok(Message::Text(text))) => match decode_server(&text) {
+                        Ok(ServerFrame { message: ServerMessage::SessionEnded(SessionEnded { code, message }), .. }) => {
+                            let why = format!("{code:?}: {message}");
+                            return if code == SessionEndCode::ServerShutdown {
+                                Stop::Retry(why)
+                            } else {
+                                *session = None;
+                                Stop::Final(why)
+                            };
+                        }
+                        Ok(frame) => {
+                            if events.send(SignalEvent::Frame(Box::new(frame))).is_err() {
+                                return Stop::Final("engine gone".into());
+                            }
+                        }
+                        // A frame this build cannot read: log it and go on (never drop the call).
+                        Err(e) => tracing::warn!("unreadable server frame: {e}"),
+                    },
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Stop::Retry(format!("socket error: {e}")),
+                    None => return Stop::Retry("server closed the socket".into()),
+                }
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > SILENCE {
+                    return Stop::Retry(format!("nothing heard for {SILENCE:?}"));
+                }
+                let _ = ws.send(Message::text(encode(&ClientFrame::new(ClientMessage::Ping)))).await;
+            }
+            c = control_rx.recv() => match c {
+                Some(Control::Cut) => return Stop::Retry("cut on request".into()),
+                Some(Control::Shutdown) | None => {
+                    let _ = ws.close(None).await;
+                    return Stop::Final("shut down".into());
+                }
+            },
+        }
+    }
+}
+
+fn unreachable_label() -> Label {
+    // Our own constant strings are valid labels; this only satisfies the type.
+    Label::new("engine").expect("a constant label is valid")
+}

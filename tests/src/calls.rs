@@ -1,0 +1,126 @@
+//! Driving engines in calls over the real server: sign in, wait for events, read stats.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use switchboard_engine::{Engine, EngineConfig, Event, PeerStats};
+use switchboard_protocol::{CallId, Token, UserId};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::server::DevServer;
+
+/// How long a wait in these tests may take before it fails: generous, they are not timing
+/// tests (the figures go to `cargo xtask bench`).
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// One signed-in engine and its events.
+pub struct Side {
+    pub engine: Engine,
+    pub events: UnboundedReceiver<Event>,
+    /// Events seen while waiting for others (kept for later assertions).
+    pub seen: Vec<Event>,
+}
+
+pub fn uid(s: &str) -> UserId {
+    UserId::new(s).expect("a valid user id")
+}
+
+impl Side {
+    /// Signs `user` in with media on loopback.
+    pub async fn start(server: &DevServer, user: &str) -> Result<Side> {
+        let token = Token::new(server.token(user)).context("token")?;
+        let mut cfg = EngineConfig::new(server.url(), token);
+        cfg.media_bind = "127.0.0.1:0".into();
+        let (engine, events) = Engine::start(cfg).await?;
+        Ok(Side {
+            engine,
+            events,
+            seen: Vec::new(),
+        })
+    }
+
+    /// The first event (from now) that `pick` maps to something.
+    pub async fn wait<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> Result<T> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let ev = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .with_context(|| format!("no {what} within {WAIT:?}"))?
+                .context("the engine stopped")?;
+            let hit = pick(&ev);
+            self.seen.push(ev);
+            if let Some(t) = hit {
+                return Ok(t);
+            }
+        }
+    }
+
+    /// Waits for an incoming call and answers it once its transport is up (set up while
+    /// ringing, as a person would take a second or two to pick up).
+    pub async fn answer(&mut self) -> Result<CallId> {
+        let call = self
+            .wait("incoming call", |e| match e {
+                Event::Incoming { call_id, .. } => Some(call_id.clone()),
+                _ => None,
+            })
+            .await?;
+        self.wait("transport ready", |e| match e {
+            Event::TransportReady { call_id, .. } if *call_id == call => Some(()),
+            _ => None,
+        })
+        .await?;
+        self.engine.accept(&call);
+        Ok(call)
+    }
+
+    /// Stats for the call's member `from`.
+    pub async fn stats_from(&self, call: &CallId, from: &str) -> Result<PeerStats> {
+        let all = self.engine.stats(call).await;
+        match all.into_iter().find(|p| p.user == from) {
+            Some(p) => Ok(p),
+            None => bail!("no stats for {from} in {call}"),
+        }
+    }
+
+    /// Waits until `check` holds for the stats from `from` (polling every 100 ms).
+    pub async fn until_stats(
+        &self,
+        call: &CallId,
+        from: &str,
+        what: &str,
+        check: impl Fn(&PeerStats) -> bool,
+    ) -> Result<PeerStats> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let s = self.stats_from(call, from).await?;
+            if check(&s) {
+                return Ok(s);
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("{what}: not within {WAIT:?}; last stats {s:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for the call's end: its reason and final stats.
+    pub async fn ended(
+        &mut self,
+        call: &CallId,
+    ) -> Result<(switchboard_protocol::EndReason, Vec<PeerStats>)> {
+        self.wait("call end", |e| match e {
+            Event::Ended {
+                call_id,
+                reason,
+                stats,
+                ..
+            } if call_id == call => Some((*reason, stats.clone())),
+            _ => None,
+        })
+        .await
+    }
+}

@@ -1,0 +1,76 @@
+//! A real `switchboard-server` on loopback with the dev accounts, for end-to-end calls.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result};
+
+use crate::binary;
+
+pub struct DevServer {
+    child: Child,
+    /// `127.0.0.1:PORT`
+    pub addr: String,
+    tokens: HashMap<String, String>,
+    _dir: tempfile::TempDir,
+}
+
+impl DevServer {
+    /// Starts the server with `--dev` on a free port, with an optional configuration file.
+    pub fn start(config: &str) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("server.toml"), config)?;
+        let mut child = Command::new(binary("switchboard-server"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--dev", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(dir.path().join("server.toml"))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting switchboard-server")?;
+        let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+        let mut next = || -> Result<serde_json::Value> {
+            let line = lines.next().context("the server exited")??;
+            Ok(serde_json::from_str(&line)?)
+        };
+        let addr = next()?["listening"]
+            .as_str()
+            .context("no listening address")?
+            .to_owned();
+        let mut tokens = HashMap::new();
+        for _ in 0..6 {
+            let v = next()?;
+            if let (Some(u), Some(t)) = (v["user"].as_str(), v["token"].as_str()) {
+                tokens.insert(u.to_owned(), t.to_owned());
+            }
+        }
+        Ok(Self {
+            child,
+            addr,
+            tokens,
+            _dir: dir,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// The dev account's token (`alice`, `bob`, `carol`, `a1`, `a2`, `admin`).
+    pub fn token(&self, user: &str) -> String {
+        self.tokens.get(user).cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

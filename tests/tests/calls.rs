@@ -1,0 +1,342 @@
+//! Calls between engines over the real server on loopback: real WebRTC (webrtc 0.21), our
+//! H.264 and Opus, the synthetic pattern camera and tone microphone. What the far side decoded
+//! is read from the pictures themselves (frame counter, capture time).
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use switchboard_engine::{Event, VideoProfile};
+use switchboard_protocol::{CallMedia, EndCode, Side as EndSide};
+use switchboard_tests::calls::{Side, uid};
+use switchboard_tests::server::DevServer;
+
+async fn pair(server: &DevServer) -> (Side, Side) {
+    let alice = Side::start(server, "alice").await.unwrap();
+    let bob = Side::start(server, "bob").await.unwrap();
+    (alice, bob)
+}
+
+/// alice calls bob with video; bob answers. Returns the call once media flows both ways.
+async fn video_call(alice: &mut Side, bob: &mut Side) -> switchboard_protocol::CallId {
+    let call = alice
+        .engine
+        .call(vec![uid("bob")], CallMedia::Video)
+        .await
+        .unwrap();
+    assert_eq!(bob.answer().await.unwrap(), call);
+    for side in [&*alice, &*bob] {
+        let other = if side.engine.user() == "alice" {
+            "bob"
+        } else {
+            "alice"
+        };
+        side.until_stats(&call, other, "first pictures", |s| s.video.decoded > 0)
+            .await
+            .unwrap();
+    }
+    call
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ten_second_video_call_plays_nearly_every_frame_on_both_sides() {
+    let server = DevServer::start("").unwrap();
+    let (mut alice, mut bob) = pair(&server).await;
+    let call = video_call(&mut alice, &mut bob).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    alice.engine.hangup(&call);
+    let (a_reason, a_stats) = alice.ended(&call).await.unwrap();
+    let (b_reason, b_stats) = bob.ended(&call).await.unwrap();
+
+    // Both record the same reason, each from its own side.
+    assert_eq!(a_reason.code, EndCode::Hangup);
+    assert_eq!(b_reason.code, EndCode::Hangup);
+    assert_eq!(a_reason.side, EndSide::Local);
+    assert_eq!(b_reason.side, EndSide::Remote);
+
+    let (a, b) = (&a_stats[0], &b_stats[0]);
+    assert_eq!((a.user.as_str(), b.user.as_str()), ("bob", "alice"));
+    for (name, me, far) in [("alice", a, b), ("bob", b, a)] {
+        // About 300 frames and 500 audio frames each way in 10 s.
+        assert!(
+            far.video.sent >= 250,
+            "{name}: the far side sent {} frames",
+            far.video.sent
+        );
+        assert!(
+            me.video.in_order * 100 >= far.video.sent * 95,
+            "{name} decoded {} frames in order of {} sent: {me:?}",
+            me.video.in_order,
+            far.video.sent
+        );
+        assert!(far.audio.sent >= 450);
+        assert!(
+            me.audio.decoded * 100 >= far.audio.sent * 95,
+            "{name} decoded {} audio frames of {} sent: {me:?}",
+            me.audio.decoded,
+            far.audio.sent
+        );
+        // The stats are real measurements, not placeholders.
+        assert!(me.video.latency_ms_p50.is_some());
+        assert_eq!((me.video.width, me.video.height), (640, 360));
+        assert!(
+            me.audio.marks >= 15,
+            "{name} heard {} timing marks",
+            me.audio.marks
+        );
+        assert!(
+            me.audio.level_dbfs > -40.0,
+            "{name}: level {}",
+            me.audio.level_dbfs
+        );
+        assert!(me.video.send_bps > 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_members_in_a_mesh_each_decode_the_other_two() {
+    let server = DevServer::start("").unwrap();
+    let mut alice = Side::start(&server, "alice").await.unwrap();
+    let mut bob = Side::start(&server, "bob").await.unwrap();
+    let mut carol = Side::start(&server, "carol").await.unwrap();
+    let call = alice
+        .engine
+        .call(vec![uid("bob"), uid("carol")], CallMedia::Video)
+        .await
+        .unwrap();
+    assert_eq!(bob.answer().await.unwrap(), call);
+    assert_eq!(carol.answer().await.unwrap(), call);
+    for (side, others) in [
+        (&alice, ["bob", "carol"]),
+        (&bob, ["alice", "carol"]),
+        (&carol, ["alice", "bob"]),
+    ] {
+        for other in others {
+            side.until_stats(&call, other, "pictures from every member", |s| {
+                s.video.decoded >= 30 && s.audio.decoded >= 50
+            })
+            .await
+            .unwrap();
+        }
+    }
+    // The inviter leaves; the other two go on until one of them hangs up.
+    alice.engine.hangup(&call);
+    assert_eq!(alice.ended(&call).await.unwrap().0.code, EndCode::Hangup);
+    let before = bob.stats_from(&call, "carol").await.unwrap().video.decoded;
+    bob.until_stats(&call, "carol", "frames after alice left", |s| {
+        s.video.decoded > before + 15
+    })
+    .await
+    .unwrap();
+    bob.engine.hangup(&call);
+    bob.ended(&call).await.unwrap();
+    let (reason, _) = carol.ended(&call).await.unwrap();
+    assert_eq!(reason.code, EndCode::CallCompleted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn muting_stops_the_media_and_tells_the_far_side() {
+    let server = DevServer::start("").unwrap();
+    let (mut alice, mut bob) = pair(&server).await;
+    let call = video_call(&mut alice, &mut bob).await;
+
+    alice.engine.mute(&call, true, true);
+    let state = bob
+        .wait("media state", |e| match e {
+            Event::RemoteMediaState { user, state, .. } if user == "alice" => Some(*state),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert!(!state.audio && !state.video);
+    // Let what was in flight arrive, then nothing more comes.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let muted = bob.stats_from(&call, "alice").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let later = bob.stats_from(&call, "alice").await.unwrap();
+    assert_eq!(
+        later.video.decoded, muted.video.decoded,
+        "video kept coming"
+    );
+    assert_eq!(
+        later.audio.received, muted.audio.received,
+        "audio kept coming"
+    );
+    // bob still sends: only alice muted.
+    let alice_view = alice.stats_from(&call, "bob").await.unwrap();
+    assert!(alice_view.video.decoded > 0);
+
+    alice.engine.mute(&call, false, false);
+    bob.until_stats(&call, "alice", "media after unmute", |s| {
+        s.video.decoded > later.video.decoded + 10 && s.audio.received > later.audio.received + 10
+    })
+    .await
+    .unwrap();
+    alice.engine.hangup(&call);
+    bob.ended(&call).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_video_to_audio_and_back_keeps_the_call() {
+    let server = DevServer::start("").unwrap();
+    let (mut alice, mut bob) = pair(&server).await;
+    let call = video_call(&mut alice, &mut bob).await;
+
+    alice.engine.switch_media(&call, CallMedia::Audio);
+    let media = bob
+        .wait("media switched", |e| match e {
+            Event::MediaSwitched { media, .. } => Some(*media),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(media, CallMedia::Audio);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (a0, b0) = (
+        alice.stats_from(&call, "bob").await.unwrap(),
+        bob.stats_from(&call, "alice").await.unwrap(),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (a1, b1) = (
+        alice.stats_from(&call, "bob").await.unwrap(),
+        bob.stats_from(&call, "alice").await.unwrap(),
+    );
+    // Video stopped both ways; audio went on.
+    assert_eq!(a1.video.decoded, a0.video.decoded);
+    assert_eq!(b1.video.decoded, b0.video.decoded);
+    assert!(a1.audio.decoded > a0.audio.decoded + 20);
+    assert!(b1.audio.decoded > b0.audio.decoded + 20);
+
+    alice.engine.switch_media(&call, CallMedia::Video);
+    for (side, other, before) in [(&alice, "bob", a1), (&bob, "alice", b1)] {
+        side.until_stats(&call, other, "video again", |s| {
+            s.video.decoded > before.video.decoded + 15
+        })
+        .await
+        .unwrap();
+    }
+    alice.engine.hangup(&call);
+    assert_eq!(alice.ended(&call).await.unwrap().0.code, EndCode::Hangup);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_resets_its_decoder_asks_for_a_keyframe_and_recovers() {
+    let server = DevServer::start("").unwrap();
+    let (mut alice, mut bob) = pair(&server).await;
+    let call = video_call(&mut alice, &mut bob).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let before = bob.stats_from(&call, "alice").await.unwrap();
+    bob.engine.reset_decoders(&call);
+    let after = bob
+        .until_stats(&call, "alice", "pictures after the reset", |s| {
+            s.video.keyframes_requested > before.video.keyframes_requested
+                && s.video.decoded > before.video.decoded + 30
+        })
+        .await
+        .unwrap();
+    assert!(after.video.dropped >= before.video.dropped);
+    let sender = alice.stats_from(&call, "bob").await.unwrap();
+    assert!(sender.video.keyframe_requests_received > 0, "{sender:?}");
+    alice.engine.hangup(&call);
+    bob.ended(&call).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stats_count_exactly_the_pictures_that_were_decoded() {
+    let server = DevServer::start("").unwrap();
+    let (alice, mut bob) = pair(&server).await;
+    let call = alice
+        .engine
+        .call(vec![uid("bob")], CallMedia::Video)
+        .await
+        .unwrap();
+    bob.wait("incoming call", |e| {
+        matches!(e, Event::Incoming { .. }).then_some(())
+    })
+    .await
+    .unwrap();
+    // Watch bob's pictures from alice from before the answer.
+    let mut frames = bob
+        .engine
+        .remote_frames(&call, &uid("alice"))
+        .await
+        .unwrap();
+    bob.wait("transport ready", |e| {
+        matches!(e, Event::TransportReady { .. }).then_some(())
+    })
+    .await
+    .unwrap();
+    bob.engine.accept(&call);
+    // Count what arrives until the stream has been quiet for a second (alice turns her camera
+    // off after three seconds).
+    let counter = tokio::spawn(async move {
+        let (mut decoded, mut in_order, mut last) = (0u64, 0u64, None::<u32>);
+        loop {
+            match tokio::time::timeout(Duration::from_secs(1), frames.recv()).await {
+                Ok(Ok(f)) => {
+                    decoded += 1;
+                    let n = f.stamp.expect("pattern pictures carry a stamp").frame;
+                    if last.is_none_or(|l| n > l) {
+                        in_order += 1;
+                        last = Some(n);
+                    }
+                }
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => {
+                    panic!("the test fell {n} pictures behind")
+                }
+                Ok(Err(_)) | Err(_) if decoded > 0 => return (decoded, in_order),
+                _ => {}
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    alice.engine.mute(&call, false, true);
+    let (decoded, in_order) = tokio::time::timeout(Duration::from_secs(20), counter)
+        .await
+        .unwrap()
+        .unwrap();
+    let stats = bob.stats_from(&call, "alice").await.unwrap();
+    assert!(decoded >= 60, "only {decoded} pictures in 3 s");
+    assert_eq!(stats.video.decoded, decoded);
+    assert_eq!(stats.video.in_order, in_order);
+    alice.engine.hangup(&call);
+    bob.ended(&call).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_signaling_socket_and_a_new_video_profile_do_not_end_the_call() {
+    let server = DevServer::start("").unwrap();
+    let (mut alice, mut bob) = pair(&server).await;
+    let call = video_call(&mut alice, &mut bob).await;
+
+    alice.engine.cut_signaling();
+    let resumed = alice
+        .wait("signed in again", |e| match e {
+            Event::SignedIn { resumed, .. } => Some(*resumed),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert!(resumed, "the session was not resumed");
+    let before = bob.stats_from(&call, "alice").await.unwrap();
+    bob.until_stats(&call, "alice", "frames after the resume", |s| {
+        s.video.decoded > before.video.decoded + 30
+    })
+    .await
+    .unwrap();
+
+    alice
+        .engine
+        .set_video_profile(VideoProfile::new(540, 15).unwrap());
+    let s = bob
+        .until_stats(&call, "alice", "540p pictures", |s| s.video.width == 960)
+        .await
+        .unwrap();
+    assert_eq!(s.video.height, 540);
+    // Signaling still works after the resume: the hang-up goes through and both agree.
+    bob.engine.hangup(&call);
+    assert_eq!(bob.ended(&call).await.unwrap().0.code, EndCode::Hangup);
+    let (reason, _) = alice.ended(&call).await.unwrap();
+    assert_eq!(reason.code, EndCode::Hangup);
+}
