@@ -28,9 +28,19 @@ pub fn uid(s: &str) -> UserId {
 impl Side {
     /// Signs `user` in with media on loopback.
     pub async fn start(server: &DevServer, user: &str) -> Result<Side> {
+        Self::start_with(server, user, |_| {}).await
+    }
+
+    /// Signs `user` in with media on loopback, adjusting the configuration first.
+    pub async fn start_with(
+        server: &DevServer,
+        user: &str,
+        adjust: impl FnOnce(&mut EngineConfig),
+    ) -> Result<Side> {
         let token = Token::new(server.token(user)).context("token")?;
         let mut cfg = EngineConfig::new(server.url(), token);
         cfg.media_bind = "127.0.0.1:0".into();
+        adjust(&mut cfg);
         let (engine, events) = Engine::start(cfg).await?;
         Ok(Side {
             engine,

@@ -87,6 +87,7 @@ impl Actor {
                 bind: cfg.media_bind.clone(),
                 events: peer_tx,
                 capture,
+                advertise: cfg.advertise.clone(),
             },
             cmd_tx,
             events,

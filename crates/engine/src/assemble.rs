@@ -219,27 +219,34 @@ impl Assembler {
         true
     }
 
-    /// When the packet we need is overdue, skip past the broken frame to the next one whose
-    /// first packet we hold.
+    /// When a missing packet is overdue — a later one arrived more than `wait` ago and it still
+    /// has not come — skip past the broken frame to the next one whose first packet we hold. A
+    /// large frame still arriving over a slow link has no gap and is left to complete.
     fn give_up_hole(&mut self, now: Instant) -> bool {
         let Some(next) = self.next else {
             return false;
         };
-        let Some((&oldest_seq, oldest)) = self.buf.iter().next() else {
+        let missing = (next..)
+            .zip(self.buf.range(next..))
+            .find(|(expected, (seq, _))| *seq != expected)
+            .map(|(expected, _)| expected);
+        let Some(missing) = missing else {
             return false;
         };
-        if now.duration_since(oldest.arrived) < self.wait {
+        let Some((_, after)) = self.buf.range(missing..).next() else {
+            return false;
+        };
+        if now.duration_since(after.arrived) < self.wait {
             return false;
         }
-        // The frame of the oldest buffered packet (or the one before it) is broken; resume at
-        // the first packet of a later timestamp.
-        let broken_ts = oldest.ts;
+        // The frame with the hole is broken; resume at the first packet of a later timestamp.
+        let broken_ts = after.ts;
         let resume = self
             .buf
-            .range(oldest_seq..)
+            .range(missing..)
             .find(|(_, p)| p.ts != broken_ts)
             .map(|(s, _)| *s);
-        let stop = resume.unwrap_or(self.highest.unwrap_or(oldest_seq) + 1);
+        let stop = resume.unwrap_or(self.highest.unwrap_or(missing) + 1);
         let doomed: Vec<u64> = self.buf.range(..stop).map(|(s, _)| *s).collect();
         for s in doomed {
             self.buf.remove(&s);
@@ -318,6 +325,27 @@ mod tests {
         assert!(made[2].keyframe);
         assert_eq!(frames.len(), 2 + 15);
         assert!(a.counts.frames_incomplete >= 1);
+    }
+
+    #[test]
+    fn a_big_frame_arriving_slowly_is_not_given_up() {
+        let mut a = Assembler::new(Duration::from_millis(100));
+        let t0 = Instant::now();
+        let mut n = 0;
+        // One IDR of 40 packets spread over 800 ms (a slow link), then a small frame.
+        for i in 0..40u16 {
+            let nal = if i == 0 { 0x65 } else { 0x41 };
+            let at = t0 + Duration::from_millis(u64::from(i) * 20);
+            n += a
+                .push(i, 0, i == 39, Bytes::from(vec![nal, 1, 2]), at)
+                .len();
+            n += a.poll(at).len();
+        }
+        n += a
+            .push(40, 3000, true, Bytes::from(vec![0x41, 1, 2]), t0)
+            .len();
+        assert_eq!(n, 2);
+        assert!(!a.needs_keyframe());
     }
 
     #[test]

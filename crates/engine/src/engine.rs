@@ -15,7 +15,7 @@ use crate::profile::VideoProfile;
 use crate::stats::PeerStats;
 
 /// How to start an engine.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EngineConfig {
     /// The server's WebSocket URL, e.g. `ws://127.0.0.1:7700/ws`.
     pub server: String,
@@ -27,6 +27,22 @@ pub struct EngineConfig {
     pub camera: String,
     /// The microphone's device id (`tone` is the synthetic microphone, always present).
     pub microphone: String,
+    /// Rewrites each local ICE candidate line before it is signalled: a static port-forward,
+    /// or a network emulator in tests (a lossy, rate-capped relay in front of our socket).
+    pub advertise: Option<crate::peers::Advertise>,
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("server", &self.server)
+            .field("media_bind", &self.media_bind)
+            .field("video_profile", &self.video_profile)
+            .field("camera", &self.camera)
+            .field("microphone", &self.microphone)
+            .field("advertise", &self.advertise.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl EngineConfig {
@@ -38,6 +54,7 @@ impl EngineConfig {
             video_profile: VideoProfile::default(),
             camera: "pattern".into(),
             microphone: "tone".into(),
+            advertise: None,
         }
     }
 }

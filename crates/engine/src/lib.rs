@@ -5,6 +5,7 @@
 mod actor;
 pub mod assemble;
 pub mod engine;
+mod feedback;
 pub mod machine;
 pub mod peer;
 mod peers;
@@ -14,5 +15,6 @@ pub mod signaling;
 pub mod stats;
 
 pub use engine::{Engine, EngineConfig, EngineError, Event};
+pub use peers::Advertise;
 pub use profile::VideoProfile;
 pub use stats::{AudioStats, PeerStats, VideoStats};

@@ -18,6 +18,7 @@ use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYP
 use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
     RTCRtpEncodingParameters, RtpCodecKind,
@@ -34,8 +35,9 @@ use webrtc::rtp_transceiver::RtpSender;
 /// The H.264 format we send and accept: what OpenH264 produces.
 pub const H264_FMTP: &str =
     "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
-/// Where the bitrate estimate starts, and its bounds (bits per second).
-pub const START_BPS: f64 = 1_200_000.0;
+/// Where the bitrate estimate starts (libwebrtc's default start rate: a guess that is safe on
+/// most links; GCC ramps up from here), and its bounds (bits per second).
+pub const START_BPS: f64 = 300_000.0;
 pub const MIN_BPS: f64 = 100_000.0;
 pub const MAX_BPS: f64 = 4_000_000.0;
 
@@ -71,16 +73,20 @@ fn audio_codec() -> RTCRtpCodec {
     }
 }
 
-/// Marks inbound PLI/FIR for delivery to the application: by default webrtc 0.21's interceptor
-/// chain ends in a no-op and `TrackLocal::poll()` never sees them (research/chromium-interop.md,
-/// pitfall 2). Everything passes on unchanged otherwise.
+/// Marks inbound PLI/FIR and receiver reports for delivery to the application: by default
+/// webrtc 0.21's interceptor chain ends in a no-op and `TrackLocal::poll()` never sees them
+/// (research/chromium-interop.md, pitfall 2). Keyframe requests go to the encoder; receiver
+/// reports give loss, jitter and RTT for the stats and the loss-based bitrate.
+/// Everything passes on unchanged otherwise.
+/// With `mark_feedback` off it only passes packets on (it stands in for the pacer, below).
 #[derive(Default)]
-struct KeyframeRequests {
+struct Forward {
+    mark_feedback: bool,
     read: std::collections::VecDeque<TaggedPacket>,
     write: std::collections::VecDeque<TaggedPacket>,
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
+impl Protocol<TaggedPacket, TaggedPacket, ()> for Forward {
     type Rout = TaggedPacket;
     type Wout = TaggedPacket;
     type Eout = ();
@@ -89,7 +95,10 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet
-            && packets.iter().any(|p| is_keyframe_request(p.as_ref()))
+            && self.mark_feedback
+            && packets
+                .iter()
+                .any(|p| is_keyframe_request(p.as_ref()) || is_receiver_report(p.as_ref()))
         {
             msg.message.add(Attribute::DeliverToApplication);
         }
@@ -111,7 +120,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
     }
 }
 
-impl Interceptor for KeyframeRequests {
+impl Interceptor for Forward {
     fn bind_local_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
@@ -124,6 +133,11 @@ pub fn is_keyframe_request(p: &dyn rtc::rtcp::Packet) -> bool {
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
 
+/// A receiver report (RTCP RR).
+pub fn is_receiver_report(p: &dyn rtc::rtcp::Packet) -> bool {
+    p.as_any().is::<ReceiverReport>()
+}
+
 /// A PLI for this SSRC.
 pub fn pli(media_ssrc: u32) -> Vec<Box<dyn rtc::rtcp::Packet>> {
     vec![Box::new(PictureLossIndication {
@@ -132,17 +146,33 @@ pub fn pli(media_ssrc: u32) -> Vec<Box<dyn rtc::rtcp::Packet>> {
     })]
 }
 
-/// Wraps GCC and publishes its target after each update, where the video sender reads it
-/// (the estimator is the one application-supplied object in the congestion loop).
+/// GCC's delay-based estimate, capped by our own loss-based one, published where the video
+/// sender reads it (the estimator is the one application-supplied object in the loop; the
+/// pacer follows what it says too).
+///
+/// Why not GCC's own loss half: in rtc 0.21 it counts every packet a TWCC report does not list
+/// as arrived — a lost feedback packet makes dozens look lost — so 5 % real loss reads as
+/// 15–30 % and pins the rate at the minimum (measured; see docs/engine.md). The loss-based cap
+/// comes instead from RTCP receiver reports, as in libwebrtc, computed by the video sender.
 struct PublishedEstimate {
     gcc: Gcc,
+    loss_cap: Arc<AtomicU64>,
     target: Arc<AtomicU64>,
 }
 
 impl PublishedEstimate {
+    fn current(&self) -> f64 {
+        let delay = self
+            .gcc
+            .stats()
+            .delay_based_bitrate
+            .unwrap_or_else(|| self.gcc.target_bitrate());
+        let loss = self.loss_cap.load(Ordering::Relaxed) as f64;
+        delay.min(loss).clamp(MIN_BPS, MAX_BPS)
+    }
+
     fn publish(&self) {
-        self.target
-            .store(self.gcc.target_bitrate() as u64, Ordering::Relaxed);
+        self.target.store(self.current() as u64, Ordering::Relaxed);
     }
 }
 
@@ -153,7 +183,7 @@ impl BandwidthEstimator for PublishedEstimate {
     }
 
     fn target_bitrate(&self) -> f64 {
-        self.gcc.target_bitrate()
+        self.current()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
@@ -186,13 +216,29 @@ impl LocalTrack {
     }
 }
 
-/// Builds a peer connection bound to `bind` (e.g. `127.0.0.1:0` or `0.0.0.0:0`); the congestion
-/// controller publishes its target bitrate into `target_bps`.
+/// The estimator's shared values: its published target, and the loss-based cap the video
+/// sender maintains from receiver reports (bits per second).
+#[derive(Clone)]
+pub struct Estimate {
+    pub target_bps: Arc<AtomicU64>,
+    pub loss_cap_bps: Arc<AtomicU64>,
+}
+
+impl Default for Estimate {
+    fn default() -> Self {
+        Self {
+            target_bps: Arc::new(AtomicU64::new(START_BPS as u64)),
+            loss_cap_bps: Arc::new(AtomicU64::new(START_BPS as u64)),
+        }
+    }
+}
+
+/// Builds a peer connection bound to `bind` (e.g. `127.0.0.1:0` or `0.0.0.0:0`).
 pub async fn build(
     ice_servers: &[switchboard_protocol::IceServer],
     bind: &str,
     handler: Arc<dyn PeerConnectionEventHandler>,
-    target_bps: Arc<AtomicU64>,
+    estimate: Estimate,
 ) -> anyhow::Result<Arc<dyn PeerConnection>> {
     let mut media = MediaEngine::default();
     media.register_codec(
@@ -209,10 +255,11 @@ pub async fn build(
         },
         RtpCodecKind::Audio,
     )?;
-    target_bps.store(START_BPS as u64, Ordering::Relaxed);
     let estimator = PublishedEstimate {
+        // GCC's own loss half is bypassed (above); its delay half may range freely.
         gcc: Gcc::new(START_BPS, MIN_BPS, MAX_BPS),
-        target: target_bps.clone(),
+        loss_cap: estimate.loss_cap_bps,
+        target: estimate.target_bps,
     };
     let registry = configure_congestion_control(
         Registry::new(),
@@ -221,7 +268,13 @@ pub async fn build(
         &mut media,
     )?;
     let registry = register_default_interceptors(registry, &mut media)?;
-    let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
+    let registry = registry.with(
+        Slot::from(14_000),
+        Forward {
+            mark_feedback: true,
+            ..Default::default()
+        },
+    );
 
     let config = RTCConfigurationBuilder::new()
         .with_ice_servers(

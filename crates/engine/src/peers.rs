@@ -2,7 +2,7 @@
 //! fed remote candidates (held until the remote description is set), closed with the call.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -14,7 +14,7 @@ use webrtc::peer_connection::{
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
 };
 
-use crate::peer::{self, START_BPS};
+use crate::peer;
 use crate::pipeline::{self, Capture, PeerShared};
 
 /// What a peer connection reports to the engine, tagged with the peer's key.
@@ -26,17 +26,24 @@ pub enum PeerEvent {
     FirstMedia(u64, &'static str, Instant),
 }
 
+/// Rewrites a local candidate line before it is signalled.
+pub type Advertise = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
 struct Handler {
     key: u64,
     tx: mpsc::UnboundedSender<PeerEvent>,
     shared: Arc<PeerShared>,
+    advertise: Option<Advertise>,
 }
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         match event.candidate.to_json() {
-            Ok(init) => {
+            Ok(mut init) => {
+                if let Some(f) = &self.advertise {
+                    init.candidate = f(&init.candidate);
+                }
                 if let Some(c) = to_wire(init) {
                     let _ = self.tx.send(PeerEvent::Candidate(self.key, Some(c)));
                 }
@@ -109,15 +116,16 @@ pub struct PeerFactory {
     pub bind: String,
     pub events: mpsc::UnboundedSender<PeerEvent>,
     pub capture: Arc<Capture>,
+    pub advertise: Option<Advertise>,
 }
 
 impl PeerFactory {
     async fn build(&self, key: u64, user: &UserId) -> anyhow::Result<Peer> {
-        let target = Arc::new(AtomicU64::new(START_BPS as u64));
+        let estimate = peer::Estimate::default();
         let tx = self.events.clone();
         let shared = PeerShared::new(
             user.as_str(),
-            target.clone(),
+            estimate.clone(),
             Box::new(move |kind, at| {
                 let _ = tx.send(PeerEvent::FirstMedia(key, kind, at));
             }),
@@ -126,8 +134,9 @@ impl PeerFactory {
             key,
             tx: self.events.clone(),
             shared: shared.clone(),
+            advertise: self.advertise.clone(),
         });
-        let pc = peer::build(&self.ice_servers, &self.bind, handler, target).await?;
+        let pc = peer::build(&self.ice_servers, &self.bind, handler, estimate).await?;
         Ok(Peer {
             key,
             user: user.clone(),

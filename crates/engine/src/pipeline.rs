@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use rtc::media::Sample;
+use rtc::rtcp::receiver_report::ReceiverReport;
 use switchboard_media::audio::FRAME;
 use switchboard_media::{
     H264Decoder, H264Encoder, I420Frame, JitterBuffer, MeterSpeaker, OpusDecoder, OpusEncoder,
@@ -18,8 +19,10 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::assemble::Assembler;
-use crate::peer::{LocalTrack, is_keyframe_request, pli};
+use crate::feedback::{LossController, ntp_now, rtt_ms};
+use crate::peer::{Estimate, LocalTrack, START_BPS, is_keyframe_request, pli};
 use crate::profile::VideoProfile;
+use crate::stats::quality;
 use crate::stats::{Latencies, PeerStats};
 
 pub fn unix_ms() -> u64 {
@@ -47,8 +50,8 @@ pub struct PeerShared {
     /// Ask the video receiver to drop its decoder state (then it asks for a keyframe).
     pub reset_decoder: AtomicBool,
     pub stats: Mutex<PeerStats>,
-    /// The congestion controller's target.
-    pub target_bps: Arc<AtomicU64>,
+    /// The congestion controller's target and our loss-based cap on it.
+    pub estimate: Estimate,
     /// Decoded remote pictures.
     pub frames: broadcast::Sender<RemoteFrame>,
     /// Called at the first media from this peer (video picture or audio frame): kind, when.
@@ -60,7 +63,7 @@ pub struct PeerShared {
 impl PeerShared {
     pub fn new(
         user: &str,
-        target_bps: Arc<AtomicU64>,
+        estimate: Estimate,
         first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -72,7 +75,7 @@ impl PeerShared {
                 user: user.to_owned(),
                 ..Default::default()
             }),
-            target_bps,
+            estimate,
             // Room for a consumer (the video bridge, a test) that is briefly busy.
             frames: broadcast::channel(16).0,
             first_media,
@@ -84,7 +87,7 @@ impl PeerShared {
     pub fn stats(&self) -> PeerStats {
         let mut s = lock(&self.stats).clone();
         s.video.latency_ms_p50 = lock(&self.video_latency).p50();
-        s.video.target_bps = self.target_bps.load(Ordering::Relaxed);
+        s.video.target_bps = self.estimate.target_bps.load(Ordering::Relaxed);
         s
     }
 
@@ -186,14 +189,38 @@ pub async fn send_video(
     let mut last_write: Option<Instant> = None;
     let mut rate_window = (Instant::now(), 0u64);
     let mut applied_bps = 0u64;
+    let mut last_forced: Option<Instant> = None;
+    let mut loss = LossController::new(START_BPS);
     loop {
         tokio::select! {
             ev = local.track.poll() => match ev {
                 Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+                    for rr in packets.iter().filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>()) {
+                        for r in rr.reports.iter().filter(|r| r.ssrc == local.ssrc) {
+                            let fraction = f64::from(r.fraction_lost) / 256.0;
+                            let target = shared.estimate.target_bps.load(Ordering::Relaxed) as f64;
+                            let cap = loss.on_report(fraction, target, Instant::now());
+                            shared.estimate.loss_cap_bps.store(cap as u64, Ordering::Relaxed);
+                            let rtt = rtt_ms(r.last_sender_report, r.delay, ntp_now());
+                            let jitter_ms = f64::from(r.jitter) / 90.0;
+                            shared.update(|s| {
+                                if rtt.is_some() {
+                                    s.rtt_ms = rtt;
+                                }
+                                s.video.far_loss = fraction;
+                                s.quality = quality(fraction, s.rtt_ms.unwrap_or(0.0), jitter_ms.max(s.audio.jitter_ms));
+                            });
+                        }
+                    }
                     if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
                         shared.update(|s| s.video.keyframe_requests_received += 1);
-                        if let Some((e, ..)) = encoder.as_mut() {
+                        // Several receivers (or a repeated request) within 300 ms get one IDR:
+                        // each is large, and a storm of them would starve the link.
+                        if let Some((e, ..)) = encoder.as_mut()
+                            && last_forced.is_none_or(|t: Instant| t.elapsed() > Duration::from_millis(300))
+                        {
                             e.force_keyframe();
+                            last_forced = Some(Instant::now());
                         }
                     }
                 }
@@ -213,7 +240,7 @@ pub async fn send_video(
                     continue;
                 }
                 let p = *profile.borrow();
-                let target = shared.target_bps.load(Ordering::Relaxed).min(p.max_bps);
+                let target = shared.estimate.target_bps.load(Ordering::Relaxed).min(p.max_bps);
                 let (w, h) = (frame.width(), frame.height());
                 if encoder.as_ref().is_none_or(|(_, ew, eh, fps)| (*ew, *eh, *fps) != (w, h, p.fps)) {
                     match H264Encoder::new(target as u32, p.fps as f32, p.fps * 4, false) {
@@ -341,7 +368,7 @@ pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
         }
     };
     // A hole may stay open this long for a NACK retransmission.
-    let mut assembler = Assembler::new(Duration::from_millis(250));
+    let mut assembler = Assembler::new(Duration::from_millis(600));
     let mut media_ssrc = 0u32;
     let mut last_pli: Option<Instant> = None;
     let mut last_frame: Option<u32> = None;
@@ -421,7 +448,8 @@ pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
         shared.update(|s| s.video.dropped = counts.frames_incomplete + counts.frames_skipped);
         if assembler.needs_keyframe()
             && media_ssrc != 0
-            && last_pli.is_none_or(|t| t.elapsed() > Duration::from_millis(300))
+            // One request per half second: the keyframe it asks for needs time to arrive.
+            && last_pli.is_none_or(|t| t.elapsed() > Duration::from_millis(500))
         {
             last_pli = Some(Instant::now());
             if track.write_rtcp(pli(media_ssrc)).await.is_ok() {
@@ -445,7 +473,10 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
     let mut seqs: Option<(u64, u64)> = None; // (first, highest) extended
     let mut first = true;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    // After a stall, do not play the missed ticks in a burst: that would run the play position
+    // ahead of packets still on their way and turn them into late ones. The buffer trims
+    // itself instead when it has grown.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             ev = track.poll() => match ev {

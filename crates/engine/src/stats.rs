@@ -23,6 +23,8 @@ pub struct VideoStats {
     pub keyframes_requested: u64,
     /// Keyframe requests they sent us.
     pub keyframe_requests_received: u64,
+    /// The fraction of our packets the far end reported lost (RTCP RR, before NACK repair).
+    pub far_loss: f64,
     /// The encoder's target now, bits per second (from the congestion controller).
     pub target_bps: u64,
     /// What we actually sent over the last second, bits per second.

@@ -61,6 +61,18 @@ impl PatternCamera {
                     y[row * w + col] = colour(col).0;
                 }
             }
+            // Sensor-like noise over the lower half, new every frame: like a real camera it
+            // never compresses to nothing, so the encoder's bitrate follows its target and rate
+            // control can be tested with this camera.
+            let mut seed =
+                0x9e37_79b9_7f4a_7c15u64 ^ u64::from(n).wrapping_mul(0x2545_f491_4f6c_dd1d);
+            for px in y[(h / 2) * w..].iter_mut() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let noise = (seed & 0x7) as i16 - 3;
+                *px = (i16::from(*px) + noise).clamp(16, 235) as u8;
+            }
         }
         {
             let (u, v) = f.uv_mut();

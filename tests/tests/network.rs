@@ -1,0 +1,120 @@
+//! Calls through a network emulator on loopback (tests/src/relay.rs): a rate cap the encoder
+//! must settle under, and random loss that NACK (video), in-band FEC and PLC (audio) must hide.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use switchboard_engine::VideoProfile;
+use switchboard_protocol::CallMedia;
+use switchboard_tests::calls::{Side, uid};
+use switchboard_tests::relay::{Relay, Shape};
+use switchboard_tests::server::DevServer;
+
+async fn call_through(
+    relay: &std::sync::Arc<Relay>,
+    profile: VideoProfile,
+) -> (Side, Side, switchboard_protocol::CallId) {
+    let server = Box::leak(Box::new(DevServer::start("").unwrap()));
+    let alice = Side::start_with(server, "alice", |c| {
+        c.advertise = Some(relay.advertise());
+        c.video_profile = profile;
+    })
+    .await
+    .unwrap();
+    let mut bob = Side::start_with(server, "bob", |c| {
+        c.advertise = Some(relay.advertise());
+        c.video_profile = profile;
+    })
+    .await
+    .unwrap();
+    let call = alice
+        .engine
+        .call(vec![uid("bob")], CallMedia::Video)
+        .await
+        .unwrap();
+    assert_eq!(bob.answer().await.unwrap(), call);
+    bob.until_stats(&call, "alice", "first pictures", |s| s.video.decoded > 0)
+        .await
+        .unwrap();
+    (alice, bob, call)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fails today: through a 300 kbit/s bottleneck the estimate settles (270-290 kbit/s) but \
+            NACK retransmissions overload the link and the picture stalls; see docs/engine.md"]
+async fn the_encoder_settles_under_a_300_kbit_cap_and_video_keeps_flowing() {
+    let relay = Relay::new(Shape::capped(300_000));
+    let (alice, mut bob, call) = call_through(&relay, VideoProfile::new(540, 30).unwrap()).await;
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let s = alice.stats_from(&call, "bob").await.unwrap();
+        let r = bob.stats_from(&call, "alice").await.unwrap();
+        eprintln!(
+            "target {} send {} sent {} far loss {:.3} rtt {:?} | decoded {} dropped {} | relay {:?}",
+            s.video.target_bps,
+            s.video.send_bps,
+            s.video.sent,
+            s.video.far_loss,
+            s.rtt_ms,
+            r.video.decoded,
+            r.video.dropped,
+            relay.counts()
+        );
+    }
+    let sender = alice.stats_from(&call, "bob").await.unwrap();
+    assert!(
+        sender.video.target_bps < 300_000,
+        "the estimate stayed at {} bit/s",
+        sender.video.target_bps
+    );
+    assert!(
+        sender.video.send_bps < 330_000,
+        "the encoder still sends {} bit/s",
+        sender.video.send_bps
+    );
+    // Still flowing: at least 5 pictures a second over the last 3 s.
+    let before = bob.stats_from(&call, "alice").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = bob.stats_from(&call, "alice").await.unwrap();
+    assert!(
+        after.video.decoded >= before.video.decoded + 15,
+        "{} pictures in 3 s",
+        after.video.decoded - before.video.decoded
+    );
+    alice.engine.hangup(&call);
+    bob.ended(&call).await.unwrap();
+    eprintln!("relay: {:?}; sender {sender:?}", relay.counts());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fails today: at 5 % loss 70-80 % of video frames and ~80 % of audio frames play \
+            (goal 90 % / 95 %); retransmissions arrive 100-600 ms late; see docs/engine.md"]
+async fn five_percent_random_loss_is_repaired() {
+    let relay = Relay::new(Shape::lossy(0.05));
+    let (mut alice, mut bob, call) = call_through(&relay, VideoProfile::default()).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    alice.engine.hangup(&call);
+    let (_, stats) = bob.ended(&call).await.unwrap();
+    let got = &stats[0];
+    let (_, mine) = alice.ended(&call).await.unwrap();
+    let sent = (mine[0].video.sent, mine[0].audio.sent);
+    let counts = relay.counts();
+    assert!(
+        counts.dropped_random > 50,
+        "the relay dropped only {counts:?}"
+    );
+    assert!(
+        got.video.in_order * 100 >= sent.0 * 90,
+        "video: {} of {} frames played: {got:?}",
+        got.video.in_order,
+        sent.0
+    );
+    assert!(
+        got.audio.decoded * 100 >= sent.1 * 95,
+        "audio: {} of {} frames played: {got:?}",
+        got.audio.decoded,
+        sent.1
+    );
+    assert!(got.audio.fec > 0, "no frame was rebuilt from FEC: {got:?}");
+}
