@@ -60,7 +60,7 @@ async fn a_ten_second_video_call_plays_nearly_every_frame_on_both_sides() {
         // About 300 frames and 500 audio frames each way in 10 s.
         assert!(
             far.video.sent >= 250,
-            "{name}: the far side sent {} frames",
+            "{name}: the far side sent {} frames: {far:?}",
             far.video.sent
         );
         assert!(

@@ -12,10 +12,10 @@ use switchboard_tests::relay::{Relay, Shape};
 use switchboard_tests::server::DevServer;
 
 async fn call_through(
+    server: &DevServer,
     relay: &std::sync::Arc<Relay>,
     profile: VideoProfile,
 ) -> (Side, Side, switchboard_protocol::CallId) {
-    let server = Box::leak(Box::new(DevServer::start("").unwrap()));
     let alice = Side::start_with(server, "alice", |c| {
         c.advertise = Some(relay.advertise());
         c.video_profile = profile;
@@ -41,11 +41,13 @@ async fn call_through(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails today: through a 300 kbit/s bottleneck the estimate settles (270-290 kbit/s) but \
-            NACK retransmissions overload the link and the picture stalls; see docs/engine.md"]
+#[ignore = "flaky: passes alone (estimate settles at 180-210 kbit/s, pictures flow), but beside \
+            other tests the picture can stall after the start-up overshoot; docs/engine.md"]
 async fn the_encoder_settles_under_a_300_kbit_cap_and_video_keeps_flowing() {
     let relay = Relay::new(Shape::capped(300_000));
-    let (alice, mut bob, call) = call_through(&relay, VideoProfile::new(540, 30).unwrap()).await;
+    let server = DevServer::start("").unwrap();
+    let (alice, mut bob, call) =
+        call_through(&server, &relay, VideoProfile::new(540, 30).unwrap()).await;
     for _ in 0..12 {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let s = alice.stats_from(&call, "bob").await.unwrap();
@@ -88,11 +90,10 @@ async fn the_encoder_settles_under_a_300_kbit_cap_and_video_keeps_flowing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails today: at 5 % loss 70-80 % of video frames and ~80 % of audio frames play \
-            (goal 90 % / 95 %); retransmissions arrive 100-600 ms late; see docs/engine.md"]
 async fn five_percent_random_loss_is_repaired() {
     let relay = Relay::new(Shape::lossy(0.05));
-    let (mut alice, mut bob, call) = call_through(&relay, VideoProfile::default()).await;
+    let server = DevServer::start("").unwrap();
+    let (mut alice, mut bob, call) = call_through(&server, &relay, VideoProfile::default()).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     alice.engine.hangup(&call);
     let (_, stats) = bob.ended(&call).await.unwrap();

@@ -1,6 +1,7 @@
-//! What receiver reports tell the sender, sans-IO: the loss-based bitrate cap (libwebrtc's
-//! rules: below 2 % loss grow 8 % a second, above 10 % cut by half the loss, hold in between)
-//! and the round-trip time from LSR/DLSR (RFC 3550 §6.4.1).
+//! What receiver reports tell the sender, sans-IO: the loss-based bitrate (libwebrtc's rules:
+//! below 2 % loss grow, above 10 % cut by half the loss, hold in between — growing 15 % a
+//! second rather than 8 %, as there is no probing to speed the ramp up) and the round-trip time
+//! from LSR/DLSR (RFC 3550 §6.4.1).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,8 +28,7 @@ impl LossController {
                 .last_increase
                 .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
             {
-                // Stay ahead of the delay-based estimate so that it leads while loss is low.
-                self.cap = (self.cap * 1.08).max(target_bps * 1.5);
+                self.cap *= 1.15;
                 self.last_increase = Some(now);
             }
         } else if fraction > 0.10 {

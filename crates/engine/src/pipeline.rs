@@ -114,7 +114,7 @@ pub struct Capture {
 impl Capture {
     pub fn new(profile: VideoProfile, microphone: String) -> Arc<Self> {
         Arc::new(Self {
-            video: broadcast::channel(2).0,
+            video: broadcast::channel(8).0,
             audio: broadcast::channel(8).0,
             profile: watch::channel(profile).0,
             microphone: watch::channel(microphone).0,
@@ -201,6 +201,8 @@ pub async fn send_video(
                             let target = shared.estimate.target_bps.load(Ordering::Relaxed) as f64;
                             let cap = loss.on_report(fraction, target, Instant::now());
                             shared.estimate.loss_cap_bps.store(cap as u64, Ordering::Relaxed);
+                            // The loss-based estimate is the target (no delay-based half yet).
+                            shared.estimate.target_bps.store(cap as u64, Ordering::Relaxed);
                             let rtt = rtt_ms(r.last_sender_report, r.delay, ntp_now());
                             let jitter_ms = f64::from(r.jitter) / 90.0;
                             shared.update(|s| {
@@ -230,7 +232,10 @@ pub async fn send_video(
             frame = frames.recv() => {
                 let frame = match frame {
                     Ok(f) => f,
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        shared.update(|s| s.video.skipped += n);
+                        continue;
+                    }
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
                 if !shared.sending.load(Ordering::Relaxed) || shared.video_muted.load(Ordering::Relaxed) {
@@ -268,7 +273,9 @@ pub async fn send_video(
                     }
                 };
                 if au.is_empty() {
-                    continue; // the rate controller skipped this frame
+                    // The rate controller skipped this frame.
+                    shared.update(|s| s.video.skipped += 1);
+                    continue;
                 }
                 if payload_type.is_none() {
                     payload_type = local.payload_type().await;

@@ -9,6 +9,9 @@ use serde::Serialize;
 pub struct VideoStats {
     /// Encoded frames we sent to this member.
     pub sent: u64,
+    /// Camera frames we did not send: the encoder's rate control skipped them, or the encoder
+    /// fell behind the camera.
+    pub skipped: u64,
     /// Complete access units that arrived from them.
     pub received: u64,
     /// Pictures the decoder produced.

@@ -72,9 +72,11 @@ impl H264Encoder {
                 UsageType::CameraVideoRealTime
             })
             .intra_frame_period(IntraFramePeriod::from_num_frames(idr_every))
-            // OpenH264 holds the bitrate only when it may skip frames (it says so otherwise);
-            // a skipped frame comes back as an empty access unit.
-            .skip_frames(true);
+            // No frame skipping: with it, OpenH264 drops about a quarter of the frames once the
+            // target is raised at run time (measured), and a call should lose quality, not
+            // motion. It then prints "bEnableFrameSkip = 0, bitrate can't be controlled";
+            // the quantiser still follows the target (research/chromium-interop.md, pitfall 9).
+            .skip_frames(false);
         let encoder =
             Encoder::with_api_config(OpenH264API::from_source(), config).map_err(codec)?;
         Ok(Self { encoder })
@@ -89,21 +91,30 @@ impl H264Encoder {
     /// Changes the target bitrate at run time (the congestion controller moved), without a
     /// keyframe.
     pub fn set_bitrate(&mut self, bitrate_bps: u32) {
-        let mut info = openh264_sys2::SBitrateInfo {
-            iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
-            iBitrate: bitrate_bps.min(i32::MAX as u32) as i32,
-        };
-        // SAFETY: ENCODER_OPTION_BITRATE takes a pointer to an SBitrateInfo that lives for the
-        // call; the encoder is initialised (it encoded at least once or was just built) and
-        // this is the documented way to retarget it (openh264 codec_app_def.h). The safe
-        // wrapper has no setter, so this is the one unsafe call in the crate.
-        #[allow(unsafe_code)]
-        unsafe {
-            let api = self.encoder.raw_api();
-            api.set_option(
-                openh264_sys2::ENCODER_OPTION_BITRATE,
-                std::ptr::addr_of_mut!(info).cast(),
-            );
+        let bps = bitrate_bps.min(i32::MAX as u32) as i32;
+        // The maximum moves with the target: left at its first value, a raised target above it
+        // makes the rate controller skip frames to honour the old maximum (measured: a quarter
+        // of the frames at 300 → 650 kbit/s).
+        let options = [
+            openh264_sys2::ENCODER_OPTION_MAX_BITRATE,
+            openh264_sys2::ENCODER_OPTION_BITRATE,
+            openh264_sys2::ENCODER_OPTION_MAX_BITRATE,
+        ];
+        for option in options {
+            let mut info = openh264_sys2::SBitrateInfo {
+                iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
+                iBitrate: bps,
+            };
+            // SAFETY: both options take a pointer to an SBitrateInfo that lives for the call;
+            // the encoder is initialised (built with a configuration) and this is the
+            // documented way to retarget it (openh264 codec_app_def.h). The safe wrapper has
+            // no setter, so this is the one unsafe call in the crate.
+            #[allow(unsafe_code)]
+            unsafe {
+                self.encoder
+                    .raw_api()
+                    .set_option(option, std::ptr::addr_of_mut!(info).cast());
+            }
         }
     }
 

@@ -70,7 +70,7 @@ impl PatternCamera {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                let noise = (seed & 0x7) as i16 - 3;
+                let noise = (seed & 0x3) as i16 - 1;
                 *px = (i16::from(*px) + noise).clamp(16, 235) as u8;
             }
         }
