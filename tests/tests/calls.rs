@@ -340,3 +340,65 @@ async fn a_cut_signaling_socket_and_a_new_video_profile_do_not_end_the_call() {
     let (reason, _) = alice.ended(&call).await.unwrap();
     assert_eq!(reason.code, EndCode::Hangup);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5_mb_file_and_text_messages_cross_the_data_channel() {
+    let server = DevServer::start("").unwrap();
+    let (mut alice, mut bob) = pair(&server).await;
+    let call = video_call(&mut alice, &mut bob).await;
+
+    for i in 0..50 {
+        alice.engine.send_text(&call, format!("message {i}"));
+    }
+    let mut texts = Vec::new();
+    while texts.len() < 50 {
+        let t = bob
+            .wait("text", |e| match e {
+                Event::DataText { text, from, .. } if from == "alice" => Some(text.clone()),
+                _ => None,
+            })
+            .await
+            .unwrap();
+        texts.push(t);
+    }
+    let expected: Vec<String> = (0..50).map(|i| format!("message {i}")).collect();
+    assert_eq!(texts, expected, "texts arrived out of order");
+
+    // 5 MB that do not compress, so every byte really crosses.
+    let mut data = vec![0u8; 5 * 1024 * 1024];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for b in data.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let data = std::sync::Arc::new(data);
+    let sender = alice.engine.clone();
+    let (c, d) = (call.clone(), data.clone());
+    let send = tokio::spawn(async move { sender.send_file(&c, &uid("bob"), "case.bin", d).await });
+    let (received, ok) = bob
+        .wait("the file", |e| match e {
+            Event::FileReceived {
+                data,
+                sha256_ok,
+                name,
+                ..
+            } if name == "case.bin" => Some((data.clone(), *sha256_ok)),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    send.await.unwrap().unwrap();
+    assert!(ok, "the checksum did not match");
+    assert_eq!(received.len(), data.len());
+    assert!(received == data);
+    let progress = bob
+        .seen
+        .iter()
+        .filter(|e| matches!(e, Event::FileProgress { sending: false, .. }))
+        .count();
+    assert!(progress >= 10, "only {progress} progress events for 5 MB");
+    alice.engine.hangup(&call);
+    bob.ended(&call).await.unwrap();
+}

@@ -194,10 +194,64 @@ impl Actor {
                 let _ = reply.send(rx);
             }
             Command::Raw(m) => self.send(m),
+            Command::SendText(call_id, text) => {
+                for ch in self.channels(&call_id, None) {
+                    if let Err(e) = ch.send_text(&text) {
+                        tracing::warn!("{e}");
+                    }
+                }
+            }
+            Command::SendFile {
+                call_id,
+                to,
+                name,
+                data,
+                reply,
+            } => {
+                let Some(ch) = self.channels(&call_id, Some(&to)).into_iter().next() else {
+                    let _ = reply.send(Err(format!("{to} has no data channel in this call")));
+                    return;
+                };
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    let id = format!("{:016x}", rand::random::<u64>());
+                    let notify = move |e: crate::data::DataEvent| {
+                        if let crate::data::DataEvent::Progress {
+                            name, done, total, ..
+                        } = e
+                        {
+                            let _ = events.send(Event::FileProgress {
+                                call_id: call_id.clone(),
+                                user: to.clone(),
+                                name,
+                                done,
+                                total,
+                                sending: true,
+                            });
+                        }
+                    };
+                    let r = ch.send_file(&id, &name, &data, &notify).await;
+                    let _ = reply.send(r.map_err(|e| e.to_string()));
+                });
+            }
             Command::CutSignaling => self.signaling.cut(),
             Command::Timer(t) => self.timer(t).await,
             Command::Shutdown => {}
         }
+    }
+
+    /// The data channels of a call's peers (or of one member).
+    fn channels(&self, call_id: &CallId, to: Option<&UserId>) -> Vec<crate::data::Channel> {
+        self.calls
+            .get(call_id)
+            .map(|c| {
+                c.peers
+                    .values()
+                    .filter(|p| to.is_none_or(|u| &p.user == u))
+                    .filter_map(|p| crate::pipeline::lock(&p.shared.data).clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn stats(&self, call_id: &CallId) -> Vec<crate::stats::PeerStats> {
@@ -721,9 +775,10 @@ impl Actor {
 
     async fn peer_event(&mut self, ev: PeerEvent) {
         let key = match &ev {
-            PeerEvent::Candidate(k, _) | PeerEvent::State(k, _) | PeerEvent::FirstMedia(k, ..) => {
-                *k
-            }
+            PeerEvent::Candidate(k, _)
+            | PeerEvent::State(k, _)
+            | PeerEvent::FirstMedia(k, ..)
+            | PeerEvent::Data(k, _) => *k,
         };
         let Some(owner) = self.owners.get(&key).cloned() else {
             return;
@@ -769,6 +824,50 @@ impl Actor {
                 if became {
                     self.emit(Event::TransportReady { call_id, user });
                 }
+            }
+            (Owner::Call(call_id), PeerEvent::Data(_, e)) => {
+                let Some(user) = self
+                    .calls
+                    .get(&call_id)
+                    .and_then(|c| c.peers.values().find(|p| p.key == key))
+                    .map(|p| p.user.clone())
+                else {
+                    return;
+                };
+                use crate::data::DataEvent;
+                self.emit(match e {
+                    DataEvent::Text(text) => Event::DataText {
+                        call_id,
+                        from: user,
+                        text,
+                    },
+                    DataEvent::Progress {
+                        name,
+                        done,
+                        total,
+                        sending,
+                        ..
+                    } => Event::FileProgress {
+                        call_id,
+                        user,
+                        name,
+                        done,
+                        total,
+                        sending,
+                    },
+                    DataEvent::File {
+                        name,
+                        data,
+                        sha256_ok,
+                        ..
+                    } => Event::FileReceived {
+                        call_id,
+                        from: user,
+                        name,
+                        data,
+                        sha256_ok,
+                    },
+                });
             }
             (Owner::Call(call_id), PeerEvent::FirstMedia(_, kind, at)) => {
                 let user = self

@@ -122,6 +122,29 @@ pub enum Event {
         from: UserId,
         text: String,
     },
+    /// A text message over the call's data channel.
+    DataText {
+        call_id: CallId,
+        from: UserId,
+        text: String,
+    },
+    /// A file transfer moved on (`sending`: ours; otherwise theirs).
+    FileProgress {
+        call_id: CallId,
+        user: UserId,
+        name: String,
+        done: u64,
+        total: u64,
+        sending: bool,
+    },
+    /// A whole file arrived; `sha256_ok` says whether it matched the sender's digest.
+    FileReceived {
+        call_id: CallId,
+        from: UserId,
+        name: String,
+        data: std::sync::Arc<Vec<u8>>,
+        sha256_ok: bool,
+    },
     /// Stats for a call, every second while media flows.
     Stats {
         call_id: CallId,
@@ -169,6 +192,14 @@ pub(crate) enum Command {
         oneshot::Sender<Option<broadcast::Receiver<RemoteFrame>>>,
     ),
     Raw(ClientMessage),
+    SendText(CallId, String),
+    SendFile {
+        call_id: CallId,
+        to: UserId,
+        name: String,
+        data: std::sync::Arc<Vec<u8>>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     CutSignaling,
     Timer(crate::actor::Timer),
     Shutdown,
@@ -298,6 +329,33 @@ impl Engine {
                 text,
             },
         )));
+    }
+
+    /// Sends text to every member over the call's data channels (peer to peer).
+    pub fn send_text(&self, call_id: &CallId, text: impl Into<String>) {
+        self.send(Command::SendText(call_id.clone(), text.into()));
+    }
+
+    /// Sends a file to one member over the data channel; returns when the last byte left.
+    /// Progress arrives as [`Event::FileProgress`] on both sides.
+    pub async fn send_file(
+        &self,
+        call_id: &CallId,
+        to: &UserId,
+        name: &str,
+        data: std::sync::Arc<Vec<u8>>,
+    ) -> Result<(), EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::SendFile {
+            call_id: call_id.clone(),
+            to: to.clone(),
+            name: name.to_owned(),
+            data,
+            reply,
+        });
+        rx.await
+            .map_err(|_| EngineError::Stopped)?
+            .map_err(EngineError::Request)
     }
 
     /// Sends any client message as it is (agent state, presence subscriptions, …).

@@ -4,6 +4,7 @@
 
 mod actor;
 pub mod assemble;
+pub mod data;
 pub mod engine;
 mod feedback;
 pub mod machine;

@@ -242,6 +242,8 @@ pub async fn build(
         .with_interceptor_registry(registry)
         .with_handler(handler)
         .with_udp_addrs(vec![bind.to_owned()])
+        // A file sent over the data channel waits for room instead of filling memory.
+        .with_data_channel_send_buffer_limit(1 << 20)
         .build()
         .await?;
     Ok(Arc::new(pc))

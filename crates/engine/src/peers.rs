@@ -8,12 +8,14 @@ use std::time::Instant;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use switchboard_protocol::{CandidateLine, IceCandidate, IceServer, Label, SessionId, UserId};
 use tokio::sync::mpsc;
+use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCIceGatheringState,
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
 };
 
+use crate::data::{self, DataEvent};
 use crate::peer;
 use crate::pipeline::{self, Capture, PeerShared};
 
@@ -24,6 +26,7 @@ pub enum PeerEvent {
     Candidate(u64, Option<IceCandidate>),
     State(u64, RTCPeerConnectionState),
     FirstMedia(u64, &'static str, Instant),
+    Data(u64, DataEvent),
 }
 
 /// Rewrites a local candidate line before it is signalled.
@@ -62,6 +65,13 @@ impl PeerConnectionEventHandler for Handler {
         let _ = self.tx.send(PeerEvent::State(self.key, state));
     }
 
+    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        if dc.label().await.is_ok_and(|l| l == data::LABEL) {
+            let channel = data::attach(dc, data_notify(self.key, &self.tx));
+            *pipeline::lock(&self.shared.data) = Some(channel);
+        }
+    }
+
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let shared = self.shared.clone();
         match track.kind().await {
@@ -74,6 +84,16 @@ impl PeerConnectionEventHandler for Handler {
             _ => {}
         }
     }
+}
+
+fn data_notify(
+    key: u64,
+    tx: &mpsc::UnboundedSender<PeerEvent>,
+) -> Arc<dyn Fn(DataEvent) + Send + Sync> {
+    let tx = tx.clone();
+    Arc::new(move |e| {
+        let _ = tx.send(PeerEvent::Data(key, e));
+    })
 }
 
 fn to_wire(init: RTCIceCandidateInit) -> Option<IceCandidate> {
@@ -176,6 +196,11 @@ impl PeerFactory {
     pub async fn offerer(&self, key: u64, user: &UserId) -> anyhow::Result<(Peer, String)> {
         let mut p = self.build(key, user).await?;
         self.add_tracks(&mut p).await?;
+        // The data channel goes into the first offer, so the answer brings SCTP up with the
+        // rest of the transport while the callee rings.
+        let dc = p.pc.create_data_channel(data::LABEL, None).await?;
+        let channel = data::attach(dc, data_notify(key, &self.events));
+        *pipeline::lock(&p.shared.data) = Some(channel);
         let offer = p.pc.create_offer(None).await?;
         p.pc.set_local_description(offer.clone()).await?;
         Ok((p, offer.sdp))

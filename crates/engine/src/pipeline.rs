@@ -56,6 +56,8 @@ pub struct PeerShared {
     pub frames: broadcast::Sender<RemoteFrame>,
     /// Called at the first media from this peer (video picture or audio frame): kind, when.
     pub first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
+    /// The data channel, once created (offerer) or announced (answerer).
+    pub data: Mutex<Option<crate::data::Channel>>,
     video_latency: Mutex<Latencies>,
     video_bits: AtomicU64,
 }
@@ -79,6 +81,7 @@ impl PeerShared {
             // Room for a consumer (the video bridge, a test) that is briefly busy.
             frames: broadcast::channel(16).0,
             first_media,
+            data: Mutex::new(None),
             video_latency: Mutex::new(Latencies::default()),
             video_bits: AtomicU64::new(0),
         })
@@ -96,7 +99,7 @@ impl PeerShared {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panicked media task must not take the stats down with it.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
