@@ -10,6 +10,16 @@ use crate::proc::{cargo, run};
 pub fn bench(root: &Path) -> Result<()> {
     let started = std::time::SystemTime::now();
     // The app crate has nothing to measure; leaving it out spares a release build of Tauri.
+    // The call bench drives the real server and CLI binaries: build them with the bench
+    // profile (release) first.
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "switchboard-server",
+        "-p",
+        "switchboard-cli",
+    ]))?;
     run(cargo().args([
         "bench",
         "-p",
@@ -18,6 +28,9 @@ pub fn bench(root: &Path) -> Result<()> {
         "switchboard-protocol",
         "-p",
         "switchboard-server",
+        "-p",
+        "switchboard-tests",
+        "--benches",
     ]))?;
 
     let dir = crate::target_dir(root).join("criterion");
