@@ -65,7 +65,7 @@ async fn setup_times(server: &DevServer, rounds: usize) -> (Vec<f64>, Vec<f64>, 
 }
 
 async fn recovery(server: &DevServer) -> f64 {
-    let mut alice = Side::start(server, "alice").await.unwrap();
+    let alice = Side::start(server, "alice").await.unwrap();
     let mut bob = Side::start(server, "bob").await.unwrap();
     let call = alice
         .engine
