@@ -6,6 +6,7 @@
 //! Devices (cpal, nokhwa), audio, the recorder and the rest arrive step by step with the engine
 //! issue; see `docs/architecture.md`.
 
+pub mod apm;
 pub mod audio;
 pub mod h264;
 pub mod jitter;
