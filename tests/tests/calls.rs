@@ -305,7 +305,7 @@ async fn the_stats_count_exactly_the_pictures_that_were_decoded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cut_signaling_socket_and_a_new_video_profile_do_not_end_the_call() {
+async fn a_cut_socket_a_new_video_profile_and_a_new_microphone_do_not_end_the_call() {
     let server = DevServer::start("").unwrap();
     let (mut alice, mut bob) = pair(&server).await;
     let call = video_call(&mut alice, &mut bob).await;
@@ -334,6 +334,22 @@ async fn a_cut_signaling_socket_and_a_new_video_profile_do_not_end_the_call() {
         .await
         .unwrap();
     assert_eq!(s.video.height, 540);
+    // A new microphone mid-call: a WAV file at another rate; audio keeps coming.
+    assert!(alice.engine.set_microphone("no-such-mic").await.is_err());
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("voice.wav");
+    std::fs::write(&wav, wav_tone(22_050, 700.0)).unwrap();
+    alice
+        .engine
+        .set_microphone(&format!("file:{}", wav.display()))
+        .await
+        .unwrap();
+    let before = bob.stats_from(&call, "alice").await.unwrap();
+    bob.until_stats(&call, "alice", "audio from the new microphone", |s| {
+        s.audio.received > before.audio.received + 50
+    })
+    .await
+    .unwrap();
     // Signaling still works after the resume: the hang-up goes through and both agree.
     bob.engine.hangup(&call);
     assert_eq!(bob.ended(&call).await.unwrap().0.code, EndCode::Hangup);
@@ -401,4 +417,29 @@ async fn a_5_mb_file_and_text_messages_cross_the_data_channel() {
     assert!(progress >= 10, "only {progress} progress events for 5 MB");
     alice.engine.hangup(&call);
     bob.ended(&call).await.unwrap();
+}
+
+/// One second of a tone as a 16-bit mono WAV file.
+fn wav_tone(rate: u32, hz: f32) -> Vec<u8> {
+    let samples: Vec<i16> = (0..rate)
+        .map(|i| ((i as f32 * hz * std::f32::consts::TAU / rate as f32).sin() * 8000.0) as i16)
+        .collect();
+    let data_len = (samples.len() * 2) as u32;
+    let mut out = Vec::new();
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    out
 }

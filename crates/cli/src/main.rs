@@ -38,7 +38,8 @@ struct Cli {
     /// Camera to send (`pattern`: the synthetic test pattern).
     #[arg(long, default_value = "pattern")]
     video_device: String,
-    /// Microphone to send (`tone`: the synthetic tone with timing marks).
+    /// Microphone to send (`tone`: the synthetic tone with timing marks; `file:PATH`: a WAV
+    /// file, looped).
     #[arg(long, default_value = "tone")]
     audio_device: String,
     /// Video profile: 360p, 540p, 720p or 1080p, at 15 or 30 fps (e.g. 720p30).
@@ -123,16 +124,14 @@ async fn run(cli: Cli) -> Result<bool> {
     if let Command::Devices = cli.command {
         return devices(cli.json);
     }
-    for (kind, id, known) in [
-        ("camera", &cli.video_device, "pattern"),
-        ("microphone", &cli.audio_device, "tone"),
-    ] {
-        if id != known {
-            bail!(
-                "no {kind} {id:?}: this build offers the synthetic {kind} `{known}` (see `devices`)"
-            );
-        }
+    if cli.video_device != "pattern" {
+        bail!(
+            "no camera {:?}: this build offers the synthetic camera `pattern` (see `devices`)",
+            cli.video_device
+        );
     }
+    // Open the microphone once here so that a bad id fails before signing in.
+    switchboard_media::Microphone::open(&cli.audio_device)?;
     let token = Token::new(cli.token.clone()).context("that token is not well-formed")?;
     let mut config = EngineConfig::new(cli.server.clone(), token);
     config.media_bind = cli.media_bind.clone();
@@ -233,27 +232,17 @@ fn report(s: &Summary, json: bool) {
 }
 
 fn devices(json: bool) -> Result<bool> {
-    let list = serde_json::json!({
-        "cameras": [{"id": "pattern", "name": "Test pattern (synthetic)", "synthetic": true}],
-        "microphones": [{"id": "tone", "name": "Tone with timing marks (synthetic)", "synthetic": true}],
-        "speakers": [{"id": "meter", "name": "Level meter (synthetic)", "synthetic": true}],
-    });
+    let list = switchboard_media::devices::synthetic_devices();
     if json {
-        println!("{list}");
+        println!("{}", serde_json::to_string(&list)?);
     } else {
-        for (kind, items) in [
-            ("cameras", &list["cameras"]),
-            ("microphones", &list["microphones"]),
-            ("speakers", &list["speakers"]),
-        ] {
-            println!("{kind}:");
-            for d in items.as_array().into_iter().flatten() {
-                println!(
-                    "  {:<10} {}",
-                    d["id"].as_str().unwrap_or(""),
-                    d["name"].as_str().unwrap_or("")
-                );
-            }
+        for d in &list {
+            println!(
+                "{:<11} {:<10} {}",
+                format!("{:?}", d.kind).to_lowercase(),
+                d.id,
+                d.name
+            );
         }
     }
     Ok(true)

@@ -175,6 +175,13 @@ impl Actor {
             Command::SetProfile(p) => {
                 let _ = self.factory.capture.profile.send(p);
             }
+            Command::SetMicrophone(id, reply) => {
+                // Open it here first so that a bad id is refused and the old device stays.
+                let r = switchboard_media::Microphone::open(&id).map(|_| {
+                    let _ = self.factory.capture.microphone.send(id);
+                });
+                let _ = reply.send(r.map_err(|e| e.to_string()));
+            }
             Command::ResetDecoder(call_id) => {
                 if let Some(call) = self.calls.get(&call_id) {
                     for p in call.peers.values() {

@@ -184,6 +184,7 @@ pub(crate) enum Command {
     },
     SwitchMedia(CallId, CallMedia),
     SetProfile(VideoProfile),
+    SetMicrophone(String, oneshot::Sender<Result<(), String>>),
     ResetDecoder(CallId),
     Stats(CallId, oneshot::Sender<Vec<PeerStats>>),
     Frames(
@@ -295,6 +296,16 @@ impl Engine {
     /// Changes the camera's resolution and frame rate, also during a call.
     pub fn set_video_profile(&self, profile: VideoProfile) {
         self.send(Command::SetProfile(profile));
+    }
+
+    /// Switches the microphone (`tone`, `file:PATH`), also during a call: the next frame comes
+    /// from the new device and the call goes on. Fails, changing nothing, if it cannot open.
+    pub async fn set_microphone(&self, id: &str) -> Result<(), EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::SetMicrophone(id.to_owned(), reply));
+        rx.await
+            .map_err(|_| EngineError::Stopped)?
+            .map_err(EngineError::Request)
     }
 
     /// Drops the video decoders' state for this call: they ask for keyframes and recover.

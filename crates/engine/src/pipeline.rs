@@ -11,8 +11,8 @@ use rtc::media::Sample;
 use rtc::rtcp::receiver_report::ReceiverReport;
 use switchboard_media::audio::FRAME;
 use switchboard_media::{
-    H264Decoder, H264Encoder, I420Frame, JitterBuffer, MeterSpeaker, OpusDecoder, OpusEncoder,
-    PatternCamera, Playout, Stamp, ToneMicrophone,
+    H264Decoder, H264Encoder, I420Frame, JitterBuffer, MeterSpeaker, Microphone, OpusDecoder,
+    OpusEncoder, PatternCamera, Playout, Stamp, ToneMicrophone,
 };
 use tokio::sync::{broadcast, watch};
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -160,13 +160,29 @@ impl Capture {
             }
         }));
         let audio = self.audio.clone();
+        let mut microphone = self.microphone.subscribe();
         tasks.push(tokio::spawn(async move {
-            let mut mic = ToneMicrophone::new();
+            let open = |id: &str| {
+                Microphone::open(id).unwrap_or_else(|e| {
+                    tracing::warn!("{e}; using the tone microphone");
+                    Microphone::Tone(ToneMicrophone::new())
+                })
+            };
+            let mut mic = open(&microphone.borrow_and_update());
             let mut tick = tokio::time::interval(Duration::from_millis(20));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             loop {
-                tick.tick().await;
-                let _ = audio.send(Arc::new(mic.frame()));
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let _ = audio.send(Arc::new(mic.frame()));
+                    }
+                    changed = microphone.changed() => {
+                        if changed.is_err() { return; }
+                        // Hot switch: the next frame comes from the new device; the call and
+                        // its encoders go on.
+                        mic = open(&microphone.borrow_and_update());
+                    }
+                }
             }
         }));
     }

@@ -8,6 +8,7 @@
 
 pub mod apm;
 pub mod audio;
+pub mod devices;
 pub mod h264;
 pub mod jitter;
 pub mod opus;
@@ -16,6 +17,7 @@ pub mod stamp;
 pub mod video;
 
 pub use audio::{HeardMark, MeterSpeaker, ToneMicrophone};
+pub use devices::{DeviceError, DeviceInfo, DeviceKind, Microphone};
 pub use h264::{H264Decoder, H264Encoder, H264Error};
 pub use jitter::{JitterBuffer, Playout};
 pub use opus::{OpusDecoder, OpusEncoder, OpusError};

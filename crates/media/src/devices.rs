@@ -1,0 +1,212 @@
+//! Devices by id, and the microphones we can open today: the synthetic `tone` and `file:PATH`
+//! (a WAV file, any rate and channel count, resampled to 48 kHz mono with rubato and looped).
+//! Real devices (cpal, nokhwa) join this list with their own ids.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rubato::{FftFixedIn, Resampler};
+
+use crate::audio::{FRAME, RATE, ToneMicrophone};
+
+/// A device that cannot be used, said plainly.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DeviceError {
+    #[error("no {kind} called {id:?} (see the device list)")]
+    NotFound { kind: &'static str, id: String },
+    #[error("cannot open {id}: {reason}")]
+    CannotOpen { id: String, reason: String },
+}
+
+/// One device as a user picks it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceInfo {
+    /// Stable across runs and hot-plugs: what settings store.
+    pub id: String,
+    pub name: String,
+    pub kind: DeviceKind,
+    pub synthetic: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    Camera,
+    Microphone,
+    Speaker,
+}
+
+/// The devices that always exist (agents use them for test calls).
+pub fn synthetic_devices() -> Vec<DeviceInfo> {
+    let d = |id: &str, name: &str, kind| DeviceInfo {
+        id: id.into(),
+        name: name.into(),
+        kind,
+        synthetic: true,
+    };
+    vec![
+        d("pattern", "Test pattern (synthetic)", DeviceKind::Camera),
+        d(
+            "tone",
+            "Tone with timing marks (synthetic)",
+            DeviceKind::Microphone,
+        ),
+        d(
+            "file:PATH",
+            "A WAV file played as the microphone",
+            DeviceKind::Microphone,
+        ),
+        d("meter", "Level meter (synthetic)", DeviceKind::Speaker),
+    ]
+}
+
+/// A source of 20 ms, 48 kHz mono frames.
+pub enum Microphone {
+    Tone(ToneMicrophone),
+    File(FileMicrophone),
+}
+
+impl Microphone {
+    /// Opens a microphone by id: `tone` or `file:PATH`.
+    pub fn open(id: &str) -> Result<Self, DeviceError> {
+        if id == "tone" {
+            return Ok(Self::Tone(ToneMicrophone::new()));
+        }
+        if let Some(path) = id.strip_prefix("file:") {
+            return FileMicrophone::open(Path::new(path)).map(Self::File);
+        }
+        Err(DeviceError::NotFound {
+            kind: "microphone",
+            id: id.into(),
+        })
+    }
+
+    pub fn frame(&mut self) -> [i16; FRAME] {
+        match self {
+            Self::Tone(t) => t.frame(),
+            Self::File(f) => f.frame(),
+        }
+    }
+}
+
+/// A WAV file as a microphone, looped.
+#[derive(Debug, Clone)]
+pub struct FileMicrophone {
+    samples: Arc<Vec<i16>>,
+    pos: usize,
+}
+
+impl FileMicrophone {
+    pub fn open(path: &Path) -> Result<Self, DeviceError> {
+        let id = format!("file:{}", path.display());
+        let cannot = |reason: String| DeviceError::CannotOpen {
+            id: id.clone(),
+            reason,
+        };
+        let reader = hound::WavReader::open(path).map_err(|e| cannot(e.to_string()))?;
+        let spec = reader.spec();
+        let samples: Vec<f32> = match spec.sample_format {
+            hound::SampleFormat::Int => {
+                let scale = (1i64 << (spec.bits_per_sample.max(1) - 1)) as f32;
+                reader
+                    .into_samples::<i32>()
+                    .map(|s| s.map(|v| v as f32 / scale))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| cannot(e.to_string()))?
+            }
+            hound::SampleFormat::Float => reader
+                .into_samples::<f32>()
+                .collect::<Result<_, _>>()
+                .map_err(|e| cannot(e.to_string()))?,
+        };
+        Self::from_samples(spec.sample_rate, spec.channels, &samples).map_err(cannot)
+    }
+
+    /// Interleaved samples in −1…1 at any rate: downmixed to mono and resampled to 48 kHz.
+    pub fn from_samples(rate: u32, channels: u16, interleaved: &[f32]) -> Result<Self, String> {
+        if channels == 0 || rate == 0 {
+            return Err("the file has no channels or no sample rate".into());
+        }
+        let mono: Vec<f32> = interleaved
+            .chunks(usize::from(channels))
+            .map(|c| c.iter().sum::<f32>() / c.len() as f32)
+            .collect();
+        if mono.is_empty() {
+            return Err("the file holds no audio".into());
+        }
+        let resampled = if rate as usize == RATE {
+            mono
+        } else {
+            resample(&mono, rate as usize)?
+        };
+        let samples = resampled
+            .iter()
+            .map(|s| (s.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16)
+            .collect();
+        Ok(Self {
+            samples: Arc::new(samples),
+            pos: 0,
+        })
+    }
+
+    pub fn frame(&mut self) -> [i16; FRAME] {
+        let mut out = [0i16; FRAME];
+        for s in out.iter_mut() {
+            *s = self.samples[self.pos];
+            self.pos = (self.pos + 1) % self.samples.len();
+        }
+        out
+    }
+}
+
+fn resample(mono: &[f32], from: usize) -> Result<Vec<f32>, String> {
+    const CHUNK: usize = 1024;
+    let mut r = FftFixedIn::<f32>::new(from, RATE, CHUNK, 2, 1).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(mono.len() * RATE / from + CHUNK);
+    let mut pos = 0;
+    while pos < mono.len() {
+        let need = r.input_frames_next();
+        let mut chunk: Vec<f32> = mono[pos..(pos + need).min(mono.len())].to_vec();
+        chunk.resize(need, 0.0);
+        pos += need;
+        let o = r.process(&[chunk], None).map_err(|e| e.to_string())?;
+        out.extend_from_slice(&o[0]);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_unreadable_microphones_are_clean_errors() {
+        assert!(matches!(
+            Microphone::open("usb-headset-42"),
+            Err(DeviceError::NotFound { .. })
+        ));
+        let e = Microphone::open("file:/nonexistent/x.wav").err();
+        assert!(matches!(e, Some(DeviceError::CannotOpen { .. })), "{e:?}");
+    }
+
+    #[test]
+    fn a_file_at_another_rate_is_resampled_to_48k_mono() {
+        // 1 s of a 1 kHz tone, stereo at 22.05 kHz.
+        let rate = 22_050;
+        let interleaved: Vec<f32> = (0..rate)
+            .flat_map(|i| {
+                let v = (i as f32 * 1000.0 * std::f32::consts::TAU / rate as f32).sin() * 0.5;
+                [v, v]
+            })
+            .collect();
+        let mut mic = FileMicrophone::from_samples(rate as u32, 2, &interleaved)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let n = mic.samples.len();
+        assert!((47_000..50_000).contains(&n), "{n} samples for 1 s");
+        // Still a 1 kHz tone: about 40 zero crossings in 20 ms (past the resampler's start).
+        let _ = mic.frame();
+        let f = mic.frame();
+        let crossings = f.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+        assert!((36..=44).contains(&crossings), "{crossings} crossings");
+    }
+}
