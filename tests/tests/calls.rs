@@ -78,6 +78,10 @@ async fn a_ten_second_video_call_plays_nearly_every_frame_on_both_sides() {
         );
         // The stats are real measurements, not placeholders.
         assert!(me.video.latency_ms_p50.is_some());
+        assert!(
+            me.audio.latency_ms_p50.is_some(),
+            "{name}: no audio latency: {me:?}"
+        );
         assert_eq!((me.video.width, me.video.height), (640, 360));
         assert!(
             me.audio.marks >= 15,

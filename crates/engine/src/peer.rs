@@ -18,6 +18,7 @@ use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
     RTCRtpEncodingParameters, RtpCodecKind,
@@ -64,7 +65,7 @@ fn audio_codec() -> RTCRtpCodec {
     }
 }
 
-/// Marks inbound PLI/FIR and receiver reports for delivery to the application: by default
+/// Marks inbound PLI/FIR and sender/receiver reports for delivery to the application: by default
 /// webrtc 0.21's interceptor chain ends in a no-op and `TrackLocal::poll()` never sees them
 /// (research/chromium-interop.md, pitfall 2). Keyframe requests go to the encoder; receiver
 /// reports give loss, jitter and RTT for the stats and the loss-based bitrate.
@@ -89,7 +90,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for Forward {
             && self.mark_feedback
             && packets
                 .iter()
-                .any(|p| is_keyframe_request(p.as_ref()) || is_receiver_report(p.as_ref()))
+                .any(|p| is_keyframe_request(p.as_ref()) || is_report(p.as_ref()))
         {
             msg.message.add(Attribute::DeliverToApplication);
         }
@@ -124,9 +125,10 @@ pub fn is_keyframe_request(p: &dyn rtc::rtcp::Packet) -> bool {
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
 
-/// A receiver report (RTCP RR).
-pub fn is_receiver_report(p: &dyn rtc::rtcp::Packet) -> bool {
-    p.as_any().is::<ReceiverReport>()
+/// A receiver or sender report (RTCP RR, SR): loss and RTT for the sender, the RTP → wall
+/// clock mapping for the receiver.
+pub fn is_report(p: &dyn rtc::rtcp::Packet) -> bool {
+    p.as_any().is::<ReceiverReport>() || p.as_any().is::<SenderReport>()
 }
 
 /// A PLI for this SSRC.

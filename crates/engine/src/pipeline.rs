@@ -9,6 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use rtc::media::Sample;
 use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::sender_report::SenderReport;
+use rtc::shared::time::SystemInstant;
 use switchboard_media::audio::FRAME;
 use switchboard_media::{
     H264Decoder, H264Encoder, I420Frame, JitterBuffer, MeterSpeaker, Microphone, OpusDecoder,
@@ -497,6 +499,9 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
     let mut jitter = JitterBuffer::new();
     let mut meter = MeterSpeaker::new();
     let mut seqs: Option<(u64, u64)> = None; // (first, highest) extended
+    // The sender's clock: (RTP timestamp, Unix ms) from its latest sender report.
+    let mut sender_clock: Option<(u32, f64)> = None;
+    let mut latency = Latencies::default();
     let mut first = true;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     // After a stall, do not play the missed ticks in a burst: that would run the play position
@@ -518,12 +523,28 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                     });
                     jitter.push(pkt.header.sequence_number, pkt.header.timestamp, pkt.payload.to_vec(), Instant::now());
                 }
+                Some(TrackRemoteEvent::OnRtcpPacket(packets)) => {
+                    for sr in packets.iter().filter_map(|p| p.as_any().downcast_ref::<SenderReport>()) {
+                        let unix = SystemInstant::ntp2unix(sr.ntp_time).as_secs_f64() * 1000.0;
+                        sender_clock = Some((sr.rtp_time, unix));
+                    }
+                }
                 Some(TrackRemoteEvent::OnEnded) | None => return,
                 Some(_) => {}
             },
             _ = tick.tick() => {
                 let pcm = match jitter.pop() {
-                    Playout::Packet(p) => decoder.decode(&p).ok(),
+                    Playout::Packet(p) => {
+                        // Capture → play: the packet's RTP time on the sender's wall clock.
+                        if let (Some((rtp0, unix0)), Some(ts)) = (sender_clock, jitter.played_ts()) {
+                            let captured = unix0 + f64::from(ts.wrapping_sub(rtp0) as i32) / 48.0;
+                            let ms = unix_ms() as f64 - captured;
+                            if (0.0..10_000.0).contains(&ms) {
+                                latency.push(ms as u64);
+                            }
+                        }
+                        decoder.decode(&p).ok()
+                    }
                     Playout::Fec(next) => decoder.conceal(Some(&next)).ok(),
                     Playout::Conceal => decoder.conceal(None).ok(),
                     Playout::Silence => None,
@@ -539,6 +560,7 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                 let expected = seqs.map_or(0, |(f, h)| h - f + 1);
                 let marks = meter.marks().len() as u64;
                 let (jit, level) = (jitter.jitter_ms(), meter.level_dbfs());
+                let p50 = latency.p50();
                 shared.update(|s| {
                     let a = &mut s.audio;
                     a.received = c.received;
@@ -550,6 +572,7 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                     a.lost = expected.saturating_sub(c.received + c.late);
                     a.jitter_ms = jit;
                     a.marks = marks;
+                    a.latency_ms_p50 = p50;
                     a.level_dbfs = level;
                 });
             }

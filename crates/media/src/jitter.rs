@@ -42,7 +42,9 @@ const GIVE_UP_AFTER: u32 = 10;
 
 #[derive(Debug, Clone)]
 pub struct JitterBuffer {
-    buf: BTreeMap<u64, Vec<u8>>,
+    buf: BTreeMap<u64, (u32, Vec<u8>)>,
+    /// The RTP timestamp of the last packet played.
+    played_ts: Option<u32>,
     next: Option<u64>,
     highest: Option<u64>,
     playing: bool,
@@ -73,6 +75,7 @@ impl JitterBuffer {
     pub fn new() -> Self {
         Self {
             buf: BTreeMap::new(),
+            played_ts: None,
             next: None,
             highest: None,
             playing: false,
@@ -93,6 +96,11 @@ impl JitterBuffer {
     /// behind its neighbour (scheduling on a busy machine) must still play.
     pub fn target_frames(&self) -> usize {
         (((2.0 * self.jitter_ms + 30.0) / FRAME_MS).ceil() as usize).clamp(2, 10)
+    }
+
+    /// The RTP timestamp of the packet the last [`Playout::Packet`] came from.
+    pub fn played_ts(&self) -> Option<u32> {
+        self.played_ts
     }
 
     /// Frames buffered ahead of the play position.
@@ -117,7 +125,7 @@ impl JitterBuffer {
             self.counts.late += 1;
             return;
         }
-        if self.buf.insert(ext, payload).is_some() {
+        if self.buf.insert(ext, (rtp_ts, payload)).is_some() {
             self.counts.duplicates += 1;
             return;
         }
@@ -146,9 +154,10 @@ impl JitterBuffer {
             next = next.max(first + 1);
         }
         self.next = Some(next + 1);
-        if let Some(p) = self.buf.remove(&next) {
+        if let Some((ts, p)) = self.buf.remove(&next) {
             self.misses = 0;
             self.counts.played += 1;
+            self.played_ts = Some(ts);
             return Playout::Packet(p);
         }
         self.misses += 1;
@@ -158,7 +167,7 @@ impl JitterBuffer {
             self.next = None;
             return Playout::Silence;
         }
-        if let Some(p) = self.buf.get(&(next + 1)) {
+        if let Some((_, p)) = self.buf.get(&(next + 1)) {
             self.counts.fec += 1;
             return Playout::Fec(p.clone());
         }
