@@ -241,6 +241,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((&buf[..n], back), (&b"pong"[..], via));
+        // The relay counts after its send returns, which may be after the datagram arrived.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while relay.counts().forwarded < 2 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         assert_eq!(relay.counts().forwarded, 2);
     }
 }

@@ -27,6 +27,8 @@ const PACKAGES: &[(&str, &[&str])] = &[
     // OpenH264 builds from source with cc; with nasm its assembly makes it 3-4x faster.
     // libopus (bundled in opusic-sys) builds with CMake.
     ("media codecs", &["nasm", "cmake"]),
+    // cpal talks to ALSA (and through its pulse plugin to PulseAudio/PipeWire).
+    ("audio devices", &["libasound2-dev"]),
     // The test environment of CONTRACTS.md: a virtual display and a user-mode audio server.
     (
         "tests: display and audio",

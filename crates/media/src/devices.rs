@@ -1,6 +1,6 @@
 //! Devices by id, and the microphones we can open today: the synthetic `tone` and `file:PATH`
 //! (a WAV file, any rate and channel count, resampled to 48 kHz mono with rubato and looped).
-//! Real devices (cpal, nokhwa) join this list with their own ids.
+//! Sound cards are listed by `crate::sound` (`audio:…`); capturing from them is the next step.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -74,6 +74,24 @@ impl Microphone {
         }
         if let Some(path) = id.strip_prefix("file:") {
             return FileMicrophone::open(Path::new(path)).map(Self::File);
+        }
+        if id.starts_with("audio:") {
+            let listed = crate::sound::sound_devices()
+                .iter()
+                .any(|d| d.id == id && d.kind == DeviceKind::Microphone);
+            return Err(if listed {
+                DeviceError::CannotOpen {
+                    id: id.into(),
+                    reason: "capture from sound cards is not in this build yet; use `tone` or \
+                             `file:PATH`"
+                        .into(),
+                }
+            } else {
+                DeviceError::NotFound {
+                    kind: "microphone",
+                    id: id.into(),
+                }
+            });
         }
         Err(DeviceError::NotFound {
             kind: "microphone",

@@ -13,6 +13,7 @@ pub mod h264;
 pub mod jitter;
 pub mod opus;
 pub mod pattern;
+pub mod sound;
 pub mod stamp;
 pub mod video;
 
