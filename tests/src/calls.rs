@@ -13,6 +13,27 @@ use crate::server::DevServer;
 /// tests (the figures go to `cargo xtask bench`).
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// `caller` calls `callee` with video and `callee` answers; returns the call once pictures
+/// flow both ways.
+pub async fn video_call(caller: &mut Side, callee: &mut Side) -> Result<CallId> {
+    let (a, b) = (caller.engine.user().clone(), callee.engine.user().clone());
+    let call = caller
+        .engine
+        .call(vec![b.clone()], switchboard_protocol::CallMedia::Video)
+        .await?;
+    let answered = callee.answer().await?;
+    if answered != call {
+        bail!("{b} answered {answered}, not {call}");
+    }
+    for (side, other) in [(&*caller, &b), (&*callee, &a)] {
+        side.until_stats(&call, other.as_str(), "first pictures", |s| {
+            s.video.decoded > 0
+        })
+        .await?;
+    }
+    Ok(call)
+}
+
 /// One signed-in engine and its events.
 pub struct Side {
     pub engine: Engine,

@@ -19,23 +19,9 @@ async fn pair(server: &DevServer) -> (Side, Side) {
 
 /// alice calls bob with video; bob answers. Returns the call once media flows both ways.
 async fn video_call(alice: &mut Side, bob: &mut Side) -> switchboard_protocol::CallId {
-    let call = alice
-        .engine
-        .call(vec![uid("bob")], CallMedia::Video)
+    switchboard_tests::calls::video_call(alice, bob)
         .await
-        .unwrap();
-    assert_eq!(bob.answer().await.unwrap(), call);
-    for side in [&*alice, &*bob] {
-        let other = if side.engine.user() == "alice" {
-            "bob"
-        } else {
-            "alice"
-        };
-        side.until_stats(&call, other, "first pictures", |s| s.video.decoded > 0)
-            .await
-            .unwrap();
-    }
-    call
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

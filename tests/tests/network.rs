@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use switchboard_engine::VideoProfile;
-use switchboard_protocol::CallMedia;
-use switchboard_tests::calls::{Side, uid};
+use switchboard_tests::calls::{Side, video_call};
 use switchboard_tests::relay::{Relay, Shape};
 use switchboard_tests::server::DevServer;
 
@@ -16,7 +15,7 @@ async fn call_through(
     relay: &std::sync::Arc<Relay>,
     profile: VideoProfile,
 ) -> (Side, Side, switchboard_protocol::CallId) {
-    let alice = Side::start_with(server, "alice", |c| {
+    let mut alice = Side::start_with(server, "alice", |c| {
         c.advertise = Some(relay.advertise());
         c.video_profile = profile;
     })
@@ -28,15 +27,7 @@ async fn call_through(
     })
     .await
     .unwrap();
-    let call = alice
-        .engine
-        .call(vec![uid("bob")], CallMedia::Video)
-        .await
-        .unwrap();
-    assert_eq!(bob.answer().await.unwrap(), call);
-    bob.until_stats(&call, "alice", "first pictures", |s| s.video.decoded > 0)
-        .await
-        .unwrap();
+    let call = video_call(&mut alice, &mut bob).await.unwrap();
     (alice, bob, call)
 }
 

@@ -259,24 +259,12 @@ async fn answer_loop(
     agent: bool,
 ) -> Result<bool> {
     let started = Instant::now();
-    let until = |d: Option<Duration>| d.map(|d| started + d);
-    let end = until(duration);
+    let end = duration.map(|d| started + d);
     let mut all_normal = true;
     let mut answered_any = false;
     loop {
-        let left = end.map(|e| e.saturating_duration_since(Instant::now()));
-        if left == Some(Duration::ZERO) {
+        let Some(ev) = next_event(events, end).await? else {
             return Ok(all_normal && (answered_any || keep_going));
-        }
-        let ev = match left {
-            Some(l) => match tokio::time::timeout(l, events.recv()).await {
-                Ok(ev) => ev,
-                Err(_) => continue,
-            },
-            None => events.recv().await,
-        };
-        let Some(ev) = ev else {
-            bail!("the engine stopped")
         };
         match ev {
             Event::Incoming {
@@ -331,29 +319,19 @@ async fn follow(
             (_, Some(a), Some(s)) => Some(a + s),
             _ => None,
         };
-        let ev = match wake {
-            Some(w) if w <= now => {
-                if from.is_some() && answered.is_none() {
-                    eprintln!("answering (transport not ready after 2 s)");
-                    answered = Some(Instant::now());
-                    engine.accept(call_id);
-                } else {
-                    eprintln!("hanging up");
-                    engine.hangup(call_id);
-                    answered.get_or_insert(now);
-                    // Wait for the end without re-arming.
-                    return finish(events, call_id, answered, first.0.or(first.1)).await;
-                }
+        let Some(ev) = next_event(events, wake).await? else {
+            // The wake-up came first.
+            if from.is_some() && answered.is_none() {
+                eprintln!("answering (transport not ready after 2 s)");
+                answered = Some(Instant::now());
+                engine.accept(call_id);
                 continue;
             }
-            Some(w) => match tokio::time::timeout(w - now, events.recv()).await {
-                Ok(ev) => ev,
-                Err(_) => continue,
-            },
-            None => events.recv().await,
-        };
-        let Some(ev) = ev else {
-            bail!("the engine stopped")
+            eprintln!("hanging up");
+            engine.hangup(call_id);
+            answered.get_or_insert(now);
+            // Wait for the end without re-arming.
+            return finish(events, call_id, answered, first.0.or(first.1)).await;
         };
         match ev {
             Event::TransportReady { call_id: c, .. }
@@ -429,13 +407,11 @@ async fn finish(
     answered: Option<Instant>,
     first_frame: Option<Instant>,
 ) -> Result<Summary> {
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let ev = tokio::time::timeout(Duration::from_secs(10), events.recv())
-            .await
+        let ev = next_event(events, Some(deadline))
+            .await?
             .context("the call did not end within 10 s of hanging up")?;
-        let Some(ev) = ev else {
-            bail!("the engine stopped")
-        };
         if let Event::Ended {
             call_id: c,
             reason,
@@ -454,4 +430,22 @@ async fn finish(
             ));
         }
     }
+}
+
+/// The next event, or `None` once `until` has passed without one.
+async fn next_event(
+    events: &mut UnboundedReceiver<Event>,
+    until: Option<Instant>,
+) -> Result<Option<Event>> {
+    let ev = match until {
+        Some(t) => {
+            let left = t.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, events.recv()).await {
+                Ok(ev) => ev,
+                Err(_) => return Ok(None),
+            }
+        }
+        None => events.recv().await,
+    };
+    ev.map(Some).context("the engine stopped")
 }

@@ -225,19 +225,7 @@ impl Actor {
                 tokio::spawn(async move {
                     let id = format!("{:016x}", rand::random::<u64>());
                     let notify = move |e: crate::data::DataEvent| {
-                        if let crate::data::DataEvent::Progress {
-                            name, done, total, ..
-                        } = e
-                        {
-                            let _ = events.send(Event::FileProgress {
-                                call_id: call_id.clone(),
-                                user: to.clone(),
-                                name,
-                                done,
-                                total,
-                                sending: true,
-                            });
-                        }
+                        let _ = events.send(data_event(call_id.clone(), to.clone(), e));
                     };
                     let r = ch.send_file(&id, &name, &data, &notify).await;
                     let _ = reply.send(r.map_err(|e| e.to_string()));
@@ -488,112 +476,59 @@ impl Actor {
             | PeerEvent::FirstMedia(k, ..)
             | PeerEvent::Data(k, _) => *k,
         };
-        let Some(owner) = self.owners.get(&key).cloned() else {
-            return;
-        };
-        match (owner, ev) {
-            (Owner::Invite(req), PeerEvent::Candidate(_, c)) => {
-                if let Some(p) = self
-                    .invites
-                    .get_mut(&req)
-                    .and_then(|i| i.peers.values_mut().find(|p| p.key == key))
+        let call_id = match self.owners.get(&key).cloned() {
+            Some(Owner::Call(id)) => id,
+            Some(Owner::Invite(req)) => {
+                // The call has no id yet: keep our candidates until `call_created`.
+                if let PeerEvent::Candidate(_, c) = ev
+                    && let Some(p) = self
+                        .invites
+                        .get_mut(&req)
+                        .and_then(|i| i.peers.values_mut().find(|p| p.key == key))
                 {
                     p.pending_local.push(c);
                 }
+                return;
             }
-            (Owner::Call(call_id), PeerEvent::Candidate(_, c)) => {
-                let Some(p) = self
-                    .calls
-                    .get(&call_id)
-                    .and_then(|call| call.peers.values().find(|p| p.key == key))
-                else {
-                    return;
-                };
+            None => return,
+        };
+        let Some(p) = self
+            .calls
+            .get_mut(&call_id)
+            .and_then(|call| call.peers.values_mut().find(|p| p.key == key))
+        else {
+            return;
+        };
+        let user = p.user.clone();
+        match ev {
+            PeerEvent::Candidate(_, candidate) => {
+                let to_session = p.session.clone();
                 self.send(ClientMessage::IceCandidate(IceToPeer {
-                    call_id: call_id.clone(),
-                    to: p.user.clone(),
-                    to_session: p.session.clone(),
-                    candidate: c,
+                    call_id,
+                    to: user,
+                    to_session,
+                    candidate,
                 }));
             }
-            (Owner::Call(call_id), PeerEvent::State(_, state)) => {
+            PeerEvent::State(_, state) => {
                 tracing::debug!(%call_id, ?state, "peer connection");
-                let Some(p) = self
-                    .calls
-                    .get_mut(&call_id)
-                    .and_then(|call| call.peers.values_mut().find(|p| p.key == key))
-                else {
-                    return;
-                };
                 let now_connected = state == RTCPeerConnectionState::Connected;
                 let became = now_connected && !p.connected;
                 p.connected = now_connected;
-                let user = p.user.clone();
                 if became {
                     self.emit(Event::TransportReady { call_id, user });
                 }
             }
-            (Owner::Call(call_id), PeerEvent::Data(_, e)) => {
-                let Some(user) = self
-                    .calls
-                    .get(&call_id)
-                    .and_then(|c| c.peers.values().find(|p| p.key == key))
-                    .map(|p| p.user.clone())
-                else {
-                    return;
-                };
-                use crate::data::DataEvent;
-                self.emit(match e {
-                    DataEvent::Text(text) => Event::DataText {
-                        call_id,
-                        from: user,
-                        text,
-                    },
-                    DataEvent::Progress {
-                        name,
-                        done,
-                        total,
-                        sending,
-                        ..
-                    } => Event::FileProgress {
-                        call_id,
-                        user,
-                        name,
-                        done,
-                        total,
-                        sending,
-                    },
-                    DataEvent::File {
-                        name,
-                        data,
-                        sha256_ok,
-                        ..
-                    } => Event::FileReceived {
-                        call_id,
-                        from: user,
-                        name,
-                        data,
-                        sha256_ok,
-                    },
+            PeerEvent::Data(_, e) => self.emit(data_event(call_id, user, e)),
+            PeerEvent::FirstMedia(_, kind, at) => {
+                self.input(&call_id, Input::MediaFlowing).await;
+                self.emit(Event::FirstMedia {
+                    call_id,
+                    user,
+                    kind,
+                    at,
                 });
             }
-            (Owner::Call(call_id), PeerEvent::FirstMedia(_, kind, at)) => {
-                let user = self
-                    .calls
-                    .get(&call_id)
-                    .and_then(|c| c.peers.values().find(|p| p.key == key))
-                    .map(|p| p.user.clone());
-                if let Some(user) = user {
-                    self.input(&call_id, Input::MediaFlowing).await;
-                    self.emit(Event::FirstMedia {
-                        call_id,
-                        user,
-                        kind,
-                        at,
-                    });
-                }
-            }
-            _ => {}
         }
     }
 
@@ -607,5 +542,43 @@ impl Actor {
         tokio::time::sleep(Duration::from_millis(100)).await;
         self.signaling.shutdown();
         self.factory.capture.stop();
+    }
+}
+
+/// What the data channel said, as the engine's event.
+fn data_event(call_id: CallId, user: UserId, e: crate::data::DataEvent) -> Event {
+    use crate::data::DataEvent;
+    match e {
+        DataEvent::Text(text) => Event::DataText {
+            call_id,
+            from: user,
+            text,
+        },
+        DataEvent::Progress {
+            name,
+            done,
+            total,
+            sending,
+            ..
+        } => Event::FileProgress {
+            call_id,
+            user,
+            name,
+            done,
+            total,
+            sending,
+        },
+        DataEvent::File {
+            name,
+            data,
+            sha256_ok,
+            ..
+        } => Event::FileReceived {
+            call_id,
+            from: user,
+            name,
+            data,
+            sha256_ok,
+        },
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rtc::rtp::codec::h264::H264Packet;
 use rtc::rtp::packetizer::Depacketizer;
+use switchboard_media::extend_seq;
 
 /// A complete access unit (Annex B).
 #[derive(Debug, Clone)]
@@ -47,21 +48,6 @@ pub struct Assembler {
     broken: bool,
     wait: Duration,
     pub counts: AssemblerCounts,
-}
-
-/// Unwraps a 16-bit sequence number next to a reference extended one.
-fn extend(seq: u16, reference: u64) -> u64 {
-    let base = reference & !0xffff;
-    let candidates = [
-        base.wrapping_sub(0x1_0000) | u64::from(seq),
-        base | u64::from(seq),
-        (base + 0x1_0000) | u64::from(seq),
-    ];
-    candidates
-        .into_iter()
-        .filter(|c| *c < (1 << 48))
-        .min_by_key(|c| c.abs_diff(reference))
-        .unwrap_or(base | u64::from(seq))
 }
 
 fn is_keyframe(annexb: &[u8]) -> bool {
@@ -105,7 +91,7 @@ impl Assembler {
         now: Instant,
     ) -> Vec<AccessUnit> {
         self.counts.packets += 1;
-        let ext = extend(seq, self.highest.unwrap_or(u64::from(seq) + (1 << 32)));
+        let ext = extend_seq(seq, self.highest.unwrap_or(u64::from(seq) + (1 << 32)));
         if self.highest.is_none_or(|h| ext > h) {
             self.highest = Some(ext);
         }

@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rtc::shared::time::SystemInstant;
+
 use crate::peer::{MAX_BPS, MIN_BPS};
 
 #[derive(Debug, Clone)]
@@ -41,12 +43,10 @@ impl LossController {
 
 /// NTP time now (64-bit, as in sender reports).
 pub fn ntp_now() -> u64 {
-    let d = SystemTime::now()
+    let unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = d.as_secs() + 0x83AA_7E80;
-    let frac = (u64::from(d.subsec_nanos()) << 32) / 1_000_000_000;
-    (secs << 32) | frac
+    SystemInstant::unix2ntp(unix)
 }
 
 /// Round-trip time from a reception report's LSR and DLSR (1/65536 s units), when the far end

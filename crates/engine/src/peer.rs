@@ -1,9 +1,8 @@
 //! One WebRTC peer connection per remote member (webrtc 0.21): H.264 Constrained Baseline
 //! (`42e01f`, packetization-mode 1) and Opus only, NACK, PLI/FIR delivered to our encoder,
-//! and the GCC estimate published for the encoder's bitrate.
+//! and sender/receiver reports for the bitrate (crate::feedback) and the stats.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use rtc::interceptor::{
@@ -70,15 +69,13 @@ fn audio_codec() -> RTCRtpCodec {
 /// (research/chromium-interop.md, pitfall 2). Keyframe requests go to the encoder; receiver
 /// reports give loss, jitter and RTT for the stats and the loss-based bitrate.
 /// Everything passes on unchanged otherwise.
-/// With `mark_feedback` off it only passes packets on (it stands in for the pacer, below).
 #[derive(Default)]
-struct Forward {
-    mark_feedback: bool,
+struct FeedbackToApp {
     read: std::collections::VecDeque<TaggedPacket>,
     write: std::collections::VecDeque<TaggedPacket>,
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for Forward {
+impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackToApp {
     type Rout = TaggedPacket;
     type Wout = TaggedPacket;
     type Eout = ();
@@ -87,7 +84,6 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for Forward {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet
-            && self.mark_feedback
             && packets
                 .iter()
                 .any(|p| is_keyframe_request(p.as_ref()) || is_report(p.as_ref()))
@@ -112,7 +108,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for Forward {
     }
 }
 
-impl Interceptor for Forward {
+impl Interceptor for FeedbackToApp {
     fn bind_local_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
@@ -155,29 +151,11 @@ impl LocalTrack {
     }
 }
 
-/// The bitrate estimate: the target the encoder follows, and the loss-based cap the video
-/// sender maintains from receiver reports (bits per second).
-#[derive(Clone)]
-pub struct Estimate {
-    pub target_bps: Arc<AtomicU64>,
-    pub loss_cap_bps: Arc<AtomicU64>,
-}
-
-impl Default for Estimate {
-    fn default() -> Self {
-        Self {
-            target_bps: Arc::new(AtomicU64::new(START_BPS as u64)),
-            loss_cap_bps: Arc::new(AtomicU64::new(START_BPS as u64)),
-        }
-    }
-}
-
 /// Builds a peer connection bound to `bind` (e.g. `127.0.0.1:0` or `0.0.0.0:0`).
 pub async fn build(
     ice_servers: &[switchboard_protocol::IceServer],
     bind: &str,
     handler: Arc<dyn PeerConnectionEventHandler>,
-    estimate: Estimate,
 ) -> anyhow::Result<Arc<dyn PeerConnection>> {
     let mut media = MediaEngine::default();
     media.register_codec(
@@ -199,9 +177,7 @@ pub async fn build(
     // (measured: video p50 274 ms vs 8 ms without it), and its loss half misreads 5 % loss as
     // 15–30 %. The bitrate follows RTCP receiver reports instead (crate::feedback, libwebrtc's
     // loss-based rules). See docs/engine.md.
-    let _ = &estimate;
-    let registry = Registry::new();
-    let registry = register_default_interceptors(registry, &mut media)?
+    let registry = register_default_interceptors(Registry::new(), &mut media)?
         // Ask for each lost packet at most three times: unbounded repeats flood a congested
         // link with NACKs and retransmissions of retransmissions (measured under a 300 kbit/s
         // cap: three times more packets dropped than delivered).
@@ -211,13 +187,7 @@ pub async fn build(
                 .with_max_nacks_per_packet(3)
                 .build(),
         );
-    let registry = registry.with(
-        Slot::from(14_000),
-        Forward {
-            mark_feedback: true,
-            ..Default::default()
-        },
-    );
+    let registry = registry.with(Slot::from(14_000), FeedbackToApp::default());
 
     let config = RTCConfigurationBuilder::new()
         .with_ice_servers(

@@ -141,11 +141,9 @@ pub struct PeerFactory {
 
 impl PeerFactory {
     async fn build(&self, key: u64, user: &UserId) -> anyhow::Result<Peer> {
-        let estimate = peer::Estimate::default();
         let tx = self.events.clone();
         let shared = PeerShared::new(
             user.as_str(),
-            estimate.clone(),
             Box::new(move |kind, at| {
                 let _ = tx.send(PeerEvent::FirstMedia(key, kind, at));
             }),
@@ -156,7 +154,7 @@ impl PeerFactory {
             shared: shared.clone(),
             advertise: self.advertise.clone(),
         });
-        let pc = peer::build(&self.ice_servers, &self.bind, handler, estimate).await?;
+        let pc = peer::build(&self.ice_servers, &self.bind, handler).await?;
         Ok(Peer {
             key,
             user: user.clone(),

@@ -1,5 +1,5 @@
 //! The media that flows through a peer connection: capture (shared by all peers), one encoder
-//! per peer on the send side (each follows its own congestion estimate), and on the receive side
+//! per peer on the send side (each follows its own bitrate estimate), and on the receive side
 //! RTP → assembler → OpenH264, and RTP → jitter buffer → Opus (FEC, PLC) → speaker.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,7 +22,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::assemble::Assembler;
 use crate::feedback::{LossController, ntp_now, rtt_ms};
-use crate::peer::{Estimate, LocalTrack, START_BPS, is_keyframe_request, pli};
+use crate::peer::{LocalTrack, START_BPS, is_keyframe_request, pli};
 use crate::profile::VideoProfile;
 use crate::stats::quality;
 use crate::stats::{Latencies, PeerStats};
@@ -52,8 +52,8 @@ pub struct PeerShared {
     /// Ask the video receiver to drop its decoder state (then it asks for a keyframe).
     pub reset_decoder: AtomicBool,
     pub stats: Mutex<PeerStats>,
-    /// The congestion controller's target and our loss-based cap on it.
-    pub estimate: Estimate,
+    /// The bitrate the video encoder follows (from receiver reports), bits per second.
+    pub target_bps: AtomicU64,
     /// Decoded remote pictures.
     pub frames: broadcast::Sender<RemoteFrame>,
     /// Called at the first media from this peer (video picture or audio frame): kind, when.
@@ -61,13 +61,12 @@ pub struct PeerShared {
     /// The data channel, once created (offerer) or announced (answerer).
     pub data: Mutex<Option<crate::data::Channel>>,
     video_latency: Mutex<Latencies>,
-    video_bits: AtomicU64,
+    audio_latency: Mutex<Latencies>,
 }
 
 impl PeerShared {
     pub fn new(
         user: &str,
-        estimate: Estimate,
         first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -79,20 +78,21 @@ impl PeerShared {
                 user: user.to_owned(),
                 ..Default::default()
             }),
-            estimate,
+            target_bps: AtomicU64::new(START_BPS as u64),
             // Room for a consumer (the video bridge, a test) that is briefly busy.
             frames: broadcast::channel(16).0,
             first_media,
             data: Mutex::new(None),
             video_latency: Mutex::new(Latencies::default()),
-            video_bits: AtomicU64::new(0),
+            audio_latency: Mutex::new(Latencies::default()),
         })
     }
 
     pub fn stats(&self) -> PeerStats {
         let mut s = lock(&self.stats).clone();
         s.video.latency_ms_p50 = lock(&self.video_latency).p50();
-        s.video.target_bps = self.estimate.target_bps.load(Ordering::Relaxed);
+        s.audio.latency_ms_p50 = lock(&self.audio_latency).p50();
+        s.video.target_bps = self.target_bps.load(Ordering::Relaxed);
         s
     }
 
@@ -219,11 +219,9 @@ pub async fn send_video(
                     for rr in packets.iter().filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>()) {
                         for r in rr.reports.iter().filter(|r| r.ssrc == local.ssrc) {
                             let fraction = f64::from(r.fraction_lost) / 256.0;
-                            let target = shared.estimate.target_bps.load(Ordering::Relaxed) as f64;
-                            let cap = loss.on_report(fraction, target, Instant::now());
-                            shared.estimate.loss_cap_bps.store(cap as u64, Ordering::Relaxed);
-                            // The loss-based estimate is the target (no delay-based half yet).
-                            shared.estimate.target_bps.store(cap as u64, Ordering::Relaxed);
+                            let target = shared.target_bps.load(Ordering::Relaxed) as f64;
+                            let next = loss.on_report(fraction, target, Instant::now());
+                            shared.target_bps.store(next as u64, Ordering::Relaxed);
                             let rtt = rtt_ms(r.last_sender_report, r.delay, ntp_now());
                             let jitter_ms = f64::from(r.jitter) / 90.0;
                             shared.update(|s| {
@@ -266,7 +264,7 @@ pub async fn send_video(
                     continue;
                 }
                 let p = *profile.borrow();
-                let target = shared.estimate.target_bps.load(Ordering::Relaxed).min(p.max_bps);
+                let target = shared.target_bps.load(Ordering::Relaxed).min(p.max_bps);
                 let (w, h) = (frame.width(), frame.height());
                 if encoder.as_ref().is_none_or(|(_, ew, eh, fps)| (*ew, *eh, *fps) != (w, h, p.fps)) {
                     match H264Encoder::new(target as u32, p.fps as f32, p.fps * 4, false) {
@@ -321,7 +319,6 @@ pub async fn send_video(
                     } else {
                         None
                     };
-                    shared.video_bits.fetch_add(bytes * 8, Ordering::Relaxed);
                     shared.update(|s| {
                         s.video.sent += 1;
                         if let Some(bps) = bps {
@@ -498,10 +495,8 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
     };
     let mut jitter = JitterBuffer::new();
     let mut meter = MeterSpeaker::new();
-    let mut seqs: Option<(u64, u64)> = None; // (first, highest) extended
     // The sender's clock: (RTP timestamp, Unix ms) from its latest sender report.
     let mut sender_clock: Option<(u32, f64)> = None;
-    let mut latency = Latencies::default();
     let mut first = true;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     // After a stall, do not play the missed ticks in a burst: that would run the play position
@@ -513,14 +508,6 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
             ev = track.poll() => match ev {
                 Some(TrackRemoteEvent::OnRtpPacket(pkt)) => {
                     if pkt.payload.is_empty() { continue; }
-                    let seq = u64::from(pkt.header.sequence_number);
-                    seqs = Some(match seqs {
-                        None => (seq, seq),
-                        Some((f, h)) => {
-                            let ext = extend16(pkt.header.sequence_number, h);
-                            (f, h.max(ext))
-                        }
-                    });
                     jitter.push(pkt.header.sequence_number, pkt.header.timestamp, pkt.payload.to_vec(), Instant::now());
                 }
                 Some(TrackRemoteEvent::OnRtcpPacket(packets)) => {
@@ -540,7 +527,7 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                             let captured = unix0 + f64::from(ts.wrapping_sub(rtp0) as i32) / 48.0;
                             let ms = unix_ms() as f64 - captured;
                             if (0.0..10_000.0).contains(&ms) {
-                                latency.push(ms as u64);
+                                lock(&shared.audio_latency).push(ms as u64);
                             }
                         }
                         decoder.decode(&p).ok()
@@ -556,11 +543,9 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                         (shared.first_media)("audio", Instant::now());
                     }
                 }
-                let c = jitter.counts;
-                let expected = seqs.map_or(0, |(f, h)| h - f + 1);
+                let (c, lost) = (jitter.counts, jitter.lost());
                 let marks = meter.marks().len() as u64;
                 let (jit, level) = (jitter.jitter_ms(), meter.level_dbfs());
-                let p50 = latency.p50();
                 shared.update(|s| {
                     let a = &mut s.audio;
                     a.received = c.received;
@@ -569,23 +554,12 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                     a.concealed = c.concealed;
                     // Late packets arrived, but after their turn: counted apart from loss.
                     a.late = c.late;
-                    a.lost = expected.saturating_sub(c.received + c.late);
+                    a.lost = lost;
                     a.jitter_ms = jit;
                     a.marks = marks;
-                    a.latency_ms_p50 = p50;
                     a.level_dbfs = level;
                 });
             }
         }
     }
-}
-
-fn extend16(seq: u16, reference: u64) -> u64 {
-    let r = reference as i64;
-    let s = (r & !0xffff) | i64::from(seq);
-    [s - 0x1_0000, s, s + 0x1_0000]
-        .into_iter()
-        .filter(|c| *c >= 0)
-        .min_by_key(|c| (c - r).abs())
-        .unwrap_or(s) as u64
 }

@@ -143,8 +143,8 @@ async fn connection(
         token: token.clone(),
         resume: session.clone(),
         client: Some(ClientInfo {
-            name: Label::new("switchboard-engine").unwrap_or_else(|_| unreachable_label()),
-            version: Label::new(env!("CARGO_PKG_VERSION")).unwrap_or_else(|_| unreachable_label()),
+            name: Label::new("switchboard-engine").expect("a constant label is valid"),
+            version: Label::new(env!("CARGO_PKG_VERSION")).expect("a version is a valid label"),
             platform: Label::new(format!(
                 "{}-{}",
                 std::env::consts::OS,
@@ -247,9 +247,4 @@ async fn connection(
             },
         }
     }
-}
-
-fn unreachable_label() -> Label {
-    // Our own constant strings are valid labels; this only satisfies the type.
-    Label::new("engine").expect("a constant label is valid")
 }

@@ -97,23 +97,23 @@ pub fn quality(loss: f64, rtt_ms: f64, jitter_ms: f64) -> u8 {
 
 /// A bounded sample of latencies for the median.
 #[derive(Debug, Clone, Default)]
-pub struct Latencies(Vec<u64>);
+pub struct Latencies(std::collections::VecDeque<u64>);
 
 impl Latencies {
     const KEEP: usize = 4096;
 
     pub fn push(&mut self, ms: u64) {
         if self.0.len() == Self::KEEP {
-            self.0.remove(0);
+            self.0.pop_front();
         }
-        self.0.push(ms);
+        self.0.push_back(ms);
     }
 
     pub fn p50(&self) -> Option<u64> {
         if self.0.is_empty() {
             return None;
         }
-        let mut v = self.0.clone();
+        let mut v: Vec<u64> = self.0.iter().copied().collect();
         v.sort_unstable();
         Some(v[v.len() / 2])
     }

@@ -43,6 +43,8 @@ const GIVE_UP_AFTER: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct JitterBuffer {
     buf: BTreeMap<u64, (u32, Vec<u8>)>,
+    /// The lowest sequence number seen (for loss counting).
+    first: Option<u64>,
     /// The RTP timestamp of the last packet played.
     played_ts: Option<u32>,
     next: Option<u64>,
@@ -54,15 +56,20 @@ pub struct JitterBuffer {
     pub counts: JitterCounts,
 }
 
-fn extend(seq: u16, reference: u64) -> u64 {
-    let r = reference as i64;
-    let s = (r & !0xffff) | i64::from(seq);
-    let best = [s - 0x1_0000, s, s + 0x1_0000]
-        .into_iter()
-        .filter(|c| *c >= 0)
-        .min_by_key(|c| (c - r).abs())
-        .unwrap_or(s);
-    best as u64
+/// A 16-bit (RTP) sequence number as a 64-bit one: of the candidates one wrap below, at and
+/// above `reference`, the nearest to it.
+pub fn extend_seq(seq: u16, reference: u64) -> u64 {
+    let base = reference & !0xffff;
+    [
+        base.checked_sub(0x1_0000),
+        Some(base),
+        base.checked_add(0x1_0000),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|b| b | u64::from(seq))
+    .min_by_key(|c| c.abs_diff(reference))
+    .unwrap_or(base | u64::from(seq))
 }
 
 impl Default for JitterBuffer {
@@ -75,6 +82,7 @@ impl JitterBuffer {
     pub fn new() -> Self {
         Self {
             buf: BTreeMap::new(),
+            first: None,
             played_ts: None,
             next: None,
             highest: None,
@@ -98,6 +106,16 @@ impl JitterBuffer {
         (((2.0 * self.jitter_ms + 30.0) / FRAME_MS).ceil() as usize).clamp(2, 10)
     }
 
+    /// Packets that never arrived: gaps between the first and the highest sequence number seen
+    /// (late packets did arrive, so they are not lost).
+    pub fn lost(&self) -> u64 {
+        let expected = match (self.first, self.highest) {
+            (Some(f), Some(h)) => h - f + 1,
+            _ => 0,
+        };
+        expected.saturating_sub(self.counts.received + self.counts.late)
+    }
+
     /// The RTP timestamp of the packet the last [`Playout::Packet`] came from.
     pub fn played_ts(&self) -> Option<u32> {
         self.played_ts
@@ -110,7 +128,8 @@ impl JitterBuffer {
 
     pub fn push(&mut self, seq: u16, rtp_ts: u32, payload: Vec<u8>, arrival: Instant) {
         let reference = self.highest.unwrap_or(1 << 20);
-        let ext = extend(seq, reference);
+        let ext = extend_seq(seq, reference);
+        self.first = Some(self.first.map_or(ext, |f| f.min(ext)));
         if let Some((t, ts)) = self.last {
             let arrival_ms = arrival.saturating_duration_since(t).as_secs_f64() * 1000.0;
             let media_ms = f64::from(rtp_ts.wrapping_sub(ts) as i32) / FRAME_TS * FRAME_MS;

@@ -20,7 +20,7 @@ pub mod video;
 pub use audio::{HeardMark, MeterSpeaker, ToneMicrophone};
 pub use devices::{DeviceError, DeviceInfo, DeviceKind, Microphone};
 pub use h264::{H264Decoder, H264Encoder, H264Error};
-pub use jitter::{JitterBuffer, Playout};
+pub use jitter::{JitterBuffer, Playout, extend_seq};
 pub use opus::{OpusDecoder, OpusEncoder, OpusError};
 pub use pattern::PatternCamera;
 pub use stamp::Stamp;
