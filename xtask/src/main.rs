@@ -209,9 +209,10 @@ fn test(root: &Path, filter: Option<String>) -> Result<()> {
             ]))
         })?;
     }
-    // Tests in `tests/` start the real binaries: build them first.
-    step("build the binaries", || {
-        run(cargo().args(["build", "--workspace", "--bins"]))
+    // Tests in `tests/` start the real binaries: build them first, with the same command (and so
+    // the same features) as the test build, so nothing is compiled twice.
+    step("build the binaries and tests", || {
+        run(cargo().args(["build", "--workspace", "--bins", "--tests"]))
     })?;
     step("Rust tests (cargo nextest)", || {
         let mut c = cargo();
