@@ -515,6 +515,9 @@ impl Actor {
                 let now_connected = state == RTCPeerConnectionState::Connected;
                 let became = now_connected && !p.connected;
                 p.connected = now_connected;
+                p.shared
+                    .transport_up
+                    .store(now_connected, std::sync::atomic::Ordering::Relaxed);
                 if became {
                     self.emit(Event::TransportReady { call_id, user });
                 }

@@ -6,6 +6,7 @@ mod actor;
 pub mod assemble;
 pub mod data;
 pub mod engine;
+pub mod estimate;
 mod feedback;
 pub mod machine;
 pub mod peer;

@@ -16,6 +16,7 @@ use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYP
 use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -50,7 +51,13 @@ fn video_codec() -> RTCRtpCodec {
         clock_rate: 90_000,
         channels: 0,
         sdp_fmtp_line: H264_FMTP.to_owned(),
-        rtcp_feedback: vec![fb("nack", ""), fb("nack", "pli"), fb("ccm", "fir")],
+        rtcp_feedback: vec![
+            fb("nack", ""),
+            fb("nack", "pli"),
+            fb("ccm", "fir"),
+            // The receiver's delay-based estimate (crate::estimate).
+            fb("goog-remb", ""),
+        ],
     }
 }
 
@@ -84,9 +91,11 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackToApp {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet
-            && packets
-                .iter()
-                .any(|p| is_keyframe_request(p.as_ref()) || is_report(p.as_ref()))
+            && packets.iter().any(|p| {
+                is_keyframe_request(p.as_ref())
+                    || is_report(p.as_ref())
+                    || remb(p.as_ref()).is_some()
+            })
         {
             msg.message.add(Attribute::DeliverToApplication);
         }
@@ -125,6 +134,22 @@ pub fn is_keyframe_request(p: &dyn rtc::rtcp::Packet) -> bool {
 /// clock mapping for the receiver.
 pub fn is_report(p: &dyn rtc::rtcp::Packet) -> bool {
     p.as_any().is::<ReceiverReport>() || p.as_any().is::<SenderReport>()
+}
+
+/// The bitrate of a REMB (the receiver's delay-based estimate), bits per second.
+pub fn remb(p: &dyn rtc::rtcp::Packet) -> Option<f64> {
+    p.as_any()
+        .downcast_ref::<ReceiverEstimatedMaximumBitrate>()
+        .map(|r| f64::from(r.bitrate))
+}
+
+/// A REMB for this SSRC.
+pub fn remb_packet(media_ssrc: u32, bps: f64) -> Vec<Box<dyn rtc::rtcp::Packet>> {
+    vec![Box::new(ReceiverEstimatedMaximumBitrate {
+        sender_ssrc: 0,
+        bitrate: bps as f32,
+        ssrcs: vec![media_ssrc],
+    })]
 }
 
 /// A PLI for this SSRC.

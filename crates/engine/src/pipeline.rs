@@ -21,8 +21,9 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::assemble::Assembler;
+use crate::estimate::DelayEstimator;
 use crate::feedback::{LossController, ntp_now, rtt_ms};
-use crate::peer::{LocalTrack, START_BPS, is_keyframe_request, pli};
+use crate::peer::{LocalTrack, START_BPS, is_keyframe_request, pli, remb, remb_packet};
 use crate::profile::VideoProfile;
 use crate::stats::quality;
 use crate::stats::{Latencies, PeerStats};
@@ -47,6 +48,9 @@ pub struct RemoteFrame {
 pub struct PeerShared {
     /// Media may flow (the call is answered). Nothing is sent before.
     pub sending: AtomicBool,
+    /// The transport (ICE + DTLS) is up. Frames written before would be dropped inside the
+    /// stack yet counted as sent: a lost DTLS flight delays it by a second.
+    pub transport_up: AtomicBool,
     pub audio_muted: AtomicBool,
     pub video_muted: AtomicBool,
     /// Ask the video receiver to drop its decoder state (then it asks for a keyframe).
@@ -71,6 +75,7 @@ impl PeerShared {
     ) -> Arc<Self> {
         Arc::new(Self {
             sending: AtomicBool::new(false),
+            transport_up: AtomicBool::new(false),
             audio_muted: AtomicBool::new(false),
             video_muted: AtomicBool::new(false),
             reset_decoder: AtomicBool::new(false),
@@ -94,6 +99,11 @@ impl PeerShared {
         s.audio.latency_ms_p50 = lock(&self.audio_latency).p50();
         s.video.target_bps = self.target_bps.load(Ordering::Relaxed);
         s
+    }
+
+    /// Media goes out: the call is answered and the transport is up.
+    fn may_send(&self) -> bool {
+        self.sending.load(Ordering::Relaxed) && self.transport_up.load(Ordering::Relaxed)
     }
 
     fn update(&self, f: impl FnOnce(&mut PeerStats)) {
@@ -212,16 +222,23 @@ pub async fn send_video(
     let mut applied_bps = 0u64;
     let mut last_forced: Option<Instant> = None;
     let mut loss = LossController::new(START_BPS);
+    let mut loss_cap = START_BPS;
+    // The receiver's delay-based estimate (REMB), once it has seen the path's limit.
+    let mut delay_cap = f64::MAX;
     loop {
         tokio::select! {
             ev = local.track.poll() => match ev {
                 Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+                    for bps in packets.iter().filter_map(|p| remb(p.as_ref())) {
+                        delay_cap = bps;
+                        shared.target_bps.store(loss_cap.min(delay_cap) as u64, Ordering::Relaxed);
+                    }
                     for rr in packets.iter().filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>()) {
                         for r in rr.reports.iter().filter(|r| r.ssrc == local.ssrc) {
                             let fraction = f64::from(r.fraction_lost) / 256.0;
                             let target = shared.target_bps.load(Ordering::Relaxed) as f64;
-                            let next = loss.on_report(fraction, target, Instant::now());
-                            shared.target_bps.store(next as u64, Ordering::Relaxed);
+                            loss_cap = loss.on_report(fraction, target, Instant::now());
+                            shared.target_bps.store(loss_cap.min(delay_cap) as u64, Ordering::Relaxed);
                             let rtt = rtt_ms(r.last_sender_report, r.delay, ntp_now());
                             let jitter_ms = f64::from(r.jitter) / 90.0;
                             shared.update(|s| {
@@ -257,7 +274,7 @@ pub async fn send_video(
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
-                if !shared.sending.load(Ordering::Relaxed) || shared.video_muted.load(Ordering::Relaxed) {
+                if !shared.may_send() || shared.video_muted.load(Ordering::Relaxed) {
                     // Start again with a keyframe when sending resumes.
                     encoder = None;
                     last_write = None;
@@ -351,7 +368,7 @@ pub async fn send_audio(
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if !shared.sending.load(Ordering::Relaxed) || shared.audio_muted.load(Ordering::Relaxed) {
+        if !shared.may_send() || shared.audio_muted.load(Ordering::Relaxed) {
             continue;
         }
         let packet = match encoder.encode(&frame) {
@@ -399,12 +416,18 @@ pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
     let mut last_frame: Option<u32> = None;
     let mut first_frame: Option<u32> = None;
     let mut first = true;
+    let mut estimator = DelayEstimator::new();
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
         let units = tokio::select! {
             ev = track.poll() => match ev {
                 Some(TrackRemoteEvent::OnRtpPacket(pkt)) => {
                     media_ssrc = pkt.header.ssrc;
+                    let size = pkt.payload.len() + 12;
+                    if let Some(bps) = estimator.on_packet(pkt.header.timestamp, size, Instant::now()) {
+                        let _ = track.write_rtcp(remb_packet(media_ssrc, bps)).await;
+                        shared.update(|s| s.video.remote_estimate_bps = bps as u64);
+                    }
                     assembler.push(pkt.header.sequence_number, pkt.header.timestamp, pkt.header.marker, pkt.payload, Instant::now())
                 }
                 Some(TrackRemoteEvent::OnEnded) | None => return,

@@ -32,6 +32,9 @@ pub struct VideoStats {
     pub target_bps: u64,
     /// What we actually sent over the last second, bits per second.
     pub send_bps: u64,
+    /// Our delay-based estimate of the path from them, sent to them as REMB, bits per second
+    /// (0 until the path has shown a limit).
+    pub remote_estimate_bps: u64,
     /// Median capture → decode latency from the embedded capture time, milliseconds.
     pub latency_ms_p50: Option<u64>,
     /// The size of the last decoded picture.
