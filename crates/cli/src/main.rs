@@ -39,9 +39,13 @@ struct Cli {
     #[arg(long, default_value = "pattern")]
     video_device: String,
     /// Microphone to send (`tone`: the synthetic tone with timing marks; `file:PATH`: a WAV
-    /// file, looped).
+    /// file, looped; `audio:<id>`: a sound card, see `devices`).
     #[arg(long, default_value = "tone")]
     audio_device: String,
+    /// Where the far end plays (`meter`: measures level and timing marks; `audio:<id>`: a
+    /// sound card).
+    #[arg(long, default_value = "meter")]
+    speaker: String,
     /// Video profile: 360p, 540p, 720p or 1080p, at 15 or 30 fps (e.g. 720p30).
     #[arg(long, default_value = "360p30")]
     profile: VideoProfile,
@@ -132,12 +136,14 @@ async fn run(cli: Cli) -> Result<bool> {
     }
     // Open the microphone once here so that a bad id fails before signing in.
     switchboard_media::Microphone::open(&cli.audio_device)?;
+    switchboard_media::Speaker::open(&cli.speaker)?;
     let token = Token::new(cli.token.clone()).context("that token is not well-formed")?;
     let mut config = EngineConfig::new(cli.server.clone(), token);
     config.media_bind = cli.media_bind.clone();
     config.video_profile = cli.profile;
     config.camera = cli.video_device.clone();
     config.microphone = cli.audio_device.clone();
+    config.speaker = cli.speaker.clone();
     let (engine, mut events) = Engine::start(config).await?;
     eprintln!("signed in as {}", engine.user());
     let result = match cli.command {

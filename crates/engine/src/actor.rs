@@ -82,7 +82,12 @@ impl Actor {
         let (sig_tx, mut sig_rx) = mpsc::unbounded_channel();
         let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
         let signaling = signaling::spawn(cfg.server.clone(), cfg.token.clone(), sig_tx);
-        let capture = Capture::new(cfg.video_profile, cfg.microphone.clone());
+        let capture = Capture::new(
+            cfg.video_profile,
+            cfg.microphone.clone(),
+            cfg.speaker.clone(),
+            cfg.audio_processing,
+        );
         let mut actor = Actor {
             factory: PeerFactory {
                 ice_servers: Vec::new(),
@@ -181,6 +186,12 @@ impl Actor {
                 // Open it here first so that a bad id is refused and the old device stays.
                 let r = switchboard_media::Microphone::open(&id).map(|_| {
                     let _ = self.factory.capture.microphone.send(id);
+                });
+                let _ = reply.send(r.map_err(|e| e.to_string()));
+            }
+            Command::SetSpeaker(id, reply) => {
+                let r = switchboard_media::Speaker::open(&id).map(|_| {
+                    let _ = self.factory.capture.speaker.send(id);
                 });
                 let _ = reply.send(r.map_err(|e| e.to_string()));
             }

@@ -27,6 +27,11 @@ pub struct EngineConfig {
     pub camera: String,
     /// The microphone's device id (`tone` is the synthetic microphone, always present).
     pub microphone: String,
+    /// The speaker's device id (`meter` is the synthetic speaker, always present).
+    pub speaker: String,
+    /// Echo cancellation, noise suppression and gain control on a sound card's microphone
+    /// (on by default; some headsets do their own).
+    pub audio_processing: bool,
     /// Rewrites each local ICE candidate line before it is signalled: a static port-forward,
     /// or a network emulator in tests (a lossy, rate-capped relay in front of our socket).
     pub advertise: Option<crate::peers::Advertise>,
@@ -40,6 +45,8 @@ impl std::fmt::Debug for EngineConfig {
             .field("video_profile", &self.video_profile)
             .field("camera", &self.camera)
             .field("microphone", &self.microphone)
+            .field("speaker", &self.speaker)
+            .field("audio_processing", &self.audio_processing)
             .field("advertise", &self.advertise.is_some())
             .finish_non_exhaustive()
     }
@@ -54,6 +61,8 @@ impl EngineConfig {
             video_profile: VideoProfile::default(),
             camera: "pattern".into(),
             microphone: "tone".into(),
+            speaker: "meter".into(),
+            audio_processing: true,
             advertise: None,
         }
     }
@@ -185,6 +194,7 @@ pub(crate) enum Command {
     SwitchMedia(CallId, CallMedia),
     SetProfile(VideoProfile),
     SetMicrophone(String, oneshot::Sender<Result<(), String>>),
+    SetSpeaker(String, oneshot::Sender<Result<(), String>>),
     ResetDecoder(CallId),
     Stats(CallId, oneshot::Sender<Vec<PeerStats>>),
     Frames(
@@ -298,8 +308,19 @@ impl Engine {
         self.send(Command::SetProfile(profile));
     }
 
-    /// Switches the microphone (`tone`, `file:PATH`), also during a call: the next frame comes
-    /// from the new device and the call goes on. Fails, changing nothing, if it cannot open.
+    /// Switches the speaker (`meter`, `audio:<id>`), also during a call. Fails, changing
+    /// nothing, if it cannot open.
+    pub async fn set_speaker(&self, id: &str) -> Result<(), EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::SetSpeaker(id.to_owned(), reply));
+        rx.await
+            .map_err(|_| EngineError::Stopped)?
+            .map_err(EngineError::Request)
+    }
+
+    /// Switches the microphone (`tone`, `file:PATH`, `audio:<id>`), also during a call: the
+    /// next frame comes from the new device and the call goes on. Fails, changing nothing, if
+    /// it cannot open.
     pub async fn set_microphone(&self, id: &str) -> Result<(), EngineError> {
         let (reply, rx) = oneshot::channel();
         self.send(Command::SetMicrophone(id.to_owned(), reply));

@@ -144,6 +144,8 @@ impl PeerFactory {
         let tx = self.events.clone();
         let shared = PeerShared::new(
             user.as_str(),
+            key,
+            self.capture.mixer.clone(),
             Box::new(move |kind, at| {
                 let _ = tx.send(PeerEvent::FirstMedia(key, kind, at));
             }),
@@ -257,6 +259,7 @@ impl Peer {
 
     pub async fn close(mut self) {
         self.set_sending(false);
+        pipeline::lock(&self.shared.mixer).remove(self.key);
         for t in self.tasks.drain(..) {
             t.abort();
         }

@@ -11,10 +11,11 @@ use rtc::media::Sample;
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::shared::time::SystemInstant;
+use switchboard_media::apm::{AudioProcessor, Stages};
 use switchboard_media::audio::FRAME;
 use switchboard_media::{
-    H264Decoder, H264Encoder, I420Frame, JitterBuffer, MeterSpeaker, Microphone, OpusDecoder,
-    OpusEncoder, PatternCamera, Playout, Stamp, ToneMicrophone,
+    H264Decoder, H264Encoder, I420Frame, JitterBuffer, MeterSpeaker, Microphone, Mixer,
+    OpusDecoder, OpusEncoder, PatternCamera, Playout, Speaker, Stamp,
 };
 use tokio::sync::{broadcast, watch};
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -64,6 +65,9 @@ pub struct PeerShared {
     pub first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
     /// The data channel, once created (offerer) or announced (answerer).
     pub data: Mutex<Option<crate::data::Channel>>,
+    /// Where this member's decoded audio goes, under `key`.
+    pub mixer: Arc<Mutex<Mixer>>,
+    pub key: u64,
     video_latency: Mutex<Latencies>,
     audio_latency: Mutex<Latencies>,
 }
@@ -71,6 +75,8 @@ pub struct PeerShared {
 impl PeerShared {
     pub fn new(
         user: &str,
+        key: u64,
+        mixer: Arc<Mutex<Mixer>>,
         first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -88,6 +94,8 @@ impl PeerShared {
             frames: broadcast::channel(16).0,
             first_media,
             data: Mutex::new(None),
+            mixer,
+            key,
             video_latency: Mutex::new(Latencies::default()),
             audio_latency: Mutex::new(Latencies::default()),
         })
@@ -123,16 +131,32 @@ pub struct Capture {
     pub audio: broadcast::Sender<Arc<[i16; FRAME]>>,
     pub profile: watch::Sender<VideoProfile>,
     pub microphone: watch::Sender<String>,
+    pub speaker: watch::Sender<String>,
+    /// Every remote member's decoded audio, mixed for the speaker.
+    pub mixer: Arc<Mutex<Mixer>>,
+    /// The echo canceller, while the microphone is a sound card: the speaker task gives it the
+    /// far end, the microphone task cleans the near end with it.
+    aec: Arc<Mutex<Option<AudioProcessor>>>,
+    audio_processing: bool,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Capture {
-    pub fn new(profile: VideoProfile, microphone: String) -> Arc<Self> {
+    pub fn new(
+        profile: VideoProfile,
+        microphone: String,
+        speaker: String,
+        audio_processing: bool,
+    ) -> Arc<Self> {
         Arc::new(Self {
             video: broadcast::channel(8).0,
             audio: broadcast::channel(8).0,
             profile: watch::channel(profile).0,
             microphone: watch::channel(microphone).0,
+            speaker: watch::channel(speaker).0,
+            mixer: Arc::new(Mutex::new(Mixer::new())),
+            aec: Arc::new(Mutex::new(None)),
+            audio_processing,
             tasks: Mutex::new(Vec::new()),
         })
     }
@@ -172,27 +196,82 @@ impl Capture {
             }
         }));
         let audio = self.audio.clone();
+        let aec = self.aec.clone();
+        let processing = self.audio_processing;
         let mut microphone = self.microphone.subscribe();
         tasks.push(tokio::spawn(async move {
             let open = |id: &str| {
-                Microphone::open(id).unwrap_or_else(|e| {
-                    tracing::warn!("{e}; using the tone microphone");
-                    Microphone::Tone(ToneMicrophone::new())
-                })
+                let mic = Microphone::open(id).unwrap_or_else(|e| {
+                    // The call goes on, silent, rather than failing: the agent picks another
+                    // microphone and the customer never heard a test tone.
+                    tracing::warn!("{e}; sending silence");
+                    Microphone::Silent
+                });
+                // A sound card hears the room, and the room hears the speaker: cancel the echo,
+                // suppress noise, level the voice. Synthetic sources are clean already.
+                *lock(&aec) = (processing && matches!(mic, Microphone::Sound(_)))
+                    .then(|| AudioProcessor::new(Stages::default()));
+                mic
             };
             let mut mic = open(&microphone.borrow_and_update());
-            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            let mut tick = tokio::time::interval(mic.poll_interval());
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        let _ = audio.send(Arc::new(mic.frame()));
+                        let polled = mic.poll(|mut f| {
+                            if let Some(apm) = lock(&aec).as_mut() {
+                                apm.capture(&mut f);
+                            }
+                            let _ = audio.send(Arc::new(f));
+                        });
+                        if let Err(e) = polled {
+                            tracing::warn!("{e}; sending silence");
+                            mic = Microphone::Silent;
+                            *lock(&aec) = None;
+                        }
                     }
                     changed = microphone.changed() => {
                         if changed.is_err() { return; }
                         // Hot switch: the next frame comes from the new device; the call and
                         // its encoders go on.
                         mic = open(&microphone.borrow_and_update());
+                        tick = tokio::time::interval(mic.poll_interval());
+                        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                    }
+                }
+            }
+        }));
+        // The speaker: every 20 ms, one mixed frame of all members, also given to the echo
+        // canceller as the far end.
+        let mixer = self.mixer.clone();
+        let aec = self.aec.clone();
+        let mut speaker_id = self.speaker.subscribe();
+        tasks.push(tokio::spawn(async move {
+            let open = |id: &str| {
+                Speaker::open(id).unwrap_or_else(|e| {
+                    tracing::warn!("{e}; playing to the meter");
+                    Speaker::Meter(MeterSpeaker::new())
+                })
+            };
+            let mut speaker = open(&speaker_id.borrow_and_update());
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let Some(frame) = lock(&mixer).mix() else { continue };
+                        if let Some(apm) = lock(&aec).as_mut() {
+                            apm.render(&frame);
+                        }
+                        if let Err(e) = speaker.play(&frame) {
+                            tracing::warn!("{e}; playing to the meter");
+                            speaker = Speaker::Meter(MeterSpeaker::new());
+                        }
+                    }
+                    changed = speaker_id.changed() => {
+                        if changed.is_err() { return; }
+                        speaker = open(&speaker_id.borrow_and_update());
                     }
                 }
             }
@@ -560,7 +639,9 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                     Playout::Silence => None,
                 };
                 if let Some(pcm) = pcm {
+                    // The per-member meter keeps this member's level and marks for the stats.
                     meter.play(&pcm);
+                    lock(&shared.mixer).push(shared.key, &pcm);
                     if first && jitter.counts.played > 0 {
                         first = false;
                         (shared.first_media)("audio", Instant::now());
@@ -569,6 +650,7 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                 let (c, lost) = (jitter.counts, jitter.lost());
                 let marks = meter.marks().len() as u64;
                 let (jit, level) = (jitter.jitter_ms(), meter.level_dbfs());
+        let recent = meter.recent_level_dbfs();
                 shared.update(|s| {
                     let a = &mut s.audio;
                     a.received = c.received;
@@ -581,6 +663,7 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                     a.jitter_ms = jit;
                     a.marks = marks;
                     a.level_dbfs = level;
+                    a.recent_level_dbfs = recent;
                 });
             }
         }

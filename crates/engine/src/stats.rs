@@ -67,6 +67,8 @@ pub struct AudioStats {
     pub latency_ms_p50: Option<u64>,
     /// Level of what played, dBFS.
     pub level_dbfs: f64,
+    /// The level over the last second, dBFS.
+    pub recent_level_dbfs: f64,
 }
 
 /// One remote member.

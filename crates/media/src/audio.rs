@@ -60,6 +60,8 @@ pub struct HeardMark {
 pub struct MeterSpeaker {
     samples: usize,
     energy: f64,
+    /// The energy of the last second's 10 ms windows (a level meter's view).
+    recent: std::collections::VecDeque<f64>,
     window: Vec<i16>,
     in_mark: bool,
     marks: Vec<HeardMark>,
@@ -99,6 +101,11 @@ impl MeterSpeaker {
 
     fn listen(&mut self) {
         let w = &self.window;
+        self.recent
+            .push_back(w.iter().map(|s| f64::from(*s) * f64::from(*s)).sum());
+        if self.recent.len() > 100 {
+            self.recent.pop_front();
+        }
         let tone = power(w, TONE_HZ);
         let (phase, best) =
             MARK_HZ
@@ -129,6 +136,13 @@ impl MeterSpeaker {
     pub fn level_dbfs(&self) -> f64 {
         let n = self.samples().max(1) as f64;
         let rms = (self.energy / n).sqrt() / f64::from(i16::MAX);
+        20.0 * rms.log10()
+    }
+
+    /// The RMS level over the last second, dBFS (−inf for silence).
+    pub fn recent_level_dbfs(&self) -> f64 {
+        let n = (self.recent.len() * (RATE / 100)).max(1) as f64;
+        let rms = (self.recent.iter().sum::<f64>() / n).sqrt() / f64::from(i16::MAX);
         20.0 * rms.log10()
     }
 

@@ -1,6 +1,7 @@
-//! Devices by id, and the microphones we can open today: the synthetic `tone` and `file:PATH`
-//! (a WAV file, any rate and channel count, resampled to 48 kHz mono with rubato and looped).
-//! Sound cards are listed by `crate::sound` (`audio:…`); capturing from them is the next step.
+//! Devices by id: microphones (the synthetic `tone`, `file:PATH` — a WAV file, any rate and
+//! channel count, resampled to 48 kHz mono with rubato and looped — and sound cards,
+//! `audio:<id>`, listed by `crate::sound` and streamed by `crate::soundcard`) and speakers (the
+//! synthetic `meter` and sound cards).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -64,10 +65,14 @@ pub fn synthetic_devices() -> Vec<DeviceInfo> {
 pub enum Microphone {
     Tone(ToneMicrophone),
     File(FileMicrophone),
+    /// A sound card's input (paced by the device's clock).
+    Sound(Box<crate::soundcard::SoundInput>),
+    /// Silence: what a call sends after its microphone failed, rather than dropping the call.
+    Silent,
 }
 
 impl Microphone {
-    /// Opens a microphone by id: `tone` or `file:PATH`.
+    /// Opens a microphone by id: `tone`, `file:PATH` or a sound card's `audio:<id>`.
     pub fn open(id: &str) -> Result<Self, DeviceError> {
         if id == "tone" {
             return Ok(Self::Tone(ToneMicrophone::new()));
@@ -76,22 +81,7 @@ impl Microphone {
             return FileMicrophone::open(Path::new(path)).map(Self::File);
         }
         if id.starts_with("audio:") {
-            let listed = crate::sound::sound_devices()
-                .iter()
-                .any(|d| d.id == id && d.kind == DeviceKind::Microphone);
-            return Err(if listed {
-                DeviceError::CannotOpen {
-                    id: id.into(),
-                    reason: "capture from sound cards is not in this build yet; use `tone` or \
-                             `file:PATH`"
-                        .into(),
-                }
-            } else {
-                DeviceError::NotFound {
-                    kind: "microphone",
-                    id: id.into(),
-                }
-            });
+            return crate::soundcard::SoundInput::open(id).map(|s| Self::Sound(Box::new(s)));
         }
         Err(DeviceError::NotFound {
             kind: "microphone",
@@ -99,10 +89,63 @@ impl Microphone {
         })
     }
 
-    pub fn frame(&mut self) -> [i16; FRAME] {
+    /// How often to call [`Microphone::poll`]: every frame for the synthetic sources (our
+    /// timer is their clock), more often for a sound card (its clock decides; we drain).
+    pub fn poll_interval(&self) -> std::time::Duration {
         match self {
-            Self::Tone(t) => t.frame(),
-            Self::File(f) => f.frame(),
+            Self::Sound(_) => std::time::Duration::from_millis(5),
+            _ => std::time::Duration::from_millis(20),
+        }
+    }
+
+    /// Hands over the frames that are ready: one for a synthetic source, whatever the device
+    /// has delivered for a sound card. An error means the device is gone.
+    pub fn poll(&mut self, mut out: impl FnMut([i16; FRAME])) -> Result<(), DeviceError> {
+        match self {
+            Self::Tone(t) => out(t.frame()),
+            Self::File(f) => out(f.frame()),
+            Self::Silent => out([0; FRAME]),
+            Self::Sound(s) => {
+                while let Some(frame) = s.try_frame()? {
+                    out(frame);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the mixed far end plays.
+pub enum Speaker {
+    /// The synthetic `meter`: measures level and timing marks.
+    Meter(crate::audio::MeterSpeaker),
+    /// A sound card's output.
+    Sound(Box<crate::soundcard::SoundOutput>),
+}
+
+impl Speaker {
+    /// Opens a speaker by id: `meter` or a sound card's `audio:<id>`.
+    pub fn open(id: &str) -> Result<Self, DeviceError> {
+        if id == "meter" {
+            return Ok(Self::Meter(crate::audio::MeterSpeaker::new()));
+        }
+        if id.starts_with("audio:") {
+            return crate::soundcard::SoundOutput::open(id).map(|s| Self::Sound(Box::new(s)));
+        }
+        Err(DeviceError::NotFound {
+            kind: "speaker",
+            id: id.into(),
+        })
+    }
+
+    /// Plays 20 ms. An error means the device is gone.
+    pub fn play(&mut self, pcm: &[i16; FRAME]) -> Result<(), DeviceError> {
+        match self {
+            Self::Meter(m) => {
+                m.play(pcm);
+                Ok(())
+            }
+            Self::Sound(s) => s.play(pcm),
         }
     }
 }

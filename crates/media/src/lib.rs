@@ -3,24 +3,28 @@
 //! loss and latency after a lossy codec), the `tone` microphone with timing marks and the `meter`
 //! speaker that finds them, and the codecs (OpenH264, Opus).
 //!
-//! Devices (cpal, nokhwa), audio, the recorder and the rest arrive step by step with the engine
-//! issue; see `docs/architecture.md`.
+//! Sound cards through cpal (listing, hot-plug, capture and playback through lock-free rings),
+//! the group-call mixer, echo cancellation (sonora), the jitter buffer. Cameras (nokhwa) and the
+//! recorder are still to come; see `docs/architecture.md`.
 
 pub mod apm;
 pub mod audio;
 pub mod devices;
 pub mod h264;
 pub mod jitter;
+pub mod mixer;
 pub mod opus;
 pub mod pattern;
 pub mod sound;
+pub mod soundcard;
 pub mod stamp;
 pub mod video;
 
 pub use audio::{HeardMark, MeterSpeaker, ToneMicrophone};
-pub use devices::{DeviceError, DeviceInfo, DeviceKind, Microphone};
+pub use devices::{DeviceError, DeviceInfo, DeviceKind, Microphone, Speaker};
 pub use h264::{H264Decoder, H264Encoder, H264Error};
 pub use jitter::{JitterBuffer, Playout, extend_seq};
+pub use mixer::Mixer;
 pub use opus::{OpusDecoder, OpusEncoder, OpusError};
 pub use pattern::PatternCamera;
 pub use stamp::Stamp;
