@@ -55,6 +55,8 @@ pub struct RelayCounts {
 
 pub struct Relay {
     shape: Shape,
+    /// Random loss applies only while this is on (a test may bring a call up first).
+    loss_on: Arc<std::sync::atomic::AtomicBool>,
     listeners: Mutex<HashMap<SocketAddr, SocketAddr>>,
     counts: Arc<Mutex<RelayCounts>>,
     handle: tokio::runtime::Handle,
@@ -76,10 +78,16 @@ impl Relay {
         let handle = rx.recv().expect("the relay thread started");
         Arc::new(Self {
             shape,
+            loss_on: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             listeners: Mutex::new(HashMap::new()),
             counts: Arc::new(Mutex::new(RelayCounts::default())),
             handle,
         })
+    }
+
+    /// Turns the random loss on or off (the rate cap always applies).
+    pub fn set_loss(&self, on: bool) {
+        self.loss_on.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn counts(&self) -> RelayCounts {
@@ -174,6 +182,7 @@ impl Relay {
             }
         });
         let shape = self.shape;
+        let loss_on = self.loss_on.clone();
         let counts = self.counts.clone();
         self.handle.spawn(async move {
             // When the link is next free.
@@ -182,7 +191,10 @@ impl Relay {
                 let count = |f: &dyn Fn(&mut RelayCounts)| {
                     f(&mut counts.lock().unwrap_or_else(|e| e.into_inner()));
                 };
-                if shape.loss > 0.0 && rand::random::<f64>() < shape.loss {
+                if shape.loss > 0.0
+                    && loss_on.load(std::sync::atomic::Ordering::Relaxed)
+                    && rand::random::<f64>() < shape.loss
+                {
                     count(&|c| c.dropped_random += 1);
                     continue;
                 }
