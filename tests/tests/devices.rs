@@ -85,3 +85,36 @@ async fn the_echo_of_the_far_end_through_a_real_sound_card_is_cancelled() {
         "echo at {echo:.1} dBFS against {played:.1} dBFS played"
     );
 }
+
+/// A microphone that cannot open does not stop the call: the app is told, the call goes on
+/// (silent from that side) and pictures flow both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_microphone_that_fails_is_reported_and_the_call_goes_on() {
+    use switchboard_engine::Event;
+    let server = DevServer::start("").unwrap();
+    let mut alice = Side::start_with(&server, "alice", |c| {
+        c.microphone = "audio:alsa:unplugged-headset".into();
+    })
+    .await
+    .unwrap();
+    let mut bob = Side::start(&server, "bob").await.unwrap();
+    let call = video_call(&mut alice, &mut bob).await.unwrap();
+    let failed = |e: &Event| match e {
+        Event::DeviceFailed { kind, id, reason } => Some((*kind, id.clone(), reason.clone())),
+        _ => None,
+    };
+    let seen = alice.seen.iter().find_map(failed);
+    let (kind, id, reason) = match seen {
+        Some(f) => f,
+        None => alice.wait("a device failure", failed).await.unwrap(),
+    };
+    assert_eq!(kind, DeviceKind::Microphone);
+    assert_eq!(id, "audio:alsa:unplugged-headset");
+    assert!(reason.contains("unplugged-headset"), "{reason}");
+    let before = bob.stats_from(&call, "alice").await.unwrap().video.decoded;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = bob.stats_from(&call, "alice").await.unwrap().video.decoded;
+    assert!(after >= before + 20, "{} pictures in 2 s", after - before);
+    alice.engine.hangup(&call);
+    bob.ended(&call).await.unwrap();
+}

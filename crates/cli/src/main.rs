@@ -402,6 +402,9 @@ async fn follow(
                 ));
             }
             Event::Closed(why) => bail!("signed out by the server: {why}"),
+            Event::DeviceFailed { kind, id, reason } => {
+                eprintln!("{kind:?} {id} failed: {reason}; the call goes on without it");
+            }
             _ => {}
         }
     }

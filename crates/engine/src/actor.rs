@@ -87,6 +87,7 @@ impl Actor {
             cfg.microphone.clone(),
             cfg.speaker.clone(),
             cfg.audio_processing,
+            events.clone(),
         );
         let mut actor = Actor {
             factory: PeerFactory {

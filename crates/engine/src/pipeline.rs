@@ -14,8 +14,8 @@ use rtc::shared::time::SystemInstant;
 use switchboard_media::apm::{AudioProcessor, Stages};
 use switchboard_media::audio::FRAME;
 use switchboard_media::{
-    H264Decoder, H264Encoder, I420Frame, JitterBuffer, MeterSpeaker, Microphone, Mixer,
-    OpusDecoder, OpusEncoder, PatternCamera, Playout, Speaker, Stamp,
+    DeviceError, DeviceKind, H264Decoder, H264Encoder, I420Frame, JitterBuffer, MeterSpeaker,
+    Microphone, Mixer, OpusDecoder, OpusEncoder, PatternCamera, Playout, Speaker, Stamp,
 };
 use tokio::sync::{broadcast, watch};
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -138,6 +138,7 @@ pub struct Capture {
     /// far end, the microphone task cleans the near end with it.
     aec: Arc<Mutex<Option<AudioProcessor>>>,
     audio_processing: bool,
+    events: tokio::sync::mpsc::UnboundedSender<crate::engine::Event>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -147,6 +148,7 @@ impl Capture {
         microphone: String,
         speaker: String,
         audio_processing: bool,
+        events: tokio::sync::mpsc::UnboundedSender<crate::engine::Event>,
     ) -> Arc<Self> {
         Arc::new(Self {
             video: broadcast::channel(8).0,
@@ -157,6 +159,7 @@ impl Capture {
             mixer: Arc::new(Mutex::new(Mixer::new())),
             aec: Arc::new(Mutex::new(None)),
             audio_processing,
+            events,
             tasks: Mutex::new(Vec::new()),
         })
     }
@@ -198,13 +201,14 @@ impl Capture {
         let audio = self.audio.clone();
         let aec = self.aec.clone();
         let processing = self.audio_processing;
+        let failed = device_failed(&self.events, DeviceKind::Microphone);
         let mut microphone = self.microphone.subscribe();
         tasks.push(tokio::spawn(async move {
             let open = |id: &str| {
                 let mic = Microphone::open(id).unwrap_or_else(|e| {
                     // The call goes on, silent, rather than failing: the agent picks another
                     // microphone and the customer never heard a test tone.
-                    tracing::warn!("{e}; sending silence");
+                    failed(id, &e);
                     Microphone::Silent
                 });
                 // A sound card hears the room, and the room hears the speaker: cancel the echo,
@@ -226,7 +230,7 @@ impl Capture {
                             let _ = audio.send(Arc::new(f));
                         });
                         if let Err(e) = polled {
-                            tracing::warn!("{e}; sending silence");
+                            failed(&microphone.borrow(), &e);
                             mic = Microphone::Silent;
                             *lock(&aec) = None;
                         }
@@ -247,10 +251,11 @@ impl Capture {
         let mixer = self.mixer.clone();
         let aec = self.aec.clone();
         let mut speaker_id = self.speaker.subscribe();
+        let failed = device_failed(&self.events, DeviceKind::Speaker);
         tasks.push(tokio::spawn(async move {
             let open = |id: &str| {
                 Speaker::open(id).unwrap_or_else(|e| {
-                    tracing::warn!("{e}; playing to the meter");
+                    failed(id, &e);
                     Speaker::Meter(MeterSpeaker::new())
                 })
             };
@@ -265,7 +270,7 @@ impl Capture {
                             apm.render(&frame);
                         }
                         if let Err(e) = speaker.play(&frame) {
-                            tracing::warn!("{e}; playing to the meter");
+                            failed(&speaker_id.borrow(), &e);
                             speaker = Speaker::Meter(MeterSpeaker::new());
                         }
                     }
@@ -283,6 +288,22 @@ impl Capture {
         for t in lock(&self.tasks).drain(..) {
             t.abort();
         }
+    }
+}
+
+/// Reports a failed device to the engine's user (and the log).
+fn device_failed(
+    events: &tokio::sync::mpsc::UnboundedSender<crate::engine::Event>,
+    kind: DeviceKind,
+) -> impl Fn(&str, &DeviceError) + Send + 'static {
+    let events = events.clone();
+    move |id, e| {
+        tracing::warn!("{e}; the call goes on without it");
+        let _ = events.send(crate::engine::Event::DeviceFailed {
+            kind,
+            id: id.to_owned(),
+            reason: e.to_string(),
+        });
     }
 }
 
