@@ -278,14 +278,23 @@ impl Engine {
         let _ = self.tx.send(c);
     }
 
-    /// Calls one user (1:1) or several (a group call, full mesh). Returns once the server has
-    /// created the call; its progress arrives as events.
-    pub async fn call(&self, to: Vec<UserId>, media: CallMedia) -> Result<CallId, EngineError> {
+    /// Sends a command that answers, and waits for the answer.
+    async fn request<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Command,
+    ) -> Result<T, EngineError> {
         let (reply, rx) = oneshot::channel();
-        self.send(Command::Call { to, media, reply });
+        self.send(command(reply));
         rx.await
             .map_err(|_| EngineError::Stopped)?
             .map_err(EngineError::Request)
+    }
+
+    /// Calls one user (1:1) or several (a group call, full mesh). Returns once the server has
+    /// created the call; its progress arrives as events.
+    pub async fn call(&self, to: Vec<UserId>, media: CallMedia) -> Result<CallId, EngineError> {
+        self.request(|reply| Command::Call { to, media, reply })
+            .await
     }
 
     pub fn accept(&self, call_id: &CallId) {
@@ -319,22 +328,16 @@ impl Engine {
     /// Switches the speaker (`meter`, `audio:<id>`), also during a call. Fails, changing
     /// nothing, if it cannot open.
     pub async fn set_speaker(&self, id: &str) -> Result<(), EngineError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::SetSpeaker(id.to_owned(), reply));
-        rx.await
-            .map_err(|_| EngineError::Stopped)?
-            .map_err(EngineError::Request)
+        self.request(|reply| Command::SetSpeaker(id.to_owned(), reply))
+            .await
     }
 
     /// Switches the microphone (`tone`, `file:PATH`, `audio:<id>`), also during a call: the
     /// next frame comes from the new device and the call goes on. Fails, changing nothing, if
     /// it cannot open.
     pub async fn set_microphone(&self, id: &str) -> Result<(), EngineError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::SetMicrophone(id.to_owned(), reply));
-        rx.await
-            .map_err(|_| EngineError::Stopped)?
-            .map_err(EngineError::Request)
+        self.request(|reply| Command::SetMicrophone(id.to_owned(), reply))
+            .await
     }
 
     /// Drops the video decoders' state for this call: they ask for keyframes and recover.
@@ -385,17 +388,14 @@ impl Engine {
         name: &str,
         data: std::sync::Arc<Vec<u8>>,
     ) -> Result<(), EngineError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::SendFile {
+        self.request(|reply| Command::SendFile {
             call_id: call_id.clone(),
             to: to.clone(),
             name: name.to_owned(),
             data,
             reply,
-        });
-        rx.await
-            .map_err(|_| EngineError::Stopped)?
-            .map_err(EngineError::Request)
+        })
+        .await
     }
 
     /// Sends any client message as it is (agent state, presence subscriptions, …).

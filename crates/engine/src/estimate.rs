@@ -180,7 +180,7 @@ enum Control {
 pub struct DelayEstimator {
     trend: Trendline,
     rate: RateWindow,
-    /// The group being received: RTP timestamp, last arrival, first arrival.
+    /// The group being received: RTP timestamp and the arrival of its latest packet.
     current: Option<(u32, Instant)>,
     /// The last complete group: RTP timestamp and arrival of its last packet.
     previous: Option<(u32, Instant)>,

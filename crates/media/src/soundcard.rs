@@ -60,6 +60,17 @@ fn find(id: &str, kind: DeviceKind) -> Result<cpal::Device, DeviceError> {
     Err(not_found())
 }
 
+/// The device `id` and its default configuration (`config` picks input or output).
+fn open_device(
+    id: &str,
+    kind: DeviceKind,
+    config: impl FnOnce(&cpal::Device) -> Result<cpal::SupportedStreamConfig, cpal::Error>,
+) -> Result<(cpal::Device, cpal::SupportedStreamConfig), DeviceError> {
+    let device = find(id, kind)?;
+    let supported = config(&device).map_err(|e| cannot(id, e))?;
+    Ok((device, supported))
+}
+
 fn cannot(id: &str, e: impl std::fmt::Display) -> DeviceError {
     DeviceError::CannotOpen {
         id: id.into(),
@@ -75,14 +86,12 @@ fn spawn_stream(
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel();
     let stop2 = stop.clone();
+    let sid = id.to_owned();
     let thread = std::thread::Builder::new()
         .name(format!("sound {id}"))
         .spawn(move || {
             let stream = match build().and_then(|s| {
-                s.play().map_err(|e| DeviceError::CannotOpen {
-                    id: String::new(),
-                    reason: e.to_string(),
-                })?;
+                s.play().map_err(|e| cannot(&sid, e))?;
                 Ok(s)
             }) {
                 Ok(s) => {
@@ -102,7 +111,6 @@ fn spawn_stream(
         .map_err(|e| cannot(id, e))?;
     match rx.recv_timeout(Duration::from_secs(5)) {
         Ok(Ok(())) => Ok((stop, thread)),
-        Ok(Err(DeviceError::CannotOpen { reason, .. })) => Err(cannot(id, reason)),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(cannot(id, "the device did not start within 5 s")),
     }
@@ -129,94 +137,134 @@ fn on_error(direction: &str, e: &cpal::Error, counts: &StreamCounts) {
     }
 }
 
-/// Notices a stream whose callback stopped running (a vanished device that reports nothing).
-#[derive(Debug)]
-struct Progress {
-    frames: u64,
-    since: Instant,
+/// A stream running on its thread: its counts, the check that it still runs, and the stop.
+struct Running {
+    id: String,
+    counts: Arc<StreamCounts>,
+    /// The callback's frame count when it last moved, and when.
+    progress: (u64, Instant),
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
 }
 
-impl Progress {
-    fn new() -> Self {
-        Self {
-            frames: 0,
-            since: Instant::now(),
-        }
+impl Running {
+    /// Starts the stream that `build` makes for the device's sample format (`None`: a format
+    /// we do not convert).
+    fn start(
+        id: &str,
+        device: cpal::Device,
+        supported: cpal::SupportedStreamConfig,
+        build: impl FnOnce(
+            &cpal::Device,
+            cpal::StreamConfig,
+            usize,
+            SampleFormat,
+            Arc<StreamCounts>,
+        ) -> Option<Result<cpal::Stream, cpal::Error>>
+        + Send
+        + 'static,
+    ) -> Result<Self, DeviceError> {
+        let channels = usize::from(supported.channels());
+        let format = supported.sample_format();
+        let counts = Arc::new(StreamCounts::default());
+        let c = counts.clone();
+        let sid = id.to_owned();
+        let (stop, thread) = spawn_stream(id, move || {
+            build(&device, supported.into(), channels, format, c)
+                .ok_or_else(|| cannot(&sid, format!("unsupported sample format {format}")))?
+                .map_err(|e| cannot(&sid, e))
+        })?;
+        Ok(Self {
+            id: id.to_owned(),
+            counts,
+            progress: (0, Instant::now()),
+            stop,
+            thread: Some(thread),
+        })
     }
 
-    /// Whether the device failed or has not run its callback for 2 s.
-    fn dead(&mut self, counts: &StreamCounts) -> bool {
-        let frames = counts.callback_frames.load(Ordering::Relaxed);
-        if frames != self.frames {
-            self.frames = frames;
-            self.since = Instant::now();
+    /// An error once the device failed or its callback has not run for 2 s (a vanished
+    /// device that reports nothing).
+    fn check(&mut self) -> Result<(), DeviceError> {
+        let frames = self.counts.callback_frames.load(Ordering::Relaxed);
+        if frames != self.progress.0 {
+            self.progress = (frames, Instant::now());
         }
-        counts.failed.load(Ordering::Relaxed) || self.since.elapsed() > Duration::from_secs(2)
+        if self.counts.failed.load(Ordering::Relaxed)
+            || self.progress.1.elapsed() > Duration::from_secs(2)
+        {
+            return Err(cannot(&self.id, "the device stopped (unplugged?)"));
+        }
+        Ok(())
     }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+/// Calls `$stream::<T>(args…)` for the device's sample format `T`; `None` for a format we do
+/// not convert.
+macro_rules! per_format {
+    ($format:expr, $stream:ident($($arg:expr),*)) => {
+        match $format {
+            SampleFormat::F32 => Some($stream::<f32>($($arg),*)),
+            SampleFormat::I16 => Some($stream::<i16>($($arg),*)),
+            SampleFormat::I32 => Some($stream::<i32>($($arg),*)),
+            SampleFormat::U8 => Some($stream::<u8>($($arg),*)),
+            _ => None,
+        }
+    };
 }
 
 /// A sound card's input as a microphone.
 pub struct SoundInput {
-    id: String,
     ring: rtrb::Consumer<f32>,
     resampler: Option<FftFixedOut<f32>>,
     input: Vec<Vec<f32>>,
     output: Vec<Vec<f32>>,
     rate: u32,
-    pub counts: Arc<StreamCounts>,
-    progress: Progress,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    stream: Running,
 }
 
 impl SoundInput {
     /// Opens `audio:<id>` for capture at its default configuration.
     pub fn open(id: &str) -> Result<Self, DeviceError> {
-        let device = find(id, DeviceKind::Microphone)?;
-        let config = device.default_input_config().map_err(|e| cannot(id, e))?;
-        let rate = config.sample_rate();
-        let channels = usize::from(config.channels());
-        let (producer, consumer) = rtrb::RingBuffer::new(rate as usize * RING_MS / 1000);
-        let counts = Arc::new(StreamCounts::default());
-        let c = counts.clone();
-        let format = config.sample_format();
-        let stream_config: cpal::StreamConfig = config.into();
-        let sid = id.to_owned();
-        let (stop, thread) = spawn_stream(id, move || {
-            let s = match format {
-                SampleFormat::F32 => {
-                    input_stream::<f32>(&device, &stream_config, channels, producer, c)
-                }
-                SampleFormat::I16 => {
-                    input_stream::<i16>(&device, &stream_config, channels, producer, c)
-                }
-                SampleFormat::I32 => {
-                    input_stream::<i32>(&device, &stream_config, channels, producer, c)
-                }
-                SampleFormat::U8 => {
-                    input_stream::<u8>(&device, &stream_config, channels, producer, c)
-                }
-                other => return Err(cannot(&sid, format!("unsupported sample format {other}"))),
-            };
-            s.map_err(|e| cannot(&sid, e))
-        })?;
+        let (device, supported) =
+            open_device(id, DeviceKind::Microphone, |d| d.default_input_config())?;
+        let rate = supported.sample_rate();
+        let (producer, ring) = rtrb::RingBuffer::new(rate as usize * RING_MS / 1000);
+        let stream = Running::start(
+            id,
+            device,
+            supported,
+            move |d, config, channels, format, counts| {
+                per_format!(format, input_stream(d, config, channels, producer, counts))
+            },
+        )?;
         let resampler = (rate as usize != RATE)
             .then(|| FftFixedOut::new(rate as usize, RATE, FRAME, 2, 1))
             .transpose()
             .map_err(|e| cannot(id, e))?;
-        let output = vec![vec![0.0; FRAME]];
         Ok(Self {
-            id: id.to_owned(),
-            ring: consumer,
+            ring,
             resampler,
             input: vec![Vec::with_capacity(rate as usize / 25)],
-            output,
+            output: vec![vec![0.0; FRAME]],
             rate,
-            counts,
-            progress: Progress::new(),
-            stop,
-            thread: Some(thread),
+            stream,
         })
+    }
+
+    /// What the stream counted.
+    pub fn counts(&self) -> &StreamCounts {
+        &self.stream.counts
     }
 
     /// The device's sample rate.
@@ -227,9 +275,7 @@ impl SoundInput {
     /// The next 20 ms at 48 kHz mono, if the device has delivered that much; `None` otherwise
     /// (call again shortly — the device's clock paces capture).
     pub fn try_frame(&mut self) -> Result<Option<[i16; FRAME]>, DeviceError> {
-        if self.progress.dead(&self.counts) {
-            return Err(cannot(&self.id, "the device stopped (unplugged?)"));
-        }
+        self.stream.check()?;
         let need = self
             .resampler
             .as_ref()
@@ -240,7 +286,7 @@ impl SoundInput {
         let chunk = self
             .ring
             .read_chunk(need)
-            .map_err(|e| cannot(&self.id, e))?;
+            .map_err(|e| cannot(&self.stream.id, e))?;
         self.input[0].clear();
         let (a, b) = chunk.as_slices();
         self.input[0].extend_from_slice(a);
@@ -250,7 +296,7 @@ impl SoundInput {
         let samples: &[f32] = match self.resampler.as_mut() {
             Some(r) => {
                 r.process_into_buffer(&self.input, &mut self.output, None)
-                    .map_err(|e| cannot(&self.id, e))?;
+                    .map_err(|e| cannot(&self.stream.id, e))?;
                 &self.output[0]
             }
             None => &self.input[0],
@@ -262,19 +308,9 @@ impl SoundInput {
     }
 }
 
-impl Drop for SoundInput {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            t.thread().unpark();
-            let _ = t.join();
-        }
-    }
-}
-
 fn input_stream<T>(
     device: &cpal::Device,
-    config: &cpal::StreamConfig,
+    config: cpal::StreamConfig,
     channels: usize,
     mut ring: rtrb::Producer<f32>,
     counts: Arc<StreamCounts>,
@@ -285,7 +321,7 @@ where
 {
     let c2 = counts.clone();
     device.build_input_stream::<T, _, _>(
-        *config,
+        config,
         move |data: &[T], _| {
             // The audio thread: copy (downmixed to mono) and return.
             let frames = data.len() / channels.max(1);
@@ -306,72 +342,51 @@ where
 
 /// A sound card's output as the speaker.
 pub struct SoundOutput {
-    id: String,
     ring: rtrb::Producer<f32>,
     resampler: Option<FftFixedIn<f32>>,
     input: Vec<Vec<f32>>,
     output: Vec<Vec<f32>>,
-    pub counts: Arc<StreamCounts>,
-    progress: Progress,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    stream: Running,
 }
 
 impl SoundOutput {
     /// Opens `audio:<id>` for playback at its default configuration.
     pub fn open(id: &str) -> Result<Self, DeviceError> {
-        let device = find(id, DeviceKind::Speaker)?;
-        let config = device.default_output_config().map_err(|e| cannot(id, e))?;
-        let rate = config.sample_rate();
-        let channels = usize::from(config.channels());
-        let (producer, consumer) = rtrb::RingBuffer::new(rate as usize * RING_MS / 1000);
-        let counts = Arc::new(StreamCounts::default());
-        let c = counts.clone();
-        let format = config.sample_format();
-        let stream_config: cpal::StreamConfig = config.into();
-        let sid = id.to_owned();
-        let (stop, thread) = spawn_stream(id, move || {
-            let s = match format {
-                SampleFormat::F32 => {
-                    output_stream::<f32>(&device, &stream_config, channels, consumer, c)
-                }
-                SampleFormat::I16 => {
-                    output_stream::<i16>(&device, &stream_config, channels, consumer, c)
-                }
-                SampleFormat::I32 => {
-                    output_stream::<i32>(&device, &stream_config, channels, consumer, c)
-                }
-                SampleFormat::U8 => {
-                    output_stream::<u8>(&device, &stream_config, channels, consumer, c)
-                }
-                other => return Err(cannot(&sid, format!("unsupported sample format {other}"))),
-            };
-            s.map_err(|e| cannot(&sid, e))
-        })?;
+        let (device, supported) =
+            open_device(id, DeviceKind::Speaker, |d| d.default_output_config())?;
+        let rate = supported.sample_rate();
+        let (ring, consumer) = rtrb::RingBuffer::new(rate as usize * RING_MS / 1000);
+        let stream = Running::start(
+            id,
+            device,
+            supported,
+            move |d, config, channels, format, counts| {
+                per_format!(format, output_stream(d, config, channels, consumer, counts))
+            },
+        )?;
         let resampler = (rate as usize != RATE)
             .then(|| FftFixedIn::new(RATE, rate as usize, FRAME, 2, 1))
             .transpose()
             .map_err(|e| cannot(id, e))?;
         let out_len = resampler.as_ref().map_or(FRAME, |r| r.output_frames_max());
         Ok(Self {
-            id: id.to_owned(),
-            ring: producer,
+            ring,
             resampler,
             input: vec![vec![0.0; FRAME]],
             output: vec![vec![0.0; out_len]],
-            counts,
-            progress: Progress::new(),
-            stop,
-            thread: Some(thread),
+            stream,
         })
+    }
+
+    /// What the stream counted.
+    pub fn counts(&self) -> &StreamCounts {
+        &self.stream.counts
     }
 
     /// Queues 20 ms at 48 kHz mono. When the device has fallen behind (the ring is full) the
     /// frame is dropped: latency stays bounded.
     pub fn play(&mut self, pcm: &[i16; FRAME]) -> Result<(), DeviceError> {
-        if self.progress.dead(&self.counts) {
-            return Err(cannot(&self.id, "the device stopped (unplugged?)"));
-        }
+        self.stream.check()?;
         for (i, s) in self.input[0].iter_mut().zip(pcm) {
             *i = f32::from_sample(*s);
         }
@@ -379,7 +394,7 @@ impl SoundOutput {
             Some(r) => {
                 let (_, n) = r
                     .process_into_buffer(&self.input, &mut self.output, None)
-                    .map_err(|e| cannot(&self.id, e))?;
+                    .map_err(|e| cannot(&self.stream.id, e))?;
                 n
             }
             None => {
@@ -389,7 +404,10 @@ impl SoundOutput {
         };
         let samples = &self.output[0][..n];
         if self.ring.slots() < n {
-            self.counts.xruns.fetch_add(n as u64, Ordering::Relaxed);
+            self.stream
+                .counts
+                .xruns
+                .fetch_add(n as u64, Ordering::Relaxed);
             return Ok(());
         }
         for s in samples {
@@ -400,19 +418,9 @@ impl SoundOutput {
     }
 }
 
-impl Drop for SoundOutput {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            t.thread().unpark();
-            let _ = t.join();
-        }
-    }
-}
-
 fn output_stream<T>(
     device: &cpal::Device,
-    config: &cpal::StreamConfig,
+    config: cpal::StreamConfig,
     channels: usize,
     mut ring: rtrb::Consumer<f32>,
     counts: Arc<StreamCounts>,
@@ -422,7 +430,7 @@ where
 {
     let c2 = counts.clone();
     device.build_output_stream::<T, _, _>(
-        *config,
+        config,
         move |data: &mut [T], _| {
             // The audio thread: copy out (the same sample on every channel) and return.
             let mut missing = 0u64;

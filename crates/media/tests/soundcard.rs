@@ -52,9 +52,11 @@ fn a_tone_played_to_the_sound_card_is_captured_back_with_its_marks() {
         mic.rate(),
         meter.level_dbfs(),
         meter.marks(),
-        mic.counts.xruns.load(std::sync::atomic::Ordering::Relaxed),
+        mic.counts()
+            .xruns
+            .load(std::sync::atomic::Ordering::Relaxed),
         speaker
-            .counts
+            .counts()
             .xruns
             .load(std::sync::atomic::Ordering::Relaxed),
     );
