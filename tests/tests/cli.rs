@@ -72,6 +72,14 @@ fn a_bad_token_or_device_exits_non_zero_with_a_reason() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no microphone"));
+
+    let out = cli(&server, "alice")
+        .args(["--video-device", "camera:Unplugged Webcam"])
+        .args(["call", "bob"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no camera"));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Calls through a real sound card: cpal's ALSA backend into the PulseAudio null sink that
 //! `cargo xtask test` runs (its default source is the sink's monitor, so whatever the speaker
 //! plays comes straight back into the microphone — an echo path with the device's own delay).
+//! And devices that fail: a microphone, a camera.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -8,7 +9,8 @@ use std::time::Duration;
 
 use switchboard_media::DeviceKind;
 use switchboard_media::sound::sound_devices;
-use switchboard_tests::calls::{Side, video_call};
+use switchboard_protocol::CallMedia;
+use switchboard_tests::calls::{Side, uid, video_call};
 use switchboard_tests::server::DevServer;
 
 fn pulse(kind: DeviceKind) -> Option<String> {
@@ -115,6 +117,63 @@ async fn a_microphone_that_fails_is_reported_and_the_call_goes_on() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = bob.stats_from(&call, "alice").await.unwrap().video.decoded;
     assert!(after >= before + 20, "{} pictures in 2 s", after - before);
+    alice.engine.hangup(&call);
+    bob.ended(&call).await.unwrap();
+}
+
+/// A camera that is not there: the app is told, the call goes on with audio; switching to
+/// another missing camera is refused; switching to the pattern brings pictures to the far end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_camera_is_reported_and_a_hot_switch_brings_pictures() {
+    use switchboard_engine::Event;
+    let server = DevServer::start("").unwrap();
+    let mut alice = Side::start_with(&server, "alice", |c| {
+        c.camera = "camera:Unplugged Webcam".into();
+    })
+    .await
+    .unwrap();
+    let mut bob = Side::start(&server, "bob").await.unwrap();
+    let call = alice
+        .engine
+        .call(vec![uid("bob")], CallMedia::Video)
+        .await
+        .unwrap();
+    assert_eq!(bob.answer().await.unwrap(), call);
+    bob.until_stats(&call, "alice", "alice's voice", |s| s.audio.decoded > 0)
+        .await
+        .unwrap();
+    let failed = |e: &Event| match e {
+        Event::DeviceFailed { kind, id, .. } => Some((*kind, id.clone())),
+        _ => None,
+    };
+    let seen = alice.seen.iter().find_map(failed);
+    let (kind, id) = match seen {
+        Some(f) => f,
+        None => alice.wait("a device failure", failed).await.unwrap(),
+    };
+    assert_eq!(
+        (kind, id.as_str()),
+        (DeviceKind::Camera, "camera:Unplugged Webcam")
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let s = bob.stats_from(&call, "alice").await.unwrap();
+    assert_eq!(s.video.decoded, 0, "pictures from a missing camera");
+
+    let refused = alice.engine.set_camera("camera:Another Missing One").await;
+    assert!(refused.unwrap_err().to_string().contains("no camera"));
+    alice.engine.set_camera("pattern").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let decoded = bob.stats_from(&call, "alice").await.unwrap().video.decoded;
+        if decoded >= 20 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{decoded} pictures 5 s after the switch"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     alice.engine.hangup(&call);
     bob.ended(&call).await.unwrap();
 }

@@ -128,13 +128,8 @@ async fn run(cli: Cli) -> Result<bool> {
     if let Command::Devices = cli.command {
         return devices(cli.json);
     }
-    if cli.video_device != "pattern" {
-        bail!(
-            "no camera {:?}: this build offers the synthetic camera `pattern` (see `devices`)",
-            cli.video_device
-        );
-    }
-    // Open the microphone once here so that a bad id fails before signing in.
+    // Check the devices here so that a bad id fails before signing in.
+    switchboard_media::camera::check(&cli.video_device)?;
     switchboard_media::Microphone::open(&cli.audio_device)?;
     switchboard_media::Speaker::open(&cli.speaker)?;
     let token = Token::new(cli.token.clone()).context("that token is not well-formed")?;

@@ -84,6 +84,7 @@ impl Actor {
         let signaling = signaling::spawn(cfg.server.clone(), cfg.token.clone(), sig_tx);
         let capture = Capture::new(
             cfg.video_profile,
+            cfg.camera.clone(),
             cfg.microphone.clone(),
             cfg.speaker.clone(),
             cfg.audio_processing,
@@ -182,6 +183,12 @@ impl Actor {
             }
             Command::SetProfile(p) => {
                 let _ = self.factory.capture.profile.send(p);
+            }
+            Command::SetCamera(id, reply) => {
+                let r = switchboard_media::camera::check(&id).map(|_| {
+                    let _ = self.factory.capture.camera.send(id);
+                });
+                let _ = reply.send(r.map_err(|e| e.to_string()));
             }
             Command::SetMicrophone(id, reply) => {
                 // Open it here first so that a bad id is refused and the old device stays.

@@ -201,6 +201,7 @@ pub(crate) enum Command {
     },
     SwitchMedia(CallId, CallMedia),
     SetProfile(VideoProfile),
+    SetCamera(String, oneshot::Sender<Result<(), String>>),
     SetMicrophone(String, oneshot::Sender<Result<(), String>>),
     SetSpeaker(String, oneshot::Sender<Result<(), String>>),
     ResetDecoder(CallId),
@@ -329,6 +330,14 @@ impl Engine {
     /// nothing, if it cannot open.
     pub async fn set_speaker(&self, id: &str) -> Result<(), EngineError> {
         self.request(|reply| Command::SetSpeaker(id.to_owned(), reply))
+            .await
+    }
+
+    /// Switches the camera (`pattern` or a `camera:` id), also during a call: the device
+    /// opens in the mode closest to the video profile and its pictures replace the old ones.
+    /// Fails, changing nothing, if there is no such camera.
+    pub async fn set_camera(&self, id: &str) -> Result<(), EngineError> {
+        self.request(|reply| Command::SetCamera(id.to_owned(), reply))
             .await
     }
 

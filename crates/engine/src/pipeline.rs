@@ -14,8 +14,8 @@ use rtc::shared::time::SystemInstant;
 use switchboard_media::apm::{AudioProcessor, Stages};
 use switchboard_media::audio::FRAME;
 use switchboard_media::{
-    DeviceError, DeviceKind, H264Decoder, H264Encoder, I420Frame, JitterBuffer, MeterSpeaker,
-    Microphone, Mixer, OpusDecoder, OpusEncoder, PatternCamera, Playout, Speaker, Stamp,
+    Camera, DeviceError, DeviceKind, H264Decoder, H264Encoder, I420Frame, JitterBuffer,
+    MeterSpeaker, Microphone, Mixer, OpusDecoder, OpusEncoder, Playout, Speaker, Stamp,
 };
 use tokio::sync::{broadcast, watch};
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -130,6 +130,7 @@ pub struct Capture {
     pub video: broadcast::Sender<Arc<I420Frame>>,
     pub audio: broadcast::Sender<Arc<[i16; FRAME]>>,
     pub profile: watch::Sender<VideoProfile>,
+    pub camera: watch::Sender<String>,
     pub microphone: watch::Sender<String>,
     pub speaker: watch::Sender<String>,
     /// Every remote member's decoded audio, mixed for the speaker.
@@ -145,6 +146,7 @@ pub struct Capture {
 impl Capture {
     pub fn new(
         profile: VideoProfile,
+        camera: String,
         microphone: String,
         speaker: String,
         audio_processing: bool,
@@ -154,6 +156,7 @@ impl Capture {
             video: broadcast::channel(8).0,
             audio: broadcast::channel(8).0,
             profile: watch::channel(profile).0,
+            camera: watch::channel(camera).0,
             microphone: watch::channel(microphone).0,
             speaker: watch::channel(speaker).0,
             mixer: Arc::new(Mutex::new(Mixer::new())),
@@ -172,23 +175,61 @@ impl Capture {
         }
         let video = self.video.clone();
         let mut profile = self.profile.subscribe();
+        let mut camera_id = self.camera.subscribe();
+        let failed = device_failed(&self.events, DeviceKind::Camera);
         tasks.push(tokio::spawn(async move {
             let mut p = *profile.borrow_and_update();
-            let mut camera = PatternCamera::new(p.width, p.height);
+            let open = |id: &str, p: VideoProfile| {
+                // A real camera takes a moment to start: not on the runtime's threads.
+                let (id, (w, h, fps)) = (id.to_owned(), (p.width as u32, p.height as u32, p.fps));
+                tokio::task::spawn_blocking(move || Camera::open(&id, w, h, fps))
+            };
+            let mut camera = None;
+            let mut opening = Some(open(&camera_id.borrow_and_update(), p));
             let mut tick = tokio::time::interval(p.frame_interval());
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
+                    opened = async { opening.as_mut().expect("guarded").await }, if opening.is_some() => {
+                        opening = None;
+                        // A camera that cannot open sends nothing (never the test pattern to
+                        // a customer); the agent is told and picks another.
+                        camera = match opened {
+                            Ok(Ok(c)) => Some(c),
+                            Ok(Err(e)) => { failed(&camera_id.borrow(), &e); None }
+                            Err(e) => { tracing::warn!("camera task: {e}"); None }
+                        };
+                    }
                     _ = tick.tick() => {
-                        let frame = camera.frame(unix_ms());
-                        let _ = video.send(Arc::new(frame));
+                        let Some(c) = camera.as_mut() else { continue };
+                        match c.frame(unix_ms()) {
+                            Ok(Some(frame)) => { let _ = video.send(Arc::new(frame)); }
+                            Ok(None) => {}
+                            Err(e) => { failed(&camera_id.borrow(), &e); camera = None; }
+                        }
+                    }
+                    changed = camera_id.changed() => {
+                        if changed.is_err() { return; }
+                        // Hot switch: the old device closes, the encoders go on with the new
+                        // one's pictures (a new size gets a keyframe of its own).
+                        camera = None;
+                        opening = Some(open(&camera_id.borrow_and_update(), p));
                     }
                     changed = profile.changed() => {
                         if changed.is_err() { return; }
                         let next = *profile.borrow_and_update();
-                        if (next.width, next.height) != (p.width, p.height) {
+                        match camera.take() {
                             // Same counter, new size: the receiver's order check goes on.
-                            camera = camera.resized(next.width, next.height);
+                            Some(Camera::Pattern(pattern)) if (next.width, next.height) != (p.width, p.height) => {
+                                camera = Some(Camera::Pattern(pattern.resized(next.width, next.height)));
+                            }
+                            Some(Camera::Pattern(pattern)) => camera = Some(Camera::Pattern(pattern)),
+                            // A real camera is asked for the mode closest to the new profile.
+                            Some(Camera::Device(d)) => {
+                                drop(d);
+                                opening = Some(open(&camera_id.borrow(), next));
+                            }
+                            None => {}
                         }
                         if next.fps != p.fps {
                             tick = tokio::time::interval(next.frame_interval());

@@ -1,5 +1,6 @@
 //! Codec speed on the synthetic devices: OpenH264 per frame at the call profiles, Opus per
-//! 20 ms frame.
+//! 20 ms frame, and what a real camera's frame costs before the encoder (YUYV or MJPEG to
+//! I420, fitted to the profile).
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -58,11 +59,38 @@ fn opus(c: &mut Criterion) {
     });
 }
 
+fn camera(c: &mut Criterion) {
+    use switchboard_media::convert::{PixelFormat, fit, to_i420};
+    let (w, h) = (1280usize, 720usize);
+    // A camera-like picture: the pattern, as YUYV and as an MJPEG frame.
+    let frame = PatternCamera::new(w, h).frame(0);
+    let mut yuyv = Vec::with_capacity(w * h * 2);
+    for y in 0..h {
+        for x in (0..w).step_by(2) {
+            let c = (y / 2) * (w / 2) + x / 2;
+            let row = &frame.y()[y * w..];
+            yuyv.extend([row[x], frame.u()[c], row[x + 1], frame.v()[c]]);
+        }
+    }
+    let rgb: Vec<u8> = frame.y().iter().flat_map(|&l| [l, l, l]).collect();
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 85)
+        .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    c.bench_function("camera/yuyv_720p_to_i420", |b| {
+        b.iter(|| to_i420(PixelFormat::Yuyv, w, h, &yuyv).unwrap())
+    });
+    c.bench_function("camera/mjpeg_720p_to_i420", |b| {
+        b.iter(|| to_i420(PixelFormat::Mjpeg, w, h, &jpeg).unwrap())
+    });
+    c.bench_function("camera/fit_720p_to_360p", |b| b.iter(|| fit(&frame, 640, 360)));
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_secs(1))
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = h264, opus
+    targets = h264, opus, camera
 }
 criterion_main!(benches);

@@ -4,11 +4,13 @@
 //! speaker that finds them, and the codecs (OpenH264, Opus).
 //!
 //! Sound cards through cpal (listing, hot-plug, capture and playback through lock-free rings),
-//! the group-call mixer, echo cancellation (sonora), the jitter buffer. Cameras (nokhwa) and the
-//! recorder are still to come; see `docs/architecture.md`.
+//! the group-call mixer, echo cancellation (sonora), the jitter buffer. Cameras through nokhwa,
+//! converted to I420 (`convert`). The recorder is still to come; see `docs/architecture.md`.
 
 pub mod apm;
 pub mod audio;
+pub mod camera;
+pub mod convert;
 pub mod devices;
 pub mod h264;
 pub mod jitter;
@@ -21,6 +23,7 @@ pub mod stamp;
 pub mod video;
 
 pub use audio::{HeardMark, MeterSpeaker, ToneMicrophone};
+pub use camera::Camera;
 pub use devices::{DeviceError, DeviceInfo, DeviceKind, Microphone, Speaker};
 pub use h264::{H264Decoder, H264Encoder, H264Error};
 pub use jitter::{JitterBuffer, Playout, extend_seq};

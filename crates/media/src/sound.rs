@@ -42,10 +42,11 @@ pub fn sound_devices() -> Vec<DeviceInfo> {
     out
 }
 
-/// Every device a call can use: the synthetic ones first, then the sound cards.
+/// Every device a call can use: the synthetic ones first, then the sound cards and cameras.
 pub fn all_devices() -> Vec<DeviceInfo> {
     let mut all = synthetic_devices();
     all.extend(sound_devices());
+    all.extend(crate::camera::camera_devices());
     all
 }
 
