@@ -172,8 +172,17 @@ async fn switching_video_to_audio_and_back_keeps_the_call() {
     let (mut alice, mut bob) = pair(&server).await;
     let call = video_call(&mut alice, &mut bob).await;
 
-    alice.engine.switch_media(&call, CallMedia::Audio);
-    let media = bob
+    for (side, other) in [(&alice, "bob"), (&bob, "alice")] {
+        let s = side.stats_from(&call, other).await.unwrap();
+        assert!(
+            s.video.negotiated,
+            "{other}: video m-line not active in a video call"
+        );
+    }
+    // Bob switches: alice made the first offer, so she re-offers with the video m-line
+    // inactive, on the same connection.
+    bob.engine.switch_media(&call, CallMedia::Audio);
+    let media = alice
         .wait("media switched", |e| match e {
             Event::MediaSwitched { media, .. } => Some(*media),
             _ => None,
@@ -181,6 +190,13 @@ async fn switching_video_to_audio_and_back_keeps_the_call() {
         .await
         .unwrap();
     assert_eq!(media, CallMedia::Audio);
+    for (side, other) in [(&alice, "bob"), (&bob, "alice")] {
+        side.until_stats(&call, other, "video renegotiated off", |s| {
+            !s.video.negotiated
+        })
+        .await
+        .unwrap();
+    }
     tokio::time::sleep(Duration::from_millis(700)).await;
     let (a0, b0) = (
         alice.stats_from(&call, "bob").await.unwrap(),
@@ -198,13 +214,26 @@ async fn switching_video_to_audio_and_back_keeps_the_call() {
     assert!(b1.audio.decoded > b0.audio.decoded + 20);
 
     alice.engine.switch_media(&call, CallMedia::Video);
-    for (side, other, before) in [(&alice, "bob", a1), (&bob, "alice", b1)] {
+    for (side, other, before) in [(&alice, "bob", &a1), (&bob, "alice", &b1)] {
         side.until_stats(&call, other, "video again", |s| {
-            s.video.decoded > before.video.decoded + 15
+            s.video.negotiated && s.video.decoded > before.video.decoded + 15
         })
         .await
         .unwrap();
     }
+    // Audio went on through both renegotiations: nothing was rebuilt.
+    let a2 = alice.stats_from(&call, "bob").await.unwrap();
+    assert!(a2.audio.decoded > a1.audio.decoded);
+    // One receiver per track after the m-line came back: each picture is counted once, in
+    // order (30 fps: at most ~30 a second, and none out of order).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let a3 = alice.stats_from(&call, "bob").await.unwrap();
+    let pictures = a3.video.decoded - a2.video.decoded;
+    assert!((10..=45).contains(&pictures), "{pictures} pictures in 1 s");
+    assert_eq!(
+        a3.video.decoded - a3.video.in_order,
+        a2.video.decoded - a2.video.in_order
+    );
     alice.engine.hangup(&call);
     assert_eq!(alice.ended(&call).await.unwrap().0.code, EndCode::Hangup);
 }

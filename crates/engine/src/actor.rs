@@ -178,7 +178,11 @@ impl Actor {
                 if let Some(call) = self.calls.get_mut(&call_id) {
                     call.media = media;
                     Self::apply_gates(call);
-                    self.send(ClientMessage::SwitchMedia(SwitchMedia { call_id, media }));
+                    self.send(ClientMessage::SwitchMedia(SwitchMedia {
+                        call_id: call_id.clone(),
+                        media,
+                    }));
+                    self.renegotiate(&call_id, None).await;
                 }
             }
             Command::SetProfile(p) => {
@@ -311,7 +315,11 @@ impl Actor {
         let mut invitees = Vec::new();
         for user in to {
             let key = self.key(Owner::Invite(request));
-            match self.factory.offerer(key, &user).await {
+            match self
+                .factory
+                .offerer(key, &user, media == CallMedia::Video)
+                .await
+            {
                 Ok((peer, offer)) => {
                     invitees.push(Invitee {
                         user: user.clone(),
@@ -418,6 +426,37 @@ impl Actor {
         }
     }
 
+    /// After an audio↔video switch (ours or another member's): re-offer to every member we made
+    /// the first offer to (`only`: just that one), with the video m-line on or off.
+    async fn renegotiate(&mut self, call_id: &CallId, only: Option<&UserId>) {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let video = call.media == CallMedia::Video;
+        let mut offers = Vec::new();
+        for (user, p) in call.peers.iter_mut() {
+            if only.is_some_and(|o| o != user) {
+                continue;
+            }
+            match p.reoffer(video).await {
+                Ok(Some(sdp)) => offers.push((user.clone(), p.session.clone(), sdp)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!("re-offer to {user}: {e}"),
+            }
+        }
+        for (to, to_session, sdp) in offers {
+            if let Ok(sdp) = Sdp::new(sdp) {
+                self.send(ClientMessage::Sdp(SdpToPeer {
+                    call_id: call_id.clone(),
+                    to,
+                    to_session,
+                    kind: SdpKind::Offer,
+                    sdp,
+                }));
+            }
+        }
+    }
+
     /// Full mesh: once we are in, for every joined member we have no connection with, the one
     /// whose id sorts first offers (the inviter already offered to those it invited).
     async fn mesh(&mut self, call_id: &CallId) {
@@ -426,6 +465,7 @@ impl Actor {
             return;
         };
         let media_on = call.media_on;
+        let video = call.media == CallMedia::Video;
         let todo: Vec<UserId> = call
             .joined
             .iter()
@@ -434,7 +474,7 @@ impl Actor {
             .collect();
         for user in todo {
             let key = self.key(Owner::Call(call_id.clone()));
-            match self.factory.offerer(key, &user).await {
+            match self.factory.offerer(key, &user, video).await {
                 Ok((peer, offer)) => {
                     if let Ok(sdp) = Sdp::new(offer) {
                         self.send(ClientMessage::Sdp(SdpToPeer {

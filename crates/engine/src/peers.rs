@@ -14,6 +14,7 @@ use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCIceGatheringState,
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
 };
+use webrtc::rtp_transceiver::{RTCRtpSenderId, RTCRtpTransceiverDirection};
 
 use crate::data::{self, DataEvent};
 use crate::peer;
@@ -128,6 +129,14 @@ pub struct Peer {
     /// Our candidates gathered before the call had an id (the invite is still in flight).
     pub pending_local: Vec<Option<IceCandidate>>,
     pub connected: bool,
+    /// We made the first offer: only this side offers again (the DTLS roles stay as they are,
+    /// and the two sides never offer at once).
+    pub offerer: bool,
+    /// Our video sender, to find its transceiver for an audio↔video renegotiation.
+    video_sender: Option<RTCRtpSenderId>,
+    /// Our re-offer waits for its answer; `Some(video)`: another change came meanwhile.
+    negotiating: bool,
+    again: Option<bool>,
 }
 
 /// Everything needed to make peers.
@@ -168,6 +177,10 @@ impl PeerFactory {
             pending_remote: Vec::new(),
             pending_local: Vec::new(),
             connected: false,
+            offerer: false,
+            video_sender: None,
+            negotiating: false,
+            again: None,
         })
     }
 
@@ -178,6 +191,7 @@ impl PeerFactory {
         let stream = format!("sb-{:016x}", rand::random::<u64>());
         let audio = peer::add_track(&p.pc, RtpCodecKind::Audio, &stream).await?;
         let video = peer::add_track(&p.pc, RtpCodecKind::Video, &stream).await?;
+        p.video_sender = Some(video.sender.id());
         p.tasks.push(tokio::spawn(pipeline::send_audio(
             p.shared.clone(),
             audio,
@@ -192,10 +206,18 @@ impl PeerFactory {
         Ok(())
     }
 
-    /// A peer that offers: returns it with the offer SDP.
-    pub async fn offerer(&self, key: u64, user: &UserId) -> anyhow::Result<(Peer, String)> {
+    /// A peer that offers (the video m-line `inactive` in an audio call): returns it with the
+    /// offer SDP.
+    pub async fn offerer(
+        &self,
+        key: u64,
+        user: &UserId,
+        video: bool,
+    ) -> anyhow::Result<(Peer, String)> {
         let mut p = self.build(key, user).await?;
+        p.offerer = true;
         self.add_tracks(&mut p).await?;
+        p.set_video_direction(video).await?;
         // The data channel goes into the first offer, so the answer brings SCTP up with the
         // rest of the transport while the callee rings.
         let dc = p.pc.create_data_channel(data::LABEL, None).await?;
@@ -222,23 +244,96 @@ impl PeerFactory {
         self.add_tracks(&mut p).await?;
         let answer = p.pc.create_answer(None).await?;
         p.pc.set_local_description(answer.clone()).await?;
+        p.note_video_direction().await;
         Ok((p, answer.sdp))
     }
 }
 
 impl Peer {
-    /// Applies the far end's answer.
-    pub async fn set_answer(&mut self, sdp: &str) -> anyhow::Result<()> {
+    /// Applies the far end's answer. Returns `Some(video)` when the media changed again while
+    /// a re-offer was out: offer again with it.
+    pub async fn set_answer(&mut self, sdp: &str) -> anyhow::Result<Option<bool>> {
         self.pc
             .set_remote_description(RTCSessionDescription::answer(sdp.to_owned())?)
             .await?;
         self.remote_set = true;
+        self.negotiating = false;
+        self.note_video_direction().await;
         for c in std::mem::take(&mut self.pending_remote) {
             if let Err(e) = self.pc.add_ice_candidate(from_wire(c)).await {
                 tracing::warn!("remote candidate refused: {e}");
             }
         }
+        Ok(self.again.take())
+    }
+
+    /// Notes in the stats whether the video m-line now carries pictures.
+    async fn note_video_direction(&self) {
+        for t in self.pc.get_transceivers().await {
+            if let Ok(Some(sender)) = t.sender().await
+                && Some(sender.id()) == self.video_sender
+                && let Ok(d) = t.current_direction().await
+            {
+                let on = !matches!(
+                    d,
+                    RTCRtpTransceiverDirection::Inactive | RTCRtpTransceiverDirection::Unspecified
+                );
+                self.shared.update(|s| s.video.negotiated = on);
+            }
+        }
+    }
+
+    /// Sets our video m-line to send and receive (a video call) or to nothing (an audio call).
+    async fn set_video_direction(&self, video: bool) -> anyhow::Result<()> {
+        let direction = if video {
+            RTCRtpTransceiverDirection::Sendrecv
+        } else {
+            RTCRtpTransceiverDirection::Inactive
+        };
+        for t in self.pc.get_transceivers().await {
+            if let Ok(Some(sender)) = t.sender().await
+                && Some(sender.id()) == self.video_sender
+            {
+                t.set_direction(direction).await?;
+            }
+        }
         Ok(())
+    }
+
+    /// An audio↔video switch as an SDP re-offer on the same connection (same ICE and DTLS):
+    /// the video m-line becomes `inactive` or `sendrecv`. `None` while an earlier re-offer
+    /// waits for its answer (this change follows it) or when the far end offers.
+    pub async fn reoffer(&mut self, video: bool) -> anyhow::Result<Option<String>> {
+        if !self.offerer || !self.remote_set {
+            return Ok(None);
+        }
+        if self.negotiating {
+            self.again = Some(video);
+            return Ok(None);
+        }
+        self.set_video_direction(video).await?;
+        let offer = self.pc.create_offer(None).await?;
+        self.pc.set_local_description(offer.clone()).await?;
+        self.negotiating = true;
+        Ok(Some(offer.sdp))
+    }
+
+    /// Whether an offer from this peer's session renegotiates this connection (rather than
+    /// starting a new one, as after the far end signed in again).
+    pub fn renegotiates(&self, session: &SessionId) -> bool {
+        self.remote_set && !self.offerer && self.session.as_ref() == Some(session)
+    }
+
+    /// Answers the far end's re-offer on this connection.
+    pub async fn answer_reoffer(&mut self, offer: &str, video: bool) -> anyhow::Result<String> {
+        self.pc
+            .set_remote_description(RTCSessionDescription::offer(offer.to_owned())?)
+            .await?;
+        self.set_video_direction(video).await?;
+        let answer = self.pc.create_answer(None).await?;
+        self.pc.set_local_description(answer.clone()).await?;
+        self.note_video_direction().await;
+        Ok(answer.sdp)
     }
 
     /// A remote candidate: applied now, or once the remote description is set.

@@ -114,7 +114,7 @@ impl PeerShared {
         self.sending.load(Ordering::Relaxed) && self.transport_up.load(Ordering::Relaxed)
     }
 
-    fn update(&self, f: impl FnOnce(&mut PeerStats)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut PeerStats)) {
         f(&mut lock(&self.stats));
     }
 }

@@ -40,6 +40,9 @@ pub struct VideoStats {
     /// The size of the last decoded picture.
     pub width: u32,
     pub height: u32,
+    /// The video m-line is negotiated to carry pictures (false in an audio call: `inactive`
+    /// after an audio↔video renegotiation).
+    pub negotiated: bool,
 }
 
 /// Audio, likewise.

@@ -83,7 +83,9 @@ fn camera(c: &mut Criterion) {
     c.bench_function("camera/mjpeg_720p_to_i420", |b| {
         b.iter(|| to_i420(PixelFormat::Mjpeg, w, h, &jpeg).unwrap())
     });
-    c.bench_function("camera/fit_720p_to_360p", |b| b.iter(|| fit(&frame, 640, 360)));
+    c.bench_function("camera/fit_720p_to_360p", |b| {
+        b.iter(|| fit(&frame, 640, 360))
+    });
 }
 
 criterion_group! {

@@ -136,6 +136,7 @@ impl Actor {
                 if let Some(call) = self.calls.get_mut(&m.call_id) {
                     call.media = m.media;
                     Self::apply_gates(call);
+                    self.renegotiate(&m.call_id, None).await;
                 }
                 self.emit(Event::MediaSwitched {
                     call_id: m.call_id,
@@ -265,16 +266,42 @@ impl Actor {
                     .and_then(|c| c.peers.get_mut(&s.from))
                 {
                     p.session = Some(s.from_session.clone());
-                    if let Err(e) = p.set_answer(s.sdp.as_str()).await {
-                        tracing::warn!("answer from {} refused: {e}", s.from);
+                    match p.set_answer(s.sdp.as_str()).await {
+                        // The media changed again while our re-offer was out.
+                        Ok(Some(_)) => self.renegotiate(&s.call_id, Some(&s.from)).await,
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!("answer from {} refused: {e}", s.from),
                     }
                 }
             }
             SdpKind::Offer => {
-                // A mesh offer from another member of a group call.
-                if !self.calls.contains_key(&s.call_id) {
+                let Some(call) = self.calls.get_mut(&s.call_id) else {
+                    return;
+                };
+                // An audio↔video switch renegotiated on the connection we have.
+                let video = call.media == CallMedia::Video;
+                if let Some(p) = call
+                    .peers
+                    .get_mut(&s.from)
+                    .filter(|p| p.renegotiates(&s.from_session))
+                {
+                    match p.answer_reoffer(s.sdp.as_str(), video).await {
+                        Ok(answer) => {
+                            if let Ok(sdp) = Sdp::new(answer) {
+                                self.send(ClientMessage::Sdp(SdpToPeer {
+                                    call_id: s.call_id,
+                                    to: s.from,
+                                    to_session: Some(s.from_session),
+                                    kind: SdpKind::Answer,
+                                    sdp,
+                                }));
+                            }
+                        }
+                        Err(e) => tracing::warn!("re-offer from {} refused: {e}", s.from),
+                    }
                     return;
                 }
+                // A mesh offer from another member of a group call.
                 let key = self.key(Owner::Call(s.call_id.clone()));
                 match self.factory.answerer(key, &s.from, s.sdp.as_str()).await {
                     Ok((mut peer, answer)) => {
