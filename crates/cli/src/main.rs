@@ -94,6 +94,21 @@ enum Command {
         #[arg(long)]
         duration: Option<f64>,
     },
+    /// Wait in a queue as a customer (with a customer token: `POST /auth/customer`) until an
+    /// agent takes the call; stay for the duration, then hang up.
+    Queue {
+        /// The business (queue), e.g. `billing`.
+        business: String,
+        /// A video call (default: audio only).
+        #[arg(long)]
+        video: bool,
+        /// The name the agent sees.
+        #[arg(long)]
+        name: Option<String>,
+        /// Seconds to stay in the call after an agent took it.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+    },
     /// List the devices calls can use.
     Devices,
 }
@@ -159,6 +174,25 @@ async fn run(cli: Cli) -> Result<bool> {
             };
             let call_id = engine.call(to, media).await?;
             eprintln!("calling… (call {call_id})");
+            let s = follow(&engine, &mut events, &call_id, None, Some(secs(duration))).await?;
+            report(&s, cli.json);
+            s.normal()
+        }
+        Command::Queue {
+            business,
+            video,
+            name,
+            duration,
+        } => {
+            let business = Business::new(business).context("not a business name")?;
+            let name = name.map(Label::new).transpose().context("not a name")?;
+            let media = if video {
+                CallMedia::Video
+            } else {
+                CallMedia::Audio
+            };
+            let call_id = engine.enqueue(business, media, name).await?;
+            eprintln!("waiting in the queue… (call {call_id})");
             let s = follow(&engine, &mut events, &call_id, None, Some(secs(duration))).await?;
             report(&s, cli.json);
             s.normal()

@@ -158,6 +158,36 @@ impl Actor {
         match c {
             Command::Call { to, media, reply } => self.place_call(to, media, reply).await,
             Command::Accept(id) => self.input(&id, Input::LocalAccept).await,
+            Command::Enqueue {
+                business,
+                media,
+                name,
+                reply,
+            } => {
+                let request = self.next_request;
+                self.next_request += 1;
+                // Like an invite with nobody to offer to yet: the agent who takes the call
+                // offers once they join (the mesh rule), while we wait.
+                self.invites.insert(
+                    request,
+                    PendingInvite {
+                        peers: HashMap::new(),
+                        media,
+                        reply,
+                    },
+                );
+                self.signaling.send(ClientFrame::request(
+                    request,
+                    ClientMessage::Enqueue(switchboard_protocol::Enqueue {
+                        business,
+                        media,
+                        priority: 0,
+                        name,
+                        offer: None,
+                        extra: None,
+                    }),
+                ));
+            }
             Command::Hangup(id) => self.input(&id, Input::LocalHangup).await,
             Command::Mute {
                 call_id,
@@ -216,6 +246,10 @@ impl Actor {
             }
             Command::Stats(call_id, reply) => {
                 let _ = reply.send(self.stats(&call_id));
+            }
+            Command::LocalFrames(reply) => {
+                self.factory.capture.start();
+                let _ = reply.send(self.factory.capture.video.subscribe());
             }
             Command::Frames(call_id, user, reply) => {
                 let rx = self

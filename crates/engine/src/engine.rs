@@ -88,6 +88,10 @@ pub enum Event {
         kind: CallKind,
         media: CallMedia,
         members: Vec<UserId>,
+        /// The caller's display name, if they have one.
+        from_name: Option<switchboard_protocol::Label>,
+        /// For a customer from the queue: business, priority, wait, name.
+        queue: Option<switchboard_protocol::QueueContext>,
     },
     /// The peer connection with a member is up (ICE and DTLS done). With the offer riding on
     /// the invite this happens while the callee still rings.
@@ -192,6 +196,12 @@ pub(crate) enum Command {
         media: CallMedia,
         reply: oneshot::Sender<Result<CallId, String>>,
     },
+    Enqueue {
+        business: switchboard_protocol::Business,
+        media: CallMedia,
+        name: Option<switchboard_protocol::Label>,
+        reply: oneshot::Sender<Result<CallId, String>>,
+    },
     Accept(CallId),
     Hangup(CallId),
     Mute {
@@ -206,6 +216,7 @@ pub(crate) enum Command {
     SetSpeaker(String, oneshot::Sender<Result<(), String>>),
     ResetDecoder(CallId),
     Stats(CallId, oneshot::Sender<Vec<PeerStats>>),
+    LocalFrames(oneshot::Sender<broadcast::Receiver<std::sync::Arc<switchboard_media::I420Frame>>>),
     Frames(
         CallId,
         UserId,
@@ -298,6 +309,24 @@ impl Engine {
             .await
     }
 
+    /// As a customer: waits in the queue for `business` (the token may allow only one).
+    /// Returns once queued; the agent who takes the call joins it (a `MemberJoined`) and
+    /// offers the media connection. Queue positions arrive as `Event::Server`.
+    pub async fn enqueue(
+        &self,
+        business: switchboard_protocol::Business,
+        media: CallMedia,
+        name: Option<switchboard_protocol::Label>,
+    ) -> Result<CallId, EngineError> {
+        self.request(|reply| Command::Enqueue {
+            business,
+            media,
+            name,
+            reply,
+        })
+        .await
+    }
+
     pub fn accept(&self, call_id: &CallId) {
         self.send(Command::Accept(call_id.clone()));
     }
@@ -370,6 +399,15 @@ impl Engine {
         let (reply, rx) = oneshot::channel();
         self.send(Command::Frames(call_id.clone(), user.clone(), reply));
         rx.await.ok().flatten()
+    }
+
+    /// Our own camera's pictures (the local preview). Starts the camera if no call has.
+    pub async fn local_frames(
+        &self,
+    ) -> Option<broadcast::Receiver<std::sync::Arc<switchboard_media::I420Frame>>> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::LocalFrames(reply));
+        rx.await.ok()
     }
 
     /// Sends a text message to everyone in the call.

@@ -4,6 +4,7 @@
 
 mod actor;
 pub mod assemble;
+pub mod auth;
 pub mod data;
 pub mod engine;
 pub mod estimate;

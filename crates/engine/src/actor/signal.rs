@@ -59,44 +59,13 @@ impl Actor {
 
     async fn frame(&mut self, f: ServerFrame) {
         match f.message {
-            ServerMessage::CallCreated(c) => {
-                let Some(req) = f.id else { return };
-                let Some(inv) = self.invites.remove(&req) else {
-                    return;
-                };
-                let call_id = c.call_id;
-                let mut peers = inv.peers;
-                for p in peers.values_mut() {
-                    self.owners.insert(p.key, Owner::Call(call_id.clone()));
-                    for cand in std::mem::take(&mut p.pending_local) {
-                        self.send(ClientMessage::IceCandidate(IceToPeer {
-                            call_id: call_id.clone(),
-                            to: p.user.clone(),
-                            to_session: None,
-                            candidate: cand,
-                        }));
-                    }
-                }
-                let mut joined = Vec::new();
-                joined.extend(self.me.clone());
-                self.calls.insert(
-                    call_id.clone(),
-                    Call {
-                        machine: CallMachine::outgoing(),
-                        media: inv.media,
-                        peers,
-                        joined,
-                        answered: None,
-                        muted: (false, false),
-                        media_on: false,
-                        final_stats: Vec::new(),
-                    },
-                );
-                if let Some(call) = self.calls.get(&call_id) {
-                    Self::apply_gates(call);
-                }
-                let _ = inv.reply.send(Ok(call_id));
+            ServerMessage::Queued(q) => {
+                // The customer's place in the queue, for whoever shows it.
+                let call_id = q.call_id.clone();
+                self.emit(Event::Server(Box::new(ServerMessage::Queued(q))));
+                self.created(f.id, call_id).await;
             }
+            ServerMessage::CallCreated(c) => self.created(f.id, c.call_id).await,
             ServerMessage::Error(e) => {
                 if let Some(inv) = f.id.and_then(|id| self.invites.remove(&id)) {
                     for (_, p) in inv.peers {
@@ -154,6 +123,45 @@ impl Actor {
         }
     }
 
+    /// The server made our call (an invite) or queued us (a customer): the call exists now.
+    async fn created(&mut self, id: Option<switchboard_protocol::RequestId>, call_id: CallId) {
+        let Some(req) = id else { return };
+        let Some(inv) = self.invites.remove(&req) else {
+            return;
+        };
+        let mut peers = inv.peers;
+        for p in peers.values_mut() {
+            self.owners.insert(p.key, Owner::Call(call_id.clone()));
+            for cand in std::mem::take(&mut p.pending_local) {
+                self.send(ClientMessage::IceCandidate(IceToPeer {
+                    call_id: call_id.clone(),
+                    to: p.user.clone(),
+                    to_session: None,
+                    candidate: cand,
+                }));
+            }
+        }
+        let mut joined = Vec::new();
+        joined.extend(self.me.clone());
+        self.calls.insert(
+            call_id.clone(),
+            Call {
+                machine: CallMachine::outgoing(),
+                media: inv.media,
+                peers,
+                joined,
+                answered: None,
+                muted: (false, false),
+                media_on: false,
+                final_stats: Vec::new(),
+            },
+        );
+        if let Some(call) = self.calls.get(&call_id) {
+            Self::apply_gates(call);
+        }
+        let _ = inv.reply.send(Ok(call_id));
+    }
+
     async fn incoming(&mut self, inc: switchboard_protocol::IncomingCall) {
         let call_id = inc.call_id.clone();
         let mut call = Call {
@@ -205,6 +213,8 @@ impl Actor {
             kind: inc.kind,
             media: inc.media,
             members: inc.members.into_iter().map(|m| m.user).collect(),
+            from_name: inc.from_name,
+            queue: inc.queue,
         });
     }
 
