@@ -74,22 +74,35 @@ impl Stamp {
 
     /// Reads a stamp back; `None` when the frame carries none (or it was damaged).
     pub fn read(frame: &I420Frame) -> Option<Stamp> {
-        let w = frame.width();
-        if w < STAMP_SIZE.0 || frame.height() < STAMP_SIZE.1 {
+        Self::read_scaled(frame.y(), frame.width(), frame.height(), 1.0)
+    }
+
+    /// Reads a stamp from a luma plane showing the picture `scale` times its size from the
+    /// top-left corner (a screenshot of a video tile: 0.5 when a 640-pixel picture is shown
+    /// 320 pixels wide).
+    pub fn read_scaled(luma: &[u8], width: usize, height: usize, scale: f64) -> Option<Stamp> {
+        let at = |v: usize| (v as f64 * scale) as usize;
+        if scale <= 0.0
+            || width < at(STAMP_SIZE.0)
+            || height < at(STAMP_SIZE.1)
+            || luma.len() < width * height
+        {
             return None;
         }
-        let y = frame.y();
         let mut got = [false; BITS];
         for (i, bit) in got.iter_mut().enumerate() {
             let (bx, by) = ((i % PER_ROW) * BLOCK, (i / PER_ROW) * BLOCK);
-            // The inner 4×4 of each block: edges are where compression smears.
+            // The inner 4×4 of each block: edges are where compression (and scaling) smears.
+            let (x0, x1) = (at(bx + 2), at(bx + 6).max(at(bx + 2) + 1));
+            let (y0, y1) = (at(by + 2), at(by + 6).max(at(by + 2) + 1));
             let mut sum = 0u32;
-            for row in by + 2..by + 6 {
-                for col in bx + 2..bx + 6 {
-                    sum += u32::from(y[row * w + col]);
+            for row in y0..y1.min(height) {
+                for col in x0..x1.min(width) {
+                    sum += u32::from(luma[row * width + col]);
                 }
             }
-            *bit = sum / 16 > 125;
+            let n = ((y1.min(height) - y0) * (x1.min(width) - x0)).max(1) as u32;
+            *bit = sum / n > 125;
         }
         let (mut frame_no, mut ms, mut sum) = (0u32, 0u64, 0u8);
         for (i, bit) in got.iter().enumerate() {
@@ -110,6 +123,23 @@ impl Stamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamp_reads_back_from_a_picture_shown_smaller() {
+        let mut f = I420Frame::black(640, 360);
+        let s = Stamp {
+            frame: 77,
+            capture_ms: 1_795_000_000_000,
+        };
+        s.write(&mut f);
+        // Every other pixel of every other row: the picture at half size.
+        let half: Vec<u8> = (0..180)
+            .flat_map(|r| (0..320).map(move |c| (r, c)))
+            .map(|(r, c)| f.y()[r * 2 * 640 + c * 2])
+            .collect();
+        assert_eq!(Stamp::read_scaled(&half, 320, 180, 0.5), Some(s));
+        assert_eq!(Stamp::read_scaled(&half, 320, 180, 1.0), None);
+    }
 
     #[test]
     fn a_stamp_reads_back_and_a_damaged_one_does_not() {
