@@ -1,8 +1,36 @@
 // Tauri's codegen reads tauri.conf.json from the package root (the repo root); capabilities
 // live under src-tauri/ to keep the root to the layout of the design card.
+/// Every command of src-tauri/src/commands.rs (each needs an `allow-…` in the capability).
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "ui_ready",
+    "settings",
+    "sign_in",
+    "sign_out",
+    "account",
+    "call",
+    "accept",
+    "hangup",
+    "mute",
+    "switch_media",
+    "send_message",
+    "devices",
+    "set_device",
+    "set_video_profile",
+    "agent_register",
+    "agent_state",
+    "end_wrap_up",
+    "transfer",
+    "history",
+    "history_messages",
+    "set_notes",
+    "export_history",
+    "video_endpoint",
+];
+
 fn main() {
     let attrs = tauri_build::Attributes::new()
         .capabilities_path_pattern("src-tauri/capabilities/**/*")
-        .app_manifest(tauri_build::AppManifest::new().commands(&["app_info", "ui_ready"]));
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     tauri_build::try_build(attrs).expect("tauri-build failed: see the message above");
 }

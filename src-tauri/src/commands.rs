@@ -1,6 +1,16 @@
-//! Commands the UI invokes (`ui/src/lib/backend.ts`).
+//! Commands the UI invokes (`ui/src/lib/backend.ts`): each maps onto one `Console` method and
+//! returns a typed error the UI shows (`{code, message}`).
+
+use std::sync::Arc;
 
 use serde::Serialize;
+use switchboard_protocol::{CallMedia, EndWrapUp, SetAgentState, Transfer};
+use tauri::State;
+
+use crate::console::{Account, CmdResult, Console, Settings};
+use crate::history::{CallRow, HistoryQuery, MessageRow};
+
+type C<'a> = State<'a, Arc<Console>>;
 
 /// The build, as the UI shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -9,16 +19,19 @@ pub struct AppInfo {
     pub version: &'static str,
     pub protocol_version: u32,
     pub platform: String,
+    /// `--profile NAME`, when one was given.
+    pub profile: Option<String>,
 }
 
 /// What this build is.
 #[tauri::command]
-pub fn app_info() -> AppInfo {
+pub fn app_info(profile: State<'_, crate::Profile>) -> AppInfo {
     AppInfo {
         name: "Switchboard",
         version: env!("CARGO_PKG_VERSION"),
         protocol_version: switchboard_protocol::PROTOCOL_VERSION,
         platform: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+        profile: profile.0.clone(),
     }
 }
 
@@ -29,18 +42,127 @@ pub fn ui_ready() {
     tracing::info!("ui ready");
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[tauri::command]
+pub fn settings(c: C<'_>) -> Settings {
+    c.settings()
+}
 
-    #[test]
-    fn app_info_names_this_build() {
-        let info = app_info();
-        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
-        assert_eq!(
-            info.protocol_version,
-            switchboard_protocol::PROTOCOL_VERSION
-        );
-        assert!(info.platform.contains(std::env::consts::OS));
-    }
+#[tauri::command]
+pub async fn sign_in(
+    c: C<'_>,
+    server: String,
+    user: String,
+    password: String,
+) -> CmdResult<Account> {
+    c.sign_in(&server, &user, &password).await
+}
+
+#[tauri::command]
+pub async fn sign_out(c: C<'_>) -> CmdResult<()> {
+    c.sign_out().await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn account(c: C<'_>) -> CmdResult<Option<Account>> {
+    Ok(c.account().await)
+}
+
+#[tauri::command]
+pub async fn call(c: C<'_>, to: Vec<String>, media: CallMedia) -> CmdResult<String> {
+    c.call(&to, media).await
+}
+
+#[tauri::command]
+pub async fn accept(c: C<'_>, call_id: String, media: Option<CallMedia>) -> CmdResult<()> {
+    c.accept(&call_id, media).await
+}
+
+#[tauri::command]
+pub async fn hangup(c: C<'_>, call_id: String) -> CmdResult<()> {
+    c.hangup(&call_id).await
+}
+
+#[tauri::command]
+pub async fn mute(c: C<'_>, call_id: String, audio: bool, video: bool) -> CmdResult<()> {
+    c.mute(&call_id, audio, video).await
+}
+
+#[tauri::command]
+pub async fn switch_media(c: C<'_>, call_id: String, media: CallMedia) -> CmdResult<()> {
+    c.switch_media(&call_id, media).await
+}
+
+#[tauri::command]
+pub async fn send_message(c: C<'_>, call_id: String, text: String) -> CmdResult<()> {
+    c.send_message(&call_id, &text).await
+}
+
+#[tauri::command]
+pub async fn devices(c: C<'_>) -> CmdResult<Vec<switchboard_media::DeviceInfo>> {
+    Ok(c.devices().await)
+}
+
+#[tauri::command]
+pub async fn set_device(
+    c: C<'_>,
+    kind: switchboard_media::DeviceKind,
+    id: String,
+) -> CmdResult<()> {
+    c.set_device(kind, &id).await
+}
+
+#[tauri::command]
+pub async fn set_video_profile(c: C<'_>, profile: String) -> CmdResult<()> {
+    c.set_video_profile(&profile).await
+}
+
+#[tauri::command]
+pub async fn agent_register(c: C<'_>, area: String, skills: Vec<String>) -> CmdResult<()> {
+    c.agent_register(&area, &skills).await
+}
+
+#[tauri::command]
+pub async fn agent_state(c: C<'_>, state: SetAgentState) -> CmdResult<()> {
+    c.agent_state(state).await
+}
+
+#[tauri::command]
+pub async fn end_wrap_up(c: C<'_>, wrap_up: EndWrapUp) -> CmdResult<()> {
+    c.end_wrap_up(wrap_up).await
+}
+
+#[tauri::command]
+pub async fn transfer(c: C<'_>, transfer: Transfer) -> CmdResult<()> {
+    c.transfer(transfer).await
+}
+
+#[tauri::command]
+pub async fn history(c: C<'_>, query: HistoryQuery) -> CmdResult<Vec<CallRow>> {
+    c.history(query).await
+}
+
+#[tauri::command]
+pub async fn history_messages(c: C<'_>, call_id: String) -> CmdResult<Vec<MessageRow>> {
+    c.history_messages(&call_id).await
+}
+
+#[tauri::command]
+pub async fn set_notes(
+    c: C<'_>,
+    call_id: String,
+    notes: String,
+    disposition: Option<String>,
+) -> CmdResult<()> {
+    c.set_notes(&call_id, &notes, disposition.as_deref()).await
+}
+
+#[tauri::command]
+pub async fn export_history(c: C<'_>, query: HistoryQuery, path: String) -> CmdResult<u64> {
+    c.export_history(query, std::path::Path::new(&path)).await
+}
+
+#[tauri::command]
+pub async fn video_endpoint(c: C<'_>) -> CmdResult<crate::video::Endpoint> {
+    c.video_endpoint().await
 }

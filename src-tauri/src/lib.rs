@@ -1,9 +1,69 @@
 //! The desktop shell: a thin Tauri layer whose commands map onto the crates below it. It holds
-//! no call logic (docs/architecture.md).
+//! no call logic (docs/architecture.md): `console` owns the engine, the history and the
+//! settings; `commands` exposes them; `video` carries pictures to the webview.
 
 mod commands;
+pub mod console;
+pub mod history;
+pub mod video;
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tauri::{Emitter, Manager};
 use tracing_subscriber::EnvFilter;
+
+/// `--profile NAME`: a separate data directory (settings, history) and single-instance key, so
+/// that two consoles can run on one machine (e.g. an agent and a supervisor, or a test call).
+#[derive(Debug, Clone, Default)]
+pub struct Profile(pub Option<String>);
+
+impl Profile {
+    /// From the command line: `--profile NAME` or `--profile=NAME`. A name is letters, digits,
+    /// `-` and `_` (it becomes a directory name).
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut args = args.into_iter();
+        let mut name = None;
+        while let Some(a) = args.next() {
+            if a == "--profile" {
+                name = Some(args.next().ok_or("--profile needs a name")?);
+            } else if let Some(n) = a.strip_prefix("--profile=") {
+                name = Some(n.to_owned());
+            }
+        }
+        if let Some(n) = &name
+            && (n.is_empty()
+                || n.len() > 64
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        {
+            return Err(format!(
+                "profile {n:?}: use letters, digits, - and _ (at most 64)"
+            ));
+        }
+        Ok(Self(name))
+    }
+
+    /// The profile's data directory under the app's.
+    pub fn data_dir(&self, app_data: PathBuf) -> PathBuf {
+        match &self.0 {
+            Some(n) => app_data.join("profiles").join(n),
+            None => app_data,
+        }
+    }
+}
+
+/// UI events go to the webview as one `console` event.
+struct WebviewUi(tauri::AppHandle);
+
+impl console::Ui for WebviewUi {
+    fn emit(&self, event: console::UiEvent) {
+        if let Err(e) = self.0.emit("console", &event) {
+            tracing::warn!("event not delivered to the window: {e}");
+        }
+    }
+}
 
 /// Starts the console window and blocks until the app quits.
 pub fn run() {
@@ -14,17 +74,94 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting Switchboard");
+    let profile = match Profile::from_args(std::env::args().skip(1)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            std::process::exit(2);
+        }
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        profile = profile.0.as_deref().unwrap_or("default"),
+        "starting Switchboard"
+    );
 
     let result = tauri::Builder::default()
+        .manage(profile.clone())
+        .setup(move |app| {
+            // SWITCHBOARD_DATA_DIR overrides the OS location (tests, portable installs).
+            let base = match std::env::var_os("SWITCHBOARD_DATA_DIR") {
+                Some(d) => PathBuf::from(d),
+                None => app.path().app_data_dir()?,
+            };
+            let dir = profile.data_dir(base);
+            let ui = Arc::new(WebviewUi(app.handle().clone()));
+            let console = tauri::async_runtime::block_on(console::Console::open(&dir, ui))?;
+            tracing::info!(data_dir = %dir.display(), "history and settings");
+            app.manage(console);
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
-            commands::ui_ready
+            commands::ui_ready,
+            commands::settings,
+            commands::sign_in,
+            commands::sign_out,
+            commands::account,
+            commands::call,
+            commands::accept,
+            commands::hangup,
+            commands::mute,
+            commands::switch_media,
+            commands::send_message,
+            commands::devices,
+            commands::set_device,
+            commands::set_video_profile,
+            commands::agent_register,
+            commands::agent_state,
+            commands::end_wrap_up,
+            commands::transfer,
+            commands::history,
+            commands::history_messages,
+            commands::set_notes,
+            commands::export_history,
+            commands::video_endpoint,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         // Typically no display or a broken WebKitGTK install: say so plainly and exit non-zero.
         eprintln!("switchboard: cannot start the window: {e}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_profile_gets_its_own_data_dir() {
+        let p = Profile::from_args(args(&["--profile", "agent-2"])).unwrap();
+        assert_eq!(
+            p.data_dir(PathBuf::from("/d")),
+            PathBuf::from("/d/profiles/agent-2")
+        );
+        let none = Profile::from_args(args(&[])).unwrap();
+        assert_eq!(none.data_dir(PathBuf::from("/d")), PathBuf::from("/d"));
+        assert_eq!(
+            Profile::from_args(args(&["--profile=x"]))
+                .unwrap()
+                .0
+                .as_deref(),
+            Some("x")
+        );
+        assert!(Profile::from_args(args(&["--profile", "../etc"])).is_err());
+        assert!(Profile::from_args(args(&["--profile"])).is_err());
     }
 }

@@ -1,0 +1,813 @@
+//! The console's state behind the Tauri commands: the signed-in engine, the call history, the
+//! settings, and the pump that turns engine events into UI events and history rows. No Tauri
+//! types here, so the Rust tests drive it directly (tests/tests/app.rs).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use switchboard_engine::auth::{self, ServerAddress};
+use switchboard_engine::{Engine, EngineConfig, Event, PeerStats, VideoProfile};
+use switchboard_protocol::{
+    AgentProfile, AgentRegister, CallId, CallKind, CallMedia, ClientMessage, EndWrapUp, Label,
+    MediaState, QueueContext, Role, SetAgentState, Text, Transfer, UserId,
+};
+
+use crate::history::{CallRow, Direction, History, HistoryQuery, MessageRow, NewCall};
+use crate::video;
+
+/// What the UI is told, as one event stream (`console` in the webview).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UiEvent {
+    SignedIn {
+        user: String,
+        role: Role,
+        server: String,
+        resumed: bool,
+    },
+    /// The connection dropped; the engine reconnects (calls go on within the resume window).
+    Reconnecting {
+        reason: String,
+    },
+    SignedOut {
+        reason: String,
+    },
+    Incoming {
+        call_id: String,
+        from: String,
+        from_name: Option<String>,
+        kind: CallKind,
+        media: CallMedia,
+        members: Vec<String>,
+        queue: Option<QueueContext>,
+    },
+    Ringing {
+        call_id: String,
+        user: String,
+    },
+    MemberJoined {
+        call_id: String,
+        user: String,
+    },
+    MemberLeft {
+        call_id: String,
+        user: String,
+    },
+    FirstMedia {
+        call_id: String,
+        user: String,
+        kind: String,
+    },
+    RemoteMedia {
+        call_id: String,
+        user: String,
+        state: MediaState,
+    },
+    MediaSwitched {
+        call_id: String,
+        by: String,
+        media: CallMedia,
+    },
+    Message {
+        call_id: String,
+        from: String,
+        text: String,
+        at: i64,
+        mine: bool,
+    },
+    Stats {
+        call_id: String,
+        peers: Vec<PeerStats>,
+    },
+    DeviceFailed {
+        kind: switchboard_media::DeviceKind,
+        id: String,
+        reason: String,
+    },
+    Ended {
+        call_id: String,
+        code: String,
+        side: String,
+        duration_ms: i64,
+    },
+    /// Agent state, CTI figures, queue positions and the rest, as the server sent them.
+    Server {
+        message: serde_json::Value,
+    },
+    HistoryChanged {
+        call_id: String,
+    },
+    ExportProgress {
+        done: u64,
+        total: u64,
+    },
+    Error {
+        call_id: Option<String>,
+        message: String,
+    },
+}
+
+/// Where UI events go: the webview in the app, a channel in tests.
+pub trait Ui: Send + Sync + 'static {
+    fn emit(&self, event: UiEvent);
+}
+
+/// A command that failed, as the UI shows it: a stable code and a sentence.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl CommandError {
+    fn new(code: &'static str, message: impl std::fmt::Display) -> Self {
+        Self {
+            code,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<crate::history::HistoryError> for CommandError {
+    fn from(e: crate::history::HistoryError) -> Self {
+        Self::new("history", e)
+    }
+}
+
+impl From<switchboard_engine::EngineError> for CommandError {
+    fn from(e: switchboard_engine::EngineError) -> Self {
+        Self::new("engine", e)
+    }
+}
+
+pub type CmdResult<T> = Result<T, CommandError>;
+
+/// What the agent set, kept in the profile's data directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: String,
+    pub user: String,
+    pub camera: String,
+    pub microphone: String,
+    pub speaker: String,
+    pub video_profile: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: String::new(),
+            user: String::new(),
+            camera: "pattern".into(),
+            microphone: "tone".into(),
+            speaker: "meter".into(),
+            video_profile: VideoProfile::default().to_string(),
+        }
+    }
+}
+
+/// Who is signed in.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    pub user: String,
+    pub role: Role,
+    pub server: String,
+}
+
+struct Session {
+    engine: Engine,
+    account: Account,
+    pump: tokio::task::JoinHandle<()>,
+}
+
+/// A call the console follows, for its history row.
+#[derive(Debug, Clone)]
+struct Live {
+    answered_at: Option<i64>,
+}
+
+/// The console.
+pub struct Console {
+    ui: Arc<dyn Ui>,
+    history: History,
+    data_dir: PathBuf,
+    settings: Mutex<Settings>,
+    session: tokio::sync::Mutex<Option<Session>>,
+    live: Arc<Mutex<HashMap<String, Live>>>,
+    /// Where the webview's video tiles connect (started once per launch).
+    video: Mutex<Option<video::Endpoint>>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn wire<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn call_id(s: &str) -> CmdResult<CallId> {
+    CallId::new(s).map_err(|e| CommandError::new("bad_input", format!("call id: {e}")))
+}
+
+fn user_id(s: &str) -> CmdResult<UserId> {
+    UserId::new(s.trim()).map_err(|e| CommandError::new("bad_input", format!("{s:?}: {e}")))
+}
+
+impl Console {
+    /// Opens the profile's data directory: settings and the history database (calls a crash
+    /// left open are marked abnormal here).
+    pub async fn open(data_dir: &Path, ui: Arc<dyn Ui>) -> CmdResult<Arc<Self>> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| CommandError::new("io", format!("{}: {e}", data_dir.display())))?;
+        let (history, marked) = History::open(&data_dir.join("history.db")).await?;
+        if marked > 0 {
+            tracing::warn!("{marked} call(s) left open by a crash marked abnormal");
+        }
+        let mut settings: Settings = std::fs::read(data_dir.join("settings.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        // `cargo xtask run` points a first start at its dev server.
+        if settings.server.is_empty()
+            && let Ok(s) = std::env::var("SWITCHBOARD_SERVER")
+        {
+            settings.server = s;
+        }
+        Ok(Arc::new(Self {
+            ui,
+            history,
+            data_dir: data_dir.to_owned(),
+            settings: Mutex::new(settings),
+            session: tokio::sync::Mutex::new(None),
+            live: Arc::new(Mutex::new(HashMap::new())),
+            video: Mutex::new(None),
+        }))
+    }
+
+    pub fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+
+    fn save_settings(&self, change: impl FnOnce(&mut Settings)) {
+        let mut s = lock(&self.settings);
+        change(&mut s);
+        let path = self.data_dir.join("settings.json");
+        // Written aside and renamed: a crash mid-write keeps the old settings.
+        let tmp = path.with_extension("json.tmp");
+        let written = serde_json::to_vec_pretty(&*s)
+            .map_err(std::io::Error::other)
+            .and_then(|b| std::fs::write(&tmp, b))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            tracing::warn!("settings not saved: {e}");
+        }
+    }
+
+    async fn engine(&self) -> CmdResult<(Engine, Account)> {
+        self.session
+            .lock()
+            .await
+            .as_ref()
+            .map(|s| (s.engine.clone(), s.account.clone()))
+            .ok_or_else(|| CommandError::new("signed_out", "not signed in"))
+    }
+
+    fn account_key(a: &Account) -> String {
+        format!("{}@{}", a.user, a.server)
+    }
+
+    /// Signs in with a password and starts the engine with the chosen devices.
+    pub async fn sign_in(
+        self: &Arc<Self>,
+        server: &str,
+        user: &str,
+        password: &str,
+    ) -> CmdResult<Account> {
+        let address: ServerAddress = server
+            .parse()
+            .map_err(|e: auth::AuthError| CommandError::new("bad_server", e))?;
+        let login = auth::login(&address, user.trim(), password)
+            .await
+            .map_err(|e| match e {
+                auth::AuthError::Denied => CommandError::new("denied", e),
+                _ => CommandError::new("unreachable", e),
+            })?;
+        self.sign_out().await;
+        let s = self.settings();
+        let mut config = EngineConfig::new(address.ws.clone(), login.token);
+        config.video_profile = s.video_profile.parse().unwrap_or_default();
+        config.camera = s.camera.clone();
+        config.microphone = s.microphone.clone();
+        config.speaker = s.speaker.clone();
+        let (engine, events) = Engine::start(config)
+            .await
+            .map_err(|e| CommandError::new("sign_in", e))?;
+        let account = Account {
+            user: login.user.to_string(),
+            role: login.role,
+            server: address.http.clone(),
+        };
+        let pump = tokio::spawn(self.clone().pump(events, account.clone()));
+        *self.session.lock().await = Some(Session {
+            engine,
+            account: account.clone(),
+            pump,
+        });
+        self.save_settings(|s| {
+            s.server = server.trim().to_owned();
+            s.user = user.trim().to_owned();
+        });
+        self.ui.emit(UiEvent::SignedIn {
+            user: account.user.clone(),
+            role: account.role,
+            server: account.server.clone(),
+            resumed: false,
+        });
+        Ok(account)
+    }
+
+    /// Hangs up and signs out (the history keeps every call).
+    pub async fn sign_out(&self) {
+        if let Some(s) = self.session.lock().await.take() {
+            s.engine.shutdown();
+            // The pump writes the calls' ends as the engine hangs up; give it a moment.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(3), s.pump).await;
+            self.ui.emit(UiEvent::SignedOut {
+                reason: "signed out".into(),
+            });
+        }
+    }
+
+    pub async fn account(&self) -> Option<Account> {
+        self.session
+            .lock()
+            .await
+            .as_ref()
+            .map(|s| s.account.clone())
+    }
+
+    /// Calls one user or several (a group call).
+    pub async fn call(&self, to: &[String], media: CallMedia) -> CmdResult<String> {
+        let (engine, account) = self.engine().await?;
+        let to: Vec<UserId> = to.iter().map(|u| user_id(u)).collect::<CmdResult<_>>()?;
+        if to.is_empty() {
+            return Err(CommandError::new("bad_input", "whom to call?"));
+        }
+        let id = engine
+            .call(to.clone(), media)
+            .await
+            .map_err(|e| CommandError::new("call", e))?;
+        let id = id.to_string();
+        lock(&self.live).insert(id.clone(), Live { answered_at: None });
+        self.history
+            .started(&NewCall {
+                call_id: id.clone(),
+                account: Self::account_key(&account),
+                direction: Direction::Outgoing,
+                peers: to.iter().map(ToString::to_string).collect(),
+                media: wire(&media),
+                queue: false,
+                business: None,
+                started_at: now_ms(),
+            })
+            .await?;
+        self.ui.emit(UiEvent::HistoryChanged {
+            call_id: id.clone(),
+        });
+        Ok(id)
+    }
+
+    /// Answers a ringing call, as audio or video (`media`: switch as we answer).
+    pub async fn accept(&self, id: &str, media: Option<CallMedia>) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        let cid = call_id(id)?;
+        engine.accept(&cid);
+        if let Some(m) = media {
+            engine.switch_media(&cid, m);
+        }
+        let at = now_ms();
+        if let Some(l) = lock(&self.live).get_mut(id) {
+            l.answered_at.get_or_insert(at);
+        }
+        self.history.answered(id, at).await?;
+        Ok(())
+    }
+
+    /// Declines a ringing call, cancels an outgoing one, or hangs up.
+    pub async fn hangup(&self, id: &str) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.hangup(&call_id(id)?);
+        Ok(())
+    }
+
+    pub async fn mute(&self, id: &str, audio: bool, video: bool) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.mute(&call_id(id)?, audio, video);
+        Ok(())
+    }
+
+    pub async fn switch_media(&self, id: &str, media: CallMedia) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.switch_media(&call_id(id)?, media);
+        Ok(())
+    }
+
+    /// A text message to everyone in the call (kept in the history).
+    pub async fn send_message(&self, id: &str, text: &str) -> CmdResult<()> {
+        let (engine, account) = self.engine().await?;
+        let t = Text::new(text).map_err(|e| CommandError::new("bad_input", e))?;
+        engine.send_call_message(&call_id(id)?, t);
+        let at = now_ms();
+        self.history.message(id, at, &account.user, text).await?;
+        self.ui.emit(UiEvent::Message {
+            call_id: id.to_owned(),
+            from: account.user,
+            text: text.to_owned(),
+            at,
+            mine: true,
+        });
+        Ok(())
+    }
+
+    /// Every device that can be picked now (synthetic ones first).
+    pub async fn devices(&self) -> Vec<switchboard_media::DeviceInfo> {
+        tokio::task::spawn_blocking(switchboard_media::sound::all_devices)
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Picks a device (also during a call) and remembers it.
+    pub async fn set_device(&self, kind: switchboard_media::DeviceKind, id: &str) -> CmdResult<()> {
+        use switchboard_media::DeviceKind as K;
+        if let Ok((engine, _)) = self.engine().await {
+            match kind {
+                K::Camera => engine.set_camera(id).await?,
+                K::Microphone => engine.set_microphone(id).await?,
+                K::Speaker => engine.set_speaker(id).await?,
+            }
+        } else {
+            let checked = match kind {
+                K::Camera => switchboard_media::camera::check(id),
+                K::Microphone => switchboard_media::Microphone::open(id).map(drop),
+                K::Speaker => switchboard_media::Speaker::open(id).map(drop),
+            };
+            checked.map_err(|e| CommandError::new("device", e))?;
+        }
+        self.save_settings(|s| match kind {
+            K::Camera => s.camera = id.to_owned(),
+            K::Microphone => s.microphone = id.to_owned(),
+            K::Speaker => s.speaker = id.to_owned(),
+        });
+        Ok(())
+    }
+
+    pub async fn set_video_profile(&self, profile: &str) -> CmdResult<()> {
+        let p: VideoProfile = profile
+            .parse()
+            .map_err(|e| CommandError::new("bad_input", format!("{profile:?}: {e}")))?;
+        if let Ok((engine, _)) = self.engine().await {
+            engine.set_video_profile(p);
+        }
+        self.save_settings(|s| s.video_profile = p.to_string());
+        Ok(())
+    }
+
+    /// Joins the queue as an agent with these skills (`business` names).
+    pub async fn agent_register(&self, area: &str, skills: &[String]) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        let skills = skills
+            .iter()
+            .map(|b| {
+                Ok(switchboard_protocol::Skill {
+                    business: switchboard_protocol::Business::new(b.as_str())
+                        .map_err(|e| CommandError::new("bad_input", e))?,
+                    level: 1,
+                })
+            })
+            .collect::<CmdResult<Vec<_>>>()?;
+        engine.send_raw(ClientMessage::AgentRegister(AgentRegister {
+            profile: AgentProfile {
+                area: Label::new(area).map_err(|e| CommandError::new("bad_input", e))?,
+                skills,
+                display_name: None,
+            },
+        }));
+        Ok(())
+    }
+
+    /// Ready, not ready (with a reason) or offline; now or after this call.
+    pub async fn agent_state(&self, state: SetAgentState) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.send_raw(ClientMessage::SetAgentState(state));
+        Ok(())
+    }
+
+    /// Ends the wrap-up with notes and a disposition (also kept in the history).
+    pub async fn end_wrap_up(&self, w: EndWrapUp) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        let id = w.call_id.to_string();
+        let notes = w.notes.as_ref().map(|t| t.to_string()).unwrap_or_default();
+        let disposition = w.disposition.as_ref().map(ToString::to_string);
+        engine.send_raw(ClientMessage::EndWrapUp(w));
+        self.history
+            .set_notes(&id, &notes, disposition.as_deref())
+            .await?;
+        self.ui.emit(UiEvent::HistoryChanged { call_id: id });
+        Ok(())
+    }
+
+    pub async fn transfer(&self, t: Transfer) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.send_raw(ClientMessage::Transfer(t));
+        Ok(())
+    }
+
+    /// The signed-in account's calls that match (the account is filled in here).
+    pub async fn history(&self, mut q: HistoryQuery) -> CmdResult<Vec<CallRow>> {
+        q.account = self.history_account().await?;
+        Ok(self.history.query(&q).await?)
+    }
+
+    pub async fn history_messages(&self, id: &str) -> CmdResult<Vec<MessageRow>> {
+        Ok(self.history.messages(id).await?)
+    }
+
+    pub async fn set_notes(
+        &self,
+        id: &str,
+        notes: &str,
+        disposition: Option<&str>,
+    ) -> CmdResult<()> {
+        self.history.set_notes(id, notes, disposition).await?;
+        Ok(())
+    }
+
+    /// Exports the matching calls to a CSV file; progress arrives as `export_progress`.
+    pub async fn export_history(&self, mut q: HistoryQuery, path: &Path) -> CmdResult<u64> {
+        q.account = self.history_account().await?;
+        let ui = self.ui.clone();
+        Ok(self
+            .history
+            .export_csv(&q, path, |done, total| {
+                ui.emit(UiEvent::ExportProgress { done, total });
+            })
+            .await?)
+    }
+
+    /// The account whose history is shown: the one signed in, else the last one.
+    async fn history_account(&self) -> CmdResult<String> {
+        if let Some(a) = self.account().await {
+            return Ok(Self::account_key(&a));
+        }
+        let s = self.settings();
+        let server: ServerAddress = s
+            .server
+            .parse()
+            .map_err(|_| CommandError::new("signed_out", "not signed in"))?;
+        Ok(format!("{}@{}", s.user, server.http))
+    }
+
+    /// Where the webview's video tiles connect; starts the bridge at the first call.
+    pub async fn video_endpoint(self: &Arc<Self>) -> CmdResult<video::Endpoint> {
+        if let Some(e) = lock(&self.video).clone() {
+            return Ok(e);
+        }
+        let me = Arc::downgrade(self);
+        let sources: video::Sources = Arc::new(move |tile| {
+            let me = me.clone();
+            Box::pin(async move {
+                let me = me.upgrade()?;
+                let (engine, _) = me.engine().await.ok()?;
+                match tile {
+                    video::Tile::Local => engine.local_frames().await.map(video::Source::Local),
+                    video::Tile::Remote { call_id, user } => engine
+                        .remote_frames(&CallId::new(call_id).ok()?, &UserId::new(user).ok()?)
+                        .await
+                        .map(video::Source::Remote),
+                }
+            })
+        });
+        let e = video::start(sources)
+            .await
+            .map_err(|e| CommandError::new("video", e))?;
+        *lock(&self.video) = Some(e.clone());
+        Ok(e)
+    }
+
+    /// Engine events → UI events and history rows, until the engine stops.
+    async fn pump(
+        self: Arc<Self>,
+        mut events: tokio::sync::mpsc::UnboundedReceiver<Event>,
+        account: Account,
+    ) {
+        while let Some(ev) = events.recv().await {
+            if let Err(e) = self.on_event(ev, &account).await {
+                tracing::warn!("history: {e}");
+                self.ui.emit(UiEvent::Error {
+                    call_id: None,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+
+    async fn on_event(&self, ev: Event, account: &Account) -> CmdResult<()> {
+        let ui = |e| self.ui.emit(e);
+        match ev {
+            Event::SignedIn { resumed, .. } => ui(UiEvent::SignedIn {
+                user: account.user.clone(),
+                role: account.role,
+                server: account.server.clone(),
+                resumed,
+            }),
+            Event::SignalingLost(reason) => ui(UiEvent::Reconnecting { reason }),
+            Event::Closed(reason) => ui(UiEvent::SignedOut { reason }),
+            Event::Incoming {
+                call_id,
+                from,
+                kind,
+                media,
+                members,
+                from_name,
+                queue,
+            } => {
+                let id = call_id.to_string();
+                lock(&self.live).insert(id.clone(), Live { answered_at: None });
+                let mut peers: Vec<String> = vec![from.to_string()];
+                peers.extend(
+                    members
+                        .iter()
+                        .map(ToString::to_string)
+                        .filter(|m| *m != account.user && *m != from.as_str()),
+                );
+                self.history
+                    .started(&NewCall {
+                        call_id: id.clone(),
+                        account: Self::account_key(account),
+                        direction: Direction::Incoming,
+                        peers,
+                        media: wire(&media),
+                        queue: kind == CallKind::Queue,
+                        business: queue.as_ref().map(|q| q.business.to_string()),
+                        started_at: now_ms(),
+                    })
+                    .await?;
+                ui(UiEvent::Incoming {
+                    call_id: id,
+                    from: from.to_string(),
+                    from_name: from_name.map(|n| n.to_string()),
+                    kind,
+                    media,
+                    members: members.iter().map(ToString::to_string).collect(),
+                    queue,
+                });
+            }
+            Event::Ringing { call_id, user } => ui(UiEvent::Ringing {
+                call_id: call_id.to_string(),
+                user: user.to_string(),
+            }),
+            Event::MemberJoined { call_id, user, .. } => {
+                let id = call_id.to_string();
+                let at = now_ms();
+                if let Some(l) = lock(&self.live).get_mut(&id) {
+                    l.answered_at.get_or_insert(at);
+                }
+                self.history.answered(&id, at).await?;
+                self.history.add_peer(&id, user.as_str()).await?;
+                ui(UiEvent::MemberJoined {
+                    call_id: id,
+                    user: user.to_string(),
+                });
+            }
+            Event::MemberLeft { call_id, user, .. } => ui(UiEvent::MemberLeft {
+                call_id: call_id.to_string(),
+                user: user.to_string(),
+            }),
+            Event::FirstMedia {
+                call_id,
+                user,
+                kind,
+                ..
+            } => ui(UiEvent::FirstMedia {
+                call_id: call_id.to_string(),
+                user: user.to_string(),
+                kind: kind.to_owned(),
+            }),
+            Event::RemoteMediaState {
+                call_id,
+                user,
+                state,
+            } => ui(UiEvent::RemoteMedia {
+                call_id: call_id.to_string(),
+                user: user.to_string(),
+                state,
+            }),
+            Event::MediaSwitched { call_id, by, media } => ui(UiEvent::MediaSwitched {
+                call_id: call_id.to_string(),
+                by: by.to_string(),
+                media,
+            }),
+            Event::CallMessage {
+                call_id,
+                from,
+                text,
+            }
+            | Event::DataText {
+                call_id,
+                from,
+                text,
+            } => {
+                let at = now_ms();
+                let id = call_id.to_string();
+                self.history.message(&id, at, from.as_str(), &text).await?;
+                ui(UiEvent::Message {
+                    call_id: id,
+                    from: from.to_string(),
+                    text,
+                    at,
+                    mine: false,
+                });
+            }
+            Event::Stats { call_id, peers } => {
+                let id = call_id.to_string();
+                self.history.alive(&id, now_ms()).await?;
+                ui(UiEvent::Stats { call_id: id, peers });
+            }
+            Event::DeviceFailed { kind, id, reason } => {
+                ui(UiEvent::DeviceFailed { kind, id, reason })
+            }
+            Event::Ended {
+                call_id,
+                reason,
+                stats,
+                ..
+            } => {
+                let id = call_id.to_string();
+                let at = now_ms();
+                let answered = lock(&self.live).remove(&id).and_then(|l| l.answered_at);
+                let (code, side) = (wire(&reason.code), wire(&reason.side));
+                let quality = quality_summary(&stats);
+                self.history
+                    .ended(&id, at, &code, &side, quality.as_ref())
+                    .await?;
+                ui(UiEvent::Ended {
+                    call_id: id.clone(),
+                    code,
+                    side,
+                    duration_ms: answered.map_or(0, |a| (at - a).max(0)),
+                });
+                ui(UiEvent::HistoryChanged { call_id: id });
+            }
+            Event::Server(m) => ui(UiEvent::Server {
+                message: serde_json::to_value(&*m).unwrap_or_default(),
+            }),
+            Event::Error { call_id, message } => ui(UiEvent::Error {
+                call_id: call_id.map(|c| c.to_string()),
+                message,
+            }),
+            Event::TransportReady { .. }
+            | Event::FileProgress { .. }
+            | Event::FileReceived { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+/// What the history row keeps of a call's quality: per member, what arrived and how well.
+fn quality_summary(stats: &[PeerStats]) -> Option<serde_json::Value> {
+    if stats.is_empty() {
+        return None;
+    }
+    let members: Vec<serde_json::Value> = stats
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "user": s.user,
+                "quality": s.quality,
+                "rtt_ms": s.rtt_ms.map(|r| r.round()),
+                "video": {"decoded": s.video.decoded, "lost": s.video.lost,
+                          "width": s.video.width, "height": s.video.height},
+                "audio": {"decoded": s.audio.decoded, "lost": s.audio.lost,
+                          "concealed": s.audio.concealed},
+            })
+        })
+        .collect();
+    let worst = stats.iter().map(|s| s.quality).min().unwrap_or(0);
+    Some(serde_json::json!({ "quality": worst, "members": members }))
+}
