@@ -1,27 +1,62 @@
-import { render, screen } from "@testing-library/svelte";
+import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
 import App from "./App.svelte";
-import { tauriBackend } from "./lib/backend";
+import { tauriBackend, type UiEvent } from "./lib/backend";
 import { PROTOCOL_VERSION } from "./generated/protocol";
 
-afterEach(() => clearMocks());
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
 
-describe("the console shell", () => {
-  it("shows the build reported by Rust and tells Rust it is ready", async () => {
-    const calls: string[] = [];
-    mockIPC((cmd) => {
-      calls.push(cmd);
-      if (cmd === "app_info") {
-        return { name: "Switchboard", version: "9.8.7", protocol_version: PROTOCOL_VERSION, platform: "linux-x86_64" };
+const INFO = { name: "Switchboard", version: "9.8.7", protocol_version: PROTOCOL_VERSION, platform: "linux-x86_64", profile: null };
+const ACCOUNT = { user: "a1", role: "agent", server: "http://127.0.0.1:7700" };
+
+type Args = Record<string, unknown> | undefined;
+
+/** A backend that answers like Rust does, recording every command. */
+function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown = () => undefined) {
+  const calls: { cmd: string; args: Args }[] = [];
+  mockIPC(
+    (cmd, args) => {
+      calls.push({ cmd, args: args as Args });
+      const answer = extra(cmd, args as Args);
+      if (answer !== undefined) return answer;
+      switch (cmd) {
+        case "app_info":
+          return INFO;
+        case "account":
+          return signedIn ? ACCOUNT : null;
+        case "settings":
+          return { server: "127.0.0.1:7700", user: "a1", camera: "pattern", microphone: "tone", speaker: "meter", video_profile: "360p30" };
+        case "history":
+          return [];
+        case "ui_ready":
+        case "accept":
+        case "hangup":
+        case "mute":
+          return null;
+        case "sign_in":
+          return ACCOUNT;
       }
-      if (cmd === "ui_ready") return null;
       throw new Error(`unexpected command ${cmd}`);
-    });
+    },
+    { shouldMockEvents: true },
+  );
+  return calls;
+}
+
+const send = (e: UiEvent) => emit("console", e);
+
+describe("the console", () => {
+  it("shows the build reported by Rust and tells Rust it is ready", async () => {
+    const calls = fakeRust(false);
     render(App, { props: { backend: tauriBackend } });
     expect(await screen.findByTestId("app-version")).toHaveProperty("textContent", "9.8.7");
     expect(screen.getByTestId("protocol-version").textContent).toBe(`v${PROTOCOL_VERSION}`);
-    await vi.waitFor(() => expect(calls).toEqual(["app_info", "ui_ready"]));
+    await vi.waitFor(() => expect(calls.map((c) => c.cmd)).toContain("ui_ready"));
   });
 
   it("says so when the backend fails, instead of hanging", async () => {
@@ -30,5 +65,70 @@ describe("the console shell", () => {
     });
     render(App, { props: { backend: tauriBackend } });
     expect((await screen.findByRole("alert")).textContent).toContain("no backend");
+  });
+
+  it("signs in with what the agent typed and shows a refused password plainly", async () => {
+    let refuse = true;
+    const calls = fakeRust(false, (cmd) => {
+      if (cmd === "sign_in" && refuse) throw { code: "denied", message: "wrong user or password" };
+      return undefined;
+    });
+    render(App, { props: { backend: tauriBackend } });
+    const form = await screen.findByTestId("sign-in");
+    const password = form.querySelector("input[name=password]") as HTMLInputElement;
+    await vi.waitFor(() => expect((form.querySelector("input[name=user]") as HTMLInputElement).value).toBe("a1"));
+    await fireEvent.input(password, { target: { value: "a1" } });
+    await fireEvent.click(screen.getByTestId("sign-in-submit"));
+    expect((await screen.findByRole("alert")).textContent).toContain("wrong user or password");
+    refuse = false;
+    await fireEvent.click(screen.getByTestId("sign-in-submit"));
+    expect(await screen.findByTestId("dial-to")).toBeTruthy();
+    const signIn = calls.filter((c) => c.cmd === "sign_in").at(-1);
+    expect(signIn?.args).toEqual({ server: "127.0.0.1:7700", user: "a1", password: "a1" });
+  });
+
+  it("rings for an incoming queue call and answers it with a click", async () => {
+    const calls = fakeRust(true);
+    render(App, { props: { backend: tauriBackend } });
+    await screen.findByTestId("dial-to");
+    await send({
+      type: "incoming",
+      call_id: "c-42",
+      from: "cust-1",
+      from_name: "Ann",
+      kind: "queue",
+      media: "video",
+      members: ["cust-1", "a1"],
+      queue: { business: "billing", priority: 0, waited_ms: 12_000 },
+    });
+    const toast = await screen.findByTestId("incoming");
+    expect(toast.textContent).toContain("Ann");
+    expect(toast.textContent).toContain("billing");
+    await fireEvent.click(screen.getByTestId("accept-video"));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "accept")?.args).toEqual({ callId: "c-42", media: null }),
+    );
+    expect((await screen.findByTestId("call")).dataset.phase).toBe("connected");
+    expect(screen.queryByTestId("incoming")).toBeNull();
+  });
+
+  it("mutes, hangs up, and shows why the call ended", async () => {
+    const calls = fakeRust(true);
+    render(App, { props: { backend: tauriBackend } });
+    await screen.findByTestId("dial-to");
+    await send({ type: "incoming", call_id: "c-7", from: "bob", from_name: null, kind: "direct", media: "audio", members: ["bob", "a1"], queue: null });
+    await fireEvent.click(await screen.findByTestId("accept-audio"));
+    await fireEvent.click(await screen.findByTestId("mute"));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "mute")?.args).toEqual({ callId: "c-7", audio: true, video: false }),
+    );
+    await vi.waitFor(() => expect(screen.getByTestId("mute").getAttribute("aria-pressed")).toBe("true"));
+    await fireEvent.click(screen.getByTestId("hangup"));
+    await vi.waitFor(() => expect(calls.some((c) => c.cmd === "hangup")).toBe(true));
+    const historyLoads = calls.filter((c) => c.cmd === "history").length;
+    await send({ type: "ended", call_id: "c-7", code: "hangup", side: "local", duration_ms: 5000 });
+    await vi.waitFor(() => expect(screen.getByTestId("call-phase").textContent).toContain("by you"));
+    // The history reloads once the call is written.
+    await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "history").length).toBeGreaterThan(historyLoads));
   });
 });

@@ -1,6 +1,17 @@
 // The UI talks to Rust only through this interface: the Tauri implementation below in the app,
 // a mocked IPC in unit tests (GitButler's pattern: the UI runs without the window).
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type {
+  CallKind,
+  CallMedia,
+  EndWrapUp,
+  MediaState,
+  QueueContext,
+  Role,
+  SetAgentState,
+  Transfer,
+} from "../generated/protocol";
 
 /** What the shell reports about this build (the `app_info` command). */
 export interface AppInfo {
@@ -8,15 +19,204 @@ export interface AppInfo {
   version: string;
   protocol_version: number;
   platform: string;
+  profile: string | null;
 }
+
+/** A failed command, as Rust returns it. */
+export interface CommandError {
+  code: string;
+  message: string;
+}
+
+export function errorText(e: unknown): string {
+  if (e && typeof e === "object" && "message" in e) return String((e as CommandError).message);
+  return String(e);
+}
+
+export interface Account {
+  user: string;
+  role: Role;
+  server: string;
+}
+
+export interface Settings {
+  server: string;
+  user: string;
+  camera: string;
+  microphone: string;
+  speaker: string;
+  video_profile: string;
+}
+
+export type DeviceKind = "camera" | "microphone" | "speaker";
+
+export interface DeviceInfo {
+  id: string;
+  name: string;
+  kind: DeviceKind;
+  synthetic: boolean;
+}
+
+export interface VideoStats {
+  sent: number;
+  received: number;
+  decoded: number;
+  in_order: number;
+  lost: number;
+  dropped: number;
+  target_bps: number;
+  send_bps: number;
+  latency_ms_p50: number | null;
+  width: number;
+  height: number;
+  negotiated: boolean;
+}
+
+export interface AudioStats {
+  sent: number;
+  received: number;
+  decoded: number;
+  lost: number;
+  concealed: number;
+  jitter_ms: number;
+  level_dbfs: number;
+  recent_level_dbfs: number;
+}
+
+export interface PeerStats {
+  user: string;
+  video: VideoStats;
+  audio: AudioStats;
+  rtt_ms: number | null;
+  /** 1 (bad) … 5 (excellent). */
+  quality: number;
+}
+
+export interface CallRow {
+  call_id: string;
+  direction: "outgoing" | "incoming";
+  peers: string[];
+  media: CallMedia;
+  queue: boolean;
+  business: string | null;
+  started_at: number;
+  answered_at: number | null;
+  ended_at: number | null;
+  duration_ms: number | null;
+  end_code: string | null;
+  end_side: string | null;
+  recording_path: string | null;
+  notes: string;
+  disposition: string | null;
+  quality: { quality: number } | null;
+}
+
+export interface MessageRow {
+  at: number;
+  from_user: string;
+  text: string;
+}
+
+export interface HistoryQuery {
+  text?: string;
+  direction?: "outgoing" | "incoming";
+  media?: CallMedia;
+  missed?: boolean;
+  end_code?: string;
+  since?: number;
+  until?: number;
+  limit?: number;
+  offset?: number;
+}
+
+export interface VideoEndpoint {
+  url: string;
+  secret: string;
+}
+
+/** Everything Rust tells the UI, one stream (the `console` event). */
+export type UiEvent =
+  | { type: "signed_in"; user: string; role: Role; server: string; resumed: boolean }
+  | { type: "reconnecting"; reason: string }
+  | { type: "signed_out"; reason: string }
+  | {
+      type: "incoming";
+      call_id: string;
+      from: string;
+      from_name: string | null;
+      kind: CallKind;
+      media: CallMedia;
+      members: string[];
+      queue: QueueContext | null;
+    }
+  | { type: "ringing"; call_id: string; user: string }
+  | { type: "member_joined"; call_id: string; user: string }
+  | { type: "member_left"; call_id: string; user: string }
+  | { type: "first_media"; call_id: string; user: string; kind: string }
+  | { type: "remote_media"; call_id: string; user: string; state: MediaState }
+  | { type: "media_switched"; call_id: string; by: string; media: CallMedia }
+  | { type: "message"; call_id: string; from: string; text: string; at: number; mine: boolean }
+  | { type: "stats"; call_id: string; peers: PeerStats[] }
+  | { type: "device_failed"; kind: DeviceKind; id: string; reason: string }
+  | { type: "ended"; call_id: string; code: string; side: string; duration_ms: number }
+  | { type: "server"; message: { type: string; [k: string]: unknown } }
+  | { type: "history_changed"; call_id: string }
+  | { type: "export_progress"; done: number; total: number }
+  | { type: "error"; call_id: string | null; message: string };
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
   /** Tells the shell the UI has mounted (logged; the smoke test waits for it). */
   uiReady(): Promise<void>;
+  onEvent(handler: (e: UiEvent) => void): Promise<() => void>;
+  settings(): Promise<Settings>;
+  signIn(server: string, user: string, password: string): Promise<Account>;
+  signOut(): Promise<void>;
+  account(): Promise<Account | null>;
+  call(to: string[], media: CallMedia): Promise<string>;
+  accept(callId: string, media?: CallMedia): Promise<void>;
+  hangup(callId: string): Promise<void>;
+  mute(callId: string, audio: boolean, video: boolean): Promise<void>;
+  switchMedia(callId: string, media: CallMedia): Promise<void>;
+  sendMessage(callId: string, text: string): Promise<void>;
+  devices(): Promise<DeviceInfo[]>;
+  setDevice(kind: DeviceKind, id: string): Promise<void>;
+  setVideoProfile(profile: string): Promise<void>;
+  agentRegister(area: string, skills: string[]): Promise<void>;
+  agentState(state: SetAgentState): Promise<void>;
+  endWrapUp(wrapUp: EndWrapUp): Promise<void>;
+  transfer(transfer: Transfer): Promise<void>;
+  history(query: HistoryQuery): Promise<CallRow[]>;
+  historyMessages(callId: string): Promise<MessageRow[]>;
+  setNotes(callId: string, notes: string, disposition: string | null): Promise<void>;
+  exportHistory(query: HistoryQuery, path: string): Promise<number>;
+  videoEndpoint(): Promise<VideoEndpoint>;
 }
 
 export const tauriBackend: Backend = {
   appInfo: () => invoke<AppInfo>("app_info"),
   uiReady: () => invoke<void>("ui_ready"),
+  onEvent: (handler) => listen<UiEvent>("console", (e) => handler(e.payload)),
+  settings: () => invoke("settings"),
+  signIn: (server, user, password) => invoke("sign_in", { server, user, password }),
+  signOut: () => invoke("sign_out"),
+  account: () => invoke("account"),
+  call: (to, media) => invoke("call", { to, media }),
+  accept: (callId, media) => invoke("accept", { callId, media: media ?? null }),
+  hangup: (callId) => invoke("hangup", { callId }),
+  mute: (callId, audio, video) => invoke("mute", { callId, audio, video }),
+  switchMedia: (callId, media) => invoke("switch_media", { callId, media }),
+  sendMessage: (callId, text) => invoke("send_message", { callId, text }),
+  devices: () => invoke("devices"),
+  setDevice: (kind, id) => invoke("set_device", { kind, id }),
+  setVideoProfile: (profile) => invoke("set_video_profile", { profile }),
+  agentRegister: (area, skills) => invoke("agent_register", { area, skills }),
+  agentState: (state) => invoke("agent_state", { state }),
+  endWrapUp: (wrapUp) => invoke("end_wrap_up", { wrapUp }),
+  transfer: (transfer) => invoke("transfer", { transfer }),
+  history: (query) => invoke("history", { query }),
+  historyMessages: (callId) => invoke("history_messages", { callId }),
+  setNotes: (callId, notes, disposition) => invoke("set_notes", { callId, notes, disposition }),
+  exportHistory: (query, path) => invoke("export_history", { query, path }),
+  videoEndpoint: () => invoke("video_endpoint"),
 };

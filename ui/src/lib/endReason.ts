@@ -48,3 +48,11 @@ export function endReasonText(reason: EndReason, locale: Locale): string {
   if (!side) return code[locale];
   return locale === "zh-CN" ? `${code[locale]}（${side[locale]}）` : `${code[locale]} (${side[locale]})`;
 }
+
+/** The same from a history row's strings; `abnormal` is the app's own (it quit mid-call). */
+export function endText(code: string, side: string, locale: Locale): string {
+  if (code === "abnormal") {
+    return locale === "zh-CN" ? "异常结束（应用已退出）" : "Ended abnormally (the app quit)";
+  }
+  return endReasonText({ code: code as EndCode, side: side as Side }, locale);
+}

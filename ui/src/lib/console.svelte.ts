@@ -1,0 +1,247 @@
+// The console's state in the webview: what Rust told us (events) and what the agent did
+// (commands). Components read it; only `apply` and the actions below change it.
+import type { AgentState, AgentStateUpdate, CallKind, CallMedia, Cti, QueueContext } from "../generated/protocol";
+import type { Account, Backend, PeerStats, UiEvent } from "./backend";
+import { errorText } from "./backend";
+
+export type CallPhase = "ringing_in" | "calling" | "connected" | "ended";
+
+export interface ChatLine {
+  from: string;
+  text: string;
+  at: number;
+  mine: boolean;
+}
+
+export interface LiveCall {
+  id: string;
+  direction: "outgoing" | "incoming";
+  /** The other members. */
+  peers: string[];
+  /** Members whose pictures/voice we have. */
+  joined: string[];
+  media: CallMedia;
+  kind: CallKind;
+  queue: QueueContext | null;
+  fromName: string | null;
+  phase: CallPhase;
+  startedAt: number;
+  answeredAt: number | null;
+  muted: { audio: boolean; video: boolean };
+  /** What each member said of their own media (muted, camera off…). */
+  remote: Record<string, { audio: boolean; video: boolean }>;
+  stats: PeerStats[];
+  chat: ChatLine[];
+  end: { code: string; side: string } | null;
+}
+
+/** A call as it starts; the rest of its fields start empty. */
+function liveCall(
+  start: Pick<LiveCall, "id" | "direction" | "peers" | "joined" | "media" | "kind" | "queue" | "fromName" | "phase">,
+): LiveCall {
+  return {
+    ...start,
+    startedAt: Date.now(),
+    answeredAt: null,
+    muted: { audio: false, video: false },
+    remote: {},
+    stats: [],
+    chat: [],
+    end: null,
+  };
+}
+
+export class ConsoleState {
+  account = $state<Account | null>(null);
+  connection = $state<"online" | "reconnecting" | "offline">("offline");
+  calls = $state<LiveCall[]>([]);
+  agent = $state<AgentStateUpdate | null>(null);
+  cti = $state<Cti | null>(null);
+  notice = $state<string | null>(null);
+  historyVersion = $state(0);
+  exportProgress = $state<{ done: number; total: number } | null>(null);
+
+  constructor(private backend: Backend) {}
+
+  /** The call the agent works on: the newest one that is not over. */
+  get current(): LiveCall | undefined {
+    return this.calls.find((c) => c.phase !== "ended" && c.phase !== "ringing_in");
+  }
+
+  get ringing(): LiveCall[] {
+    return this.calls.filter((c) => c.phase === "ringing_in");
+  }
+
+  find(id: string): LiveCall | undefined {
+    return this.calls.find((c) => c.id === id);
+  }
+
+  private add(c: LiveCall) {
+    this.calls = [c, ...this.calls.filter((x) => x.id !== c.id)].slice(0, 20);
+  }
+
+  apply(e: UiEvent): void {
+    // The call an event is about, when it is about one we show.
+    const c = "call_id" in e && e.call_id ? this.find(e.call_id) : undefined;
+    switch (e.type) {
+      case "signed_in":
+        if (!e.resumed && this.account?.user !== e.user) {
+          // Another account: the last one's calls and notices are not this one's.
+          this.calls = [];
+          this.notice = null;
+        }
+        this.account = { user: e.user, role: e.role, server: e.server };
+        this.connection = "online";
+        break;
+      case "reconnecting":
+        this.connection = "reconnecting";
+        break;
+      case "signed_out":
+        this.account = null;
+        this.connection = "offline";
+        this.agent = null;
+        this.cti = null;
+        this.notice = e.reason;
+        break;
+      case "incoming":
+        this.add(
+          liveCall({
+            id: e.call_id,
+            direction: "incoming",
+            peers: [e.from, ...e.members.filter((m) => m !== e.from && m !== this.account?.user)],
+            // The caller is in the call already (no `member_joined` comes for them).
+            joined: [e.from],
+            media: e.media,
+            kind: e.kind,
+            queue: e.queue,
+            fromName: e.from_name,
+            phase: "ringing_in",
+          }),
+        );
+        break;
+      case "member_joined": {
+        if (c) {
+          if (!c.joined.includes(e.user)) c.joined.push(e.user);
+          if (!c.peers.includes(e.user) && e.user !== this.account?.user) c.peers.push(e.user);
+          if (c.phase === "calling") c.phase = "connected";
+          c.answeredAt ??= Date.now();
+        }
+        break;
+      }
+      case "member_left": {
+        if (c) c.joined = c.joined.filter((u) => u !== e.user);
+        break;
+      }
+      case "remote_media": {
+        if (c) c.remote[e.user] = { audio: e.state.audio, video: e.state.video };
+        break;
+      }
+      case "media_switched": {
+        if (c) c.media = e.media;
+        break;
+      }
+      case "message": {
+        c?.chat.push({ from: e.from, text: e.text, at: e.at, mine: e.mine });
+        break;
+      }
+      case "stats": {
+        if (c) c.stats = e.peers;
+        break;
+      }
+      case "ended": {
+        if (c) {
+          c.phase = "ended";
+          c.end = { code: e.code, side: e.side };
+        }
+        this.historyVersion++;
+        break;
+      }
+      case "history_changed":
+        this.historyVersion++;
+        break;
+      case "export_progress":
+        this.exportProgress = { done: e.done, total: e.total };
+        break;
+      case "server":
+        if (e.message.type === "agent_state") this.agent = e.message as unknown as AgentStateUpdate;
+        if (e.message.type === "cti") this.cti = e.message as unknown as Cti;
+        break;
+      case "device_failed":
+        this.notice = `${e.kind} ${e.id}: ${e.reason}`;
+        break;
+      case "error":
+        this.notice = e.message;
+        break;
+      case "ringing":
+      case "first_media":
+        break;
+    }
+  }
+
+  private async run<T>(f: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await f();
+    } catch (e) {
+      this.notice = errorText(e);
+      return undefined;
+    }
+  }
+
+  async dial(to: string[], media: CallMedia): Promise<void> {
+    const id = await this.run(() => this.backend.call(to, media));
+    if (!id) return;
+    this.add(
+      liveCall({
+        id,
+        direction: "outgoing",
+        peers: to,
+        joined: [],
+        media,
+        kind: to.length > 1 ? "group" : "direct",
+        queue: null,
+        fromName: null,
+        phase: "calling",
+      }),
+    );
+  }
+
+  async accept(c: LiveCall, media: CallMedia): Promise<void> {
+    await this.run(() => this.backend.accept(c.id, media === c.media ? undefined : media));
+    c.phase = "connected";
+    c.media = media;
+    c.answeredAt = Date.now();
+  }
+
+  async hangup(c: LiveCall): Promise<void> {
+    await this.run(() => this.backend.hangup(c.id));
+  }
+
+  async toggleMute(c: LiveCall, what: "audio" | "video"): Promise<void> {
+    const next = { ...c.muted, [what]: !c.muted[what] };
+    await this.run(() => this.backend.mute(c.id, next.audio, next.video));
+    c.muted = next;
+  }
+
+  async switchMedia(c: LiveCall): Promise<void> {
+    const media: CallMedia = c.media === "video" ? "audio" : "video";
+    await this.run(() => this.backend.switchMedia(c.id, media));
+    c.media = media;
+  }
+
+  async say(c: LiveCall, text: string): Promise<void> {
+    if (text.trim()) await this.run(() => this.backend.sendMessage(c.id, text));
+  }
+
+  async setAgent(state: AgentStateUpdate["next"] & object, afterCall = false): Promise<void> {
+    await this.run(() => this.backend.agentState({ state, after_call: afterCall }));
+  }
+
+  dismiss(c: LiveCall): void {
+    this.calls = this.calls.filter((x) => x.id !== c.id);
+  }
+}
+
+/** The agent's state as a short label key. */
+export function agentLabel(s: AgentState | undefined): string {
+  return s?.status ?? "offline";
+}
