@@ -5,6 +5,7 @@
 pub mod calls;
 pub mod relay;
 pub mod server;
+pub mod webdriver;
 pub mod x11;
 
 use std::io::{BufRead, BufReader};

@@ -34,7 +34,14 @@ const PACKAGES: &[(&str, &[&str])] = &[
     // The test environment of CONTRACTS.md: a virtual display and a user-mode audio server.
     (
         "tests: display and audio",
-        &["xvfb", "xauth", "pulseaudio", "pulseaudio-utils"],
+        &[
+            "xvfb",
+            "xauth",
+            "pulseaudio",
+            "pulseaudio-utils",
+            // WebKitWebDriver, which tauri-driver runs for the end-to-end tests.
+            "webkit2gtk-driver",
+        ],
     ),
 ];
 
@@ -187,18 +194,48 @@ fn node_packages(root: &Path, check_only: bool) -> Result<()> {
     run(&mut c)
 }
 
+/// Where `cargo install` puts binaries (`$CARGO_HOME/bin`, else `~/.cargo/bin`).
+pub fn cargo_bin() -> std::path::PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")))
+        .unwrap_or_default()
+        .join("bin")
+}
+
+/// The WebDriver bridge the end-to-end tests drive the app through: on the PATH, or where
+/// `cargo install` puts it.
+pub fn tauri_driver() -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join("tauri-driver"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| cargo_bin().join("tauri-driver"))
+}
+
 fn cargo_tools(check_only: bool) -> Result<()> {
     let has_nextest = proc::cargo()
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if has_nextest {
-        return Ok(());
-    }
+    let has_driver = tauri_driver().is_file();
     if check_only {
-        println!("cargo-nextest is not installed");
+        if !has_nextest {
+            println!("cargo-nextest is not installed");
+        }
+        if !has_driver {
+            println!("tauri-driver is not installed");
+        }
         return Ok(());
     }
-    println!("==> installing cargo-nextest (cargo install, a few minutes)");
-    run(proc::cargo().args(["install", "cargo-nextest", "--locked"]))
+    if !has_nextest {
+        println!("==> installing cargo-nextest (cargo install, a few minutes)");
+        run(proc::cargo().args(["install", "cargo-nextest", "--locked"]))?;
+    }
+    if !has_driver {
+        println!("==> installing tauri-driver (cargo install, about a minute)");
+        run(proc::cargo().args(["install", "tauri-driver", "--version", "^2", "--locked"]))?;
+    }
+    Ok(())
 }

@@ -185,6 +185,7 @@ impl TestEnv {
     }
 
     pub fn apply(&self, cmd: &mut Command) {
+        cmd.env("TAURI_DRIVER", crate::setup::tauri_driver());
         if let Some(x) = &self.xvfb {
             cmd.env("DISPLAY", x.name());
         }

@@ -1,0 +1,162 @@
+//! The desktop app's commands without a window: the `Console` that the Tauri commands call,
+//! against a real server and a real far end. Sign-in, a call with pictures over the video
+//! bridge, a message, the far end's hang-up, and the history row it leaves.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use switchboard_app::console::{Console, Ui, UiEvent};
+use switchboard_app::history::HistoryQuery;
+use switchboard_protocol::CallMedia;
+use switchboard_tests::calls::Side;
+use switchboard_tests::server::DevServer;
+use tokio::sync::mpsc;
+
+struct ChannelUi(mpsc::UnboundedSender<UiEvent>);
+
+impl Ui for ChannelUi {
+    fn emit(&self, event: UiEvent) {
+        let _ = self.0.send(event);
+    }
+}
+
+async fn until<T>(
+    rx: &mut mpsc::UnboundedReceiver<UiEvent>,
+    what: &str,
+    mut pick: impl FnMut(&UiEvent) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within 20 s"))
+            .expect("the console stopped");
+        if let Some(t) = pick(&ev) {
+            return t;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_signs_in_calls_shows_pictures_and_keeps_the_history() {
+    let server = DevServer::start("").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let console = Console::open(dir.path(), Arc::new(ChannelUi(tx)))
+        .await
+        .unwrap();
+
+    // A wrong password and an unreachable server say so.
+    let e = console
+        .sign_in(&server.addr, "alice", "not-her-password")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "denied", "{e:?}");
+    let e = console
+        .sign_in("127.0.0.1:9", "alice", "alice")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "unreachable", "{e:?}");
+    let e = console.call(&["bob".into()], CallMedia::Video).await;
+    assert_eq!(e.unwrap_err().code, "signed_out");
+
+    let account = console
+        .sign_in(&server.addr, "alice", "alice")
+        .await
+        .unwrap();
+    assert_eq!(account.user, "alice");
+    let mut bob = Side::start(&server, "bob").await.unwrap();
+
+    let call = console
+        .call(&["bob".into()], CallMedia::Video)
+        .await
+        .unwrap();
+    // The row exists from the start.
+    let rows = console.history(HistoryQuery::default()).await.unwrap();
+    assert_eq!(rows[0].call_id, call);
+    assert_eq!(rows[0].end_code, None);
+
+    let answered = bob.answer().await.unwrap();
+    assert_eq!(answered.to_string(), call);
+    until(&mut rx, "bob's pictures in the stats", |e| match e {
+        UiEvent::Stats { call_id, peers } if *call_id == call => peers
+            .iter()
+            .find(|p| p.user == "bob" && p.video.decoded > 10)
+            .map(|_| ()),
+        _ => None,
+    })
+    .await;
+
+    // The video bridge gives bob's tile: the pattern's own frame numbers, going up.
+    let ep = console.video_endpoint().await.unwrap();
+    let url = format!(
+        "{}/remote/{call}/bob?secret={}&w=640&h=360",
+        ep.url, ep.secret
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut numbers = Vec::new();
+    while numbers.len() < 10 {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a picture within 5 s")
+            .unwrap()
+            .unwrap();
+        let b = msg.into_data();
+        assert_eq!(&b[..4], b"SBV1");
+        assert_eq!(u16::from_le_bytes([b[4], b[5]]), 640);
+        numbers.push(u32::from_le_bytes(b[12..16].try_into().unwrap()));
+    }
+    assert!(numbers.windows(2).all(|w| w[1] > w[0]), "{numbers:?}");
+
+    console.send_message(&call, "hello bob").await.unwrap();
+    let cid = switchboard_protocol::CallId::new(call.clone()).unwrap();
+    bob.wait("alice's message", |e| match e {
+        switchboard_engine::Event::CallMessage { text, .. } => (text == "hello bob").then_some(()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    bob.engine.hangup(&cid);
+    let (code, side) = until(&mut rx, "the end", |e| match e {
+        UiEvent::Ended {
+            call_id,
+            code,
+            side,
+            ..
+        } if *call_id == call => Some((code.clone(), side.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!((code.as_str(), side.as_str()), ("hangup", "remote"));
+
+    let row = console
+        .history(HistoryQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.call_id == call)
+        .unwrap();
+    assert_eq!(row.direction, "outgoing");
+    assert_eq!(row.peers, ["bob"]);
+    assert_eq!(row.end_code.as_deref(), Some("hangup"));
+    assert_eq!(row.end_side.as_deref(), Some("remote"));
+    assert!(row.duration_ms.unwrap() > 0);
+    let quality = row.quality.unwrap();
+    assert!(quality["members"][0]["video"]["decoded"].as_u64().unwrap() > 10);
+    let found = console
+        .history(HistoryQuery {
+            text: Some("hello".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        console.history_messages(&call).await.unwrap()[0].text,
+        "hello bob"
+    );
+    console.sign_out().await;
+}

@@ -1,0 +1,289 @@
+//! The real app under Xvfb, driven like an agent drives it (tauri-driver + WebKitWebDriver):
+//! sign in; call a `switchboard-cli` peer and read its test pattern's frame counter from
+//! screenshots of the remote tile; mute; hang up; find the call in the history; answer an
+//! incoming call with a click; go ready as an agent and take a customer the CLI queued.
+//! Every step leaves a screenshot in `target/screenshots/e2e/`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use switchboard_media::Stamp;
+use switchboard_tests::server::DevServer;
+use switchboard_tests::webdriver::{Driver, El};
+use switchboard_tests::{artefacts_dir, binary, test_env};
+
+const SHORT: Duration = Duration::from_secs(20);
+
+struct Cli(Child);
+
+impl Cli {
+    /// Starts `switchboard-cli` and waits until it has signed in.
+    fn start(server: &DevServer, token: &str, args: &[&str]) -> Cli {
+        let mut child = Command::new(binary("switchboard-cli"))
+            .args(["--server", &server.url(), "--token", token, "--json"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("cli: {line}");
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + SHORT;
+        loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("the CLI did not sign in");
+            if line.contains("signed in") || line.contains("waiting in the queue") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in rx {});
+        Cli(child)
+    }
+
+    /// Waits for the CLI to finish and returns its `--json` summary.
+    fn finish(mut self) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                let mut out = String::new();
+                std::io::Read::read_to_string(self.0.stdout.as_mut().unwrap(), &mut out).unwrap();
+                assert!(status.success(), "the CLI failed: {status}\n{out}");
+                let last = out.lines().last().unwrap_or("{}");
+                return serde_json::from_str(last).unwrap();
+            }
+            assert!(Instant::now() < deadline, "the CLI did not finish");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+struct Steps {
+    dir: std::path::PathBuf,
+    n: u32,
+}
+
+impl Steps {
+    fn shot(&mut self, d: &Driver, name: &str) {
+        self.n += 1;
+        let shot = d.screenshot().unwrap();
+        let path = self.dir.join(format!("{:02}-{name}.png", self.n));
+        std::fs::write(&path, &shot.png).unwrap();
+    }
+}
+
+/// The frame number in the pattern shown by a remote tile, read from a screenshot of it.
+fn tile_frame(d: &Driver, tile: &El) -> Option<u32> {
+    // The stamp is drawn at the sender's size; the tile shows it scaled.
+    let width: f64 = d.attr(tile, "data-source-width").ok()??.parse().ok()?;
+    if width < 2.0 {
+        return None;
+    }
+    let shot = d.element_screenshot(tile).ok()?;
+    // The last one looked at, for whoever reads a failure.
+    let _ = std::fs::write(artefacts_dir().join("e2e/last-tile.png"), &shot.png);
+    let scale = shot.width as f64 / width;
+    Stamp::read_scaled(&shot.luma(), shot.width, shot.height, scale).map(|s| s.frame)
+}
+
+fn sign_in(d: &Driver, server: &DevServer, user: &str) {
+    let field = |name: &str| {
+        d.find(&format!("input[name={name}]"), Duration::from_secs(90))
+            .unwrap()
+    };
+    d.type_text(&field("server"), &server.addr).unwrap();
+    d.type_text(&field("user"), user).unwrap();
+    d.type_text(&field("password"), user).unwrap();
+    d.click(&d.find("[data-testid=sign-in-submit]", SHORT).unwrap())
+        .unwrap();
+    d.find("[data-testid=dial-to]", SHORT).unwrap();
+}
+
+fn history_rows(d: &Driver, end_code: &str) -> usize {
+    d.script(&format!(
+        "return document.querySelectorAll('[data-testid=history-row][data-end-code=\"{end_code}\"]').length"
+    ))
+    .unwrap()
+    .as_u64()
+    .unwrap_or(0) as usize
+}
+
+fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
+    let display = test_env("DISPLAY");
+    let server = DevServer::start("").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let dir = artefacts_dir().join("e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut steps = Steps { dir, n: 0 };
+    let data_dir = data.path().display().to_string();
+    let d = Driver::start(
+        &binary("switchboard"),
+        &[],
+        &[
+            ("DISPLAY", &display),
+            ("SWITCHBOARD_DATA_DIR", &data_dir),
+            ("RUST_LOG", "info"),
+        ],
+        &steps.dir.join("app.log"),
+    )
+    .unwrap();
+
+    // Sign in.
+    sign_in(&d, &server, "alice");
+    steps.shot(&d, "signed-in");
+
+    // Call bob, a CLI that answers: his test pattern shows in the remote tile, and its frame
+    // counter, read from two screenshots, goes up.
+    let bob = Cli::start(
+        &server,
+        &server.token("bob"),
+        &["answer", "--duration", "60"],
+    );
+    d.type_text(&d.find("[data-testid=dial-to]", SHORT).unwrap(), "bob")
+        .unwrap();
+    d.click(&d.find("[data-testid=dial-video]", SHORT).unwrap())
+        .unwrap();
+    let remote = "[data-testid=video-tile][data-path^='remote/']";
+    d.wait_attr(remote, "data-drawn", SHORT, |v| {
+        v.parse::<u32>().unwrap_or(0) > 10
+    })
+    .unwrap();
+    let tile = d.find(remote, SHORT).unwrap();
+    let mut first = None;
+    wait_until("a frame counter in the remote tile", SHORT, || {
+        first = tile_frame(&d, &tile);
+        first.is_some()
+    });
+    steps.shot(&d, "in-call");
+    std::thread::sleep(Duration::from_secs(1));
+    let mut later = None;
+    wait_until("a later frame counter", SHORT, || {
+        later = tile_frame(&d, &tile);
+        later.is_some_and(|n| n > first.unwrap())
+    });
+    eprintln!("remote tile frame counter: {first:?} then {later:?}");
+
+    // Mute.
+    let mute = d.find("[data-testid=mute]", SHORT).unwrap();
+    d.click(&mute).unwrap();
+    d.wait_attr("[data-testid=mute]", "aria-pressed", SHORT, |v| v == "true")
+        .unwrap();
+    steps.shot(&d, "muted");
+
+    // Hang up: bob's CLI ends normally, and the call is in the history as hung up.
+    d.click(&d.find("[data-testid=hangup]", SHORT).unwrap())
+        .unwrap();
+    let summary = bob.finish();
+    assert_eq!(summary["end_reason"]["code"], "hangup");
+    assert_eq!(summary["end_reason"]["side"], "remote");
+    wait_until("the call in the history", SHORT, || {
+        history_rows(&d, "hangup") >= 1
+    });
+    steps.shot(&d, "hung-up");
+
+    // An incoming call from carol's CLI, answered with a click.
+    let carol = Cli::start(
+        &server,
+        &server.token("carol"),
+        &["call", "alice", "--video", "--duration", "3"],
+    );
+    d.click(&d.find("[data-testid=accept-video]", SHORT).unwrap())
+        .unwrap();
+    d.wait_attr(remote, "data-drawn", SHORT, |v| {
+        v.parse::<u32>().unwrap_or(0) > 5
+    })
+    .unwrap();
+    steps.shot(&d, "answered");
+    let summary = carol.finish();
+    assert_eq!(summary["end_reason"]["code"], "hangup");
+    assert!(
+        summary["video"]["decoded"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    wait_until("both calls in the history", SHORT, || {
+        history_rows(&d, "hangup") >= 2
+    });
+
+    // As agent a1: join the queue, go ready, take the customer the CLI queued.
+    d.click(&d.find("[data-testid=sign-out]", SHORT).unwrap())
+        .unwrap();
+    sign_in(&d, &server, "a1");
+    d.click(&d.find("[data-testid=agent-register]", SHORT).unwrap())
+        .unwrap();
+    d.click(&d.find("[data-testid=agent-ready]", SHORT).unwrap())
+        .unwrap();
+    wait_until("the agent ready", SHORT, || {
+        d.find("[data-testid=agent-state]", Duration::ZERO)
+            .and_then(|el| d.text(&el))
+            .is_ok_and(|t| t.contains("Ready"))
+    });
+    steps.shot(&d, "agent-ready");
+    let token = customer_token(&server, "support");
+    let customer = Cli::start(
+        &server,
+        &token,
+        &[
+            "queue",
+            "support",
+            "--video",
+            "--name",
+            "Ann",
+            "--duration",
+            "3",
+        ],
+    );
+    let toast = d.find("[data-testid=incoming]", SHORT).unwrap();
+    let offered = d.text(&toast).unwrap();
+    assert!(
+        offered.contains("Ann") && offered.contains("support"),
+        "{offered}"
+    );
+    steps.shot(&d, "customer-ringing");
+    d.click(&d.find("[data-testid=accept-video]", SHORT).unwrap())
+        .unwrap();
+    d.wait_attr(remote, "data-drawn", SHORT, |v| {
+        v.parse::<u32>().unwrap_or(0) > 5
+    })
+    .unwrap();
+    steps.shot(&d, "customer-call");
+    let summary = customer.finish();
+    assert_eq!(summary["end_reason"]["code"], "hangup");
+    wait_until("the customer call in the history", SHORT, || {
+        history_rows(&d, "hangup") >= 1
+    });
+    steps.shot(&d, "customer-done");
+}
+
+fn customer_token(server: &DevServer, business: &str) -> String {
+    let v: serde_json::Value = ureq::post(format!("http://{}/auth/customer", server.addr))
+        .send_json(serde_json::json!({ "business": business }))
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
