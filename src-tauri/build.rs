@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "app_info",
     "ui_ready",
     "settings",
+    "set_preferences",
     "sign_in",
     "sign_out",
     "account",
@@ -26,6 +27,9 @@ const COMMANDS: &[&str] = &[
     "set_notes",
     "export_history",
     "video_endpoint",
+    "video_channel",
+    "video_channel_resize",
+    "video_channel_close",
 ];
 
 fn main() {

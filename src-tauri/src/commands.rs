@@ -47,6 +47,17 @@ pub fn settings(c: C<'_>) -> Settings {
     c.settings()
 }
 
+/// Auto-answer (off / always / queue calls) and the screen pop.
+#[tauri::command]
+pub fn set_preferences(
+    c: C<'_>,
+    auto_answer: crate::console::AutoAnswer,
+    screen_pop_url: String,
+    screen_pop_command: String,
+) {
+    c.set_preferences(auto_answer, &screen_pop_url, &screen_pop_command);
+}
+
 #[tauri::command]
 pub async fn sign_in(
     c: C<'_>,
@@ -165,4 +176,31 @@ pub async fn export_history(c: C<'_>, query: HistoryQuery, path: String) -> CmdR
 #[tauri::command]
 pub async fn video_endpoint(c: C<'_>) -> CmdResult<crate::video::Endpoint> {
     c.video_endpoint().await
+}
+
+/// The IPC-channel transport for a video tile (see docs/app.md for how it compares).
+#[tauri::command]
+pub async fn video_channel(
+    c: C<'_>,
+    path: String,
+    width: usize,
+    height: usize,
+    on_picture: tauri::ipc::Channel<tauri::ipc::InvokeResponseBody>,
+) -> CmdResult<u32> {
+    c.video_push(&path, (width, height), move |bytes| {
+        on_picture
+            .send(tauri::ipc::InvokeResponseBody::Raw(bytes))
+            .is_ok()
+    })
+    .await
+}
+
+#[tauri::command]
+pub fn video_channel_resize(c: C<'_>, id: u32, width: usize, height: usize) {
+    c.video_push_resize(id, (width, height));
+}
+
+#[tauri::command]
+pub fn video_channel_close(c: C<'_>, id: u32) {
+    c.video_push_close(id);
 }

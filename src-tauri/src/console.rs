@@ -156,6 +156,51 @@ pub struct Settings {
     pub microphone: String,
     pub speaker: String,
     pub video_profile: String,
+    pub auto_answer: AutoAnswer,
+    /// Opened on answer (a CRM's screen pop): `{caller}`, `{business}`, `{call_id}` are filled in.
+    pub screen_pop_url: String,
+    /// Run on answer, with `SB_CALLER`, `SB_BUSINESS`, `SB_CALL_ID` in its environment (never
+    /// pasted into the command line: a caller's name cannot inject anything).
+    pub screen_pop_command: String,
+}
+
+/// Which calls answer themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoAnswer {
+    #[default]
+    Off,
+    Always,
+    /// Customers from the queue only (contact-center desks).
+    Queue,
+}
+
+impl AutoAnswer {
+    pub fn answers(self, kind: CallKind) -> bool {
+        match self {
+            Self::Off => false,
+            Self::Always => true,
+            Self::Queue => kind == CallKind::Queue,
+        }
+    }
+}
+
+/// What a screen pop knows about the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PopContext {
+    pub caller: String,
+    pub business: Option<String>,
+    pub call_id: String,
+}
+
+/// The screen-pop URL with the call's facts filled in, percent-encoded.
+pub fn screen_pop_url(template: &str, ctx: &PopContext) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    let enc = |v: &str| utf8_percent_encode(v, NON_ALPHANUMERIC).to_string();
+    template
+        .replace("{caller}", &enc(&ctx.caller))
+        .replace("{business}", &enc(ctx.business.as_deref().unwrap_or("")))
+        .replace("{call_id}", &enc(&ctx.call_id))
 }
 
 impl Default for Settings {
@@ -167,6 +212,9 @@ impl Default for Settings {
             microphone: "tone".into(),
             speaker: "meter".into(),
             video_profile: VideoProfile::default().to_string(),
+            auto_answer: AutoAnswer::Off,
+            screen_pop_url: String::new(),
+            screen_pop_command: String::new(),
         }
     }
 }
@@ -185,10 +233,12 @@ struct Session {
     pump: tokio::task::JoinHandle<()>,
 }
 
-/// A call the console follows, for its history row.
-#[derive(Debug, Clone)]
+/// A call the console follows, for its history row and its screen pop.
+#[derive(Debug, Clone, Default)]
 struct Live {
     answered_at: Option<i64>,
+    /// Who called us (incoming calls).
+    pop: Option<PopContext>,
 }
 
 /// The console.
@@ -201,7 +251,17 @@ pub struct Console {
     live: Arc<Mutex<HashMap<String, Live>>>,
     /// Where the webview's video tiles connect (started once per launch).
     video: Mutex<Option<video::Endpoint>>,
+    /// Tiles fed through IPC channels, and the last id given.
+    pushes: Mutex<(HashMap<u32, Push>, u32)>,
 }
+
+type Push = (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::watch::Sender<(usize, usize)>,
+);
+
+/// How long an auto-answered call rings first.
+const AUTO_ANSWER_AFTER: std::time::Duration = std::time::Duration::from_millis(1200);
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -257,6 +317,7 @@ impl Console {
             session: tokio::sync::Mutex::new(None),
             live: Arc::new(Mutex::new(HashMap::new())),
             video: Mutex::new(None),
+            pushes: Mutex::new((HashMap::new(), 0)),
         }))
     }
 
@@ -374,7 +435,7 @@ impl Console {
             .await
             .map_err(|e| CommandError::new("call", e))?;
         let id = id.to_string();
-        lock(&self.live).insert(id.clone(), Live { answered_at: None });
+        lock(&self.live).insert(id.clone(), Live::default());
         self.history
             .started(&NewCall {
                 call_id: id.clone(),
@@ -402,11 +463,64 @@ impl Console {
             engine.switch_media(&cid, m);
         }
         let at = now_ms();
-        if let Some(l) = lock(&self.live).get_mut(id) {
+        let pop = lock(&self.live).get_mut(id).and_then(|l| {
             l.answered_at.get_or_insert(at);
-        }
+            l.pop.take()
+        });
         self.history.answered(id, at).await?;
+        if let Some(ctx) = pop {
+            self.screen_pop(&ctx);
+        }
         Ok(())
+    }
+
+    /// Opens the configured URL and runs the configured command for an answered call.
+    fn screen_pop(&self, ctx: &PopContext) {
+        let s = self.settings();
+        if !s.screen_pop_url.trim().is_empty() {
+            let url = screen_pop_url(s.screen_pop_url.trim(), ctx);
+            if let Err(e) = open::that_detached(&url) {
+                self.ui.emit(UiEvent::Error {
+                    call_id: Some(ctx.call_id.clone()),
+                    message: format!("screen pop {url}: {e}"),
+                });
+            }
+        }
+        if !s.screen_pop_command.trim().is_empty() {
+            let mut cmd = if cfg!(windows) {
+                let mut c = std::process::Command::new("cmd");
+                c.args(["/C", s.screen_pop_command.trim()]);
+                c
+            } else {
+                let mut c = std::process::Command::new("sh");
+                c.args(["-c", s.screen_pop_command.trim()]);
+                c
+            };
+            cmd.env("SB_CALLER", &ctx.caller)
+                .env("SB_BUSINESS", ctx.business.as_deref().unwrap_or(""))
+                .env("SB_CALL_ID", &ctx.call_id)
+                .stdin(std::process::Stdio::null());
+            if let Err(e) = cmd.spawn() {
+                self.ui.emit(UiEvent::Error {
+                    call_id: Some(ctx.call_id.clone()),
+                    message: format!("screen pop command: {e}"),
+                });
+            }
+        }
+    }
+
+    /// Auto-answer and the screen pop.
+    pub fn set_preferences(
+        &self,
+        auto_answer: AutoAnswer,
+        screen_pop_url: &str,
+        screen_pop_command: &str,
+    ) {
+        self.save_settings(|s| {
+            s.auto_answer = auto_answer;
+            s.screen_pop_url = screen_pop_url.trim().to_owned();
+            s.screen_pop_command = screen_pop_command.trim().to_owned();
+        });
     }
 
     /// Declines a ringing call, cancels an outgoing one, or hangs up.
@@ -583,13 +697,10 @@ impl Console {
         Ok(format!("{}@{}", s.user, server.http))
     }
 
-    /// Where the webview's video tiles connect; starts the bridge at the first call.
-    pub async fn video_endpoint(self: &Arc<Self>) -> CmdResult<video::Endpoint> {
-        if let Some(e) = lock(&self.video).clone() {
-            return Ok(e);
-        }
+    /// Finds a tile's pictures in the signed-in engine.
+    fn video_sources(self: &Arc<Self>) -> video::Sources {
         let me = Arc::downgrade(self);
-        let sources: video::Sources = Arc::new(move |tile| {
+        Arc::new(move |tile| {
             let me = me.clone();
             Box::pin(async move {
                 let me = me.upgrade()?;
@@ -602,12 +713,53 @@ impl Console {
                         .map(video::Source::Remote),
                 }
             })
-        });
-        let e = video::start(sources)
+        })
+    }
+
+    /// Where the webview's video tiles connect; starts the bridge at the first call.
+    pub async fn video_endpoint(self: &Arc<Self>) -> CmdResult<video::Endpoint> {
+        if let Some(e) = lock(&self.video).clone() {
+            return Ok(e);
+        }
+        let e = video::start(self.video_sources())
             .await
             .map_err(|e| CommandError::new("video", e))?;
         *lock(&self.video) = Some(e.clone());
         Ok(e)
+    }
+
+    /// The IPC-channel transport for a tile (measured against the WebSocket, docs/app.md):
+    /// pictures go to `send` until `video_push_close`. Returns the tile's id.
+    pub async fn video_push(
+        self: &Arc<Self>,
+        path: &str,
+        size: (usize, usize),
+        send: impl Fn(Vec<u8>) -> bool + Send + 'static,
+    ) -> CmdResult<u32> {
+        let tile = video::Tile::from_path(path)
+            .ok_or_else(|| CommandError::new("bad_input", format!("no tile {path:?}")))?;
+        let source = (self.video_sources())(tile)
+            .await
+            .ok_or_else(|| CommandError::new("video", format!("no pictures for {path}")))?;
+        let (tx, rx) = tokio::sync::watch::channel(size);
+        let task = video::push(source, rx, send);
+        let mut pushes = lock(&self.pushes);
+        pushes.1 += 1;
+        let id = pushes.1;
+        pushes.0.insert(id, (task, tx));
+        Ok(id)
+    }
+
+    pub fn video_push_resize(&self, id: u32, size: (usize, usize)) {
+        if let Some((_, tx)) = lock(&self.pushes).0.get(&id) {
+            let _ = tx.send(size);
+        }
+    }
+
+    pub fn video_push_close(&self, id: u32) {
+        if let Some((task, _)) = lock(&self.pushes).0.remove(&id) {
+            task.abort();
+        }
     }
 
     /// Engine events → UI events and history rows, until the engine stops.
@@ -627,7 +779,7 @@ impl Console {
         }
     }
 
-    async fn on_event(&self, ev: Event, account: &Account) -> CmdResult<()> {
+    async fn on_event(self: &Arc<Self>, ev: Event, account: &Account) -> CmdResult<()> {
         let ui = |e| self.ui.emit(e);
         match ev {
             Event::SignedIn { resumed, .. } => ui(UiEvent::SignedIn {
@@ -648,7 +800,20 @@ impl Console {
                 queue,
             } => {
                 let id = call_id.to_string();
-                lock(&self.live).insert(id.clone(), Live { answered_at: None });
+                let pop = PopContext {
+                    caller: from_name
+                        .as_ref()
+                        .map_or_else(|| from.to_string(), ToString::to_string),
+                    business: queue.as_ref().map(|q| q.business.to_string()),
+                    call_id: id.clone(),
+                };
+                lock(&self.live).insert(
+                    id.clone(),
+                    Live {
+                        answered_at: None,
+                        pop: Some(pop),
+                    },
+                );
                 let mut peers: Vec<String> = vec![from.to_string()];
                 peers.extend(
                     members
@@ -668,8 +833,11 @@ impl Console {
                         started_at: now_ms(),
                     })
                     .await?;
+                ui(UiEvent::HistoryChanged {
+                    call_id: id.clone(),
+                });
                 ui(UiEvent::Incoming {
-                    call_id: id,
+                    call_id: id.clone(),
                     from: from.to_string(),
                     from_name: from_name.map(|n| n.to_string()),
                     kind,
@@ -677,6 +845,19 @@ impl Console {
                     members: members.iter().map(ToString::to_string).collect(),
                     queue,
                 });
+                if self.settings().auto_answer.answers(kind) {
+                    // A moment for the agent to hear it ring, as desk phones do.
+                    let me = self.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(AUTO_ANSWER_AFTER).await;
+                        let ringing = lock(&me.live)
+                            .get(&id)
+                            .is_some_and(|l| l.answered_at.is_none());
+                        if ringing && let Err(e) = me.accept(&id, None).await {
+                            tracing::warn!("auto-answer {id}: {e}");
+                        }
+                    });
+                }
             }
             Event::Ringing { call_id, user } => ui(UiEvent::Ringing {
                 call_id: call_id.to_string(),
@@ -810,4 +991,33 @@ fn quality_summary(stats: &[PeerStats]) -> Option<serde_json::Value> {
         .collect();
     let worst = stats.iter().map(|s| s.quality).min().unwrap_or(0);
     Some(serde_json::json!({ "quality": worst, "members": members }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_screen_pop_url_carries_the_call_encoded() {
+        let ctx = PopContext {
+            caller: "Ann & Co/张".into(),
+            business: Some("billing".into()),
+            call_id: "n1-42".into(),
+        };
+        assert_eq!(
+            screen_pop_url(
+                "https://crm.example/pop?c={caller}&b={business}&id={call_id}",
+                &ctx
+            ),
+            "https://crm.example/pop?c=Ann%20%26%20Co%2F%E5%BC%A0&b=billing&id=n1%2D42"
+        );
+    }
+
+    #[test]
+    fn auto_answer_takes_what_it_is_set_to() {
+        assert!(!AutoAnswer::Off.answers(CallKind::Queue));
+        assert!(AutoAnswer::Always.answers(CallKind::Direct));
+        assert!(AutoAnswer::Queue.answers(CallKind::Queue));
+        assert!(!AutoAnswer::Queue.answers(CallKind::Direct));
+    }
 }

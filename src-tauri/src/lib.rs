@@ -106,6 +106,7 @@ pub fn run() {
             commands::app_info,
             commands::ui_ready,
             commands::settings,
+            commands::set_preferences,
             commands::sign_in,
             commands::sign_out,
             commands::account,
@@ -127,6 +128,9 @@ pub fn run() {
             commands::set_notes,
             commands::export_history,
             commands::video_endpoint,
+            commands::video_channel,
+            commands::video_channel_resize,
+            commands::video_channel_close,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

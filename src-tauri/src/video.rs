@@ -36,6 +36,21 @@ pub enum Tile {
     Remote { call_id: String, user: String },
 }
 
+impl Tile {
+    /// `local` or `remote/CALL/USER`.
+    pub fn from_path(path: &str) -> Option<Tile> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match parts.as_slice() {
+            ["local"] => Some(Tile::Local),
+            ["remote", call, user] if !call.is_empty() && !user.is_empty() => Some(Tile::Remote {
+                call_id: (*call).to_owned(),
+                user: (*user).to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// Pictures for a tile.
 pub enum Source {
     Local(broadcast::Receiver<Arc<I420Frame>>),
@@ -103,15 +118,7 @@ fn parse(path_and_query: &str, secret: &str) -> Result<Wanted, &'static str> {
     if given != Some(secret) {
         return Err("wrong secret");
     }
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let tile = match parts.as_slice() {
-        ["local"] => Tile::Local,
-        ["remote", call, user] if !call.is_empty() && !user.is_empty() => Tile::Remote {
-            call_id: (*call).to_owned(),
-            user: (*user).to_owned(),
-        },
-        _ => return Err("no such tile"),
-    };
+    let tile = Tile::from_path(path).ok_or("no such tile")?;
     let width = width.clamp(16, MAX_TILE.0);
     let height = height.clamp(16, MAX_TILE.1);
     Ok(Wanted {
@@ -144,12 +151,11 @@ async fn serve(stream: TcpStream, sources: Sources, secret: &str) -> anyhow::Res
         return Ok(());
     };
     let (mut tx, mut rx) = ws.split();
-    let Some(mut source) = (sources)(wanted.tile.clone()).await else {
+    let Some(source) = (sources)(wanted.tile.clone()).await else {
         tx.send(Message::Close(None)).await?;
         return Ok(());
     };
-    let mut seq = 0u32;
-    let mut skipped = 0u32;
+    let mut pictures = Pictures::new(source);
     loop {
         tokio::select! {
             // The tile was resized: `{"w":…,"h":…}`.
@@ -165,22 +171,75 @@ async fn serve(stream: TcpStream, sources: Sources, secret: &str) -> anyhow::Res
                 Some(Ok(_)) => {}
                 _ => return Ok(()),
             },
-            picture = next(&mut source, &mut skipped) => {
-                let Some((picture, number, capture_ms)) = picture else {
+            bytes = pictures.next(wanted.width, wanted.height) => {
+                let Some(bytes) = bytes else {
                     // The call or the camera ended.
                     let _ = tx.send(Message::Close(None)).await;
                     return Ok(());
                 };
-                seq = seq.wrapping_add(1);
-                let scaled = scale_within(&picture, wanted.width, wanted.height);
-                let source = (picture.width(), picture.height());
-                let bytes = encode(&scaled, source, number.unwrap_or(seq), capture_ms, skipped);
                 // Awaiting here is the backpressure: pictures that arrive meanwhile lag in the
                 // broadcast and are skipped.
                 tx.send(Message::Binary(bytes.into())).await?;
             }
         }
     }
+}
+
+/// A tile's pictures, encoded for the wire at the size it wants.
+struct Pictures {
+    source: Source,
+    seq: u32,
+    skipped: u32,
+}
+
+impl Pictures {
+    fn new(source: Source) -> Self {
+        Self {
+            source,
+            seq: 0,
+            skipped: 0,
+        }
+    }
+
+    /// The next picture on the wire; `None` once the source ended.
+    async fn next(&mut self, width: usize, height: usize) -> Option<Vec<u8>> {
+        let (picture, number, capture_ms) = next(&mut self.source, &mut self.skipped).await?;
+        self.seq = self.seq.wrapping_add(1);
+        let scaled = scale_within(&picture, width, height);
+        let source = (picture.width(), picture.height());
+        Some(encode(
+            &scaled,
+            source,
+            number.unwrap_or(self.seq),
+            capture_ms,
+            self.skipped,
+        ))
+    }
+}
+
+/// The other transport, measured against the WebSocket (docs/app.md): pictures pushed through
+/// a Tauri IPC channel as raw bytes. `send` returns false once the webview is gone. Runs until
+/// the source ends, `send` fails, or the returned handle is dropped.
+pub fn push(
+    source: Source,
+    size: tokio::sync::watch::Receiver<(usize, usize)>,
+    send: impl Fn(Vec<u8>) -> bool + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut pictures = Pictures::new(source);
+        loop {
+            let (w, h) = *size.borrow();
+            let Some(bytes) = pictures
+                .next(w.clamp(16, MAX_TILE.0), h.clamp(16, MAX_TILE.1))
+                .await
+            else {
+                return;
+            };
+            if !send(bytes) {
+                return;
+            }
+        }
+    })
 }
 
 /// The next picture, skipping those this reader fell behind on.

@@ -3,6 +3,7 @@
 //! scratch directories, and looking at the X display.
 
 pub mod calls;
+pub mod drive;
 pub mod relay;
 pub mod server;
 pub mod webdriver;

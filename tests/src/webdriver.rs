@@ -215,6 +215,15 @@ impl Driver {
         }
     }
 
+    /// Sets the window's outer size.
+    pub fn set_window_size(&self, width: u32, height: u32) -> Result<()> {
+        self.post(
+            "/session/window/rect",
+            &json!({"width": width, "height": height}),
+        )?;
+        Ok(())
+    }
+
     /// Runs a script in the page and returns its value.
     pub fn script(&self, js: &str) -> Result<Value> {
         self.post("/session/execute/sync", &json!({"script": js, "args": []}))

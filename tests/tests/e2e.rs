@@ -6,72 +6,13 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use switchboard_media::Stamp;
+use switchboard_tests::drive::{Cli, SHORT, history_rows, sign_in, wait_until};
 use switchboard_tests::server::DevServer;
 use switchboard_tests::webdriver::{Driver, El};
 use switchboard_tests::{artefacts_dir, binary, test_env};
-
-const SHORT: Duration = Duration::from_secs(20);
-
-struct Cli(Child);
-
-impl Cli {
-    /// Starts `switchboard-cli` and waits until it has signed in.
-    fn start(server: &DevServer, token: &str, args: &[&str]) -> Cli {
-        let mut child = Command::new(binary("switchboard-cli"))
-            .args(["--server", &server.url(), "--token", token, "--json"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("cli: {line}");
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + SHORT;
-        loop {
-            let line = rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("the CLI did not sign in");
-            if line.contains("signed in") || line.contains("waiting in the queue") {
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in rx {});
-        Cli(child)
-    }
-
-    /// Waits for the CLI to finish and returns its `--json` summary.
-    fn finish(mut self) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                let mut out = String::new();
-                std::io::Read::read_to_string(self.0.stdout.as_mut().unwrap(), &mut out).unwrap();
-                assert!(status.success(), "the CLI failed: {status}\n{out}");
-                let last = out.lines().last().unwrap_or("{}");
-                return serde_json::from_str(last).unwrap();
-            }
-            assert!(Instant::now() < deadline, "the CLI did not finish");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Cli {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
-}
 
 struct Steps {
     dir: std::path::PathBuf,
@@ -99,36 +40,6 @@ fn tile_frame(d: &Driver, tile: &El) -> Option<u32> {
     let _ = std::fs::write(artefacts_dir().join("e2e/last-tile.png"), &shot.png);
     let scale = shot.width as f64 / width;
     Stamp::read_scaled(&shot.luma(), shot.width, shot.height, scale).map(|s| s.frame)
-}
-
-fn sign_in(d: &Driver, server: &DevServer, user: &str) {
-    let field = |name: &str| {
-        d.find(&format!("input[name={name}]"), Duration::from_secs(90))
-            .unwrap()
-    };
-    d.type_text(&field("server"), &server.addr).unwrap();
-    d.type_text(&field("user"), user).unwrap();
-    d.type_text(&field("password"), user).unwrap();
-    d.click(&d.find("[data-testid=sign-in-submit]", SHORT).unwrap())
-        .unwrap();
-    d.find("[data-testid=dial-to]", SHORT).unwrap();
-}
-
-fn history_rows(d: &Driver, end_code: &str) -> usize {
-    d.script(&format!(
-        "return document.querySelectorAll('[data-testid=history-row][data-end-code=\"{end_code}\"]').length"
-    ))
-    .unwrap()
-    .as_u64()
-    .unwrap_or(0) as usize
-}
-
-fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ok() {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 #[test]
@@ -286,4 +197,63 @@ fn customer_token(server: &DevServer, business: &str) -> String {
         .read_json()
         .unwrap();
     v["token"].as_str().unwrap().to_owned()
+}
+
+/// Two consoles on one machine, each with its own `--profile` (its own settings and history),
+/// call each other: the README's recipe.
+#[test]
+fn two_consoles_with_their_own_profiles_call_each_other() {
+    let display = test_env("DISPLAY");
+    let server = DevServer::start("").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let dir = artefacts_dir().join("e2e-two");
+    std::fs::create_dir_all(&dir).unwrap();
+    let env = [
+        ("DISPLAY", display.as_str()),
+        ("SWITCHBOARD_DATA_DIR", data_dir.as_str()),
+        ("RUST_LOG", "info"),
+    ];
+    let app = binary("switchboard");
+    let one = Driver::start(&app, &["--profile", "one"], &env, &dir.join("one.log")).unwrap();
+    let two = Driver::start(&app, &["--profile", "two"], &env, &dir.join("two.log")).unwrap();
+    sign_in(&one, &server, "alice");
+    sign_in(&two, &server, "bob");
+
+    one.type_text(&one.find("[data-testid=dial-to]", SHORT).unwrap(), "bob")
+        .unwrap();
+    one.click(&one.find("[data-testid=dial-video]", SHORT).unwrap())
+        .unwrap();
+    two.click(&two.find("[data-testid=accept-video]", SHORT).unwrap())
+        .unwrap();
+    let remote = "[data-testid=video-tile][data-path^='remote/']";
+    for d in [&one, &two] {
+        d.wait_attr(remote, "data-drawn", SHORT, |v| {
+            v.parse::<u32>().unwrap_or(0) > 10
+        })
+        .unwrap();
+    }
+    for (d, name) in [(&one, "one"), (&two, "two")] {
+        std::fs::write(
+            dir.join(format!("{name}-in-call.png")),
+            d.screenshot().unwrap().png,
+        )
+        .unwrap();
+    }
+    one.click(&one.find("[data-testid=hangup]", SHORT).unwrap())
+        .unwrap();
+    wait_until("bob's history", SHORT, || history_rows(&two, "hangup") == 1);
+    wait_until("alice's history", SHORT, || {
+        history_rows(&one, "hangup") == 1
+    });
+    // Each profile has its own database.
+    for name in ["one", "two"] {
+        assert!(
+            data.path()
+                .join("profiles")
+                .join(name)
+                .join("history.db")
+                .is_file()
+        );
+    }
 }

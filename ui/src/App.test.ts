@@ -30,7 +30,28 @@ function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown
         case "account":
           return signedIn ? ACCOUNT : null;
         case "settings":
-          return { server: "127.0.0.1:7700", user: "a1", camera: "pattern", microphone: "tone", speaker: "meter", video_profile: "360p30" };
+          return {
+            server: "127.0.0.1:7700",
+            user: "a1",
+            camera: "pattern",
+            microphone: "tone",
+            speaker: "meter",
+            video_profile: "360p30",
+            auto_answer: "off",
+            screen_pop_url: "",
+            screen_pop_command: "",
+          };
+        case "devices":
+          return [
+            { id: "pattern", name: "Test pattern", kind: "camera", synthetic: true },
+            { id: "tone", name: "Tone", kind: "microphone", synthetic: true },
+            { id: "meter", name: "Meter", kind: "speaker", synthetic: true },
+          ];
+        case "video_endpoint":
+          return { url: "ws://127.0.0.1:9", secret: "x" };
+        case "set_preferences":
+        case "set_device":
+          return null;
         case "history":
           return [];
         case "ui_ready":
@@ -130,5 +151,23 @@ describe("the console", () => {
     await vi.waitFor(() => expect(screen.getByTestId("call-phase").textContent).toContain("by you"));
     // The history reloads once the call is written.
     await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "history").length).toBeGreaterThan(historyLoads));
+  });
+
+  it("saves auto-answer and the screen pop from the settings", async () => {
+    const calls = fakeRust(true);
+    render(App, { props: { backend: tauriBackend } });
+    await fireEvent.click(await screen.findByTestId("open-settings"));
+    const auto = (await screen.findByTestId("auto-answer")) as HTMLSelectElement;
+    await fireEvent.change(auto, { target: { value: "queue" } });
+    const url = screen.getByPlaceholderText(/crm.example/) as HTMLInputElement;
+    await fireEvent.input(url, { target: { value: "https://crm.example/c/{caller}" } });
+    await fireEvent.click(screen.getByText("Save"));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "set_preferences")?.args).toEqual({
+        autoAnswer: "queue",
+        screenPopUrl: "https://crm.example/c/{caller}",
+        screenPopCommand: "",
+      }),
+    );
   });
 });

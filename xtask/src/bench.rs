@@ -9,9 +9,8 @@ use crate::proc::{cargo, run};
 
 pub fn bench(root: &Path) -> Result<()> {
     let started = std::time::SystemTime::now();
-    // The app crate has nothing to measure; leaving it out spares a release build of Tauri.
-    // The call bench drives the real server and CLI binaries: build them with the bench
-    // profile (release) first.
+    // The call and webview benches drive the real server, CLI and app binaries: build them
+    // with the bench profile (release) first.
     run(cargo().args([
         "build",
         "--release",
@@ -19,8 +18,14 @@ pub fn bench(root: &Path) -> Result<()> {
         "switchboard-server",
         "-p",
         "switchboard-cli",
+        "-p",
+        "switchboard",
     ]))?;
-    run(cargo().args([
+    // The webview bench needs a display (and tauri-driver, which setup installed).
+    let env = crate::testenv::TestEnv::provide()?;
+    let mut c = cargo();
+    env.apply(&mut c);
+    run(c.args([
         "bench",
         "-p",
         "switchboard-media",
@@ -32,6 +37,7 @@ pub fn bench(root: &Path) -> Result<()> {
         "switchboard-tests",
         "--benches",
     ]))?;
+    drop(env);
 
     let dir = crate::target_dir(root).join("criterion");
     let mut rows = Vec::new();

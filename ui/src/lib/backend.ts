@@ -1,6 +1,6 @@
 // The UI talks to Rust only through this interface: the Tauri implementation below in the app,
 // a mocked IPC in unit tests (GitButler's pattern: the UI runs without the window).
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type {
   CallKind,
@@ -39,6 +39,8 @@ export interface Account {
   server: string;
 }
 
+export type AutoAnswer = "off" | "always" | "queue";
+
 export interface Settings {
   server: string;
   user: string;
@@ -46,6 +48,9 @@ export interface Settings {
   microphone: string;
   speaker: string;
   video_profile: string;
+  auto_answer: AutoAnswer;
+  screen_pop_url: string;
+  screen_pop_command: string;
 }
 
 export type DeviceKind = "camera" | "microphone" | "speaker";
@@ -170,6 +175,7 @@ export interface Backend {
   uiReady(): Promise<void>;
   onEvent(handler: (e: UiEvent) => void): Promise<() => void>;
   settings(): Promise<Settings>;
+  setPreferences(autoAnswer: AutoAnswer, screenPopUrl: string, screenPopCommand: string): Promise<void>;
   signIn(server: string, user: string, password: string): Promise<Account>;
   signOut(): Promise<void>;
   account(): Promise<Account | null>;
@@ -191,6 +197,10 @@ export interface Backend {
   setNotes(callId: string, notes: string, disposition: string | null): Promise<void>;
   exportHistory(query: HistoryQuery, path: string): Promise<number>;
   videoEndpoint(): Promise<VideoEndpoint>;
+  /** The IPC transport for a tile: pictures arrive as raw bytes through a channel. */
+  videoChannel(path: string, width: number, height: number, onPicture: (buf: ArrayBuffer) => void): Promise<number>;
+  videoChannelResize(id: number, width: number, height: number): Promise<void>;
+  videoChannelClose(id: number): Promise<void>;
 }
 
 export const tauriBackend: Backend = {
@@ -198,6 +208,8 @@ export const tauriBackend: Backend = {
   uiReady: () => invoke<void>("ui_ready"),
   onEvent: (handler) => listen<UiEvent>("console", (e) => handler(e.payload)),
   settings: () => invoke("settings"),
+  setPreferences: (autoAnswer, screenPopUrl, screenPopCommand) =>
+    invoke("set_preferences", { autoAnswer, screenPopUrl, screenPopCommand }),
   signIn: (server, user, password) => invoke("sign_in", { server, user, password }),
   signOut: () => invoke("sign_out"),
   account: () => invoke("account"),
@@ -219,4 +231,11 @@ export const tauriBackend: Backend = {
   setNotes: (callId, notes, disposition) => invoke("set_notes", { callId, notes, disposition }),
   exportHistory: (query, path) => invoke("export_history", { query, path }),
   videoEndpoint: () => invoke("video_endpoint"),
+  videoChannel: (path, width, height, onPicture) => {
+    const channel = new Channel<ArrayBuffer>();
+    channel.onmessage = onPicture;
+    return invoke("video_channel", { path, width, height, onPicture: channel });
+  },
+  videoChannelResize: (id, width, height) => invoke("video_channel_resize", { id, width, height }),
+  videoChannelClose: (id) => invoke("video_channel_close", { id }),
 };

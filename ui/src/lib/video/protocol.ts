@@ -57,5 +57,7 @@ export interface TileStats {
   width: number;
   height: number;
   sourceWidth: number;
+  /** Median capture → drawn over the last second, ms (null without stamps). */
+  latencyMs: number | null;
   renderer: "webgl2" | "2d";
 }

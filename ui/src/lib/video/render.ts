@@ -79,8 +79,9 @@ export function webgl(canvas: HTMLCanvasElement): Draw | null {
   };
 }
 
-export function canvas2d(canvas: HTMLCanvasElement): Draw {
-  const ctx = canvas.getContext("2d")!;
+export function canvas2d(canvas: HTMLCanvasElement): Draw | null {
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return null;
   let img: ImageData | null = null;
   return (p) => {
     if (!img || img.width !== p.width || img.height !== p.height) {
