@@ -12,7 +12,7 @@ use switchboard_engine::auth::{self, ServerAddress};
 use switchboard_engine::{Engine, EngineConfig, Event, PeerStats, VideoProfile};
 use switchboard_protocol::{
     AgentProfile, AgentRegister, CallId, CallKind, CallMedia, ClientMessage, EndWrapUp, Label,
-    MediaState, QueueContext, Role, SetAgentState, Text, Transfer, UserId,
+    MediaState, QueueContext, Role, SetAgentState, Text, Transfer, UserId, wire_name,
 };
 
 use crate::history::{CallRow, Direction, History, HistoryQuery, MessageRow, NewCall};
@@ -269,14 +269,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn wire<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -442,7 +434,7 @@ impl Console {
                 account: Self::account_key(&account),
                 direction: Direction::Outgoing,
                 peers: to.iter().map(ToString::to_string).collect(),
-                media: wire(&media),
+                media: wire_name(&media),
                 queue: false,
                 business: None,
                 started_at: now_ms(),
@@ -561,7 +553,7 @@ impl Console {
 
     /// Every device that can be picked now (synthetic ones first).
     pub async fn devices(&self) -> Vec<switchboard_media::DeviceInfo> {
-        tokio::task::spawn_blocking(switchboard_media::sound::all_devices)
+        tokio::task::spawn_blocking(switchboard_media::devices::all_devices)
             .await
             .unwrap_or_default()
     }
@@ -827,7 +819,7 @@ impl Console {
                         account: Self::account_key(account),
                         direction: Direction::Incoming,
                         peers,
-                        media: wire(&media),
+                        media: wire_name(&media),
                         queue: kind == CallKind::Queue,
                         business: queue.as_ref().map(|q| q.business.to_string()),
                         started_at: now_ms(),
@@ -942,7 +934,7 @@ impl Console {
                 let id = call_id.to_string();
                 let at = now_ms();
                 let answered = lock(&self.live).remove(&id).and_then(|l| l.answered_at);
-                let (code, side) = (wire(&reason.code), wire(&reason.side));
+                let (code, side) = (wire_name(&reason.code), wire_name(&reason.side));
                 let quality = quality_summary(&stats);
                 self.history
                     .ended(&id, at, &code, &side, quality.as_ref())

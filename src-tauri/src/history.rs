@@ -502,17 +502,20 @@ fn filter<'a>(b: &mut QueryBuilder<'a, Sqlite>, q: &'a HistoryQuery) {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        b.push(" AND id IN (SELECT rowid FROM calls_fts WHERE peers LIKE ")
-            .push_bind(like.clone())
-            .push(" ESCAPE '\\' OR business LIKE ")
-            .push_bind(like.clone())
-            .push(" ESCAPE '\\' OR notes LIKE ")
-            .push_bind(like.clone())
-            .push(" ESCAPE '\\' OR disposition LIKE ")
-            .push_bind(like.clone())
-            .push(" ESCAPE '\\' OR messages LIKE ")
-            .push_bind(like)
-            .push(" ESCAPE '\\')");
+        b.push(" AND id IN (SELECT rowid FROM calls_fts WHERE ");
+        for (i, column) in ["peers", "business", "notes", "disposition", "messages"]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                b.push(" OR ");
+            }
+            b.push(column)
+                .push(" LIKE ")
+                .push_bind(like.clone())
+                .push(" ESCAPE '\\'");
+        }
+        b.push(")");
     }
 }
 

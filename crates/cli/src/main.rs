@@ -267,7 +267,7 @@ fn report(s: &Summary, json: bool) {
 }
 
 fn devices(json: bool) -> Result<bool> {
-    let list = switchboard_media::sound::all_devices();
+    let list = switchboard_media::devices::all_devices();
     if json {
         println!("{}", serde_json::to_string(&list)?);
     } else {

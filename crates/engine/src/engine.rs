@@ -163,9 +163,9 @@ pub enum Event {
         call_id: CallId,
         peers: Vec<PeerStats>,
     },
-    /// A microphone or speaker could not open or stopped (unplugged, say). The calls go on:
-    /// a microphone is replaced by silence, a speaker by the meter, until the user picks
-    /// another device.
+    /// A camera, microphone or speaker could not open or stopped (unplugged, say). The calls
+    /// go on: a camera sends nothing, a microphone is replaced by silence, a speaker by the
+    /// meter, until the user picks another device.
     DeviceFailed {
         kind: switchboard_media::DeviceKind,
         id: String,

@@ -61,6 +61,14 @@ pub fn synthetic_devices() -> Vec<DeviceInfo> {
     ]
 }
 
+/// Every device a call can use: the synthetic ones first, then the sound cards and cameras.
+pub fn all_devices() -> Vec<DeviceInfo> {
+    let mut all = synthetic_devices();
+    all.extend(crate::sound::sound_devices());
+    all.extend(crate::camera::camera_devices());
+    all
+}
+
 /// A source of 20 ms, 48 kHz mono frames.
 pub enum Microphone {
     Tone(ToneMicrophone),

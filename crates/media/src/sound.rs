@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait};
 
-use crate::devices::{DeviceInfo, DeviceKind, synthetic_devices};
+use crate::devices::{DeviceInfo, DeviceKind, all_devices};
 
 /// The sound cards' inputs and outputs that can be opened now.
 pub fn sound_devices() -> Vec<DeviceInfo> {
@@ -40,14 +40,6 @@ pub fn sound_devices() -> Vec<DeviceInfo> {
         }
     }
     out
-}
-
-/// Every device a call can use: the synthetic ones first, then the sound cards and cameras.
-pub fn all_devices() -> Vec<DeviceInfo> {
-    let mut all = synthetic_devices();
-    all.extend(sound_devices());
-    all.extend(crate::camera::camera_devices());
-    all
 }
 
 /// A device came or went.

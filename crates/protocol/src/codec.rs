@@ -9,6 +9,21 @@ use crate::ids::RequestId;
 use crate::limits;
 use crate::server::{ServerFrame, ServerMessage};
 
+/// A wire enum's own spelling (`"no_answer"`, `"remote"`, `"video"`): what a database column or a
+/// log keeps of an `EndCode`, a `Side` or a `CallMedia`.
+pub fn wire_name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// A wire enum back from its spelling; `None` for one this build does not know.
+pub fn from_wire_name<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(s.into())).ok()
+}
+
 /// Why a frame could not be read, and what to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {

@@ -28,7 +28,7 @@ mod typescript;
 pub use agent::*;
 pub use call::*;
 pub use client::*;
-pub use codec::{DecodeError, decode_client, decode_server, encode};
+pub use codec::{DecodeError, decode_client, decode_server, encode, from_wire_name, wire_name};
 pub use error::ErrorCode;
 pub use ids::*;
 pub use reason::{EndCode, EndReason, Side};

@@ -11,7 +11,7 @@ use sqlx::{Row, SqlitePool};
 use switchboard_protocol::{Label, Role};
 
 use crate::core::{Account, Record, UserKey, Waiting};
-use switchboard_protocol::{EndReason, MissedCall, ReceivedMessage};
+use switchboard_protocol::{EndReason, MissedCall, ReceivedMessage, from_wire_name, wire_name};
 
 /// The database.
 #[derive(Clone)]
@@ -55,14 +55,6 @@ pub(crate) fn role_str(role: Role) -> &'static str {
     }
 }
 
-fn wire<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
-}
-
 fn millis(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -74,11 +66,6 @@ fn unmillis(v: i64) -> u64 {
 /// A text column as one of the protocol's checked strings (ids, labels, text).
 fn col<T: TryFrom<String>>(r: &sqlx::sqlite::SqliteRow, name: &str) -> Option<T> {
     T::try_from(r.try_get::<String, _>(name).ok()?).ok()
-}
-
-/// A wire enum (end code, side, media) from its snake_case spelling.
-fn parse_wire<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(s.into())).ok()
 }
 
 impl Store {
@@ -241,8 +228,8 @@ impl Store {
                     .bind(millis(l.invited_at))
                     .bind(l.joined_at.map(millis))
                     .bind(millis(l.left_at))
-                    .bind(wire(&l.reason.code))
-                    .bind(wire(&l.reason.side))
+                    .bind(wire_name(&l.reason.code))
+                    .bind(wire_name(&l.reason.side))
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -253,14 +240,14 @@ impl Store {
                     )
                     .bind(c.call_id.as_str())
                     .bind(c.realm.as_str())
-                    .bind(wire(&c.kind))
-                    .bind(wire(&c.media))
+                    .bind(wire_name(&c.kind))
+                    .bind(wire_name(&c.media))
                     .bind(c.from.as_str())
                     .bind(millis(c.created_at))
                     .bind(c.answered_at.map(millis))
                     .bind(millis(c.ended_at))
-                    .bind(wire(&c.reason.code))
-                    .bind(wire(&c.reason.side))
+                    .bind(wire_name(&c.reason.code))
+                    .bind(wire_name(&c.reason.side))
                     .bind(c.queue.as_ref().map(|q| q.business.as_str().to_owned()))
                     .bind(c.queue.as_ref().map(|q| i64::from(q.priority)))
                     .bind(c.queue.as_ref().map(|q| millis(q.wait_ms)))
@@ -317,10 +304,10 @@ impl Store {
                     .bind(user.user.as_str())
                     .bind(call.call_id.as_str())
                     .bind(call.from.as_str())
-                    .bind(wire(&call.media))
+                    .bind(wire_name(&call.media))
                     .bind(millis(call.at))
-                    .bind(wire(&call.reason.code))
-                    .bind(wire(&call.reason.side))
+                    .bind(wire_name(&call.reason.code))
+                    .bind(wire_name(&call.reason.side))
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -377,11 +364,11 @@ impl Store {
                 let call = MissedCall {
                     call_id: col(r, "call_id")?,
                     from: col(r, "from_user")?,
-                    media: parse_wire(&col::<String>(r, "media")?)?,
+                    media: from_wire_name(&col::<String>(r, "media")?)?,
                     at: unmillis(r.try_get("at").ok()?),
                     reason: EndReason::new(
-                        parse_wire(&col::<String>(r, "end_code")?)?,
-                        parse_wire(&col::<String>(r, "end_side")?)?,
+                        from_wire_name(&col::<String>(r, "end_code")?)?,
+                        from_wire_name(&col::<String>(r, "end_side")?)?,
                     ),
                 };
                 Some((user, Waiting::MissedCall(call)))
@@ -429,7 +416,7 @@ fn account_row(r: &sqlx::sqlite::SqliteRow) -> Option<AccountRow> {
     let display: Option<String> = r.try_get("display_name").ok()?;
     Some(AccountRow {
         user: UserKey::new(col(r, "realm")?, col(r, "user_id")?),
-        role: parse_wire(&col::<String>(r, "role")?)?,
+        role: from_wire_name(&col::<String>(r, "role")?)?,
         display_name: display.and_then(|d| Label::new(d).ok()),
         disabled: r.try_get("disabled").ok()?,
     })
