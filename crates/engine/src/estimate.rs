@@ -175,9 +175,65 @@ enum Control {
     Decrease,
 }
 
+/// Packets lost on the path, counted on first arrival: a NACK retransmission fills the hole
+/// later, so the receiver reports (which count it as received) hide a path that drops a large
+/// share of what is sent; this does not.
+#[derive(Debug, Default)]
+struct LossWindow {
+    /// Highest sequence number seen, unwrapped.
+    highest: Option<i64>,
+    expected: u32,
+    received: u32,
+    since: Option<Instant>,
+    /// Loss over the last complete window.
+    last: f64,
+}
+
+/// Loss is judged over at least this long and this many packets.
+const LOSS_WINDOW: Duration = Duration::from_millis(500);
+const LOSS_MIN_PACKETS: u32 = 20;
+
+impl LossWindow {
+    /// Returns the loss fraction when a window just completed.
+    fn push(&mut self, seq: u16, now: Instant) -> Option<f64> {
+        let since = *self.since.get_or_insert(now);
+        match self.highest {
+            None => {
+                self.highest = Some(i64::from(seq));
+                self.expected += 1;
+                self.received += 1;
+            }
+            Some(h) => {
+                let delta = i64::from(seq.wrapping_sub(h as u16) as i16);
+                if delta > 0 {
+                    self.highest = Some(h + delta);
+                    self.expected += delta as u32;
+                    self.received += 1;
+                }
+                // delta <= 0: a retransmission or a reordered packet, late for this count.
+            }
+        }
+        if now.duration_since(since) < LOSS_WINDOW || self.expected < LOSS_MIN_PACKETS {
+            return None;
+        }
+        self.last = 1.0 - f64::from(self.received) / f64::from(self.expected);
+        self.expected = 0;
+        self.received = 0;
+        self.since = Some(now);
+        Some(self.last)
+    }
+}
+
+/// Above this first-arrival loss the path is full: cut to what arrives, less half the loss
+/// (libwebrtc's loss rule, applied to the loss before repair).
+const LOSS_CUT: f64 = 0.10;
+/// Above this, hold: the path may be at its limit.
+const LOSS_HOLD: f64 = 0.02;
+
 /// The receive-side estimator: feed it every video RTP packet; it says when to send a REMB.
 #[derive(Debug)]
 pub struct DelayEstimator {
+    loss: LossWindow,
     trend: Trendline,
     rate: RateWindow,
     /// The group being received: RTP timestamp and the arrival of its latest packet.
@@ -204,6 +260,7 @@ impl Default for DelayEstimator {
 impl DelayEstimator {
     pub fn new() -> Self {
         Self {
+            loss: LossWindow::default(),
             trend: Trendline::new(),
             rate: RateWindow::default(),
             current: None,
@@ -217,11 +274,14 @@ impl DelayEstimator {
         }
     }
 
-    /// A video RTP packet of `size` bytes with `rtp_ts` arrived at `now`. Returns the estimate
-    /// to send in a REMB when one is due: at once when it fell by 3 % or more, otherwise once a
-    /// second.
-    pub fn on_packet(&mut self, rtp_ts: u32, size: usize, now: Instant) -> Option<f64> {
+    /// A video RTP packet `seq` of `size` bytes with `rtp_ts` arrived at `now`. Returns the
+    /// estimate to send in a REMB when one is due: at once when it fell by 3 % or more,
+    /// otherwise once a second.
+    pub fn on_packet(&mut self, seq: u16, rtp_ts: u32, size: usize, now: Instant) -> Option<f64> {
         self.rate.push(now, size);
+        if let Some(loss) = self.loss.push(seq, now) {
+            self.loss_update(loss, now);
+        }
         match self.current {
             Some((ts, _)) if ts == rtp_ts => self.current = Some((ts, now)),
             Some((ts, _)) if (rtp_ts.wrapping_sub(ts) as i32) < 0 => {
@@ -256,6 +316,24 @@ impl DelayEstimator {
         self.control_update(usage, now);
     }
 
+    /// A path that drops more than it should is full, whatever the delay trend says: under
+    /// CPU load arrival times are noisy enough to hide a queue that is overflowing.
+    fn loss_update(&mut self, loss: f64, now: Instant) {
+        if loss <= LOSS_CUT {
+            return;
+        }
+        let Some(incoming) = self.rate.bps(now) else {
+            return;
+        };
+        let cut = incoming * (1.0 - 0.5 * loss);
+        let next = self.estimate.map_or(cut, |e| cut.min(e));
+        self.estimate = Some(next.clamp(MIN_BPS, MAX_BPS));
+        self.capacity = Some(self.capacity.map_or(incoming, |c| c.min(incoming)));
+        self.last_decrease = Some(now);
+        self.last_change = Some(now);
+        self.control = Control::Hold;
+    }
+
     fn control_update(&mut self, usage: Usage, now: Instant) {
         let Some(incoming) = self.rate.bps(now) else {
             return;
@@ -273,6 +351,9 @@ impl DelayEstimator {
             Control::Hold => {}
             Control::Increase => {
                 let Some(est) = self.estimate else { return };
+                if self.loss.last > LOSS_HOLD {
+                    return;
+                }
                 let dt = self
                     .last_change
                     .map_or(0.0, |t| now.duration_since(t).as_secs_f64().min(1.0));
@@ -343,26 +424,54 @@ fn additive_bps_per_s(bps: f64) -> f64 {
 mod tests {
     use super::*;
 
-    /// Frames at 30 fps of `bytes` each through a path of `capacity` bits per second with an
-    /// unbounded queue; returns the last estimate sent and the REMBs.
-    fn run(frames: u32, bytes: usize, capacity: f64) -> (Option<f64>, Vec<f64>) {
+    /// A bottleneck of `capacity` bits per second whose queue drops what would wait longer
+    /// than `max_queue` s, and arrival times disturbed by up to `jitter` s (a loaded machine).
+    struct Path {
+        capacity: f64,
+        max_queue: f64,
+        jitter: f64,
+    }
+
+    /// Frames at 30 fps of `bytes` each, two packets per frame sent back to back, through the
+    /// path; returns the last estimate and the REMBs sent.
+    fn run_path(frames: u32, bytes: usize, path: &Path) -> (Option<f64>, Vec<f64>) {
         let t0 = Instant::now();
         let mut est = DelayEstimator::new();
         let mut link_free = 0.0f64; // seconds: when the bottleneck is free again
         let mut rembs = Vec::new();
+        let mut seq = 0u16;
+        let mut noise = 0x2545_f491_4f6c_dd1d_u64;
         for f in 0..frames {
             let sent = f64::from(f) / 30.0;
-            // Two packets per frame, back to back.
             for _ in 0..2 {
+                seq = seq.wrapping_add(1);
                 let start = link_free.max(sent);
-                link_free = start + (bytes as f64 / 2.0) * 8.0 / capacity;
-                let at = t0 + Duration::from_secs_f64(link_free + 0.01);
-                if let Some(r) = est.on_packet(f * 3000, bytes / 2, at) {
+                if start - sent > path.max_queue {
+                    continue; // tail drop
+                }
+                link_free = start + (bytes as f64 / 2.0) * 8.0 / path.capacity;
+                // xorshift: deterministic noise in [0, 1)
+                noise ^= noise << 13;
+                noise ^= noise >> 7;
+                noise ^= noise << 17;
+                let jitter = (noise >> 11) as f64 / (1u64 << 53) as f64 * path.jitter;
+                let at = t0 + Duration::from_secs_f64(link_free + 0.01 + jitter);
+                if let Some(r) = est.on_packet(seq, f * 3000, bytes / 2, at) {
                     rembs.push(r);
                 }
             }
         }
         (est.estimate(), rembs)
+    }
+
+    /// An unbounded queue, exact arrival times.
+    fn run(frames: u32, bytes: usize, capacity: f64) -> (Option<f64>, Vec<f64>) {
+        let path = Path {
+            capacity,
+            max_queue: f64::INFINITY,
+            jitter: 0.0,
+        };
+        run_path(frames, bytes, &path)
     }
 
     #[test]
@@ -383,14 +492,44 @@ mod tests {
     }
 
     #[test]
+    fn an_overflowing_queue_cuts_the_estimate_even_when_arrival_times_are_noisy() {
+        // 480 kbit/s into 300 kbit/s behind a 50 ms queue, arrivals jittered by up to 40 ms:
+        // the delay trend drowns in the noise, the drops do not.
+        let path = Path {
+            capacity: 300_000.0,
+            max_queue: 0.05,
+            jitter: 0.04,
+        };
+        let (est, rembs) = run_path(150, 2000, &path);
+        let est = est.unwrap_or_else(|| panic!("no limit seen: {rembs:?}"));
+        assert!(est < 300_000.0, "estimate {est}: {rembs:?}");
+        assert!(est >= 100_000.0, "estimate {est}");
+    }
+
+    #[test]
+    fn light_random_loss_alone_sets_no_limit() {
+        let t0 = Instant::now();
+        let mut est = DelayEstimator::new();
+        for i in 0..600u32 {
+            if i % 25 == 0 {
+                continue; // 4 % lost
+            }
+            let at = t0 + Duration::from_millis(u64::from(i) * 16);
+            est.on_packet(i as u16, (i / 2) * 3000, 600, at);
+        }
+        assert_eq!(est.estimate(), None);
+    }
+
+    #[test]
     fn reordered_and_repeated_packets_are_not_groups() {
         let t0 = Instant::now();
         let mut est = DelayEstimator::new();
         for f in 0..100u32 {
             let at = t0 + Duration::from_millis(u64::from(f) * 33);
-            est.on_packet(f * 3000, 500, at);
+            est.on_packet(f as u16, f * 3000, 500, at);
             // A retransmission of an old frame arriving late.
             est.on_packet(
+                f.saturating_sub(5) as u16,
                 f.saturating_sub(5) * 3000,
                 500,
                 at + Duration::from_millis(200),

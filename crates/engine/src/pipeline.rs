@@ -565,7 +565,7 @@ pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                 Some(TrackRemoteEvent::OnRtpPacket(pkt)) => {
                     media_ssrc = pkt.header.ssrc;
                     let size = pkt.payload.len() + 12;
-                    if let Some(bps) = estimator.on_packet(pkt.header.timestamp, size, Instant::now()) {
+                    if let Some(bps) = estimator.on_packet(pkt.header.sequence_number, pkt.header.timestamp, size, Instant::now()) {
                         let _ = track.write_rtcp(remb_packet(media_ssrc, bps)).await;
                         shared.update(|s| s.video.remote_estimate_bps = bps as u64);
                     }
