@@ -5,12 +5,14 @@
 //!
 //! Sound cards through cpal (listing, hot-plug, capture and playback through lock-free rings),
 //! the group-call mixer, echo cancellation (sonora), the jitter buffer. Cameras through nokhwa,
-//! converted to I420 (`convert`). The recorder is still to come; see `docs/architecture.md`.
+//! converted to I420 (`convert`). Ringer, announce tone, speaker test and microphone meter
+//! (`cue`). The recorder is still to come; see `docs/architecture.md`.
 
 pub mod apm;
 pub mod audio;
 pub mod camera;
 pub mod convert;
+pub mod cue;
 pub mod devices;
 pub mod h264;
 pub mod jitter;
@@ -24,6 +26,7 @@ pub mod video;
 
 pub use audio::{HeardMark, MeterSpeaker, ToneMicrophone};
 pub use camera::Camera;
+pub use cue::{Cue, CuePlayer, LevelMeter, Played};
 pub use devices::{DeviceError, DeviceInfo, DeviceKind, Microphone, Speaker};
 pub use h264::{H264Decoder, H264Encoder, H264Error};
 pub use jitter::{JitterBuffer, Playout, extend_seq};
