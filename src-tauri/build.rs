@@ -6,6 +6,8 @@ const COMMANDS: &[&str] = &[
     "ui_ready",
     "settings",
     "set_preferences",
+    "test_sound",
+    "mic_meter",
     "sign_in",
     "sign_out",
     "account",

@@ -47,15 +47,33 @@ pub fn settings(c: C<'_>) -> Settings {
     c.settings()
 }
 
-/// Auto-answer (off / always / queue calls) and the screen pop.
+/// Auto-answer, the screen pop, the ringer, the language and the global keys.
 #[tauri::command]
 pub fn set_preferences(
     c: C<'_>,
-    auto_answer: crate::console::AutoAnswer,
-    screen_pop_url: String,
-    screen_pop_command: String,
-) {
-    c.set_preferences(auto_answer, &screen_pop_url, &screen_pop_command);
+    app: tauri::AppHandle,
+    preferences: crate::console::Preferences,
+) -> CmdResult<()> {
+    c.set_preferences(preferences)?;
+    // The tray's language and the global keys follow at once.
+    crate::desktop::preferences_changed(&app, &c.settings());
+    Ok(())
+}
+
+/// Plays the speaker test or one ring period; says how much played.
+#[tauri::command]
+pub async fn test_sound(
+    c: C<'_>,
+    cue: switchboard_media::Cue,
+    device: Option<String>,
+) -> CmdResult<crate::sounds::SoundTest> {
+    c.test_sound(cue, device.as_deref()).await
+}
+
+/// The settings page's microphone meter on or off (`mic_level` events).
+#[tauri::command]
+pub fn mic_meter(c: C<'_>, on: bool, device: Option<String>) -> CmdResult<()> {
+    c.mic_meter(on, device.as_deref())
 }
 
 #[tauri::command]

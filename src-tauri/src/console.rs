@@ -16,6 +16,7 @@ use switchboard_protocol::{
 };
 
 use crate::history::{CallRow, Direction, History, HistoryQuery, MessageRow, NewCall};
+use crate::sounds::{SoundTest, Sounds, ringer_device};
 use crate::video;
 
 /// What the UI is told, as one event stream (`console` in the webview).
@@ -108,6 +109,20 @@ pub enum UiEvent {
         call_id: Option<String>,
         message: String,
     },
+    /// The ringer or the announce tone started or stopped.
+    Sound {
+        cue: switchboard_media::Cue,
+        device: String,
+        playing: bool,
+    },
+    /// The microphone meter of the settings page, ten times a second.
+    MicLevel {
+        dbfs: f64,
+    },
+    /// A global key was pressed: `answer`, `hangup` or `mute`.
+    Shortcut {
+        action: String,
+    },
 }
 
 /// Where UI events go: the webview in the app, a channel in tests.
@@ -124,7 +139,7 @@ pub struct CommandError {
 }
 
 impl CommandError {
-    fn new(code: &'static str, message: impl std::fmt::Display) -> Self {
+    pub(crate) fn new(code: &'static str, message: impl std::fmt::Display) -> Self {
         Self {
             code,
             message: message.to_string(),
@@ -162,6 +177,50 @@ pub struct Settings {
     /// Run on answer, with `SB_CALLER`, `SB_BUSINESS`, `SB_CALL_ID` in its environment (never
     /// pasted into the command line: a caller's name cannot inject anything).
     pub screen_pop_command: String,
+    /// The ringer's speaker; empty: the call's speaker.
+    pub ringer: String,
+    /// 0–100.
+    pub ring_volume: u8,
+    /// A short tone when a call answers itself.
+    pub announce_tone: bool,
+    /// The UI's language (`en`, `zh-CN`): the tray and notifications speak it too.
+    pub language: String,
+    pub shortcuts: Shortcuts,
+}
+
+/// Keys that answer, hang up and mute from anywhere on the desktop (X11, Windows, macOS;
+/// Wayland has no global keys). An empty key is not registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Shortcuts {
+    pub global: bool,
+    pub answer: String,
+    pub hangup: String,
+    pub mute: String,
+}
+
+impl Default for Shortcuts {
+    fn default() -> Self {
+        Self {
+            global: true,
+            answer: "CommandOrControl+Alt+A".into(),
+            hangup: "CommandOrControl+Alt+H".into(),
+            mute: "CommandOrControl+Alt+M".into(),
+        }
+    }
+}
+
+/// What the settings page saves in one go (devices and the video profile apply one by one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    pub auto_answer: AutoAnswer,
+    pub screen_pop_url: String,
+    pub screen_pop_command: String,
+    pub ringer: String,
+    pub ring_volume: u8,
+    pub announce_tone: bool,
+    pub language: String,
+    pub shortcuts: Shortcuts,
 }
 
 /// Which calls answer themselves.
@@ -215,6 +274,11 @@ impl Default for Settings {
             auto_answer: AutoAnswer::Off,
             screen_pop_url: String::new(),
             screen_pop_command: String::new(),
+            ringer: String::new(),
+            ring_volume: 80,
+            announce_tone: true,
+            language: String::new(),
+            shortcuts: Shortcuts::default(),
         }
     }
 }
@@ -253,6 +317,7 @@ pub struct Console {
     video: Mutex<Option<video::Endpoint>>,
     /// Tiles fed through IPC channels, and the last id given.
     pushes: Mutex<(HashMap<u32, Push>, u32)>,
+    sounds: Sounds,
 }
 
 type Push = (
@@ -310,7 +375,13 @@ impl Console {
             live: Arc::new(Mutex::new(HashMap::new())),
             video: Mutex::new(None),
             pushes: Mutex::new((HashMap::new(), 0)),
+            sounds: Sounds::default(),
         }))
+    }
+
+    /// Where this console's events go (the desktop side emits through it too).
+    pub fn ui(&self) -> Arc<dyn Ui> {
+        self.ui.clone()
     }
 
     pub fn settings(&self) -> Settings {
@@ -450,6 +521,7 @@ impl Console {
     pub async fn accept(&self, id: &str, media: Option<CallMedia>) -> CmdResult<()> {
         let (engine, _) = self.engine().await?;
         let cid = call_id(id)?;
+        self.sounds.stop_ring(&*self.ui, id);
         engine.accept(&cid);
         if let Some(m) = media {
             engine.switch_media(&cid, m);
@@ -501,23 +573,63 @@ impl Console {
         }
     }
 
-    /// Auto-answer and the screen pop.
-    pub fn set_preferences(
-        &self,
-        auto_answer: AutoAnswer,
-        screen_pop_url: &str,
-        screen_pop_command: &str,
-    ) {
+    /// Auto-answer, the screen pop, the ringer, the language and the global keys.
+    pub fn set_preferences(&self, p: Preferences) -> CmdResult<()> {
+        if p.ring_volume > 100 {
+            return Err(CommandError::new("bad_input", "ring volume: 0 to 100"));
+        }
+        let ringer = p.ringer.trim();
+        if !ringer.is_empty()
+            && !switchboard_media::devices::all_devices()
+                .iter()
+                .any(|d| d.kind == switchboard_media::DeviceKind::Speaker && d.id == ringer)
+        {
+            return Err(CommandError::new(
+                "bad_input",
+                format!("no speaker called {ringer:?} for the ringer"),
+            ));
+        }
         self.save_settings(|s| {
-            s.auto_answer = auto_answer;
-            s.screen_pop_url = screen_pop_url.trim().to_owned();
-            s.screen_pop_command = screen_pop_command.trim().to_owned();
+            s.auto_answer = p.auto_answer;
+            s.screen_pop_url = p.screen_pop_url.trim().to_owned();
+            s.screen_pop_command = p.screen_pop_command.trim().to_owned();
+            s.ringer = ringer.to_owned();
+            s.ring_volume = p.ring_volume;
+            s.announce_tone = p.announce_tone;
+            s.language = p.language.trim().to_owned();
+            s.shortcuts = p.shortcuts;
         });
+        Ok(())
+    }
+
+    /// Plays the speaker test (or the ringer, at its volume) on `device`, default the
+    /// speaker (or the ringer) of the settings.
+    pub async fn test_sound(
+        &self,
+        cue: switchboard_media::Cue,
+        device: Option<&str>,
+    ) -> CmdResult<SoundTest> {
+        let s = self.settings();
+        let (default, volume) = match cue {
+            switchboard_media::Cue::Ring => (ringer_device(&s), s.ring_volume),
+            _ => (s.speaker.as_str(), 100),
+        };
+        let device = device.filter(|d| !d.is_empty()).unwrap_or(default);
+        self.sounds.test(device, cue, volume).await
+    }
+
+    /// The microphone meter of the settings page: on (the chosen microphone, or `device`)
+    /// or off.
+    pub fn mic_meter(&self, on: bool, device: Option<&str>) -> CmdResult<()> {
+        let mic = self.settings().microphone;
+        let device = on.then(|| device.filter(|d| !d.is_empty()).unwrap_or(&mic));
+        self.sounds.meter(self.ui.clone(), device)
     }
 
     /// Declines a ringing call, cancels an outgoing one, or hangs up.
     pub async fn hangup(&self, id: &str) -> CmdResult<()> {
         let (engine, _) = self.engine().await?;
+        self.sounds.stop_ring(&*self.ui, id);
         engine.hangup(&call_id(id)?);
         Ok(())
     }
@@ -837,16 +949,23 @@ impl Console {
                     members: members.iter().map(ToString::to_string).collect(),
                     queue,
                 });
-                if self.settings().auto_answer.answers(kind) {
-                    // A moment for the agent to hear it ring, as desk phones do.
+                let settings = self.settings();
+                self.sounds.ring(&*self.ui, &id, &settings);
+                if settings.auto_answer.answers(kind) {
+                    // A moment for the agent to hear it ring, as desk phones do, then the
+                    // announce tone: "you are connected now".
                     let me = self.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(AUTO_ANSWER_AFTER).await;
                         let ringing = lock(&me.live)
                             .get(&id)
                             .is_some_and(|l| l.answered_at.is_none());
-                        if ringing && let Err(e) = me.accept(&id, None).await {
-                            tracing::warn!("auto-answer {id}: {e}");
+                        if !ringing {
+                            return;
+                        }
+                        match me.accept(&id, None).await {
+                            Ok(()) => me.sounds.announce(&*me.ui, &me.settings()),
+                            Err(e) => tracing::warn!("auto-answer {id}: {e}"),
                         }
                     });
                 }
@@ -932,6 +1051,7 @@ impl Console {
                 ..
             } => {
                 let id = call_id.to_string();
+                self.sounds.stop_ring(&*self.ui, &id);
                 let at = now_ms();
                 let answered = lock(&self.live).remove(&id).and_then(|l| l.answered_at);
                 let (code, side) = (wire_name(&reason.code), wire_name(&reason.side));

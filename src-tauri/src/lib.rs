@@ -4,14 +4,15 @@
 
 mod commands;
 pub mod console;
+pub mod desktop;
 pub mod history;
+pub mod sounds;
 pub mod video;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tauri::{Emitter, Manager};
-use tracing_subscriber::EnvFilter;
+use tauri::Manager;
 
 /// `--profile NAME`: a separate data directory (settings, history) and single-instance key, so
 /// that two consoles can run on one machine (e.g. an agent and a supervisor, or a test call).
@@ -54,26 +55,8 @@ impl Profile {
     }
 }
 
-/// UI events go to the webview as one `console` event.
-struct WebviewUi(tauri::AppHandle);
-
-impl console::Ui for WebviewUi {
-    fn emit(&self, event: console::UiEvent) {
-        if let Err(e) = self.0.emit("console", &event) {
-            tracing::warn!("event not delivered to the window: {e}");
-        }
-    }
-}
-
 /// Starts the console window and blocks until the app quits.
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let profile = match Profile::from_args(std::env::args().skip(1)) {
         Ok(p) => p,
         Err(e) => {
@@ -81,25 +64,49 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        profile = profile.0.as_deref().unwrap_or("default"),
-        "starting Switchboard"
-    );
+    let mut context = tauri::generate_context!();
+    // Each profile is its own app to the OS: single-instance key, window state, webview data.
+    context.config_mut().identifier = desktop::identifier(&profile);
 
     let result = tauri::Builder::default()
+        // First: a second start of the same profile must hand over before anything else runs.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .callback(|app, _args, _cwd| desktop::second_instance(app))
+                .build(),
+        )
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                // A window closed while hidden must still open visible.
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::all()
+                        - tauri_plugin_window_state::StateFlags::VISIBLE,
+                )
+                .build(),
+        )
+        .plugin(tauri_plugin_notification::init())
+        .plugin(desktop::shortcut_plugin())
         .manage(profile.clone())
         .setup(move |app| {
-            // SWITCHBOARD_DATA_DIR overrides the OS location (tests, portable installs).
+            // SWITCHBOARD_DATA_DIR overrides the OS location (tests, portable installs). The
+            // base is the app's own directory whatever the profile's identifier says.
             let base = match std::env::var_os("SWITCHBOARD_DATA_DIR") {
                 Some(d) => PathBuf::from(d),
-                None => app.path().app_data_dir()?,
+                None => app.path().data_dir()?.join(desktop::BASE_IDENTIFIER),
             };
             let dir = profile.data_dir(base);
-            let ui = Arc::new(WebviewUi(app.handle().clone()));
+            desktop::init_logging(&dir.join("logs"));
+            tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                profile = profile.0.as_deref().unwrap_or("default"),
+                data_dir = %dir.display(),
+                "starting Switchboard"
+            );
+            let ui = Arc::new(desktop::WebviewUi(app.handle().clone()));
             let console = tauri::async_runtime::block_on(console::Console::open(&dir, ui))?;
-            tracing::info!(data_dir = %dir.display(), "history and settings");
+            let settings = console.settings();
             app.manage(console);
+            desktop::setup(app.handle(), &settings);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -107,6 +114,8 @@ pub fn run() {
             commands::ui_ready,
             commands::settings,
             commands::set_preferences,
+            commands::test_sound,
+            commands::mic_meter,
             commands::sign_in,
             commands::sign_out,
             commands::account,
@@ -132,7 +141,7 @@ pub fn run() {
             commands::video_channel_resize,
             commands::video_channel_close,
         ])
-        .run(tauri::generate_context!());
+        .run(context);
     if let Err(e) = result {
         // Typically no display or a broken WebKitGTK install: say so plainly and exit non-zero.
         eprintln!("switchboard: cannot start the window: {e}");

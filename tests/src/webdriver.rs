@@ -18,6 +18,8 @@ pub struct Driver {
     base: String,
     session: String,
     http: ureq::Agent,
+    /// The app's throw-away XDG directories (webview storage, window state, caches).
+    _home: tempfile::TempDir,
 }
 
 /// An element of the page.
@@ -71,6 +73,16 @@ impl Driver {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).context("the driver's log file")?);
+        // Never the developer's own directories: a theme or window size one run saved must
+        // not change the next (`env` may still point somewhere else).
+        let home = tempfile::tempdir()?;
+        for (k, d) in [
+            ("XDG_DATA_HOME", "data"),
+            ("XDG_CONFIG_HOME", "config"),
+            ("XDG_CACHE_HOME", "cache"),
+        ] {
+            cmd.env(k, home.path().join(d));
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -88,6 +100,7 @@ impl Driver {
             base,
             session: String::new(),
             http,
+            _home: home,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while me.http.get(format!("{}/status", me.base)).call().is_err() {
@@ -260,22 +273,38 @@ impl Driver {
         Self::decode(&self.call("GET", "/session/screenshot", None)?)
     }
 
+    /// An element's rectangle in the window (CSS pixels, may be fractional).
+    pub fn rect(&self, el: &El) -> Result<(f64, f64, f64, f64)> {
+        let r = self.call("GET", &format!("/session/element/{}/rect", el.0), None)?;
+        let num = |k: &str| r[k].as_f64().unwrap_or(0.0);
+        Ok((num("x"), num("y"), num("width"), num("height")))
+    }
+
     /// One element, cut from a screenshot of the window. (WebKitWebDriver's own element
     /// screenshots leave WebGL canvases black.)
     pub fn element_screenshot(&self, el: &El) -> Result<Shot> {
-        let r = self.call("GET", &format!("/session/element/{}/rect", el.0), None)?;
-        let num = |k: &str| r[k].as_f64().unwrap_or(0.0).round().max(0.0) as usize;
-        let (x, y, w, h) = (num("x"), num("y"), num("width"), num("height"));
-        let full = self.screenshot()?;
-        let w = w.min(full.width.saturating_sub(x));
-        let h = h.min(full.height.saturating_sub(y));
+        let (x, y, w, h) = self.rect(el)?;
+        let px = |v: f64| v.round().max(0.0) as usize;
+        self.screenshot()?.crop(px(x), px(y), px(w), px(h))
+    }
+}
+
+impl Shot {
+    /// The part at (`x`, `y`) of `w` × `h` (clipped to the picture).
+    pub fn crop(&self, x: usize, y: usize, w: usize, h: usize) -> Result<Shot> {
+        let w = w.min(self.width.saturating_sub(x));
+        let h = h.min(self.height.saturating_sub(y));
         if w == 0 || h == 0 {
-            bail!("element outside the window: {r}");
+            bail!(
+                "({x}, {y}) {w}×{h} is outside the {}×{} picture",
+                self.width,
+                self.height
+            );
         }
         let mut rgba = Vec::with_capacity(w * h * 4);
         for row in y..y + h {
-            let at = (row * full.width + x) * 4;
-            rgba.extend_from_slice(&full.rgba[at..at + w * 4]);
+            let at = (row * self.width + x) * 4;
+            rgba.extend_from_slice(&self.rgba[at..at + w * 4]);
         }
         let mut png = Vec::new();
         {

@@ -160,3 +160,116 @@ async fn the_console_signs_in_calls_shows_pictures_and_keeps_the_history() {
     );
     console.sign_out().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ringer_rings_until_answered_and_an_auto_answer_announces_itself() {
+    use switchboard_app::console::{AutoAnswer, Preferences};
+    use switchboard_media::Cue;
+
+    let server = DevServer::start("").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let console = Console::open(dir.path(), Arc::new(ChannelUi(tx)))
+        .await
+        .unwrap();
+    let s = console.settings();
+    let prefs = Preferences {
+        auto_answer: AutoAnswer::Always,
+        screen_pop_url: String::new(),
+        screen_pop_command: String::new(),
+        ringer: "meter".into(),
+        ring_volume: 60,
+        announce_tone: true,
+        language: "zh-CN".into(),
+        shortcuts: s.shortcuts.clone(),
+    };
+    // Nonsense is refused and changes nothing.
+    let loud = Preferences {
+        ring_volume: 101,
+        ..prefs.clone()
+    };
+    assert_eq!(console.set_preferences(loud).unwrap_err().code, "bad_input");
+    let nowhere = Preferences {
+        ringer: "audio:no-such-card".into(),
+        ..prefs.clone()
+    };
+    let e = console.set_preferences(nowhere).unwrap_err();
+    assert!(e.message.contains("no-such-card"), "{e:?}");
+    assert_eq!(console.settings().ring_volume, 80);
+    console.set_preferences(prefs).unwrap();
+    // Remembered across a restart.
+    let again = Console::open(dir.path(), Arc::new(ChannelUi(mpsc::unbounded_channel().0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.settings().ring_volume,
+            again.settings().ringer.as_str()
+        ),
+        (60, "meter")
+    );
+    drop(again);
+
+    // The speaker test plays its 1.12 s on the meter, at a level it measures.
+    let played = console.test_sound(Cue::SpeakerTest, None).await.unwrap();
+    assert_eq!((played.device.as_str(), played.played_ms), ("meter", 1120));
+    let level = played.level_dbfs.unwrap();
+    assert!((-20.0..-6.0).contains(&level), "{level}");
+    let e = console
+        .test_sound(Cue::SpeakerTest, Some("audio:no-such-card"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "device");
+
+    // The microphone meter hears the tone microphone.
+    console.mic_meter(true, None).unwrap();
+    let dbfs = until(&mut rx, "a microphone level", |e| match e {
+        UiEvent::MicLevel { dbfs } => Some(*dbfs),
+        _ => None,
+    })
+    .await;
+    console.mic_meter(false, None).unwrap();
+    assert!((-40.0..0.0).contains(&dbfs), "{dbfs}");
+
+    console
+        .sign_in(&server.addr, "alice", "alice")
+        .await
+        .unwrap();
+    let bob = Side::start(&server, "bob").await.unwrap();
+    let call = bob
+        .engine
+        .call(
+            vec![switchboard_tests::calls::uid("alice")],
+            CallMedia::Audio,
+        )
+        .await
+        .unwrap();
+    let mut sounds = Vec::new();
+    while sounds.len() < 3 {
+        let s = until(&mut rx, "the ringer and the announce tone", |e| match e {
+            UiEvent::Sound {
+                cue,
+                device,
+                playing,
+            } => Some((*cue, device.clone(), *playing)),
+            _ => None,
+        })
+        .await;
+        sounds.push(s);
+    }
+    assert_eq!(
+        sounds,
+        [
+            (Cue::Ring, "meter".to_owned(), true),
+            (Cue::Ring, String::new(), false),
+            (Cue::Announce, "meter".to_owned(), true),
+        ]
+    );
+    until(&mut rx, "alice in the call", |e| match e {
+        UiEvent::FirstMedia { call_id, .. } if *call_id == call.to_string() => Some(()),
+        _ => None,
+    })
+    .await;
+    bob.engine.hangup(&call);
+    console.sign_out().await;
+}

@@ -35,11 +35,26 @@ fn tile_frame(d: &Driver, tile: &El) -> Option<u32> {
     if width < 2.0 {
         return None;
     }
-    let shot = d.element_screenshot(tile).ok()?;
-    // The last one looked at, for whoever reads a failure.
-    let _ = std::fs::write(artefacts_dir().join("e2e/last-tile.png"), &shot.png);
-    let scale = shot.width as f64 / width;
-    Stamp::read_scaled(&shot.luma(), shot.width, shot.height, scale).map(|s| s.frame)
+    let (x, y, w, h) = d.rect(tile).ok()?;
+    let full = d.screenshot().ok()?;
+    // A tile at a fractional position is drawn from the nearest device pixel, which rounding
+    // its rectangle may miss by one: look at the neighbours too.
+    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+    let cuts = [(0, 0), (1, 0), (0, 1), (1, 1)].map(|(dx, dy)| (x0 + dx, y0 + dy));
+    for (i, (cx, cy)) in cuts.into_iter().enumerate() {
+        let shot = full
+            .crop(cx, cy, w.round() as usize, h.round() as usize)
+            .ok()?;
+        if i == 0 {
+            // The one looked at, for whoever reads a failure.
+            let _ = std::fs::write(artefacts_dir().join("e2e/last-tile.png"), &shot.png);
+        }
+        let scale = shot.width as f64 / width;
+        if let Some(s) = Stamp::read_scaled(&shot.luma(), shot.width, shot.height, scale) {
+            return Some(s.frame);
+        }
+    }
+    None
 }
 
 #[test]
@@ -187,6 +202,42 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
         history_rows(&d, "hangup") >= 1
     });
     steps.shot(&d, "customer-done");
+
+    // Settings on a 1366×768 screen: nothing runs off to the side, the microphone meter moves
+    // (the tone microphone), the speaker test reports what it played; then the same in dark.
+    d.set_window_size(1366, 768).unwrap();
+    d.click(&d.find("[data-testid=open-settings]", SHORT).unwrap())
+        .unwrap();
+    wait_until("the microphone meter moving", SHORT, || {
+        d.script("return document.querySelector('[data-testid=mic-level]')?.value ?? -60")
+            .ok()
+            .and_then(|v| v.as_f64())
+            .is_some_and(|v| v > -50.0)
+    });
+    d.click(&d.find("[data-testid=test-speaker]", SHORT).unwrap())
+        .unwrap();
+    let played = d
+        .text(&d.find("[data-testid=speaker-played]", SHORT).unwrap())
+        .unwrap();
+    assert!(played.contains("1120 ms"), "{played}");
+    let overflow = d
+        .script("return document.documentElement.scrollWidth - window.innerWidth")
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "{overflow} px too wide"
+    );
+    steps.shot(&d, "settings-1366x768");
+    d.script(
+        "const s = document.querySelector('select[aria-label=Theme]'); \
+         s.value = 'dark'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+    )
+    .unwrap();
+    wait_until("the dark theme", SHORT, || {
+        d.script("return document.documentElement.dataset.theme")
+            .is_ok_and(|v| v == "dark")
+    });
+    steps.shot(&d, "settings-dark");
 }
 
 fn customer_token(server: &DevServer, business: &str) -> String {
@@ -246,14 +297,48 @@ fn two_consoles_with_their_own_profiles_call_each_other() {
     wait_until("alice's history", SHORT, || {
         history_rows(&one, "hangup") == 1
     });
-    // Each profile has its own database.
+    // Each profile has its own database and log files.
     for name in ["one", "two"] {
-        assert!(
-            data.path()
-                .join("profiles")
-                .join(name)
-                .join("history.db")
-                .is_file()
-        );
+        let profile = data.path().join("profiles").join(name);
+        assert!(profile.join("history.db").is_file());
+        let logs: String = std::fs::read_dir(profile.join("logs"))
+            .unwrap()
+            .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+            .collect();
+        assert!(logs.contains("starting Switchboard"), "{name}: {logs}");
     }
+
+    // Starting a running profile again hands over to it and exits: one instance per profile
+    // (a D-Bus name on Linux; `cargo xtask test` provides a session bus).
+    let bus = test_env("DBUS_SESSION_BUS_ADDRESS");
+    let mut again = std::process::Command::new(&app)
+        .args(["--profile", "one"])
+        .envs(env)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut again, SHORT);
+    assert_eq!(
+        status.map(|s| s.success()),
+        Some(true),
+        "a second `one` kept running"
+    );
+    // The first is still there and answers.
+    one.find("[data-testid=dial-to]", SHORT).unwrap();
+}
+
+/// The child's exit status within `limit`, else kills it and returns `None`.
+fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }

@@ -40,6 +40,11 @@ function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown
             auto_answer: "off",
             screen_pop_url: "",
             screen_pop_command: "",
+            ringer: "",
+            ring_volume: 80,
+            announce_tone: true,
+            language: "en",
+            shortcuts: { global: true, answer: "CommandOrControl+Alt+A", hangup: "CommandOrControl+Alt+H", mute: "" },
           };
         case "devices":
           return [
@@ -51,7 +56,10 @@ function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown
           return { url: "ws://127.0.0.1:9", secret: "x" };
         case "set_preferences":
         case "set_device":
+        case "mic_meter":
           return null;
+        case "test_sound":
+          return { device: "meter", played_ms: 1120, level_dbfs: -15.2 };
         case "history":
           return [];
         case "ui_ready":
@@ -161,13 +169,58 @@ describe("the console", () => {
     await fireEvent.change(auto, { target: { value: "queue" } });
     const url = screen.getByPlaceholderText(/crm.example/) as HTMLInputElement;
     await fireEvent.input(url, { target: { value: "https://crm.example/c/{caller}" } });
+    const volume = screen.getByTestId("ring-volume") as HTMLInputElement;
+    await fireEvent.input(volume, { target: { value: "35" } });
+    await fireEvent.click(screen.getByTestId("global-keys"));
     await fireEvent.click(screen.getByText("Save"));
     await vi.waitFor(() =>
       expect(calls.find((c) => c.cmd === "set_preferences")?.args).toEqual({
-        autoAnswer: "queue",
-        screenPopUrl: "https://crm.example/c/{caller}",
-        screenPopCommand: "",
+        preferences: {
+          auto_answer: "queue",
+          screen_pop_url: "https://crm.example/c/{caller}",
+          screen_pop_command: "",
+          ringer: "",
+          ring_volume: 35,
+          announce_tone: true,
+          language: "en",
+          shortcuts: { global: false, answer: "CommandOrControl+Alt+A", hangup: "CommandOrControl+Alt+H", mute: "" },
+        },
       }),
     );
+  });
+
+  it("runs the microphone meter while the settings are open and tests the speaker", async () => {
+    const calls = fakeRust(true);
+    const view = render(App, { props: { backend: tauriBackend } });
+    await fireEvent.click(await screen.findByTestId("open-settings"));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "mic_meter")?.args).toEqual({ on: true, device: null }));
+    await send({ type: "mic_level", dbfs: -23.4 });
+    await vi.waitFor(() => expect((screen.getByTestId("mic-level") as HTMLMeterElement).value).toBeCloseTo(-23.4));
+    await fireEvent.click(screen.getByTestId("test-speaker"));
+    expect((await screen.findByTestId("speaker-played")).textContent).toBe("Played 1120 ms (-15.2 dBFS)");
+    expect(calls.find((c) => c.cmd === "test_sound")?.args).toEqual({ cue: "speaker_test", device: "meter" });
+    await fireEvent.click(screen.getByLabelText("Close"));
+    await vi.waitFor(() =>
+      expect(calls.filter((c) => c.cmd === "mic_meter").map((c) => (c.args as { on: boolean }).on)).toEqual([true, false]),
+    );
+    view.unmount();
+  });
+
+  it("answers a ringing call from a global key", async () => {
+    const calls = fakeRust(true);
+    render(App, { props: { backend: tauriBackend } });
+    await screen.findByTestId("app-version");
+    await send({
+      type: "incoming",
+      call_id: "c-9",
+      from: "cust",
+      from_name: null,
+      kind: "queue",
+      media: "audio",
+      members: [],
+      queue: null,
+    });
+    await send({ type: "shortcut", action: "answer" });
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "accept")?.args).toEqual({ callId: "c-9", media: null }));
   });
 });

@@ -39,6 +39,8 @@ const PACKAGES: &[(&str, &[&str])] = &[
             "xauth",
             "pulseaudio",
             "pulseaudio-utils",
+            // A session bus for the app's single-instance lock and notifications.
+            "dbus-daemon",
             // WebKitWebDriver, which tauri-driver runs for the end-to-end tests.
             "webkit2gtk-driver",
         ],

@@ -1,6 +1,6 @@
-//! The test environment of CONTRACTS.md: when absent, one Xvfb (exported as `DISPLAY`) and one
-//! user-mode PulseAudio with a null sink (exported as `PULSE_SERVER`) for the whole run. Never
-//! touches the developer's `~/.asoundrc`.
+//! The test environment of CONTRACTS.md: when absent, one Xvfb (exported as `DISPLAY`), one
+//! user-mode PulseAudio with a null sink (exported as `PULSE_SERVER`) and one D-Bus session bus
+//! (`DBUS_SESSION_BUS_ADDRESS`, always private) for the whole run. Never touches the developer's `~/.asoundrc`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -153,10 +153,59 @@ impl Drop for Pulse {
     }
 }
 
+/// A private D-Bus session bus: the app's single-instance lock and notifications use one.
+pub struct SessionBus {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl SessionBus {
+    pub fn start() -> Result<Self> {
+        if !have("dbus-daemon") {
+            bail!("dbus-daemon is not installed (Debian: apt-get install dbus-daemon)");
+        }
+        let dir = std::env::temp_dir().join(format!("switchboard-dbus-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        set_private(&dir)?;
+        let socket = dir.join("bus");
+        let mut child = Command::new("dbus-daemon")
+            .args([
+                "--session",
+                "--nofork",
+                "--nopidfile",
+                "--nosyslog",
+                &format!("--address=unix:path={}", socket.display()),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting dbus-daemon")?;
+        proc::register_child(child.id());
+        if !wait_for(&mut child, Duration::from_secs(10), || socket.exists())? {
+            proc::terminate(&mut child);
+            bail!("dbus-daemon did not open {} within 10 s", socket.display());
+        }
+        Ok(Self { child, dir })
+    }
+
+    pub fn address(&self) -> String {
+        format!("unix:path={}", self.dir.join("bus").display())
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        proc::terminate(&mut self.child);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// What `cargo xtask test` provides to the tests it runs.
 pub struct TestEnv {
     xvfb: Option<Xvfb>,
     pulse: Option<Pulse>,
+    bus: Option<SessionBus>,
 }
 
 impl TestEnv {
@@ -181,7 +230,15 @@ impl TestEnv {
             );
             Some(p)
         };
-        Ok(Self { xvfb, pulse })
+        // A private bus even where the user has one: a test's console must not hand over to
+        // the developer's running Switchboard (single instance) or pop up notifications.
+        let bus = SessionBus::start()?;
+        println!(
+            "test environment: started a D-Bus session bus at DBUS_SESSION_BUS_ADDRESS={}",
+            bus.address()
+        );
+        let bus = Some(bus);
+        Ok(Self { xvfb, pulse, bus })
     }
 
     pub fn apply(&self, cmd: &mut Command) {
@@ -191,6 +248,9 @@ impl TestEnv {
         }
         if let Some(p) = &self.pulse {
             cmd.env("PULSE_SERVER", p.server());
+        }
+        if let Some(b) = &self.bus {
+            cmd.env("DBUS_SESSION_BUS_ADDRESS", b.address());
         }
     }
 }

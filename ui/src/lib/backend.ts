@@ -41,16 +41,51 @@ export interface Account {
 
 export type AutoAnswer = "off" | "always" | "queue";
 
-export interface Settings {
+/** Global keys (X11, Windows, macOS): an empty key is not registered. */
+export interface Shortcuts {
+  global: boolean;
+  answer: string;
+  hangup: string;
+  mute: string;
+}
+
+/** What the settings page saves in one go. */
+export interface Preferences {
+  auto_answer: AutoAnswer;
+  screen_pop_url: string;
+  screen_pop_command: string;
+  /** The ringer's speaker; empty: the call's speaker. */
+  ringer: string;
+  /** 0–100. */
+  ring_volume: number;
+  announce_tone: boolean;
+  language: string;
+  shortcuts: Shortcuts;
+}
+
+export interface Settings extends Preferences {
   server: string;
   user: string;
   camera: string;
   microphone: string;
   speaker: string;
   video_profile: string;
-  auto_answer: AutoAnswer;
-  screen_pop_url: string;
-  screen_pop_command: string;
+}
+
+/** The preferences part of the settings (what `setPreferences` takes). */
+export function preferencesOf(s: Settings): Preferences {
+  const { auto_answer, screen_pop_url, screen_pop_command, ringer, ring_volume, announce_tone, language, shortcuts } = s;
+  return { auto_answer, screen_pop_url, screen_pop_command, ringer, ring_volume, announce_tone, language, shortcuts: { ...shortcuts } };
+}
+
+export type Cue = "ring" | "announce" | "speaker_test";
+
+/** What a test sound played. */
+export interface SoundTest {
+  device: string;
+  played_ms: number;
+  /** Measured by the synthetic `meter` speaker; sound cards do not say. */
+  level_dbfs: number | null;
 }
 
 export type DeviceKind = "camera" | "microphone" | "speaker";
@@ -167,7 +202,10 @@ export type UiEvent =
   | { type: "server"; message: { type: string; [k: string]: unknown } }
   | { type: "history_changed"; call_id: string }
   | { type: "export_progress"; done: number; total: number }
-  | { type: "error"; call_id: string | null; message: string };
+  | { type: "error"; call_id: string | null; message: string }
+  | { type: "sound"; cue: Cue; device: string; playing: boolean }
+  | { type: "mic_level"; dbfs: number }
+  | { type: "shortcut"; action: "answer" | "hangup" | "mute" };
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
@@ -175,7 +213,11 @@ export interface Backend {
   uiReady(): Promise<void>;
   onEvent(handler: (e: UiEvent) => void): Promise<() => void>;
   settings(): Promise<Settings>;
-  setPreferences(autoAnswer: AutoAnswer, screenPopUrl: string, screenPopCommand: string): Promise<void>;
+  setPreferences(preferences: Preferences): Promise<void>;
+  /** Plays the speaker test or one ring period on `device` (default: the chosen one). */
+  testSound(cue: Cue, device?: string): Promise<SoundTest>;
+  /** The microphone meter on or off (`mic_level` events). */
+  micMeter(on: boolean, device?: string): Promise<void>;
   signIn(server: string, user: string, password: string): Promise<Account>;
   signOut(): Promise<void>;
   account(): Promise<Account | null>;
@@ -208,8 +250,9 @@ export const tauriBackend: Backend = {
   uiReady: () => invoke<void>("ui_ready"),
   onEvent: (handler) => listen<UiEvent>("console", (e) => handler(e.payload)),
   settings: () => invoke("settings"),
-  setPreferences: (autoAnswer, screenPopUrl, screenPopCommand) =>
-    invoke("set_preferences", { autoAnswer, screenPopUrl, screenPopCommand }),
+  setPreferences: (preferences) => invoke("set_preferences", { preferences }),
+  testSound: (cue, device) => invoke("test_sound", { cue, device: device ?? null }),
+  micMeter: (on, device) => invoke("mic_meter", { on, device: device ?? null }),
   signIn: (server, user, password) => invoke("sign_in", { server, user, password }),
   signOut: () => invoke("sign_out"),
   account: () => invoke("account"),

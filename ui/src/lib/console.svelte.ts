@@ -60,6 +60,8 @@ export class ConsoleState {
   notice = $state<string | null>(null);
   historyVersion = $state(0);
   exportProgress = $state<{ done: number; total: number } | null>(null);
+  /** The settings page's microphone meter, dBFS (−100 for silence). */
+  micLevel = $state<number | null>(null);
 
   constructor(private backend: Backend) {}
 
@@ -172,10 +174,30 @@ export class ConsoleState {
       case "error":
         this.notice = e.message;
         break;
+      case "mic_level":
+        this.micLevel = e.dbfs;
+        break;
+      case "shortcut":
+        void this.shortcut(e.action);
+        break;
+      case "sound":
       case "ringing":
       case "first_media":
         break;
     }
+  }
+
+  /** Answer / hang up / mute, from a key in the window or a global key: the first ringing
+   * call is answered as offered; hang-up takes the current call, else declines the ringing
+   * one. Returns whether there was something to do. */
+  shortcut(action: "answer" | "hangup" | "mute"): boolean {
+    const ringing = this.ringing[0];
+    const target = this.current ?? ringing;
+    if (action === "answer" && ringing) void this.accept(ringing, ringing.media);
+    else if (action === "hangup" && target) void this.hangup(target);
+    else if (action === "mute" && this.current) void this.toggleMute(this.current, "audio");
+    else return false;
+    return true;
   }
 
   private async run<T>(f: () => Promise<T>): Promise<T | undefined> {
