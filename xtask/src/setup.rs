@@ -45,6 +45,8 @@ const PACKAGES: &[(&str, &[&str])] = &[
             "webkit2gtk-driver",
         ],
     ),
+    // ffprobe reads the recordings back, ffmpeg decodes them (frame counters, timing marks).
+    ("tests: recordings", &["ffmpeg"]),
 ];
 
 /// Vite 7 needs Node ^20.19 or >=22.12.

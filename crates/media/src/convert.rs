@@ -244,6 +244,22 @@ pub fn fit(frame: &I420Frame, width: usize, height: usize) -> I420Frame {
     out
 }
 
+/// The whole picture scaled to exactly `width`×`height` (even; bilinear). Callers keep the
+/// aspect ratio (the recorder's layout does).
+pub fn scale_into(frame: &I420Frame, width: usize, height: usize) -> I420Frame {
+    let (sw, sh) = (frame.width(), frame.height());
+    if (sw, sh) == (width, height) {
+        return frame.clone();
+    }
+    let mut out = I420Frame::black(width, height);
+    scale_plane(frame.y(), sw, (0, 0, sw, sh), out.y_mut(), width, height);
+    let (u, v) = out.uv_mut();
+    let whole = (0, 0, sw / 2, sh / 2);
+    scale_plane(frame.u(), sw / 2, whole, u, width / 2, height / 2);
+    scale_plane(frame.v(), sw / 2, whole, v, width / 2, height / 2);
+    out
+}
+
 /// Bilinear resampling of the `(x0, y0, w, h)` window of a plane into `dst` (16.16 fixed point).
 fn scale_plane(
     src: &[u8],

@@ -6,7 +6,8 @@
 //! Sound cards through cpal (listing, hot-plug, capture and playback through lock-free rings),
 //! the group-call mixer, echo cancellation (sonora), the jitter buffer. Cameras through nokhwa,
 //! converted to I420 (`convert`). Ringer, announce tone, speaker test and microphone meter
-//! (`cue`). The recorder is still to come; see `docs/architecture.md`.
+//! (`cue`). The recorder (`record`): a layout of the parties' pictures and their mixed sound
+//! into fragmented MP4.
 
 pub mod apm;
 pub mod audio;
@@ -19,6 +20,7 @@ pub mod jitter;
 pub mod mixer;
 pub mod opus;
 pub mod pattern;
+pub mod record;
 pub mod sound;
 pub mod soundcard;
 pub mod stamp;
@@ -33,5 +35,6 @@ pub use jitter::{JitterBuffer, Playout, extend_seq};
 pub use mixer::Mixer;
 pub use opus::{OpusDecoder, OpusEncoder, OpusError};
 pub use pattern::PatternCamera;
+pub use record::{Picture, RecordError, RecordMedia, RecordOptions, Recorder, RecordingSummary};
 pub use stamp::Stamp;
 pub use video::I420Frame;
