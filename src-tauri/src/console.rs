@@ -1067,6 +1067,23 @@ impl Console {
                 });
                 ui(UiEvent::HistoryChanged { call_id: id });
             }
+            Event::RecordingStopped { call_id, summary } => {
+                let id = call_id.to_string();
+                if summary.bytes > 0 {
+                    self.history
+                        .set_recording(&id, &summary.path.display().to_string())
+                        .await?;
+                    ui(UiEvent::HistoryChanged {
+                        call_id: id.clone(),
+                    });
+                }
+                if let Some(e) = summary.error {
+                    ui(UiEvent::Error {
+                        call_id: Some(id),
+                        message: e.to_string(),
+                    });
+                }
+            }
             Event::Server(m) => ui(UiEvent::Server {
                 message: serde_json::to_value(&*m).unwrap_or_default(),
             }),

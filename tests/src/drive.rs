@@ -65,6 +65,14 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// SIGKILL: nothing of the CLI runs after it (no hang-up, no last write).
+    pub fn kill(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
 impl Drop for Cli {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -4,6 +4,7 @@
 
 pub mod calls;
 pub mod drive;
+pub mod ffmpeg;
 pub mod relay;
 pub mod server;
 pub mod webdriver;

@@ -52,6 +52,11 @@ struct Cli {
     /// Local address for media sockets.
     #[arg(long, default_value = "0.0.0.0:0")]
     media_bind: String,
+    /// Record the call on this machine into this file (fragmented MP4, H.264 + Opus: the
+    /// parties' pictures as a layout and their voices mixed), from its first media to its
+    /// end. A killed process leaves the file playable up to its last second.
+    #[arg(long)]
+    record: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -154,6 +159,9 @@ async fn run(cli: Cli) -> Result<bool> {
     config.camera = cli.video_device.clone();
     config.microphone = cli.audio_device.clone();
     config.speaker = cli.speaker.clone();
+    if let Some(p) = &cli.record {
+        let _ = RECORD.set(p.clone());
+    }
     let (engine, mut events) = Engine::start(config).await?;
     eprintln!("signed in as {}", engine.user());
     let result = match cli.command {
@@ -336,6 +344,9 @@ async fn answer_loop(
 
 /// Follows one call to its end. As the callee (`from` given), answers once the transport is up
 /// (set up while ringing; at most 2 s). Hangs up `stay` after the answer.
+/// `--record PATH`, for every call this process follows.
+static RECORD: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 async fn follow(
     engine: &Engine,
     events: &mut UnboundedReceiver<Event>,
@@ -391,11 +402,33 @@ async fn follow(
                 user,
             } if &c == call_id => {
                 eprintln!("first {kind} from {user}");
+                if first == (None, None)
+                    && let Some(path) = RECORD.get()
+                {
+                    match engine
+                        .start_recording(call_id, path, switchboard_media::RecordOptions::default())
+                        .await
+                    {
+                        Ok(()) => eprintln!("recording into {}", path.display()),
+                        Err(e) => eprintln!("not recording: {e}"),
+                    }
+                }
                 if kind == "video" {
                     first.0.get_or_insert(at);
                 } else {
                     first.1.get_or_insert(at);
                 }
+            }
+            Event::RecordingStopped {
+                call_id: c,
+                summary,
+            } if &c == call_id => {
+                eprintln!(
+                    "recording stopped: {} ms, {} bytes{}",
+                    summary.duration_ms,
+                    summary.bytes,
+                    summary.error.map(|e| format!(" ({e})")).unwrap_or_default()
+                );
             }
             Event::Stats { call_id: c, peers } if &c == call_id => {
                 for p in &peers {

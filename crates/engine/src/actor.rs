@@ -47,6 +47,8 @@ struct Call {
     media_on: bool,
     /// The stats of members who left and, once media stopped, of everyone (for `Ended`).
     final_stats: Vec<crate::stats::PeerStats>,
+    /// Our local recording of the call, if one runs.
+    recording: Option<crate::recording::Recording>,
 }
 
 struct PendingInvite {
@@ -288,6 +290,27 @@ impl Actor {
                     let _ = reply.send(r.map_err(|e| e.to_string()));
                 });
             }
+            Command::StartRecording {
+                call_id,
+                path,
+                options,
+                reply,
+            } => {
+                let r = self.start_recording(&call_id, &path, options);
+                let _ = reply.send(r);
+            }
+            Command::PauseRecording(call_id, paused) => {
+                if let Some(call) = self.calls.get_mut(&call_id)
+                    && let Some(rec) = call.recording.as_mut()
+                {
+                    rec.pause(paused);
+                    self.tell_media_state(&call_id);
+                }
+            }
+            Command::StopRecording(call_id, reply) => {
+                let summary = self.stop_recording(&call_id).await;
+                let _ = reply.send(summary);
+            }
             Command::CutSignaling => self.signaling.cut(),
             Command::Timer(t) => self.timer(t).await,
             Command::Shutdown => {}
@@ -320,8 +343,58 @@ impl Actor {
             audio: !call.muted.0,
             video: !call.muted.1 && call.media == CallMedia::Video,
             screen: false,
-            recording: false,
+            // Paused: nothing is being recorded, and the others see that.
+            recording: call.recording.as_ref().is_some_and(|r| !r.paused),
         }
+    }
+
+    fn tell_media_state(&self, call_id: &CallId) {
+        if let Some(call) = self.calls.get(call_id) {
+            self.send(ClientMessage::MediaState(MediaStateUpdate {
+                call_id: call_id.clone(),
+                state: Self::media_state(call),
+            }));
+        }
+    }
+
+    fn start_recording(
+        &mut self,
+        call_id: &CallId,
+        path: &std::path::Path,
+        options: switchboard_media::RecordOptions,
+    ) -> Result<(), String> {
+        let call = self
+            .calls
+            .get_mut(call_id)
+            .ok_or_else(|| format!("no call {call_id}"))?;
+        if !call.media_on {
+            return Err("the call has not been answered yet".into());
+        }
+        if call.recording.is_some() {
+            return Err("this call is being recorded already".into());
+        }
+        let mut rec = crate::recording::Recording::start(path, options, &self.factory.capture)
+            .map_err(|e| e.to_string())?;
+        for (user, p) in &call.peers {
+            rec.watch(user, p.shared.frames.subscribe());
+        }
+        call.recording = Some(rec);
+        self.tell_media_state(call_id);
+        Ok(())
+    }
+
+    async fn stop_recording(
+        &mut self,
+        call_id: &CallId,
+    ) -> Option<switchboard_media::RecordingSummary> {
+        let rec = self.calls.get_mut(call_id)?.recording.take()?;
+        let summary = rec.stop().await?;
+        self.tell_media_state(call_id);
+        self.emit(Event::RecordingStopped {
+            call_id: call_id.clone(),
+            summary: summary.clone(),
+        });
+        Some(summary)
     }
 
     /// What each peer may send now: nothing before the answer, video only in a video call and
@@ -426,6 +499,8 @@ impl Actor {
                 self.factory.capture.start();
             }
             Output::StopMedia => {
+                // The recording ends with the media: its last fragment is written now.
+                self.stop_recording(call_id).await;
                 let peers: Vec<Peer> = match self.calls.get_mut(call_id) {
                     Some(call) => {
                         call.media_on = false;
@@ -548,6 +623,23 @@ impl Actor {
             }
             Timer::StatsTick => {
                 self.arm(Duration::from_secs(1), Timer::StatsTick);
+                // Recordings: members who joined since are added; one whose writing failed
+                // is ended and reported.
+                let mut failed = Vec::new();
+                for (id, call) in self.calls.iter_mut() {
+                    let Some(rec) = call.recording.as_mut() else {
+                        continue;
+                    };
+                    for (user, p) in &call.peers {
+                        rec.watch(user, p.shared.frames.subscribe());
+                    }
+                    if !rec.is_running() {
+                        failed.push(id.clone());
+                    }
+                }
+                for id in failed {
+                    self.stop_recording(&id).await;
+                }
                 for (id, call) in &self.calls {
                     if call.media_on {
                         self.emit(Event::Stats {

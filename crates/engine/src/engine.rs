@@ -181,6 +181,12 @@ pub enum Event {
         /// Each member's stats when media stopped.
         stats: Vec<PeerStats>,
     },
+    /// A recording of ours ended: stopped, the call ended, or writing failed
+    /// (`summary.error`). What was written stays playable.
+    RecordingStopped {
+        call_id: CallId,
+        summary: switchboard_media::RecordingSummary,
+    },
     /// Anything else the server said (agent state, CTI figures, queue positions, messages).
     Server(Box<ServerMessage>),
     /// A request failed.
@@ -231,6 +237,17 @@ pub(crate) enum Command {
         data: std::sync::Arc<Vec<u8>>,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    StartRecording {
+        call_id: CallId,
+        path: std::path::PathBuf,
+        options: switchboard_media::RecordOptions,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    PauseRecording(CallId, bool),
+    StopRecording(
+        CallId,
+        oneshot::Sender<Option<switchboard_media::RecordingSummary>>,
+    ),
     CutSignaling,
     Timer(crate::actor::Timer),
     Shutdown,
@@ -251,6 +268,8 @@ pub enum EngineError {
     Request(String),
     #[error("the engine has stopped")]
     Stopped,
+    #[error("{0}")]
+    Recording(String),
 }
 
 impl Engine {
@@ -408,6 +427,43 @@ impl Engine {
         let (reply, rx) = oneshot::channel();
         self.send(Command::LocalFrames(reply));
         rx.await.ok()
+    }
+
+    /// Records the call on this machine into `path` (fragmented MP4; see
+    /// `switchboard_media::record`). The other members are told (`MediaState::recording`).
+    /// An unwritable path is refused here; a write error later stops the recording with
+    /// `Event::RecordingStopped` carrying the error, and the call goes on.
+    pub async fn start_recording(
+        &self,
+        call_id: &CallId,
+        path: impl Into<std::path::PathBuf>,
+        options: switchboard_media::RecordOptions,
+    ) -> Result<(), EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::StartRecording {
+            call_id: call_id.clone(),
+            path: path.into(),
+            options,
+            reply,
+        });
+        rx.await
+            .map_err(|_| EngineError::Stopped)?
+            .map_err(EngineError::Recording)
+    }
+
+    /// Pauses (`true`) or resumes the recording: a pause takes its time out of the file.
+    pub fn pause_recording(&self, call_id: &CallId, paused: bool) {
+        self.send(Command::PauseRecording(call_id.clone(), paused));
+    }
+
+    /// Stops the recording and says what it holds (`None`: none was running).
+    pub async fn stop_recording(
+        &self,
+        call_id: &CallId,
+    ) -> Option<switchboard_media::RecordingSummary> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::StopRecording(call_id.clone(), reply));
+        rx.await.ok().flatten()
     }
 
     /// Sends a text message to everyone in the call.

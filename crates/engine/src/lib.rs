@@ -14,6 +14,7 @@ pub mod peer;
 mod peers;
 pub mod pipeline;
 pub mod profile;
+mod recording;
 pub mod signaling;
 pub mod stats;
 

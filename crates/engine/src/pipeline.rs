@@ -129,6 +129,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Capture {
     pub video: broadcast::Sender<Arc<I420Frame>>,
     pub audio: broadcast::Sender<Arc<[i16; FRAME]>>,
+    /// What the speaker plays: every other member's voice, mixed (the recorder's far end).
+    pub played: broadcast::Sender<Arc<[i16; FRAME]>>,
     pub profile: watch::Sender<VideoProfile>,
     pub camera: watch::Sender<String>,
     pub microphone: watch::Sender<String>,
@@ -155,6 +157,7 @@ impl Capture {
         Arc::new(Self {
             video: broadcast::channel(8).0,
             audio: broadcast::channel(8).0,
+            played: broadcast::channel(8).0,
             profile: watch::channel(profile).0,
             camera: watch::channel(camera).0,
             microphone: watch::channel(microphone).0,
@@ -291,6 +294,7 @@ impl Capture {
         // canceller as the far end.
         let mixer = self.mixer.clone();
         let aec = self.aec.clone();
+        let played = self.played.clone();
         let mut speaker_id = self.speaker.subscribe();
         let failed = device_failed(&self.events, DeviceKind::Speaker);
         tasks.push(tokio::spawn(async move {
@@ -309,6 +313,9 @@ impl Capture {
                         let Some(frame) = lock(&mixer).mix() else { continue };
                         if let Some(apm) = lock(&aec).as_mut() {
                             apm.render(&frame);
+                        }
+                        if played.receiver_count() > 0 {
+                            let _ = played.send(Arc::new(frame));
                         }
                         if let Err(e) = speaker.play(&frame) {
                             failed(&speaker_id.borrow(), &e);

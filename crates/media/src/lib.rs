@@ -35,6 +35,8 @@ pub use jitter::{JitterBuffer, Playout, extend_seq};
 pub use mixer::Mixer;
 pub use opus::{OpusDecoder, OpusEncoder, OpusError};
 pub use pattern::PatternCamera;
-pub use record::{Picture, RecordError, RecordMedia, RecordOptions, Recorder, RecordingSummary};
+pub use record::{
+    Picture, RecordError, RecordMedia, RecordOptions, Recorder, RecorderFeed, RecordingSummary,
+};
 pub use stamp::Stamp;
 pub use video::I420Frame;

@@ -100,7 +100,10 @@ pub struct RecordingSummary {
 /// Which picture a source gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Picture {
+    /// Another party's camera.
     Camera,
+    /// Our own camera: placed after the others (the small picture of a 1:1 call).
+    Own,
     /// A shared screen: shown large.
     Screen,
 }
@@ -322,6 +325,7 @@ impl Compositor {
             .sources
             .iter()
             .filter(|(_, k, _)| *k == Picture::Camera)
+            .chain(self.sources.iter().filter(|(_, k, _)| *k == Picture::Own))
             .collect();
         let (screen_rect, cam_rects) =
             layout(self.width, self.height, cameras.len(), screen.is_some());
@@ -358,9 +362,35 @@ enum Input {
 
 /// A recording in progress. Dropping it stops the recording (what was written stays).
 pub struct Recorder {
-    tx: Sender<Input>,
+    feed: RecorderFeed,
     thread: Option<JoinHandle<RecordingSummary>>,
     path: PathBuf,
+}
+
+/// What sources push into a recording; cheap to clone, one per source task.
+#[derive(Clone)]
+pub struct RecorderFeed {
+    tx: Sender<Input>,
+}
+
+impl RecorderFeed {
+    /// The latest picture of a source (a party's camera, our own, or a screen).
+    pub fn video(&self, source: &str, kind: Picture, frame: Arc<I420Frame>) {
+        let _ = self.tx.send(Input::Video(source.to_owned(), kind, frame));
+    }
+
+    /// 20 ms of a source's sound (each source is mixed in; a source ahead of the recorder's
+    /// clock by more than 60 ms loses its oldest frames).
+    pub fn audio(&self, source: u64, pcm: &[i16; FRAME]) {
+        let _ = self.tx.send(Input::Audio(source, Box::new(*pcm)));
+    }
+
+    /// A source went away (a party left, a screen share stopped).
+    pub fn leave(&self, picture_source: &str, audio_source: Option<u64>) {
+        let _ = self
+            .tx
+            .send(Input::Leave(picture_source.to_owned(), audio_source));
+    }
 }
 
 /// Audio is a fragment's clock too: flush when this much is queued (ms).
@@ -382,40 +412,42 @@ impl Recorder {
             .spawn(move || writer.run(rx, options))
             .map_err(|e| RecordError::Codec(e.to_string()))?;
         Ok(Self {
-            tx,
+            feed: RecorderFeed { tx },
             thread: Some(thread),
             path: p,
         })
+    }
+
+    /// A handle for a source task.
+    pub fn feed(&self) -> RecorderFeed {
+        self.feed.clone()
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The latest picture of a source (a party's camera, or a screen).
+    /// See [`RecorderFeed::video`].
     pub fn video(&self, source: &str, kind: Picture, frame: Arc<I420Frame>) {
-        let _ = self.tx.send(Input::Video(source.to_owned(), kind, frame));
+        self.feed.video(source, kind, frame);
     }
 
-    /// 20 ms of a party's sound (each source is mixed in; a source ahead of the recorder's
-    /// clock by more than 60 ms loses its oldest frames).
+    /// See [`RecorderFeed::audio`].
     pub fn audio(&self, source: u64, pcm: &[i16; FRAME]) {
-        let _ = self.tx.send(Input::Audio(source, Box::new(*pcm)));
+        self.feed.audio(source, pcm);
     }
 
-    /// A source went away (a party left, a screen share stopped).
+    /// See [`RecorderFeed::leave`].
     pub fn leave(&self, picture_source: &str, audio_source: Option<u64>) {
-        let _ = self
-            .tx
-            .send(Input::Leave(picture_source.to_owned(), audio_source));
+        self.feed.leave(picture_source, audio_source);
     }
 
     pub fn pause(&self) {
-        let _ = self.tx.send(Input::Pause(true));
+        let _ = self.feed.tx.send(Input::Pause(true));
     }
 
     pub fn resume(&self) {
-        let _ = self.tx.send(Input::Pause(false));
+        let _ = self.feed.tx.send(Input::Pause(false));
     }
 
     /// Whether the recording thread still runs (it stops on a write error).
@@ -429,7 +461,7 @@ impl Recorder {
     }
 
     fn finish(&mut self) -> RecordingSummary {
-        let _ = self.tx.send(Input::Stop);
+        let _ = self.feed.tx.send(Input::Stop);
         let path = self.path.clone();
         self.thread
             .take()

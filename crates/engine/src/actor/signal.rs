@@ -154,6 +154,7 @@ impl Actor {
                 muted: (false, false),
                 media_on: false,
                 final_stats: Vec::new(),
+                recording: None,
             },
         );
         if let Some(call) = self.calls.get(&call_id) {
@@ -178,6 +179,7 @@ impl Actor {
             muted: (false, false),
             media_on: false,
             final_stats: Vec::new(),
+            recording: None,
         };
         self.send(ClientMessage::Ringing(CallRef {
             call_id: call_id.clone(),
@@ -248,6 +250,9 @@ impl Actor {
             MemberState::Left if m.user != me => {
                 let peer = self.calls.get_mut(&m.call_id).and_then(|c| {
                     c.joined.retain(|u| u != &m.user);
+                    if let Some(rec) = c.recording.as_mut() {
+                        rec.unwatch(&m.user);
+                    }
                     let p = c.peers.remove(&m.user)?;
                     // Keep what this member's media counted for the call's summary.
                     c.final_stats.push(p.shared.stats());

@@ -1,6 +1,6 @@
-//! The recorder against real tools: `ffprobe` reads what it wrote, `ffmpeg` decodes it back,
-//! and the pictures' frame counters and the sound's timing marks are found in the file.
-//! (Debian's `ffmpeg`; `cargo xtask setup` installs it.)
+//! The media crate's recorder against real tools: `ffprobe` reads what it wrote, `ffmpeg`
+//! decodes it back, and the pictures' frame counters and the sound's timing marks are found in
+//! the file. (The recording of a real call is tests/recording.rs.)
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -9,101 +9,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use switchboard_tests::ffmpeg::{pictures, probe, sound, stamp_at};
+
 use switchboard_media::record::{layout, placed};
 use switchboard_media::{
-    MeterSpeaker, PatternCamera, Picture, RecordMedia, RecordOptions, Recorder, Stamp,
-    ToneMicrophone,
+    MeterSpeaker, PatternCamera, Picture, RecordMedia, RecordOptions, Recorder, ToneMicrophone,
 };
-
-/// `ffprobe`'s view of a file: (codec name, duration in seconds) per stream.
-fn probe(path: &Path) -> Vec<(String, f64)> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe (Debian: apt-get install ffmpeg; `cargo xtask setup` does it)");
-    assert!(
-        out.status.success(),
-        "ffprobe cannot read {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let format_duration = v["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse::<f64>().ok());
-    v["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let d = s["duration"]
-                .as_str()
-                .and_then(|d| d.parse::<f64>().ok())
-                .or(format_duration)
-                .unwrap_or(0.0);
-            (s["codec_name"].as_str().unwrap_or("").to_owned(), d)
-        })
-        .collect()
-}
-
-/// The luma of every decoded picture.
-fn pictures(path: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout.chunks_exact(w * h).map(<[u8]>::to_vec).collect()
-}
-
-/// The decoded sound, 48 kHz mono.
-fn sound(path: &Path) -> Vec<i16> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
-            "-map", "0:a:0", "-f", "s16le", "-ac", "1", "-ar", "48000", "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect()
-}
-
-/// The stamp of the picture drawn at `r` (scaled from a `src_w` wide source).
-fn stamp_at(
-    luma: &[u8],
-    w: usize,
-    r: switchboard_media::record::Rect,
-    src_w: usize,
-) -> Option<Stamp> {
-    let mut cut = Vec::with_capacity(r.w * r.h);
-    for row in r.y..r.y + r.h {
-        cut.extend_from_slice(&luma[row * w + r.x..row * w + r.x + r.w]);
-    }
-    Stamp::read_scaled(&cut, r.w, r.h, r.w as f64 / src_w as f64)
-}
 
 /// Feeds two parties (pictures at 30 fps, sound every 20 ms) into the recorder for `secs`,
 /// pausing from `pause.0` for `pause.1` seconds.
@@ -134,7 +45,7 @@ fn feed(rec: &Recorder, secs: f64, pause: Option<(f64, f64)>) {
         // 30 pictures a second: 3 in every 5 ticks of 20 ms.
         if tick * 3 / 5 != (tick + 1) * 3 / 5 {
             rec.video("bob", Picture::Camera, Arc::new(bob_cam.frame(0)));
-            rec.video("amy", Picture::Camera, Arc::new(amy_cam.frame(0)));
+            rec.video("amy", Picture::Own, Arc::new(amy_cam.frame(0)));
         }
         tick += 1;
         let due = start + Duration::from_millis(20 * tick);
