@@ -22,6 +22,8 @@ pub enum PixelFormat {
     Gray,
     Rgb,
     Bgr,
+    /// 4 bytes per pixel `B G R x` (X11 ZPixmap at depth 24/32, little-endian).
+    Bgrx,
 }
 
 /// A frame that cannot be read.
@@ -61,6 +63,7 @@ pub fn to_i420(
         PixelFormat::Nv12 => width * height + (width / 2) * (height / 2) * 2,
         PixelFormat::Gray => width * height,
         PixelFormat::Rgb | PixelFormat::Bgr => width * height * 3,
+        PixelFormat::Bgrx => width * height * 4,
         PixelFormat::Mjpeg => unreachable!(),
     };
     if data.len() < need {
@@ -99,10 +102,14 @@ pub fn to_i420(
             )
         }
         PixelFormat::Gray => build(w, h, |x, y| data[y * width + x], |_, _| (128, 128)),
-        PixelFormat::Rgb | PixelFormat::Bgr => {
-            let swap = format == PixelFormat::Bgr;
+        PixelFormat::Rgb | PixelFormat::Bgr | PixelFormat::Bgrx => {
+            let (bytes, swap) = match format {
+                PixelFormat::Rgb => (3, false),
+                PixelFormat::Bgr => (3, true),
+                _ => (4, true),
+            };
             let px = |x: usize, y: usize| {
-                let i = (y * width + x) * 3;
+                let i = (y * width + x) * bytes;
                 let (r, g, b) = (data[i], data[i + 1], data[i + 2]);
                 if swap { (b, g, r) } else { (r, g, b) }
             };

@@ -21,6 +21,8 @@ pub mod mixer;
 pub mod opus;
 pub mod pattern;
 pub mod record;
+#[cfg(all(unix, not(target_os = "macos")))]
+pub mod screen;
 pub mod sound;
 pub mod soundcard;
 pub mod stamp;
