@@ -70,6 +70,23 @@ pub async fn test_sound(
     c.test_sound(cue, device.as_deref()).await
 }
 
+/// Starts (`on`) or stops recording the call; the file's path.
+#[tauri::command]
+pub async fn record(c: C<'_>, call_id: String, on: bool) -> CmdResult<Option<String>> {
+    c.record(&call_id, on).await
+}
+
+#[tauri::command]
+pub async fn pause_recording(c: C<'_>, call_id: String, paused: bool) -> CmdResult<()> {
+    c.pause_recording(&call_id, paused).await
+}
+
+/// Opens a recording (from the history) with the system's player.
+#[tauri::command]
+pub fn open_recording(c: C<'_>, path: String) -> CmdResult<()> {
+    c.open_recording(&path)
+}
+
 /// The settings page's microphone meter on or off (`mic_level` events).
 #[tauri::command]
 pub fn mic_meter(c: C<'_>, on: bool, device: Option<String>) -> CmdResult<()> {

@@ -123,6 +123,13 @@ pub enum UiEvent {
     Shortcut {
         action: String,
     },
+    /// Our recording of a call started, paused, resumed or stopped.
+    Recording {
+        call_id: String,
+        recording: bool,
+        paused: bool,
+        path: String,
+    },
 }
 
 /// Where UI events go: the webview in the app, a channel in tests.
@@ -186,6 +193,12 @@ pub struct Settings {
     /// The UI's language (`en`, `zh-CN`): the tray and notifications speak it too.
     pub language: String,
     pub shortcuts: Shortcuts,
+    /// Where recordings go; empty: `recordings` in the profile's data directory.
+    pub recordings_dir: String,
+    /// What a recording holds.
+    pub record_media: switchboard_media::RecordMedia,
+    /// Burn the agent's id and the time into recorded pictures.
+    pub record_watermark: bool,
 }
 
 /// Keys that answer, hang up and mute from anywhere on the desktop (X11, Windows, macOS;
@@ -221,6 +234,27 @@ pub struct Preferences {
     pub announce_tone: bool,
     pub language: String,
     pub shortcuts: Shortcuts,
+    pub recordings_dir: String,
+    pub record_media: switchboard_media::RecordMedia,
+    pub record_watermark: bool,
+}
+
+impl From<Settings> for Preferences {
+    fn from(s: Settings) -> Self {
+        Self {
+            auto_answer: s.auto_answer,
+            screen_pop_url: s.screen_pop_url,
+            screen_pop_command: s.screen_pop_command,
+            ringer: s.ringer,
+            ring_volume: s.ring_volume,
+            announce_tone: s.announce_tone,
+            language: s.language,
+            shortcuts: s.shortcuts,
+            recordings_dir: s.recordings_dir,
+            record_media: s.record_media,
+            record_watermark: s.record_watermark,
+        }
+    }
 }
 
 /// Which calls answer themselves.
@@ -279,6 +313,9 @@ impl Default for Settings {
             announce_tone: true,
             language: String::new(),
             shortcuts: Shortcuts::default(),
+            recordings_dir: String::new(),
+            record_media: switchboard_media::RecordMedia::Both,
+            record_watermark: true,
         }
     }
 }
@@ -598,6 +635,9 @@ impl Console {
             s.announce_tone = p.announce_tone;
             s.language = p.language.trim().to_owned();
             s.shortcuts = p.shortcuts;
+            s.recordings_dir = p.recordings_dir.trim().to_owned();
+            s.record_media = p.record_media;
+            s.record_watermark = p.record_watermark;
         });
         Ok(())
     }
@@ -616,6 +656,85 @@ impl Console {
         };
         let device = device.filter(|d| !d.is_empty()).unwrap_or(default);
         self.sounds.test(device, cue, volume).await
+    }
+
+    /// Where recordings go.
+    pub fn recordings_dir(&self) -> PathBuf {
+        let s = self.settings();
+        if s.recordings_dir.is_empty() {
+            self.data_dir.join("recordings")
+        } else {
+            PathBuf::from(s.recordings_dir)
+        }
+    }
+
+    /// Starts recording the call into the recordings folder (a file named by time, peer and
+    /// call), or stops it. The other members are told. A folder that cannot be written is an
+    /// error here; the call goes on either way.
+    pub async fn record(&self, id: &str, on: bool) -> CmdResult<Option<String>> {
+        let (engine, account) = self.engine().await?;
+        let cid = call_id(id)?;
+        if !on {
+            let summary = engine.stop_recording(&cid).await;
+            return Ok(summary.map(|s| s.path.display().to_string()));
+        }
+        let dir = self.recordings_dir();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| CommandError::new("recording", format!("{}: {e}", dir.display())))?;
+        let stamp = time::OffsetDateTime::now_utc()
+            .format(time::macros::format_description!(
+                "[year][month][day]-[hour][minute][second]"
+            ))
+            .unwrap_or_default();
+        let short: String = id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        let path = dir.join(format!("{stamp}-{}-{short}.mp4", account.user));
+        let s = self.settings();
+        let options = switchboard_media::RecordOptions {
+            media: s.record_media,
+            watermark: s.record_watermark.then(|| account.user.clone()),
+            ..Default::default()
+        };
+        engine
+            .start_recording(&cid, &path, options)
+            .await
+            .map_err(|e| CommandError::new("recording", e))?;
+        let p = path.display().to_string();
+        self.ui.emit(UiEvent::Recording {
+            call_id: id.to_owned(),
+            recording: true,
+            paused: false,
+            path: p.clone(),
+        });
+        Ok(Some(p))
+    }
+
+    /// Pauses or resumes the call's recording (a pause takes its time out of the file).
+    pub async fn pause_recording(&self, id: &str, paused: bool) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.pause_recording(&call_id(id)?, paused);
+        self.ui.emit(UiEvent::Recording {
+            call_id: id.to_owned(),
+            recording: true,
+            paused,
+            path: String::new(),
+        });
+        Ok(())
+    }
+
+    /// Opens a recording with the system's player.
+    pub fn open_recording(&self, path: &str) -> CmdResult<()> {
+        let p = Path::new(path);
+        if !p.is_file() {
+            return Err(CommandError::new(
+                "recording",
+                format!("{path}: no such file"),
+            ));
+        }
+        open::that_detached(p).map_err(|e| CommandError::new("recording", format!("{path}: {e}")))
     }
 
     /// The microphone meter of the settings page: on (the chosen microphone, or `device`)
@@ -1069,6 +1188,12 @@ impl Console {
             }
             Event::RecordingStopped { call_id, summary } => {
                 let id = call_id.to_string();
+                ui(UiEvent::Recording {
+                    call_id: id.clone(),
+                    recording: false,
+                    paused: false,
+                    path: summary.path.display().to_string(),
+                });
                 if summary.bytes > 0 {
                     self.history
                         .set_recording(&id, &summary.path.display().to_string())

@@ -182,6 +182,9 @@ async fn the_ringer_rings_until_answered_and_an_auto_answer_announces_itself() {
         announce_tone: true,
         language: "zh-CN".into(),
         shortcuts: s.shortcuts.clone(),
+        recordings_dir: dir.path().join("rec").display().to_string(),
+        record_media: switchboard_media::RecordMedia::Both,
+        record_watermark: true,
     };
     // Nonsense is refused and changes nothing.
     let loud = Preferences {
@@ -270,6 +273,41 @@ async fn the_ringer_rings_until_answered_and_an_auto_answer_announces_itself() {
         _ => None,
     })
     .await;
+
+    // Recording from the console: into the configured folder, stopped by hand, kept in the
+    // call's history row; an unwritable folder is a clear error and the call goes on.
+    let id = call.to_string();
+    let path = console.record(&id, true).await.unwrap().unwrap();
+    assert!(
+        path.starts_with(&dir.path().join("rec").display().to_string()),
+        "{path}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        console.record(&id, false).await.unwrap(),
+        Some(path.clone())
+    );
+    until(&mut rx, "the recording in the history", |e| match e {
+        UiEvent::HistoryChanged { call_id } if *call_id == id => Some(()),
+        _ => None,
+    })
+    .await;
+    let row = console
+        .history(HistoryQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.call_id == id)
+        .unwrap();
+    assert_eq!(row.recording_path.as_deref(), Some(path.as_str()));
+    assert!(std::fs::metadata(&path).unwrap().len() > 10_000);
+    let mut p = Preferences::from(console.settings());
+    p.recordings_dir = "/proc/no-such-folder".into();
+    console.set_preferences(p).unwrap();
+    assert_eq!(
+        console.record(&id, true).await.unwrap_err().code,
+        "recording"
+    );
     bob.engine.hangup(&call);
     console.sign_out().await;
 }

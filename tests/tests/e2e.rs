@@ -63,6 +63,8 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
     let server = DevServer::start("").unwrap();
     let data = tempfile::tempdir().unwrap();
     let dir = artefacts_dir().join("e2e");
+    // Only this run's screenshots.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut steps = Steps { dir, n: 0 };
     let data_dir = data.path().display().to_string();
@@ -120,6 +122,13 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
         .unwrap();
     steps.shot(&d, "muted");
 
+    // Record 3 s of the call from the in-call controls; the indicator shows.
+    d.click(&d.find("[data-testid=record]", SHORT).unwrap())
+        .unwrap();
+    d.find("[data-testid=rec-indicator]", SHORT).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    steps.shot(&d, "recording");
+
     // Hang up: bob's CLI ends normally, and the call is in the history as hung up.
     d.click(&d.find("[data-testid=hangup]", SHORT).unwrap())
         .unwrap();
@@ -130,6 +139,16 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
         history_rows(&d, "hangup") >= 1
     });
     steps.shot(&d, "hung-up");
+    // The recording ended with the call and sits in its history row, playable.
+    let open = d.find("[data-testid=open-recording]", SHORT).unwrap();
+    let path = d.attr(&open, "title").unwrap().unwrap();
+    assert!(
+        path.starts_with(&data_dir),
+        "{path} is not in the profile's folder"
+    );
+    let streams = switchboard_tests::ffmpeg::probe(std::path::Path::new(&path));
+    let video = streams.iter().find(|s| s.0 == "h264").map(|s| s.1);
+    assert!(video.is_some_and(|v| v >= 2.0), "{path}: {streams:?}");
 
     // An incoming call from carol's CLI, answered with a click.
     let carol = Cli::start(

@@ -45,6 +45,9 @@ function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown
             announce_tone: true,
             language: "en",
             shortcuts: { global: true, answer: "CommandOrControl+Alt+A", hangup: "CommandOrControl+Alt+H", mute: "" },
+            recordings_dir: "",
+            record_media: "both",
+            record_watermark: true,
           };
         case "devices":
           return [
@@ -184,6 +187,9 @@ describe("the console", () => {
           announce_tone: true,
           language: "en",
           shortcuts: { global: false, answer: "CommandOrControl+Alt+A", hangup: "CommandOrControl+Alt+H", mute: "" },
+          recordings_dir: "",
+          record_media: "both",
+          record_watermark: true,
         },
       }),
     );

@@ -61,6 +61,10 @@ export interface Preferences {
   announce_tone: boolean;
   language: string;
   shortcuts: Shortcuts;
+  /** Where recordings go; empty: the profile's data directory. */
+  recordings_dir: string;
+  record_media: "audio" | "video" | "both";
+  record_watermark: boolean;
 }
 
 export interface Settings extends Preferences {
@@ -75,7 +79,20 @@ export interface Settings extends Preferences {
 /** The preferences part of the settings (what `setPreferences` takes). */
 export function preferencesOf(s: Settings): Preferences {
   const { auto_answer, screen_pop_url, screen_pop_command, ringer, ring_volume, announce_tone, language, shortcuts } = s;
-  return { auto_answer, screen_pop_url, screen_pop_command, ringer, ring_volume, announce_tone, language, shortcuts: { ...shortcuts } };
+  const { recordings_dir, record_media, record_watermark } = s;
+  return {
+    auto_answer,
+    screen_pop_url,
+    screen_pop_command,
+    ringer,
+    ring_volume,
+    announce_tone,
+    language,
+    shortcuts: { ...shortcuts },
+    recordings_dir,
+    record_media,
+    record_watermark,
+  };
 }
 
 export type Cue = "ring" | "announce" | "speaker_test";
@@ -205,7 +222,8 @@ export type UiEvent =
   | { type: "error"; call_id: string | null; message: string }
   | { type: "sound"; cue: Cue; device: string; playing: boolean }
   | { type: "mic_level"; dbfs: number }
-  | { type: "shortcut"; action: "answer" | "hangup" | "mute" };
+  | { type: "shortcut"; action: "answer" | "hangup" | "mute" }
+  | { type: "recording"; call_id: string; recording: boolean; paused: boolean; path: string };
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
@@ -216,6 +234,10 @@ export interface Backend {
   setPreferences(preferences: Preferences): Promise<void>;
   /** Plays the speaker test or one ring period on `device` (default: the chosen one). */
   testSound(cue: Cue, device?: string): Promise<SoundTest>;
+  /** Starts or stops recording the call; the file's path. */
+  record(callId: string, on: boolean): Promise<string | null>;
+  pauseRecording(callId: string, paused: boolean): Promise<void>;
+  openRecording(path: string): Promise<void>;
   /** The microphone meter on or off (`mic_level` events). */
   micMeter(on: boolean, device?: string): Promise<void>;
   signIn(server: string, user: string, password: string): Promise<Account>;
@@ -253,6 +275,9 @@ export const tauriBackend: Backend = {
   setPreferences: (preferences) => invoke("set_preferences", { preferences }),
   testSound: (cue, device) => invoke("test_sound", { cue, device: device ?? null }),
   micMeter: (on, device) => invoke("mic_meter", { on, device: device ?? null }),
+  record: (callId, on) => invoke("record", { callId, on }),
+  pauseRecording: (callId, paused) => invoke("pause_recording", { callId, paused }),
+  openRecording: (path) => invoke("open_recording", { path }),
   signIn: (server, user, password) => invoke("sign_in", { server, user, password }),
   signOut: () => invoke("sign_out"),
   account: () => invoke("account"),

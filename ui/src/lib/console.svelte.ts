@@ -29,7 +29,9 @@ export interface LiveCall {
   answeredAt: number | null;
   muted: { audio: boolean; video: boolean };
   /** What each member said of their own media (muted, camera off…). */
-  remote: Record<string, { audio: boolean; video: boolean }>;
+  remote: Record<string, { audio: boolean; video: boolean; recording: boolean }>;
+  /** Our own recording of the call. */
+  recording: { on: boolean; paused: boolean; path: string };
   stats: PeerStats[];
   chat: ChatLine[];
   end: { code: string; side: string } | null;
@@ -44,6 +46,7 @@ function liveCall(
     startedAt: Date.now(),
     answeredAt: null,
     muted: { audio: false, video: false },
+    recording: { on: false, paused: false, path: "" },
     remote: {},
     stats: [],
     chat: [],
@@ -135,7 +138,7 @@ export class ConsoleState {
         break;
       }
       case "remote_media": {
-        if (c) c.remote[e.user] = { audio: e.state.audio, video: e.state.video };
+        if (c) c.remote[e.user] = { audio: e.state.audio, video: e.state.video, recording: e.state.recording };
         break;
       }
       case "media_switched": {
@@ -173,6 +176,9 @@ export class ConsoleState {
         break;
       case "error":
         this.notice = e.message;
+        break;
+      case "recording":
+        if (c) c.recording = { on: e.recording, paused: e.paused, path: e.path || c.recording.path };
         break;
       case "mic_level":
         this.micLevel = e.dbfs;
@@ -248,6 +254,18 @@ export class ConsoleState {
     const media: CallMedia = c.media === "video" ? "audio" : "video";
     await this.run(() => this.backend.switchMedia(c.id, media));
     c.media = media;
+  }
+
+  async toggleRecording(c: LiveCall): Promise<void> {
+    const on = !c.recording.on;
+    const path = await this.run(() => this.backend.record(c.id, on));
+    if (path !== undefined) c.recording = { on, paused: false, path: path ?? c.recording.path };
+  }
+
+  async pauseRecording(c: LiveCall): Promise<void> {
+    const paused = !c.recording.paused;
+    await this.run(() => this.backend.pauseRecording(c.id, paused));
+    c.recording.paused = paused;
   }
 
   async say(c: LiveCall, text: string): Promise<void> {
