@@ -70,6 +70,43 @@ pub async fn test_sound(
     c.test_sound(cue, device.as_deref()).await
 }
 
+/// Sends a file: the bytes are the request's raw body (no JSON round trip for megabytes), the
+/// call, the recipient and the name come as headers (`x-call-id`, `x-to`, `x-file-name`,
+/// percent-encoded).
+#[tauri::command]
+pub async fn send_file(c: C<'_>, request: tauri::ipc::Request<'_>) -> CmdResult<()> {
+    let header = |k: &str| {
+        request
+            .headers()
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .ok_or_else(|| crate::console::CommandError::new("bad_input", format!("no {k}")))
+    };
+    let (id, to, name) = (
+        header("x-call-id")?,
+        header("x-to")?,
+        header("x-file-name")?,
+    );
+    let tauri::ipc::InvokeBody::Raw(data) = request.body() else {
+        return Err(crate::console::CommandError::new(
+            "bad_input",
+            "send the file's bytes as the body",
+        ));
+    };
+    c.send_file(&id, &to, &name, data.clone()).await
+}
+
+/// Invites more users into the call.
+#[tauri::command]
+pub async fn invite(c: C<'_>, call_id: String, users: Vec<String>) -> CmdResult<()> {
+    c.invite(&call_id, &users).await
+}
+
 /// Starts (`on`) or stops recording the call; the file's path.
 #[tauri::command]
 pub async fn record(c: C<'_>, call_id: String, on: bool) -> CmdResult<Option<String>> {
@@ -81,10 +118,10 @@ pub async fn pause_recording(c: C<'_>, call_id: String, paused: bool) -> CmdResu
     c.pause_recording(&call_id, paused).await
 }
 
-/// Opens a recording (from the history) with the system's player.
+/// Opens a recording or a received file with the system's application.
 #[tauri::command]
-pub fn open_recording(c: C<'_>, path: String) -> CmdResult<()> {
-    c.open_recording(&path)
+pub fn open_file(c: C<'_>, path: String) -> CmdResult<()> {
+    c.open_file(&path)
 }
 
 /// The settings page's microphone meter on or off (`mic_level` events).

@@ -123,6 +123,23 @@ pub enum UiEvent {
     Shortcut {
         action: String,
     },
+    /// A file on its way (either way): bytes done of total.
+    FileProgress {
+        call_id: String,
+        user: String,
+        name: String,
+        done: u64,
+        total: u64,
+        sending: bool,
+    },
+    /// A file arrived and was saved (`ok`: its checksum matched).
+    FileReceived {
+        call_id: String,
+        from: String,
+        name: String,
+        path: String,
+        ok: bool,
+    },
     /// Our recording of a call started, paused, resumed or stopped.
     Recording {
         call_id: String,
@@ -725,16 +742,23 @@ impl Console {
         Ok(())
     }
 
-    /// Opens a recording with the system's player.
-    pub fn open_recording(&self, path: &str) -> CmdResult<()> {
-        let p = Path::new(path);
-        if !p.is_file() {
+    /// Opens a recording or a received file with the system's application. Only files in
+    /// the recordings or received-files folders: the webview cannot open anything else.
+    pub fn open_file(&self, path: &str) -> CmdResult<()> {
+        let p = Path::new(path)
+            .canonicalize()
+            .map_err(|e| CommandError::new("file", format!("{path}: {e}")))?;
+        let inside = [self.recordings_dir(), self.received_dir()]
+            .iter()
+            .filter_map(|d| d.canonicalize().ok())
+            .any(|d| p.starts_with(d));
+        if !inside || !p.is_file() {
             return Err(CommandError::new(
-                "recording",
-                format!("{path}: no such file"),
+                "file",
+                format!("{path} is not a recording or a received file"),
             ));
         }
-        open::that_detached(p).map_err(|e| CommandError::new("recording", format!("{path}: {e}")))
+        open::that_detached(&p).map_err(|e| CommandError::new("file", format!("{path}: {e}")))
     }
 
     /// The microphone meter of the settings page: on (the chosen microphone, or `device`)
@@ -743,6 +767,62 @@ impl Console {
         let mic = self.settings().microphone;
         let device = on.then(|| device.filter(|d| !d.is_empty()).unwrap_or(&mic));
         self.sounds.meter(self.ui.clone(), device)
+    }
+
+    /// Sends a file to one member over the call's data channel (chunked, with a checksum);
+    /// progress comes as `file_progress` events.
+    pub async fn send_file(&self, id: &str, to: &str, name: &str, data: Vec<u8>) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        let name = Path::new(name)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| CommandError::new("bad_input", "the file needs a name"))?
+            .to_owned();
+        if data.is_empty() {
+            return Err(CommandError::new("bad_input", format!("{name} is empty")));
+        }
+        engine
+            .send_file(&call_id(id)?, &user_id(to)?, &name, Arc::new(data))
+            .await
+            .map_err(|e| CommandError::new("file", e))
+    }
+
+    /// Where received files are kept: `received` in the profile's data directory.
+    pub fn received_dir(&self) -> PathBuf {
+        self.data_dir.join("received")
+    }
+
+    /// Saves a received file without overwriting another of the same name.
+    fn save_received(&self, name: &str, data: &[u8]) -> std::io::Result<PathBuf> {
+        let dir = self.received_dir();
+        std::fs::create_dir_all(&dir)?;
+        // The far end chose the name: keep only its last component.
+        let safe = Path::new(name)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| !n.starts_with('.'))
+            .unwrap_or("file");
+        let mut path = dir.join(safe);
+        let mut n = 1;
+        while path.exists() {
+            n += 1;
+            path = dir.join(format!("{n}-{safe}"));
+        }
+        std::fs::write(&path, data)?;
+        Ok(path)
+    }
+
+    /// Invites more users into the call (it becomes a group call).
+    pub async fn invite(&self, id: &str, users: &[String]) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        let users: Vec<UserId> = users.iter().map(|u| user_id(u)).collect::<CmdResult<_>>()?;
+        if users.is_empty() {
+            return Err(CommandError::new("bad_input", "whom to invite?"));
+        }
+        // They enter the history row when they join.
+        engine.invite(&call_id(id)?, users);
+        Ok(())
     }
 
     /// Declines a ringing call, cancels an outgoing one, or hangs up.
@@ -1216,9 +1296,50 @@ impl Console {
                 call_id: call_id.map(|c| c.to_string()),
                 message,
             }),
-            Event::TransportReady { .. }
-            | Event::FileProgress { .. }
-            | Event::FileReceived { .. } => {}
+            Event::FileProgress {
+                call_id,
+                user,
+                name,
+                done,
+                total,
+                sending,
+            } => ui(UiEvent::FileProgress {
+                call_id: call_id.to_string(),
+                user: user.to_string(),
+                name,
+                done,
+                total,
+                sending,
+            }),
+            Event::FileReceived {
+                call_id,
+                from,
+                name,
+                data,
+                sha256_ok,
+            } => {
+                let id = call_id.to_string();
+                match self.save_received(&name, &data) {
+                    Ok(path) => {
+                        let text = format!("📎 {name}");
+                        self.history
+                            .message(&id, now_ms(), from.as_str(), &text)
+                            .await?;
+                        ui(UiEvent::FileReceived {
+                            call_id: id,
+                            from: from.to_string(),
+                            name,
+                            path: path.display().to_string(),
+                            ok: sha256_ok,
+                        });
+                    }
+                    Err(e) => ui(UiEvent::Error {
+                        call_id: Some(id),
+                        message: format!("cannot save {name}: {e}"),
+                    }),
+                }
+            }
+            Event::TransportReady { .. } => {}
         }
         Ok(())
     }

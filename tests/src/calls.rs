@@ -127,9 +127,12 @@ impl Side {
     ) -> Result<PeerStats> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let s = self.stats_from(call, from).await?;
-            if check(&s) {
-                return Ok(s);
+            // A member whose connection is still being set up has no stats yet: wait for it.
+            let s = self.stats_from(call, from).await;
+            if let Ok(s) = &s
+                && check(s)
+            {
+                return Ok(s.clone());
             }
             if tokio::time::Instant::now() > deadline {
                 bail!("{what}: not within {WAIT:?}; last stats {s:?}");

@@ -119,6 +119,50 @@ async fn the_console_signs_in_calls_shows_pictures_and_keeps_the_history() {
     })
     .await
     .unwrap();
+
+    // Files both ways over the data channel: bob's is saved in the profile's `received`
+    // folder; ours reaches bob whole. Only such files open from the UI.
+    let data = Arc::new(
+        (0..200_000u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    bob.engine
+        .send_file(
+            &cid,
+            &switchboard_tests::calls::uid("alice"),
+            "../报价单.bin",
+            data.clone(),
+        )
+        .await
+        .unwrap();
+    let (path, ok) = until(&mut rx, "bob's file", |e| match e {
+        UiEvent::FileReceived { path, ok, .. } => Some((path.clone(), *ok)),
+        _ => None,
+    })
+    .await;
+    assert!(ok);
+    assert!(path.ends_with("received/报价单.bin"), "{path}");
+    assert_eq!(std::fs::read(&path).unwrap(), *data);
+    assert_eq!(console.open_file("/etc/passwd").unwrap_err().code, "file");
+    console
+        .send_file(&call, "bob", "/home/x/contract.txt", b"signed".to_vec())
+        .await
+        .unwrap();
+    let got = bob
+        .wait("alice's file", |e| match e {
+            switchboard_engine::Event::FileReceived {
+                name,
+                data,
+                sha256_ok,
+                ..
+            } => Some((name.clone(), data.to_vec(), *sha256_ok)),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(got, ("contract.txt".to_owned(), b"signed".to_vec(), true));
+
     bob.engine.hangup(&cid);
     let (code, side) = until(&mut rx, "the end", |e| match e {
         UiEvent::Ended {

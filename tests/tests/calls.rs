@@ -125,6 +125,46 @@ async fn three_members_in_a_mesh_each_decode_the_other_two() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_invited_into_a_call_connects_to_everyone() {
+    let server = DevServer::start("").unwrap();
+    let (mut alice, mut bob) = pair(&server).await;
+    let mut carol = Side::start(&server, "carol").await.unwrap();
+    let call = video_call(&mut alice, &mut bob).await;
+    bob.until_stats(&call, "alice", "the 1:1 call's pictures", |s| {
+        s.video.decoded > 10
+    })
+    .await
+    .unwrap();
+    // Bob (not the caller) invites carol.
+    bob.engine.invite(&call, vec![uid("carol")]);
+    assert_eq!(carol.answer().await.unwrap(), call);
+    // Alice (not the inviter) connects to carol as she joins.
+    alice
+        .wait("carol joining", |e| match e {
+            Event::MemberJoined { user, .. } if user.as_str() == "carol" => Some(()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    for (side, others) in [
+        (&alice, ["bob", "carol"]),
+        (&bob, ["alice", "carol"]),
+        (&carol, ["alice", "bob"]),
+    ] {
+        for other in others {
+            side.until_stats(&call, other, "pictures from every member", |s| {
+                s.video.decoded >= 20 && s.audio.decoded >= 30
+            })
+            .await
+            .unwrap();
+        }
+    }
+    alice.engine.hangup(&call);
+    bob.engine.hangup(&call);
+    carol.ended(&call).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn muting_stops_the_media_and_tells_the_far_side() {
     let server = DevServer::start("").unwrap();
     let (mut alice, mut bob) = pair(&server).await;

@@ -60,6 +60,10 @@ function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown
         case "set_preferences":
         case "set_device":
         case "mic_meter":
+        case "invite":
+        case "send_file":
+        case "open_file":
+        case "transfer":
           return null;
         case "test_sound":
           return { device: "meter", played_ms: 1120, level_dbfs: -15.2 };
@@ -228,5 +232,82 @@ describe("the console", () => {
     });
     await send({ type: "shortcut", action: "answer" });
     await vi.waitFor(() => expect(calls.find((c) => c.cmd === "accept")?.args).toEqual({ callId: "c-9", media: null }));
+  });
+
+  it("invites more people into a call in progress", async () => {
+    const calls = fakeRust(true);
+    render(App, { props: { backend: tauriBackend } });
+    await screen.findByTestId("app-version");
+    await send({
+      type: "incoming",
+      call_id: "c-10",
+      from: "bob",
+      from_name: null,
+      kind: "direct",
+      media: "audio",
+      members: [],
+      queue: null,
+    });
+    await send({ type: "shortcut", action: "answer" });
+    await fireEvent.click(await screen.findByTestId("invite"));
+    const to = (await screen.findByTestId("invite-to")) as HTMLInputElement;
+    await fireEvent.input(to, { target: { value: "carol, dave bob" } });
+    await fireEvent.click(screen.getByTestId("invite-send"));
+    // Bob is in the call already: only the newcomers are invited.
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "invite")?.args).toEqual({ callId: "c-10", users: ["carol", "dave"] }),
+    );
+  });
+
+  it("sends a file to the call and opens one received", async () => {
+    const calls = fakeRust(true);
+    render(App, { props: { backend: tauriBackend } });
+    await screen.findByTestId("app-version");
+    await send({
+      type: "incoming",
+      call_id: "c-11",
+      from: "bob",
+      from_name: null,
+      kind: "direct",
+      media: "audio",
+      members: [],
+      queue: null,
+    });
+    await send({ type: "shortcut", action: "answer" });
+    const input = (await screen.findByTestId("send-file")) as HTMLInputElement;
+    const file = new File([new Uint8Array([1, 2, 3, 4])], "报价单.pdf");
+    await fireEvent.change(input, { target: { files: [file] } });
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "send_file")).toBeTruthy());
+    const body = calls.find((c) => c.cmd === "send_file")?.args as unknown as Uint8Array;
+    expect(Array.from(body)).toEqual([1, 2, 3, 4]);
+    await send({ type: "file_received", call_id: "c-11", from: "bob", name: "form.pdf", path: "/d/received/form.pdf", ok: true });
+    await fireEvent.click(await screen.findByText("Open"));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "open_file")?.args).toEqual({ path: "/d/received/form.pdf" }));
+  });
+
+  it("transfers a customer back into a queue", async () => {
+    const calls = fakeRust(true);
+    render(App, { props: { backend: tauriBackend } });
+    await screen.findByTestId("app-version");
+    await send({
+      type: "incoming",
+      call_id: "c-12",
+      from: "cust-1",
+      from_name: "Ann",
+      kind: "queue",
+      media: "audio",
+      members: [],
+      queue: null,
+    });
+    await send({ type: "shortcut", action: "answer" });
+    await fireEvent.click(await screen.findByTestId("transfer"));
+    await fireEvent.change(screen.getByLabelText("Transfer to"), { target: { value: "queue" } });
+    await fireEvent.input(screen.getByTestId("transfer-to"), { target: { value: "billing" } });
+    await fireEvent.click(screen.getByTestId("transfer-send"));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "transfer")?.args).toEqual({
+        transfer: { call_id: "c-12", to: { kind: "queue", business: "billing" } },
+      }),
+    );
   });
 });

@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use switchboard_protocol::{
-    Accept, CallId, CallMedia, CallRef, ClientFrame, ClientMessage, IceToPeer, Invite, Invitee,
-    MediaState, MediaStateUpdate, MemberState, RequestId, Sdp, SdpKind, SdpToPeer, ServerFrame,
-    ServerMessage, SwitchMedia, UserId,
+    Accept, CallId, CallMedia, CallRef, ClientFrame, ClientMessage, IceToPeer, Invite,
+    InviteMembers, Invitee, MediaState, MediaStateUpdate, MemberState, RequestId, Sdp, SdpKind,
+    SdpToPeer, ServerFrame, ServerMessage, SwitchMedia, UserId,
 };
 use tokio::sync::{mpsc, oneshot};
 use webrtc::peer_connection::RTCPeerConnectionState;
@@ -290,6 +290,7 @@ impl Actor {
                     let _ = reply.send(r.map_err(|e| e.to_string()));
                 });
             }
+            Command::Invite(call_id, users) => self.invite(&call_id, users).await,
             Command::StartRecording {
                 call_id,
                 path,
@@ -459,6 +460,44 @@ impl Actor {
                 extra: None,
             }),
         ));
+    }
+
+    /// Adds members to a call in progress, each invited with our offer.
+    async fn invite(&mut self, call_id: &CallId, users: Vec<UserId>) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let video = call.media == CallMedia::Video;
+        let users: Vec<UserId> = users
+            .into_iter()
+            .filter(|u| !call.peers.contains_key(u) && Some(u) != self.me.as_ref())
+            .collect();
+        let mut invitees = Vec::new();
+        for user in users {
+            let key = self.key(Owner::Call(call_id.clone()));
+            match self.factory.offerer(key, &user, video).await {
+                Ok((peer, offer)) => {
+                    invitees.push(Invitee {
+                        user: user.clone(),
+                        offer: Sdp::new(offer).ok(),
+                    });
+                    if let Some(call) = self.calls.get_mut(call_id) {
+                        call.peers.insert(user, peer);
+                        Self::apply_gates(call);
+                    }
+                }
+                Err(e) => self.emit(Event::Error {
+                    call_id: Some(call_id.clone()),
+                    message: format!("cannot invite {user}: {e}"),
+                }),
+            }
+        }
+        if !invitees.is_empty() {
+            self.send(ClientMessage::InviteMembers(InviteMembers {
+                call_id: call_id.clone(),
+                to: invitees,
+            }));
+        }
     }
 
     // ---- the machine ------------------------------------------------------------------------

@@ -237,6 +237,7 @@ pub(crate) enum Command {
         data: std::sync::Arc<Vec<u8>>,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    Invite(CallId, Vec<UserId>),
     StartRecording {
         call_id: CallId,
         path: std::path::PathBuf,
@@ -427,6 +428,13 @@ impl Engine {
         let (reply, rx) = oneshot::channel();
         self.send(Command::LocalFrames(reply));
         rx.await.ok()
+    }
+
+    /// Invites more users into a call in progress (a 1:1 call becomes a group call). The
+    /// invite carries our offer to each, so their transport is up while they ring; the other
+    /// members connect to each newcomer as it joins, by the mesh rule.
+    pub fn invite(&self, call_id: &CallId, users: Vec<UserId>) {
+        self.send(Command::Invite(call_id.clone(), users));
     }
 
     /// Records the call on this machine into `path` (fragmented MP4; see

@@ -223,7 +223,9 @@ export type UiEvent =
   | { type: "sound"; cue: Cue; device: string; playing: boolean }
   | { type: "mic_level"; dbfs: number }
   | { type: "shortcut"; action: "answer" | "hangup" | "mute" }
-  | { type: "recording"; call_id: string; recording: boolean; paused: boolean; path: string };
+  | { type: "recording"; call_id: string; recording: boolean; paused: boolean; path: string }
+  | { type: "file_progress"; call_id: string; user: string; name: string; done: number; total: number; sending: boolean }
+  | { type: "file_received"; call_id: string; from: string; name: string; path: string; ok: boolean };
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
@@ -234,10 +236,14 @@ export interface Backend {
   setPreferences(preferences: Preferences): Promise<void>;
   /** Plays the speaker test or one ring period on `device` (default: the chosen one). */
   testSound(cue: Cue, device?: string): Promise<SoundTest>;
+  /** Sends a file to one member over the call's data channel. */
+  sendFile(callId: string, to: string, name: string, data: Uint8Array): Promise<void>;
+  /** Invites more users into the call. */
+  invite(callId: string, users: string[]): Promise<void>;
   /** Starts or stops recording the call; the file's path. */
   record(callId: string, on: boolean): Promise<string | null>;
   pauseRecording(callId: string, paused: boolean): Promise<void>;
-  openRecording(path: string): Promise<void>;
+  openFile(path: string): Promise<void>;
   /** The microphone meter on or off (`mic_level` events). */
   micMeter(on: boolean, device?: string): Promise<void>;
   signIn(server: string, user: string, password: string): Promise<Account>;
@@ -275,9 +281,19 @@ export const tauriBackend: Backend = {
   setPreferences: (preferences) => invoke("set_preferences", { preferences }),
   testSound: (cue, device) => invoke("test_sound", { cue, device: device ?? null }),
   micMeter: (on, device) => invoke("mic_meter", { on, device: device ?? null }),
+  invite: (callId, users) => invoke("invite", { callId, users }),
+  // The bytes go as the raw body; the rest in headers (percent-encoded: names may be Chinese).
+  sendFile: (callId, to, name, data) =>
+    invoke("send_file", data, {
+      headers: {
+        "x-call-id": encodeURIComponent(callId),
+        "x-to": encodeURIComponent(to),
+        "x-file-name": encodeURIComponent(name),
+      },
+    }),
   record: (callId, on) => invoke("record", { callId, on }),
   pauseRecording: (callId, paused) => invoke("pause_recording", { callId, paused }),
-  openRecording: (path) => invoke("open_recording", { path }),
+  openFile: (path) => invoke("open_file", { path }),
   signIn: (server, user, password) => invoke("sign_in", { server, user, password }),
   signOut: () => invoke("sign_out"),
   account: () => invoke("account"),

@@ -11,6 +11,8 @@ export interface ChatLine {
   text: string;
   at: number;
   mine: boolean;
+  /** A file: where it was saved (received) and how far it got. */
+  file?: { name: string; path: string; done: number; total: number; ok: boolean };
 }
 
 export interface LiveCall {
@@ -177,6 +179,31 @@ export class ConsoleState {
       case "error":
         this.notice = e.message;
         break;
+      case "file_progress": {
+        if (!c) break;
+        const from = e.sending ? "" : e.user;
+        const line = c.chat.find(
+          (l) => l.file?.name === e.name && l.mine === e.sending && l.from === from && l.file.done < l.file.total,
+        );
+        if (line?.file) line.file.done = e.done;
+        else
+          c.chat.push({
+            from,
+            text: e.name,
+            at: Date.now(),
+            mine: e.sending,
+            file: { name: e.name, path: "", done: e.done, total: e.total, ok: true },
+          });
+        break;
+      }
+      case "file_received": {
+        if (!c) break;
+        const line = c.chat.find((l) => l.file?.name === e.name && !l.mine && l.from === e.from && !l.file.path);
+        const file = { name: e.name, path: e.path, done: 1, total: 1, ok: e.ok };
+        if (line) line.file = file;
+        else c.chat.push({ from: e.from, text: e.name, at: Date.now(), mine: false, file });
+        break;
+      }
       case "recording":
         if (c) c.recording = { on: e.recording, paused: e.paused, path: e.path || c.recording.path };
         break;
@@ -254,6 +281,44 @@ export class ConsoleState {
     const media: CallMedia = c.media === "video" ? "audio" : "video";
     await this.run(() => this.backend.switchMedia(c.id, media));
     c.media = media;
+  }
+
+  /** Hands a customer call on: to an agent by id, or back into a business's queue. */
+  async transfer(c: LiveCall, kind: "agent" | "queue", target: string): Promise<boolean> {
+    const t = target.trim();
+    if (!t) return false;
+    const to = kind === "agent" ? { kind, user: t } : { kind, business: t };
+    const ok = await this.run(async () => {
+      await this.backend.transfer({ call_id: c.id, to });
+      return true;
+    });
+    return ok ?? false;
+  }
+
+  /** Sends a file to every other member of the call. */
+  async sendFile(c: LiveCall, file: File): Promise<void> {
+    const data = new Uint8Array(await file.arrayBuffer());
+    for (const to of c.peers.filter((p) => c.joined.includes(p))) {
+      await this.run(() => this.backend.sendFile(c.id, to, file.name, data));
+    }
+  }
+
+  /** Invites users (comma or space separated) into the call. */
+  async invite(c: LiveCall, who: string): Promise<boolean> {
+    const users = who
+      .split(/[\s,，]+/)
+      .map((u) => u.trim())
+      .filter((u) => u && !c.peers.includes(u) && u !== this.account?.user);
+    if (!users.length) return false;
+    const ok = await this.run(async () => {
+      await this.backend.invite(c.id, users);
+      return true;
+    });
+    if (ok) {
+      c.peers.push(...users);
+      if (c.kind === "direct") c.kind = "group";
+    }
+    return ok ?? false;
   }
 
   async toggleRecording(c: LiveCall): Promise<void> {
