@@ -150,7 +150,8 @@ async fn a_recorded_call_holds_both_parties_and_a_pause_takes_its_time_out() {
     }
     // The pause: about 3 s (90 frames at 30 fps) of alice's camera never reached the file.
     let gap = alice_n.windows(2).map(|p| p[1] - p[0]).max().unwrap();
-    assert!((70..=110).contains(&gap), "largest jump {gap}: {alice_n:?}");
+    // Loose above: a loaded machine's camera task runs late, then catches up.
+    assert!((70..=150).contains(&gap), "largest jump {gap}: {alice_n:?}");
 
     // Both voices: alice's tone marks recur every 500 ms, bob's every 300 ms. Each voice shows
     // as marks bunched at one phase of its own period; the other's spread evenly over it. Only
