@@ -49,30 +49,13 @@ pub fn probe(path: &Path) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// The luma of every decoded picture.
-pub fn pictures(path: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
+/// What `ffmpeg` decodes from `path` with these output options, as raw bytes.
+fn decode(path: &Path, output: &[&str]) -> Vec<u8> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
-        .args(["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout.chunks_exact(w * h).map(<[u8]>::to_vec).collect()
-}
-
-/// The decoded sound, 48 kHz mono.
-pub fn sound(path: &Path) -> Vec<i16> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
-            "-map", "0:a:0", "-f", "s16le", "-ac", "1", "-ar", "48000", "-",
-        ])
+        .args(output)
+        .arg("-")
         .output()
         .unwrap();
     assert!(
@@ -81,7 +64,24 @@ pub fn sound(path: &Path) -> Vec<i16> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-        .chunks_exact(2)
+}
+
+/// The luma of every decoded picture.
+pub fn pictures(path: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
+    let raw = decode(
+        path,
+        &["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "gray"],
+    );
+    raw.chunks_exact(w * h).map(<[u8]>::to_vec).collect()
+}
+
+/// The decoded sound, 48 kHz mono.
+pub fn sound(path: &Path) -> Vec<i16> {
+    let raw = decode(
+        path,
+        &["-map", "0:a:0", "-f", "s16le", "-ac", "1", "-ar", "48000"],
+    );
+    raw.chunks_exact(2)
         .map(|b| i16::from_le_bytes([b[0], b[1]]))
         .collect()
 }

@@ -219,7 +219,7 @@ fn blit(dst: &mut I420Frame, src: &I420Frame, x: usize, y: usize) {
         dst.y_mut()[d..d + w].copy_from_slice(&src.y()[row * sw..row * sw + w]);
     }
     let (cw, ch, sx, sy) = (w / 2, h / 2, x / 2, y / 2);
-    let (su, sv) = (src.u().to_vec(), src.v().to_vec());
+    let (su, sv) = (src.u(), src.v());
     let (du, dv) = dst.uv_mut();
     for row in 0..ch {
         let d = (sy + row) * (dw / 2) + sx;
