@@ -147,6 +147,14 @@ pub enum UiEvent {
         paused: bool,
         path: String,
     },
+    /// Our screen share in a call started or stopped (`reason`: why, when not our choice:
+    /// the shared window closed).
+    ScreenShare {
+        call_id: String,
+        sharing: bool,
+        source: Option<String>,
+        reason: Option<String>,
+    },
 }
 
 /// Where UI events go: the webview in the app, a channel in tests.
@@ -1289,6 +1297,12 @@ impl Console {
                     });
                 }
             }
+            Event::ScreenShareEnded { call_id, reason } => ui(UiEvent::ScreenShare {
+                call_id: call_id.to_string(),
+                sharing: false,
+                source: None,
+                reason,
+            }),
             Event::Server(m) => ui(UiEvent::Server {
                 message: serde_json::to_value(&*m).unwrap_or_default(),
             }),

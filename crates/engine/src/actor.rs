@@ -49,6 +49,8 @@ struct Call {
     final_stats: Vec<crate::stats::PeerStats>,
     /// Our local recording of the call, if one runs.
     recording: Option<crate::recording::Recording>,
+    /// We share a screen in this call (`Actor::share`).
+    sharing: bool,
 }
 
 struct PendingInvite {
@@ -72,6 +74,12 @@ pub struct Actor {
     loss_epoch: u64,
     resume_window: Duration,
     connected: bool,
+    /// Our screen share (one at a time), its call and its number.
+    share: Option<(CallId, u64, crate::share::ScreenShare)>,
+    shares: u64,
+    /// The lowest screen-encoder bitrate among the sharing call's peers (the share's frame
+    /// rate follows it).
+    screen_budget: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Actor {
@@ -112,6 +120,11 @@ impl Actor {
             loss_epoch: 0,
             resume_window: Duration::from_secs(20),
             connected: false,
+            share: None,
+            shares: 0,
+            screen_budget: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
+                crate::peer::START_BPS as u64,
+            )),
         };
         tokio::spawn(async move {
             actor.arm(Duration::from_secs(1), Timer::StatsTick);
@@ -253,13 +266,35 @@ impl Actor {
                 self.factory.capture.start();
                 let _ = reply.send(self.factory.capture.video.subscribe());
             }
-            Command::Frames(call_id, user, reply) => {
+            Command::Frames(call_id, user, kind, reply) => {
                 let rx = self
                     .calls
                     .get(&call_id)
                     .and_then(|c| c.peers.get(&user))
-                    .map(|p| p.shared.frames.subscribe());
+                    .map(|p| match kind {
+                        crate::pipeline::VideoKind::Camera => p.shared.frames.subscribe(),
+                        crate::pipeline::VideoKind::Screen => p.shared.screen_frames.subscribe(),
+                    });
                 let _ = reply.send(rx);
+            }
+            Command::ShareScreen {
+                call_id,
+                source,
+                capturer,
+                reply,
+            } => {
+                let r = self.start_share(&call_id, source, capturer);
+                let _ = reply.send(r);
+            }
+            Command::StopScreenShare(call_id) => {
+                if self.share.as_ref().is_some_and(|(c, ..)| *c == call_id) {
+                    self.stop_share(None);
+                }
+            }
+            Command::ScreenEnded(number, reason) => {
+                if self.share.as_ref().is_some_and(|(_, n, _)| *n == number) {
+                    self.stop_share(Some(reason));
+                }
             }
             Command::Raw(m) => self.send(m),
             Command::SendText(call_id, text) => {
@@ -343,7 +378,7 @@ impl Actor {
         MediaState {
             audio: !call.muted.0,
             video: !call.muted.1 && call.media == CallMedia::Video,
-            screen: false,
+            screen: call.sharing,
             // Paused: nothing is being recorded, and the others see that.
             recording: call.recording.as_ref().is_some_and(|r| !r.paused),
         }
@@ -377,7 +412,11 @@ impl Actor {
         let mut rec = crate::recording::Recording::start(path, options, &self.factory.capture)
             .map_err(|e| e.to_string())?;
         for (user, p) in &call.peers {
-            rec.watch(user, p.shared.frames.subscribe());
+            rec.watch(
+                user,
+                p.shared.frames.subscribe(),
+                p.shared.screen_frames.subscribe(),
+            );
         }
         call.recording = Some(rec);
         self.tell_media_state(call_id);
@@ -398,11 +437,67 @@ impl Actor {
         Some(summary)
     }
 
+    /// Shares an opened screen or window in this call.
+    fn start_share(
+        &mut self,
+        call_id: &CallId,
+        source: String,
+        capturer: switchboard_media::screen::ScreenCapturer,
+    ) -> Result<(), String> {
+        if !self.calls.get(call_id).is_some_and(|c| c.media_on) {
+            return Err(format!("no answered call {call_id} to share a screen in"));
+        }
+        // One share at a time: picking another source (or another call) replaces it.
+        if self.share.is_some() {
+            self.stop_share(None);
+        }
+        self.shares += 1;
+        let number = self.shares;
+        let cmd = self.cmd_tx.clone();
+        let share = crate::share::ScreenShare::start(
+            source,
+            capturer,
+            self.factory.capture.screen.clone(),
+            self.screen_budget.clone(),
+            move |e| {
+                let _ = cmd.send(Command::ScreenEnded(number, e.to_string()));
+            },
+        )
+        .map_err(|e| format!("cannot start the screen capture: {e}"))?;
+        self.share = Some((call_id.clone(), number, share));
+        if let Some(call) = self.calls.get_mut(call_id) {
+            call.sharing = true;
+            Self::apply_gates(call);
+        }
+        self.tell_media_state(call_id);
+        Ok(())
+    }
+
+    /// Ends our screen share (`reason`: why, when it was not our choice) and tells the others.
+    fn stop_share(&mut self, reason: Option<String>) {
+        let Some((call_id, _, share)) = self.share.take() else {
+            return;
+        };
+        drop(share);
+        if let Some(call) = self.calls.get_mut(&call_id) {
+            call.sharing = false;
+            Self::apply_gates(call);
+            if let Some(rec) = call.recording.as_mut() {
+                rec.own_screen_off();
+            }
+        }
+        self.tell_media_state(&call_id);
+        self.emit(Event::ScreenShareEnded { call_id, reason });
+    }
+
     /// What each peer may send now: nothing before the answer, video only in a video call and
-    /// while the camera is not muted.
+    /// while the camera is not muted, the screen while we share.
     fn apply_gates(call: &Call) {
         for p in call.peers.values() {
             p.set_sending(call.media_on);
+            p.shared
+                .screen_on
+                .store(call.media_on && call.sharing, Ordering::Relaxed);
             p.shared.audio_muted.store(call.muted.0, Ordering::Relaxed);
             p.shared.video_muted.store(
                 call.muted.1 || call.media == CallMedia::Audio,
@@ -538,6 +633,9 @@ impl Actor {
                 self.factory.capture.start();
             }
             Output::StopMedia => {
+                if self.share.as_ref().is_some_and(|(c, ..)| c == call_id) {
+                    self.stop_share(None);
+                }
                 // The recording ends with the media: its last fragment is written now.
                 self.stop_recording(call_id).await;
                 let peers: Vec<Peer> = match self.calls.get_mut(call_id) {
@@ -670,7 +768,11 @@ impl Actor {
                         continue;
                     };
                     for (user, p) in &call.peers {
-                        rec.watch(user, p.shared.frames.subscribe());
+                        rec.watch(
+                            user,
+                            p.shared.frames.subscribe(),
+                            p.shared.screen_frames.subscribe(),
+                        );
                     }
                     if !rec.is_running() {
                         failed.push(id.clone());
@@ -678,6 +780,16 @@ impl Actor {
                 }
                 for id in failed {
                     self.stop_recording(&id).await;
+                }
+                // The share's frame rate follows the slowest member's screen bitrate.
+                if let Some(call) = self.share.as_ref().and_then(|(c, ..)| self.calls.get(c))
+                    && let Some(bps) = call
+                        .peers
+                        .values()
+                        .map(|p| p.shared.screen_bps.load(Ordering::Relaxed))
+                        .min()
+                {
+                    self.screen_budget.store(bps, Ordering::Relaxed);
                 }
                 for (id, call) in &self.calls {
                     if call.media_on {

@@ -181,6 +181,12 @@ pub enum Event {
         /// Each member's stats when media stopped.
         stats: Vec<PeerStats>,
     },
+    /// Our screen share ended: we stopped it (`reason` None), the call ended, or capture
+    /// stopped by itself (the shared window closed: `reason` says so). The others were told.
+    ScreenShareEnded {
+        call_id: CallId,
+        reason: Option<String>,
+    },
     /// A recording of ours ended: stopped, the call ended, or writing failed
     /// (`summary.error`). What was written stays playable.
     RecordingStopped {
@@ -226,8 +232,18 @@ pub(crate) enum Command {
     Frames(
         CallId,
         UserId,
+        crate::pipeline::VideoKind,
         oneshot::Sender<Option<broadcast::Receiver<RemoteFrame>>>,
     ),
+    ShareScreen {
+        call_id: CallId,
+        source: String,
+        capturer: switchboard_media::screen::ScreenCapturer,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    StopScreenShare(CallId),
+    /// The capture thread of share number `.0` stopped by itself.
+    ScreenEnded(u64, String),
     Raw(ClientMessage),
     SendText(CallId, String),
     SendFile {
@@ -271,6 +287,8 @@ pub enum EngineError {
     Stopped,
     #[error("{0}")]
     Recording(String),
+    #[error(transparent)]
+    Screen(#[from] switchboard_media::screen::CaptureError),
 }
 
 impl Engine {
@@ -417,8 +435,47 @@ impl Engine {
         user: &UserId,
     ) -> Option<broadcast::Receiver<RemoteFrame>> {
         let (reply, rx) = oneshot::channel();
-        self.send(Command::Frames(call_id.clone(), user.clone(), reply));
+        let kind = crate::pipeline::VideoKind::Camera;
+        self.send(Command::Frames(call_id.clone(), user.clone(), kind, reply));
         rx.await.ok().flatten()
+    }
+
+    /// Decoded pictures of one member's screen share (pictures arrive while they share).
+    pub async fn remote_screen_frames(
+        &self,
+        call_id: &CallId,
+        user: &UserId,
+    ) -> Option<broadcast::Receiver<RemoteFrame>> {
+        let (reply, rx) = oneshot::channel();
+        let kind = crate::pipeline::VideoKind::Screen;
+        self.send(Command::Frames(call_id.clone(), user.clone(), kind, reply));
+        rx.await.ok().flatten()
+    }
+
+    /// Shares a screen or window (an id from `switchboard_media::screen::sources`) with every
+    /// member of an answered call, beside the camera: its own track, screen-content encoding,
+    /// up to 1080p at 5–15 fps. The others are told (`MediaState::screen`). Opening the
+    /// source may show the system's picker (the Wayland portal) and waits for it. A share in
+    /// another call stops first.
+    pub async fn share_screen(&self, call_id: &CallId, source: &str) -> Result<(), EngineError> {
+        let id = source.to_owned();
+        let capturer = tokio::task::spawn_blocking(move || {
+            switchboard_media::screen::ScreenCapturer::open(&id)
+        })
+        .await
+        .map_err(|e| EngineError::Request(format!("screen capture: {e}")))??;
+        self.request(|reply| Command::ShareScreen {
+            call_id: call_id.clone(),
+            source: source.to_owned(),
+            capturer,
+            reply,
+        })
+        .await
+    }
+
+    /// Stops our screen share in this call (an [`Event::ScreenShareEnded`] follows).
+    pub fn stop_screen_share(&self, call_id: &CallId) {
+        self.send(Command::StopScreenShare(call_id.clone()));
     }
 
     /// Our own camera's pictures (the local preview). Starts the camera if no call has.

@@ -1,5 +1,6 @@
 //! Switchboard's calling client: the signaling client, the sans-IO call state machine, one
-//! WebRTC peer connection per remote member carrying our own H.264 and Opus, and the stats.
+//! WebRTC peer connection per remote member carrying our own H.264 and Opus (camera, screen
+//! share, microphone), local recording, and the stats.
 //! The Tauri shell, the CLI and the tests drive it through one [`Engine`] handle.
 
 mod actor;
@@ -15,6 +16,7 @@ mod peers;
 pub mod pipeline;
 pub mod profile;
 mod recording;
+pub mod share;
 pub mod signaling;
 pub mod stats;
 

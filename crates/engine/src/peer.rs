@@ -246,16 +246,18 @@ pub async fn build(
     Ok(Arc::new(pc))
 }
 
-/// Adds our audio or video track.
+/// Adds our audio or video track; `name` (`audio`, `video`, `screen`) ends its track id, which
+/// tells the far end which video track is the screen.
 pub async fn add_track(
     pc: &Arc<dyn PeerConnection>,
     kind: RtpCodecKind,
     stream: &str,
+    name: &str,
 ) -> anyhow::Result<LocalTrack> {
     let ssrc = rand::random::<u32>();
-    let (codec, name) = match kind {
-        RtpCodecKind::Video => (video_codec(), "video"),
-        _ => (audio_codec(), "audio"),
+    let codec = match kind {
+        RtpCodecKind::Video => video_codec(),
+        _ => audio_codec(),
     };
     let track = Arc::new(TrackLocalStaticSample::new(
         Instant::now(),

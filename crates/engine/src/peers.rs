@@ -18,7 +18,7 @@ use webrtc::rtp_transceiver::{RTCRtpSenderId, RTCRtpTransceiverDirection};
 
 use crate::data::{self, DataEvent};
 use crate::peer;
-use crate::pipeline::{self, Capture, PeerShared};
+use crate::pipeline::{self, Capture, PeerShared, VideoKind};
 
 /// What a peer connection reports to the engine, tagged with the peer's key.
 #[derive(Debug)]
@@ -77,7 +77,8 @@ impl PeerConnectionEventHandler for Handler {
         let shared = self.shared.clone();
         match track.kind().await {
             RtpCodecKind::Video => {
-                tokio::spawn(pipeline::receive_video(shared, track));
+                let kind = shared.claim_video_track(&track.track_id().await);
+                tokio::spawn(pipeline::receive_video(shared, track, kind));
             }
             RtpCodecKind::Audio => {
                 tokio::spawn(pipeline::receive_audio(shared, track));
@@ -184,14 +185,24 @@ impl PeerFactory {
         })
     }
 
-    /// Adds our audio and video tracks and starts their (gated) senders.
+    /// Adds our audio, camera and screen tracks and starts their (gated) senders. The screen's
+    /// m-line is always there (`sendrecv`, silent until we share): starting and stopping a
+    /// share needs no renegotiation, and either side may share in an audio call too.
     async fn add_tracks(&self, p: &mut Peer) -> anyhow::Result<()> {
         // Unique across engines: webrtc 0.21 routes RTCP by track id and checks remote tracks
         // first, so a far-end track with the same id as ours would swallow our PLIs.
         let stream = format!("sb-{:016x}", rand::random::<u64>());
-        let audio = peer::add_track(&p.pc, RtpCodecKind::Audio, &stream).await?;
-        let video = peer::add_track(&p.pc, RtpCodecKind::Video, &stream).await?;
+        let audio = peer::add_track(&p.pc, RtpCodecKind::Audio, &stream, "audio").await?;
+        let video = peer::add_track(&p.pc, RtpCodecKind::Video, &stream, "video").await?;
+        let screen = peer::add_track(&p.pc, RtpCodecKind::Video, &stream, "screen").await?;
         p.video_sender = Some(video.sender.id());
+        p.tasks.push(tokio::spawn(pipeline::send_video(
+            p.shared.clone(),
+            screen,
+            self.capture.screen.subscribe(),
+            self.capture.profile.subscribe(),
+            VideoKind::Screen,
+        )));
         p.tasks.push(tokio::spawn(pipeline::send_audio(
             p.shared.clone(),
             audio,
@@ -202,6 +213,7 @@ impl PeerFactory {
             video,
             self.capture.video.subscribe(),
             self.capture.profile.subscribe(),
+            VideoKind::Camera,
         )));
         Ok(())
     }

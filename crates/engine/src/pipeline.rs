@@ -45,6 +45,65 @@ pub struct RemoteFrame {
     pub decoded_at: Instant,
 }
 
+/// The two video tracks of a peer connection: the camera, and a shared screen or window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoKind {
+    Camera,
+    Screen,
+}
+
+/// The screen encoder's ceiling (1080p screen content stays legible well below it), and its
+/// frame-rate range: text needs sharpness more than motion.
+pub const SCREEN_MAX_BPS: u64 = 2_500_000;
+pub const SCREEN_MAX_FPS: u32 = 15;
+pub const SCREEN_MIN_FPS: u32 = 5;
+
+impl VideoKind {
+    fn stats(self, s: &mut PeerStats) -> &mut crate::stats::VideoStats {
+        match self {
+            Self::Camera => &mut s.video,
+            Self::Screen => &mut s.screen,
+        }
+    }
+
+    fn target(self, sh: &PeerShared) -> &AtomicU64 {
+        match self {
+            Self::Camera => &sh.target_bps,
+            Self::Screen => &sh.screen_bps,
+        }
+    }
+
+    /// Nothing of this kind goes out now (camera off or muted; no screen shared).
+    fn off(self, sh: &PeerShared) -> bool {
+        match self {
+            Self::Camera => sh.video_muted.load(Ordering::Relaxed),
+            Self::Screen => !sh.screen_on.load(Ordering::Relaxed),
+        }
+    }
+
+    fn frames(self, sh: &PeerShared) -> &broadcast::Sender<RemoteFrame> {
+        match self {
+            Self::Camera => &sh.frames,
+            Self::Screen => &sh.screen_frames,
+        }
+    }
+
+    fn latency(self, sh: &PeerShared) -> &Mutex<Latencies> {
+        match self {
+            Self::Camera => &sh.video_latency,
+            Self::Screen => &sh.screen_latency,
+        }
+    }
+
+    /// The name of its first picture in `FirstMedia`.
+    fn media(self) -> &'static str {
+        match self {
+            Self::Camera => "video",
+            Self::Screen => "screen",
+        }
+    }
+}
+
 /// What a peer's media tasks share with the engine.
 pub struct PeerShared {
     /// Media may flow (the call is answered). Nothing is sent before.
@@ -54,13 +113,22 @@ pub struct PeerShared {
     pub transport_up: AtomicBool,
     pub audio_muted: AtomicBool,
     pub video_muted: AtomicBool,
+    /// Our screen share goes to this member.
+    pub screen_on: AtomicBool,
     /// Ask the video receiver to drop its decoder state (then it asks for a keyframe).
     pub reset_decoder: AtomicBool,
     pub stats: Mutex<PeerStats>,
     /// The bitrate the video encoder follows (from receiver reports), bits per second.
     pub target_bps: AtomicU64,
+    /// The same for the screen-share encoder.
+    pub screen_bps: AtomicU64,
     /// Decoded remote pictures.
     pub frames: broadcast::Sender<RemoteFrame>,
+    /// Decoded pictures of the member's screen share.
+    pub screen_frames: broadcast::Sender<RemoteFrame>,
+    /// A video track from this member already feeds the camera pictures (a second one, as a
+    /// browser sends it, is the screen).
+    camera_track: AtomicBool,
     /// Called at the first media from this peer (video picture or audio frame): kind, when.
     pub first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
     /// The data channel, once created (offerer) or announced (answerer).
@@ -69,6 +137,7 @@ pub struct PeerShared {
     pub mixer: Arc<Mutex<Mixer>>,
     pub key: u64,
     video_latency: Mutex<Latencies>,
+    screen_latency: Mutex<Latencies>,
     audio_latency: Mutex<Latencies>,
 }
 
@@ -84,19 +153,24 @@ impl PeerShared {
             transport_up: AtomicBool::new(false),
             audio_muted: AtomicBool::new(false),
             video_muted: AtomicBool::new(false),
+            screen_on: AtomicBool::new(false),
             reset_decoder: AtomicBool::new(false),
             stats: Mutex::new(PeerStats {
                 user: user.to_owned(),
                 ..Default::default()
             }),
             target_bps: AtomicU64::new(START_BPS as u64),
+            screen_bps: AtomicU64::new(START_BPS as u64),
             // Room for a consumer (the video bridge, a test) that is briefly busy.
             frames: broadcast::channel(16).0,
+            screen_frames: broadcast::channel(16).0,
+            camera_track: AtomicBool::new(false),
             first_media,
             data: Mutex::new(None),
             mixer,
             key,
             video_latency: Mutex::new(Latencies::default()),
+            screen_latency: Mutex::new(Latencies::default()),
             audio_latency: Mutex::new(Latencies::default()),
         })
     }
@@ -106,7 +180,19 @@ impl PeerShared {
         s.video.latency_ms_p50 = lock(&self.video_latency).p50();
         s.audio.latency_ms_p50 = lock(&self.audio_latency).p50();
         s.video.target_bps = self.target_bps.load(Ordering::Relaxed);
+        s.screen.latency_ms_p50 = lock(&self.screen_latency).p50();
+        s.screen.target_bps = self.screen_bps.load(Ordering::Relaxed);
         s
+    }
+
+    /// What a new remote video track carries: the screen when its id says so (our engines
+    /// name it `…-screen`) or when a camera track came already (a browser's second track).
+    pub fn claim_video_track(&self, track_id: &str) -> VideoKind {
+        if track_id.ends_with("-screen") || self.camera_track.swap(true, Ordering::Relaxed) {
+            VideoKind::Screen
+        } else {
+            VideoKind::Camera
+        }
     }
 
     /// Media goes out: the call is answered and the transport is up.
@@ -128,6 +214,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// frames, broadcast while at least one call sends media.
 pub struct Capture {
     pub video: broadcast::Sender<Arc<I420Frame>>,
+    /// Our shared screen's pictures, while we share (`crate::share`).
+    pub screen: broadcast::Sender<Arc<I420Frame>>,
     pub audio: broadcast::Sender<Arc<[i16; FRAME]>>,
     /// What the speaker plays: every other member's voice, mixed (the recorder's far end).
     pub played: broadcast::Sender<Arc<[i16; FRAME]>>,
@@ -156,6 +244,7 @@ impl Capture {
     ) -> Arc<Self> {
         Arc::new(Self {
             video: broadcast::channel(8).0,
+            screen: broadcast::channel(4).0,
             audio: broadcast::channel(8).0,
             played: broadcast::channel(8).0,
             profile: watch::channel(profile).0,
@@ -355,14 +444,17 @@ fn device_failed(
     }
 }
 
-/// Encodes the camera for one peer and writes it to the peer's video track; forces a keyframe
-/// when the peer asks (PLI/FIR); follows the congestion controller's target bitrate.
+/// Encodes the camera (or the shared screen) for one peer and writes it to the peer's video
+/// (or screen) track; forces a keyframe when the peer asks (PLI/FIR); follows the congestion
+/// controller's target bitrate.
 pub async fn send_video(
     shared: Arc<PeerShared>,
     local: LocalTrack,
     mut frames: broadcast::Receiver<Arc<I420Frame>>,
     profile: watch::Receiver<VideoProfile>,
+    kind: VideoKind,
 ) {
+    let target_bps = kind.target(&shared);
     let mut encoder: Option<(H264Encoder, usize, usize, u32)> = None;
     let mut payload_type = None;
     let mut last_write: Option<Instant> = None;
@@ -379,27 +471,27 @@ pub async fn send_video(
                 Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
                     for bps in packets.iter().filter_map(|p| remb(p.as_ref())) {
                         delay_cap = bps;
-                        shared.target_bps.store(loss_cap.min(delay_cap) as u64, Ordering::Relaxed);
+                        target_bps.store(loss_cap.min(delay_cap) as u64, Ordering::Relaxed);
                     }
                     for rr in packets.iter().filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>()) {
                         for r in rr.reports.iter().filter(|r| r.ssrc == local.ssrc) {
                             let fraction = f64::from(r.fraction_lost) / 256.0;
-                            let target = shared.target_bps.load(Ordering::Relaxed) as f64;
+                            let target = target_bps.load(Ordering::Relaxed) as f64;
                             loss_cap = loss.on_report(fraction, target, Instant::now());
-                            shared.target_bps.store(loss_cap.min(delay_cap) as u64, Ordering::Relaxed);
+                            target_bps.store(loss_cap.min(delay_cap) as u64, Ordering::Relaxed);
                             let rtt = rtt_ms(r.last_sender_report, r.delay, ntp_now());
                             let jitter_ms = f64::from(r.jitter) / 90.0;
                             shared.update(|s| {
                                 if rtt.is_some() {
                                     s.rtt_ms = rtt;
                                 }
-                                s.video.far_loss = fraction;
+                                kind.stats(s).far_loss = fraction;
                                 s.quality = quality(fraction, s.rtt_ms.unwrap_or(0.0), jitter_ms.max(s.audio.jitter_ms));
                             });
                         }
                     }
                     if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
-                        shared.update(|s| s.video.keyframe_requests_received += 1);
+                        shared.update(|s| kind.stats(s).keyframe_requests_received += 1);
                         // Several receivers (or a repeated request) within 300 ms get one IDR:
                         // each is large, and a storm of them would starve the link.
                         if let Some((e, ..)) = encoder.as_mut()
@@ -417,24 +509,32 @@ pub async fn send_video(
                 let frame = match frame {
                     Ok(f) => f,
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        shared.update(|s| s.video.skipped += n);
+                        shared.update(|s| kind.stats(s).skipped += n);
                         continue;
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
-                if !shared.may_send() || shared.video_muted.load(Ordering::Relaxed) {
+                if !shared.may_send() || kind.off(&shared) {
                     // Start again with a keyframe when sending resumes.
                     encoder = None;
                     last_write = None;
                     continue;
                 }
                 let p = *profile.borrow();
-                let target = shared.target_bps.load(Ordering::Relaxed).min(p.max_bps);
+                // (fps, ceiling, frames between IDRs). A shared screen takes half the
+                // camera's ceiling: the screen is what the far side reads.
+                let (fps, max_bps, idr_every) = match kind {
+                    VideoKind::Camera if shared.screen_on.load(Ordering::Relaxed) => (p.fps, p.max_bps / 2, p.fps * 4),
+                    VideoKind::Camera => (p.fps, p.max_bps, p.fps * 4),
+                    // Keyframes of a screen are large and rarely needed: PLI asks for one.
+                    VideoKind::Screen => (SCREEN_MAX_FPS, SCREEN_MAX_BPS, SCREEN_MAX_FPS * 10),
+                };
+                let target = target_bps.load(Ordering::Relaxed).min(max_bps);
                 let (w, h) = (frame.width(), frame.height());
-                if encoder.as_ref().is_none_or(|(_, ew, eh, fps)| (*ew, *eh, *fps) != (w, h, p.fps)) {
-                    match H264Encoder::new(target as u32, p.fps as f32, p.fps * 4, false) {
+                if encoder.as_ref().is_none_or(|(_, ew, eh, efps)| (*ew, *eh, *efps) != (w, h, fps)) {
+                    match H264Encoder::new(target as u32, fps as f32, idr_every, kind == VideoKind::Screen) {
                         Ok(e) => {
-                            encoder = Some((e, w, h, p.fps));
+                            encoder = Some((e, w, h, fps));
                             applied_bps = target;
                         }
                         Err(e) => {
@@ -458,7 +558,7 @@ pub async fn send_video(
                 };
                 if au.is_empty() {
                     // The rate controller skipped this frame.
-                    shared.update(|s| s.video.skipped += 1);
+                    shared.update(|s| kind.stats(s).skipped += 1);
                     continue;
                 }
                 if payload_type.is_none() {
@@ -466,7 +566,7 @@ pub async fn send_video(
                 }
                 let Some(pt) = payload_type else { continue };
                 let now = Instant::now();
-                let duration = last_write.map_or(p.frame_interval(), |t| now - t);
+                let duration = last_write.map_or(Duration::from_secs(1) / fps, |t| now - t);
                 last_write = Some(now);
                 let bytes = au.len() as u64;
                 let sample = Sample {
@@ -485,9 +585,10 @@ pub async fn send_video(
                         None
                     };
                     shared.update(|s| {
-                        s.video.sent += 1;
+                        let v = kind.stats(s);
+                        v.sent += 1;
                         if let Some(bps) = bps {
-                            s.video.send_bps = bps;
+                            v.send_bps = bps;
                         }
                     });
                 }
@@ -549,7 +650,7 @@ pub async fn send_audio(
 
 /// Receives one remote video track: reassembles, decodes, reads the pattern's stamp, counts,
 /// and asks for a keyframe whenever the picture cannot go on.
-pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>) {
+pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>, kind: VideoKind) {
     let mut decoder = match H264Decoder::new() {
         Ok(d) => d,
         Err(e) => {
@@ -574,7 +675,7 @@ pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                     let size = pkt.payload.len() + 12;
                     if let Some(bps) = estimator.on_packet(pkt.header.sequence_number, pkt.header.timestamp, size, Instant::now()) {
                         let _ = track.write_rtcp(remb_packet(media_ssrc, bps)).await;
-                        shared.update(|s| s.video.remote_estimate_bps = bps as u64);
+                        shared.update(|s| kind.stats(s).remote_estimate_bps = bps as u64);
                     }
                     assembler.push(pkt.header.sequence_number, pkt.header.timestamp, pkt.header.marker, pkt.payload, Instant::now())
                 }
@@ -591,18 +692,18 @@ pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
             assembler.reset();
         }
         for au in units {
-            shared.update(|s| s.video.received += 1);
+            shared.update(|s| kind.stats(s).received += 1);
             match decoder.decode(&au.data) {
                 Ok(Some(picture)) => {
                     let now = Instant::now();
                     let stamp = Stamp::read(&picture);
                     if first {
                         first = false;
-                        (shared.first_media)("video", now);
+                        (shared.first_media)(kind.media(), now);
                     }
                     if let Some(st) = stamp {
                         let lat = unix_ms().saturating_sub(st.capture_ms);
-                        lock(&shared.video_latency).push(lat);
+                        lock(kind.latency(&shared)).push(lat);
                         first_frame.get_or_insert(st.frame);
                     }
                     let in_order = match (stamp, last_frame) {
@@ -617,17 +718,18 @@ pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                     }
                     let (w, h) = (picture.width() as u32, picture.height() as u32);
                     shared.update(|s| {
-                        s.video.decoded += 1;
-                        s.video.width = w;
-                        s.video.height = h;
+                        let v = kind.stats(s);
+                        v.decoded += 1;
+                        v.width = w;
+                        v.height = h;
                         if in_order {
-                            s.video.in_order += 1;
+                            v.in_order += 1;
                         }
                         if let (Some(a), Some(b)) = (first_frame, last_frame) {
-                            s.video.lost = (u64::from(b - a) + 1).saturating_sub(s.video.in_order);
+                            v.lost = (u64::from(b - a) + 1).saturating_sub(v.in_order);
                         }
                     });
-                    let _ = shared.frames.send(RemoteFrame {
+                    let _ = kind.frames(&shared).send(RemoteFrame {
                         picture: Arc::new(picture),
                         stamp,
                         decoded_at: now,
@@ -641,7 +743,7 @@ pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
             }
         }
         let counts = assembler.counts;
-        shared.update(|s| s.video.dropped = counts.frames_incomplete + counts.frames_skipped);
+        shared.update(|s| kind.stats(s).dropped = counts.frames_incomplete + counts.frames_skipped);
         if assembler.needs_keyframe()
             && media_ssrc != 0
             // One request per half second: the keyframe it asks for needs time to arrive.
@@ -649,7 +751,7 @@ pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
         {
             last_pli = Some(Instant::now());
             if track.write_rtcp(pli(media_ssrc)).await.is_ok() {
-                shared.update(|s| s.video.keyframes_requested += 1);
+                shared.update(|s| kind.stats(s).keyframes_requested += 1);
             }
         }
     }

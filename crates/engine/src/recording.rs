@@ -15,8 +15,14 @@ use crate::pipeline::{Capture, RemoteFrame};
 /// Audio sources of the recording's mix.
 const OWN_VOICE: u64 = 1;
 const OTHERS: u64 = 2;
-/// Our own picture's source name (members are named by their user ids).
+/// Our own pictures' source names (members are named by their user ids, their screens by
+/// [`screen_name`]).
 const OWN: &str = "\u{0}own";
+const OWN_SCREEN: &str = "\u{0}own\u{0}screen";
+
+fn screen_name(user: &UserId) -> String {
+    format!("{user}\u{0}screen")
+}
 
 pub(crate) struct Recording {
     recorder: Option<Recorder>,
@@ -62,6 +68,12 @@ impl Recording {
         )];
         let f = feed.clone();
         tasks.push(forward(
+            capture.screen.subscribe(),
+            move |p| f.video(OWN_SCREEN, Picture::Screen, p),
+            || {},
+        ));
+        let f = feed.clone();
+        tasks.push(forward(
             capture.audio.subscribe(),
             move |pcm| f.audio(OWN_VOICE, &pcm),
             || {},
@@ -81,27 +93,48 @@ impl Recording {
         })
     }
 
-    /// Adds a member's pictures (once per member; they leave the layout when the member's
-    /// peer connection closes).
-    pub fn watch(&mut self, user: &UserId, frames: broadcast::Receiver<RemoteFrame>) {
+    /// Adds a member's camera and screen-share pictures (once per member; they leave the
+    /// layout when the member's peer connection closes).
+    pub fn watch(
+        &mut self,
+        user: &UserId,
+        frames: broadcast::Receiver<RemoteFrame>,
+        screen: broadcast::Receiver<RemoteFrame>,
+    ) {
         if !self.watched.insert(user.clone()) {
             return;
         }
-        let (f, g) = (self.feed.clone(), self.feed.clone());
-        let name = user.to_string();
-        let gone = name.clone();
-        self.tasks.push(forward(
-            frames,
-            move |r: RemoteFrame| f.video(&name, Picture::Camera, r.picture),
-            move || g.leave(&gone, None),
-        ));
+        for (rx, name, kind) in [
+            (frames, user.to_string(), Picture::Camera),
+            (screen, screen_name(user), Picture::Screen),
+        ] {
+            let (f, g) = (self.feed.clone(), self.feed.clone());
+            let gone = name.clone();
+            self.tasks.push(forward(
+                rx,
+                move |r: RemoteFrame| f.video(&name, kind, r.picture),
+                move || g.leave(&gone, None),
+            ));
+        }
     }
 
-    /// A member left: their picture goes (a rejoin is watched again).
+    /// A member left: their pictures go (a rejoin is watched again).
     pub fn unwatch(&mut self, user: &UserId) {
         if self.watched.remove(user) {
             self.feed.leave(user.as_str(), None);
+            self.screen_off(user);
         }
+    }
+
+    /// A member stopped sharing: the screen leaves the layout (it comes back with its next
+    /// picture).
+    pub fn screen_off(&self, user: &UserId) {
+        self.feed.leave(&screen_name(user), None);
+    }
+
+    /// We stopped sharing.
+    pub fn own_screen_off(&self) {
+        self.feed.leave(OWN_SCREEN, None);
     }
 
     pub fn pause(&mut self, paused: bool) {

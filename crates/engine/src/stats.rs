@@ -79,6 +79,8 @@ pub struct AudioStats {
 pub struct PeerStats {
     pub user: String,
     pub video: VideoStats,
+    /// The screen-share track (both directions as for the camera; zero while nobody shares).
+    pub screen: VideoStats,
     pub audio: AudioStats,
     /// Round-trip time from RTCP, milliseconds, when known.
     pub rtt_ms: Option<f64>,

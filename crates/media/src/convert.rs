@@ -22,8 +22,12 @@ pub enum PixelFormat {
     Gray,
     Rgb,
     Bgr,
-    /// 4 bytes per pixel `B G R x` (X11 ZPixmap at depth 24/32, little-endian).
+    /// 4 bytes per pixel `B G R x` (X11 ZPixmap at depth 24/32, little-endian; BGRA).
     Bgrx,
+    /// 4 bytes per pixel `R G B x` (PipeWire screen casts).
+    Rgbx,
+    /// 4 bytes per pixel `x B G R` (PipeWire screen casts).
+    Xbgr,
 }
 
 /// A frame that cannot be read.
@@ -63,7 +67,7 @@ pub fn to_i420(
         PixelFormat::Nv12 => width * height + (width / 2) * (height / 2) * 2,
         PixelFormat::Gray => width * height,
         PixelFormat::Rgb | PixelFormat::Bgr => width * height * 3,
-        PixelFormat::Bgrx => width * height * 4,
+        PixelFormat::Bgrx | PixelFormat::Rgbx | PixelFormat::Xbgr => width * height * 4,
         PixelFormat::Mjpeg => unreachable!(),
     };
     if data.len() < need {
@@ -102,16 +106,22 @@ pub fn to_i420(
             )
         }
         PixelFormat::Gray => build(w, h, |x, y| data[y * width + x], |_, _| (128, 128)),
-        PixelFormat::Rgb | PixelFormat::Bgr | PixelFormat::Bgrx => {
-            let (bytes, swap) = match format {
-                PixelFormat::Rgb => (3, false),
-                PixelFormat::Bgr => (3, true),
-                _ => (4, true),
+        PixelFormat::Rgb
+        | PixelFormat::Bgr
+        | PixelFormat::Bgrx
+        | PixelFormat::Rgbx
+        | PixelFormat::Xbgr => {
+            // Bytes per pixel, and where red, green and blue sit in a pixel.
+            let (bytes, [ri, gi, bi]) = match format {
+                PixelFormat::Rgb => (3, [0, 1, 2]),
+                PixelFormat::Bgr => (3, [2, 1, 0]),
+                PixelFormat::Rgbx => (4, [0, 1, 2]),
+                PixelFormat::Xbgr => (4, [3, 2, 1]),
+                _ => (4, [2, 1, 0]),
             };
             let px = |x: usize, y: usize| {
                 let i = (y * width + x) * bytes;
-                let (r, g, b) = (data[i], data[i + 1], data[i + 2]);
-                if swap { (b, g, r) } else { (r, g, b) }
+                (data[i + ri], data[i + gi], data[i + bi])
             };
             build(
                 w,
@@ -251,6 +261,22 @@ pub fn fit(frame: &I420Frame, width: usize, height: usize) -> I420Frame {
     out
 }
 
+/// The whole picture, scaled down to fit within `max_w`×`max_h` with its aspect kept (a
+/// 2560×1440 screen becomes 1920×1080); a picture that fits is returned as it is.
+pub fn shrink_to(frame: &I420Frame, max_w: usize, max_h: usize) -> I420Frame {
+    let (w, h) = (frame.width(), frame.height());
+    if w <= max_w && h <= max_h {
+        return frame.clone();
+    }
+    // The smaller of the two ratios, in integers: w·max_h against h·max_w.
+    let (tw, th) = if w * max_h >= h * max_w {
+        (max_w, h * max_w / w)
+    } else {
+        (w * max_h / h, max_h)
+    };
+    scale_into(frame, (tw & !1).max(2), (th & !1).max(2))
+}
+
 /// The whole picture scaled to exactly `width`×`height` (even; bilinear). Callers keep the
 /// aspect ratio (the recorder's layout does).
 pub fn scale_into(frame: &I420Frame, width: usize, height: usize) -> I420Frame {
@@ -380,6 +406,32 @@ mod tests {
         assert!(near(red_y, 82) && near(blue_y, 41), "{red_y} {blue_y}");
         let (red_v, blue_u) = (f.v()[8 * 32 + 4], f.u()[8 * 32 + 28]);
         assert!(near(red_v, 240) && near(blue_u, 240), "{red_v} {blue_u}");
+    }
+
+    #[test]
+    fn four_byte_formats_find_red_where_it_sits() {
+        let red = |format, px: [u8; 4]| {
+            let f = to_i420(format, 2, 2, &px.repeat(4)).unwrap();
+            (f.y()[0], f.u()[0], f.v()[0])
+        };
+        let bgrx = red(PixelFormat::Bgrx, [0, 0, 255, 0]);
+        assert_eq!(red(PixelFormat::Rgbx, [255, 0, 0, 0]), bgrx);
+        assert_eq!(red(PixelFormat::Xbgr, [0, 0, 0, 255]), bgrx);
+        // BT.601 red: Y 82, V 240.
+        assert!(
+            bgrx.0.abs_diff(82) <= 2 && bgrx.2.abs_diff(240) <= 2,
+            "{bgrx:?}"
+        );
+    }
+
+    #[test]
+    fn shrink_keeps_the_aspect_and_never_enlarges() {
+        let f = shrink_to(&I420Frame::black(2560, 1440), 1920, 1080);
+        assert_eq!((f.width(), f.height()), (1920, 1080));
+        let tall = shrink_to(&I420Frame::black(1200, 1600), 1920, 1080);
+        assert_eq!((tall.width(), tall.height()), (810, 1080));
+        let small = shrink_to(&I420Frame::black(640, 360), 1920, 1080);
+        assert_eq!((small.width(), small.height()), (640, 360));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! the group-call mixer, echo cancellation (sonora), the jitter buffer. Cameras through nokhwa,
 //! converted to I420 (`convert`). Ringer, announce tone, speaker test and microphone meter
 //! (`cue`). The recorder (`record`): a layout of the parties' pictures and their mixed sound
-//! into fragmented MP4.
+//! into fragmented MP4. Screen and window capture (`screen`: X11, and scap elsewhere).
 
 pub mod apm;
 pub mod audio;
@@ -21,7 +21,6 @@ pub mod mixer;
 pub mod opus;
 pub mod pattern;
 pub mod record;
-#[cfg(all(unix, not(target_os = "macos")))]
 pub mod screen;
 pub mod sound;
 pub mod soundcard;

@@ -96,11 +96,22 @@ impl Actor {
                     p.add_candidate(cand).await;
                 }
             }
-            ServerMessage::MediaState(m) => self.emit(Event::RemoteMediaState {
-                call_id: m.call_id,
-                user: m.from,
-                state: m.state,
-            }),
+            ServerMessage::MediaState(m) => {
+                // A member's screen share ended: its picture leaves our recording's layout.
+                if !m.state.screen
+                    && let Some(rec) = self
+                        .calls
+                        .get_mut(&m.call_id)
+                        .and_then(|c| c.recording.as_mut())
+                {
+                    rec.screen_off(&m.from);
+                }
+                self.emit(Event::RemoteMediaState {
+                    call_id: m.call_id,
+                    user: m.from,
+                    state: m.state,
+                });
+            }
             ServerMessage::MediaSwitched(m) => {
                 if let Some(call) = self.calls.get_mut(&m.call_id) {
                     call.media = m.media;
@@ -155,6 +166,7 @@ impl Actor {
                 media_on: false,
                 final_stats: Vec::new(),
                 recording: None,
+                sharing: false,
             },
         );
         if let Some(call) = self.calls.get(&call_id) {
@@ -180,6 +192,7 @@ impl Actor {
             media_on: false,
             final_stats: Vec::new(),
             recording: None,
+            sharing: false,
         };
         self.send(ClientMessage::Ringing(CallRef {
             call_id: call_id.clone(),

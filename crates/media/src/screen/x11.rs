@@ -1,11 +1,8 @@
-//! Screen and window capture on X11 (an X11 desktop, or Xvfb in tests): the sources an agent
-//! can share — each screen and each top-level window with a title — with thumbnails, and a
-//! capturer that gives I420 pictures of one of them. Pixels come through MIT-SHM (the server
-//! writes into memory we share: no copy through the socket), else through plain GetImage.
-//! A window that closes, or a display that goes away, is a typed error, never a panic.
-//!
-//! Wayland, macOS and Windows capture goes through `scap` (still to come; see
-//! docs/architecture.md).
+//! Screen and window capture on X11 (an X11 desktop, or Xvfb in tests): each screen and each
+//! top-level window with a title, and a capturer that gives I420 pictures of one of them.
+//! Pixels come through MIT-SHM (the server writes into memory we share: no copy through the
+//! socket), else through plain GetImage. A window that closes, or a display that goes away, is
+//! a typed error, never a panic.
 
 use std::sync::Arc;
 
@@ -14,49 +11,21 @@ use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _, ImageFormat, MapState, Window};
 use x11rb::rust_connection::RustConnection;
 
+use super::{CaptureError, ScreenSource, SourceKind};
 use crate::convert::{PixelFormat, scale_into, to_i420};
 use crate::video::I420Frame;
-
-/// Why a screen cannot be listed or captured.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum CaptureError {
-    #[error("no X display to capture ({0})")]
-    NoDisplay(String),
-    #[error("screen capture is not available here: {0}")]
-    Unsupported(String),
-    #[error("no screen or window {0:?} (see the list of sources)")]
-    NotFound(String),
-    #[error("the shared window was closed")]
-    WindowClosed,
-    #[error("capture failed: {0}")]
-    Failed(String),
-}
-
-/// What kind of thing a source shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    Screen,
-    Window,
-}
-
-/// A screen or window the agent can pick.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ScreenSource {
-    /// `x11:screen:N` or `x11:window:0xID`.
-    pub id: String,
-    pub name: String,
-    pub kind: SourceKind,
-    pub width: u32,
-    pub height: u32,
-}
 
 fn failed(e: impl std::fmt::Display) -> CaptureError {
     CaptureError::Failed(e.to_string())
 }
 
+/// Whether there is an X display to capture (an X11 session, XWayland, Xvfb).
+pub fn available() -> bool {
+    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
 fn connect() -> Result<(RustConnection, usize), CaptureError> {
-    if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
+    if !available() {
         return Err(CaptureError::NoDisplay("DISPLAY is not set".into()));
     }
     x11rb::connect(None).map_err(|e| CaptureError::NoDisplay(e.to_string()))
@@ -200,6 +169,7 @@ impl Capturer {
                     .map_err(|_| CaptureError::NotFound(id.to_owned()))?;
                 n
             }
+            SourceKind::Dialog => return Err(CaptureError::NotFound(id.to_owned())),
         };
         Ok(Self {
             conn: Arc::new(c),
@@ -222,7 +192,9 @@ impl Capturer {
             .reply()
             .map_err(|_| match self.kind {
                 SourceKind::Window => CaptureError::WindowClosed,
-                SourceKind::Screen => CaptureError::Failed("the screen went away".into()),
+                SourceKind::Screen | SourceKind::Dialog => {
+                    CaptureError::Failed("the screen went away".into())
+                }
             })?;
         Ok((g.width, g.height))
     }
