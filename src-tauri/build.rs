@@ -12,6 +12,8 @@ const COMMANDS: &[&str] = &[
     "send_file",
     "record",
     "pause_recording",
+    "screen_sources",
+    "share_screen",
     "open_file",
     "sign_in",
     "sign_out",

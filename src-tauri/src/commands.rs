@@ -107,6 +107,18 @@ pub async fn invite(c: C<'_>, call_id: String, users: Vec<String>) -> CmdResult<
     c.invite(&call_id, &users).await
 }
 
+/// What can be shared (screens and windows, with thumbnails).
+#[tauri::command]
+pub async fn screen_sources(c: C<'_>) -> CmdResult<Vec<crate::console::ScreenSourceView>> {
+    c.screen_sources().await
+}
+
+/// Shares a screen or window in the call, or stops sharing (`source` null).
+#[tauri::command]
+pub async fn share_screen(c: C<'_>, call_id: String, source: Option<String>) -> CmdResult<()> {
+    c.share_screen(&call_id, source.as_deref()).await
+}
+
 /// Starts (`on`) or stops recording the call; the file's path.
 #[tauri::command]
 pub async fn record(c: C<'_>, call_id: String, on: bool) -> CmdResult<Option<String>> {

@@ -157,6 +157,34 @@ pub enum UiEvent {
     },
 }
 
+/// A source in the screen-share picker.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScreenSourceView {
+    #[serde(flatten)]
+    pub source: switchboard_media::screen::ScreenSource,
+    /// A JPEG `data:` URL, when the source can show itself before it is chosen.
+    pub thumbnail: Option<String>,
+}
+
+/// A picture as a JPEG `data:` URL.
+fn jpeg_data_url(f: &switchboard_media::I420Frame) -> Option<String> {
+    use base64::Engine as _;
+    let rgb = switchboard_media::convert::to_rgb(f);
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 80)
+        .encode(
+            &rgb,
+            u16::try_from(f.width()).ok()?,
+            u16::try_from(f.height()).ok()?,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .ok()?;
+    Some(format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(jpeg)
+    ))
+}
+
 /// Where UI events go: the webview in the app, a channel in tests.
 pub trait Ui: Send + Sync + 'static {
     fn emit(&self, event: UiEvent);
@@ -379,6 +407,8 @@ pub struct Console {
     video: Mutex<Option<video::Endpoint>>,
     /// Tiles fed through IPC channels, and the last id given.
     pushes: Mutex<(HashMap<u32, Push>, u32)>,
+    /// The call we share a screen in.
+    sharing: Mutex<Option<String>>,
     sounds: Sounds,
 }
 
@@ -437,6 +467,7 @@ impl Console {
             live: Arc::new(Mutex::new(HashMap::new())),
             video: Mutex::new(None),
             pushes: Mutex::new((HashMap::new(), 0)),
+            sharing: Mutex::new(None),
             sounds: Sounds::default(),
         }))
     }
@@ -821,6 +852,59 @@ impl Console {
         Ok(path)
     }
 
+    /// What can be shared here, with thumbnails (an error says why nothing can: no display,
+    /// no capture service).
+    pub async fn screen_sources(&self) -> CmdResult<Vec<ScreenSourceView>> {
+        tokio::task::spawn_blocking(|| {
+            let sources =
+                switchboard_media::screen::sources().map_err(|e| CommandError::new("screen", e))?;
+            Ok(sources
+                .into_iter()
+                .map(|s| {
+                    // A window may close between listing and its thumbnail: no picture then.
+                    let thumbnail = switchboard_media::screen::thumbnail(&s.id, 240)
+                        .ok()
+                        .flatten()
+                        .and_then(|f| jpeg_data_url(&f));
+                    ScreenSourceView {
+                        source: s,
+                        thumbnail,
+                    }
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| CommandError::new("screen", e))?
+    }
+
+    /// Shares a screen or window in the call (replacing a share in progress), or stops
+    /// sharing (`source` None). The others are told.
+    pub async fn share_screen(&self, id: &str, source: Option<&str>) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        let cid = call_id(id)?;
+        let Some(source) = source else {
+            engine.stop_screen_share(&cid);
+            return Ok(());
+        };
+        engine
+            .share_screen(&cid, source)
+            .await
+            .map_err(|e| CommandError::new("screen", e))?;
+        *lock(&self.sharing) = Some(id.to_owned());
+        self.ui.emit(UiEvent::ScreenShare {
+            call_id: id.to_owned(),
+            sharing: true,
+            source: Some(source.to_owned()),
+            reason: None,
+        });
+        Ok(())
+    }
+
+    /// The call we share a screen in, if any (the tray's "Stop sharing").
+    pub fn sharing(&self) -> Option<String> {
+        lock(&self.sharing).clone()
+    }
+
     /// Invites more users into the call (it becomes a group call).
     pub async fn invite(&self, id: &str, users: &[String]) -> CmdResult<()> {
         let (engine, _) = self.engine().await?;
@@ -1022,6 +1106,10 @@ impl Console {
                         .remote_frames(&CallId::new(call_id).ok()?, &UserId::new(user).ok()?)
                         .await
                         .map(video::Source::Remote),
+                    video::Tile::Screen { call_id, user } => engine
+                        .remote_screen_frames(&CallId::new(call_id).ok()?, &UserId::new(user).ok()?)
+                        .await
+                        .map(video::Source::Remote),
                 }
             })
         })
@@ -1049,11 +1137,12 @@ impl Console {
     ) -> CmdResult<u32> {
         let tile = video::Tile::from_path(path)
             .ok_or_else(|| CommandError::new("bad_input", format!("no tile {path:?}")))?;
+        let limit = tile.limit();
         let source = (self.video_sources())(tile)
             .await
             .ok_or_else(|| CommandError::new("video", format!("no pictures for {path}")))?;
         let (tx, rx) = tokio::sync::watch::channel(size);
-        let task = video::push(source, rx, send);
+        let task = video::push(source, limit, rx, send);
         let mut pushes = lock(&self.pushes);
         pushes.1 += 1;
         let id = pushes.1;
@@ -1297,12 +1386,15 @@ impl Console {
                     });
                 }
             }
-            Event::ScreenShareEnded { call_id, reason } => ui(UiEvent::ScreenShare {
-                call_id: call_id.to_string(),
-                sharing: false,
-                source: None,
-                reason,
-            }),
+            Event::ScreenShareEnded { call_id, reason } => {
+                *lock(&self.sharing) = None;
+                ui(UiEvent::ScreenShare {
+                    call_id: call_id.to_string(),
+                    sharing: false,
+                    source: None,
+                    reason,
+                });
+            }
             Event::Server(m) => ui(UiEvent::Server {
                 message: serde_json::to_value(&*m).unwrap_or_default(),
             }),

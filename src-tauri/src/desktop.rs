@@ -75,6 +75,8 @@ pub struct Desk {
     /// Ringing incoming calls: id and caller.
     ringing: Vec<(String, String)>,
     calls: HashSet<String>,
+    /// The call we share a screen in.
+    sharing: Option<String>,
     zh: bool,
 }
 
@@ -131,7 +133,13 @@ impl Desk {
             UiEvent::Ended { call_id, .. } => {
                 self.ringing.retain(|(id, _)| id != call_id);
                 self.calls.remove(call_id);
+                if self.sharing.as_ref() == Some(call_id) {
+                    self.sharing = None;
+                }
             }
+            UiEvent::ScreenShare {
+                call_id, sharing, ..
+            } => self.sharing = sharing.then(|| call_id.clone()),
             UiEvent::Server { message } => {
                 if let Ok(ServerMessage::AgentState(u)) =
                     serde_json::from_value::<ServerMessage>(message.clone())
@@ -142,6 +150,11 @@ impl Desk {
             _ => {}
         }
         None
+    }
+
+    /// The call we share a screen in (the tray offers to stop it).
+    pub fn sharing(&self) -> Option<&str> {
+        self.sharing.as_deref()
     }
 
     pub fn light(&self) -> Light {
@@ -169,6 +182,9 @@ impl Desk {
         };
         let what = if let Some((_, who)) = self.ringing.first() {
             format!("{} {who}", self.tr("Ringing:", "来电："))
+        } else if self.sharing.is_some() {
+            self.tr("In a call, sharing the screen", "通话中，正在共享屏幕")
+                .to_owned()
         } else if !self.calls.is_empty() {
             self.tr("In a call", "通话中").to_owned()
         } else {
@@ -193,10 +209,11 @@ struct Tray {
     status: MenuItem<tauri::Wry>,
     ready: MenuItem<tauri::Wry>,
     not_ready: MenuItem<tauri::Wry>,
+    stop_share: MenuItem<tauri::Wry>,
     show: MenuItem<tauri::Wry>,
     quit: MenuItem<tauri::Wry>,
     base: (Vec<u8>, u32, u32),
-    shown: Option<(Light, String, bool)>,
+    shown: Option<(Light, String, bool, bool)>,
 }
 
 /// What the desktop side keeps.
@@ -284,13 +301,18 @@ pub fn badge(rgba: &[u8], w: u32, h: u32, light: Light) -> Vec<u8> {
 }
 
 fn refresh_tray(app: &AppHandle, state: &DesktopState) {
-    let (light, status, agent) = {
+    let (light, status, agent, sharing) = {
         let desk = lock(&state.desk);
-        (desk.light(), desk.status(), desk.agent.is_some())
+        (
+            desk.light(),
+            desk.status(),
+            desk.agent.is_some(),
+            desk.sharing.is_some(),
+        )
     };
     let mut tray = lock(&state.tray);
     let Some(t) = tray.as_mut() else { return };
-    let now = (light, status.clone(), agent);
+    let now = (light, status.clone(), agent, sharing);
     if t.shown.as_ref() == Some(&now) {
         return;
     }
@@ -302,6 +324,7 @@ fn refresh_tray(app: &AppHandle, state: &DesktopState) {
         t.status.set_text(&status),
         t.ready.set_enabled(agent),
         t.not_ready.set_enabled(agent),
+        t.stop_share.set_enabled(sharing),
     ];
     for r in results {
         if let Err(e) = r {
@@ -339,6 +362,13 @@ fn build_tray(app: &AppHandle, desk: &Desk) -> tauri::Result<Tray> {
         false,
         None::<&str>,
     )?;
+    let stop_share = MenuItem::with_id(
+        app,
+        "stop_share",
+        tr("Stop sharing the screen", "停止共享屏幕"),
+        false,
+        None::<&str>,
+    )?;
     let quit = MenuItem::with_id(app, "quit", tr("Quit", "退出"), true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
@@ -348,6 +378,7 @@ fn build_tray(app: &AppHandle, desk: &Desk) -> tauri::Result<Tray> {
             &show,
             &ready,
             &not_ready,
+            &stop_share,
             &PredefinedMenuItem::separator(app)?,
             &quit,
         ],
@@ -370,6 +401,7 @@ fn build_tray(app: &AppHandle, desk: &Desk) -> tauri::Result<Tray> {
         status,
         ready,
         not_ready,
+        stop_share,
         show,
         quit,
         base,
@@ -381,6 +413,7 @@ fn on_menu(app: &AppHandle, id: &str) {
     let state = match id {
         "show" => return show_window(app),
         "quit" => return app.exit(0),
+        "stop_share" => return stop_share(app),
         "ready" => AgentAvailability::Ready,
         "not_ready" => match Label::new("break") {
             Ok(reason) => AgentAvailability::NotReady { reason },
@@ -399,6 +432,21 @@ fn on_menu(app: &AppHandle, id: &str) {
             })
             .await
         {
+            tracing::warn!("tray: {e}");
+        }
+    });
+}
+
+/// The tray's "Stop sharing the screen".
+fn stop_share(app: &AppHandle) {
+    let Some(console) = app.try_state::<Arc<Console>>().map(|c| c.inner().clone()) else {
+        return;
+    };
+    let Some(call) = console.sharing() else {
+        return;
+    };
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = console.share_screen(&call, None).await {
             tracing::warn!("tray: {e}");
         }
     });
@@ -463,6 +511,9 @@ pub fn preferences_changed(app: &AppHandle, s: &Settings) {
             let _ = t
                 .not_ready
                 .set_text(tr("Not ready (break)", "未就绪（休息）"));
+            let _ = t
+                .stop_share
+                .set_text(tr("Stop sharing the screen", "停止共享屏幕"));
             let _ = t.quit.set_text(tr("Quit", "退出"));
             t.shown = None;
         }
@@ -605,6 +656,22 @@ mod tests {
             user: "cust-1".into(),
         });
         assert_eq!(d.light(), Light::Busy);
+        // Sharing the screen: the tray offers to stop it, until it stops or the call ends.
+        let share = |on| UiEvent::ScreenShare {
+            call_id: "c1".into(),
+            sharing: on,
+            source: None,
+            reason: None,
+        };
+        d.on_event(&share(true));
+        assert_eq!(d.sharing(), Some("c1"));
+        assert_eq!(
+            d.status(),
+            "Switchboard — amy: In a call, sharing the screen"
+        );
+        d.on_event(&share(false));
+        assert_eq!(d.sharing(), None);
+        d.on_event(&share(true));
         d.on_event(&UiEvent::Ended {
             call_id: "c1".into(),
             code: "hangup".into(),
@@ -617,6 +684,7 @@ mod tests {
         );
         assert_eq!(d.light(), Light::Busy);
         assert_eq!(d.status(), "Switchboard — amy: Wrap-up");
+        assert_eq!(d.sharing(), None);
         d.on_event(&UiEvent::SignedOut { reason: "x".into() });
         assert_eq!(d.light(), Light::Off);
     }

@@ -119,6 +119,8 @@ pub fn run() {
             commands::invite,
             commands::send_file,
             commands::record,
+            commands::screen_sources,
+            commands::share_screen,
             commands::pause_recording,
             commands::open_file,
             commands::sign_in,

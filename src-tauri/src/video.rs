@@ -27,26 +27,48 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 
 /// The largest picture a tile gets.
 pub const MAX_TILE: (usize, usize) = (960, 540);
+/// A shared screen is read, not glanced at: its tile may show it at full 1080p.
+pub const MAX_SCREEN_TILE: (usize, usize) = (1920, 1080);
 pub const HEADER: usize = 28;
 
 /// Which pictures a tile shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tile {
     Local,
-    Remote { call_id: String, user: String },
+    Remote {
+        call_id: String,
+        user: String,
+    },
+    /// A member's shared screen.
+    Screen {
+        call_id: String,
+        user: String,
+    },
 }
 
 impl Tile {
-    /// `local` or `remote/CALL/USER`.
+    /// `local`, `remote/CALL/USER` or `screen/CALL/USER`.
     pub fn from_path(path: &str) -> Option<Tile> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        match parts.as_slice() {
-            ["local"] => Some(Tile::Local),
-            ["remote", call, user] if !call.is_empty() && !user.is_empty() => Some(Tile::Remote {
-                call_id: (*call).to_owned(),
-                user: (*user).to_owned(),
-            }),
+        let (call_id, user) = match parts.as_slice() {
+            ["local"] => return Some(Tile::Local),
+            [_, call, user] if !call.is_empty() && !user.is_empty() => {
+                ((*call).to_owned(), (*user).to_owned())
+            }
+            _ => return None,
+        };
+        match parts[0] {
+            "remote" => Some(Tile::Remote { call_id, user }),
+            "screen" => Some(Tile::Screen { call_id, user }),
             _ => None,
+        }
+    }
+
+    /// The largest picture this tile is sent.
+    pub fn limit(&self) -> (usize, usize) {
+        match self {
+            Tile::Screen { .. } => MAX_SCREEN_TILE,
+            _ => MAX_TILE,
         }
     }
 }
@@ -119,8 +141,9 @@ fn parse(path_and_query: &str, secret: &str) -> Result<Wanted, &'static str> {
         return Err("wrong secret");
     }
     let tile = Tile::from_path(path).ok_or("no such tile")?;
-    let width = width.clamp(16, MAX_TILE.0);
-    let height = height.clamp(16, MAX_TILE.1);
+    let (max_w, max_h) = tile.limit();
+    let width = width.clamp(16, max_w);
+    let height = height.clamp(16, max_h);
     Ok(Wanted {
         tile,
         width,
@@ -164,8 +187,9 @@ async fn serve(stream: TcpStream, sources: Sources, secret: &str) -> anyhow::Res
                     if let Ok(v) = serde_json::from_str::<serde_json::Value>(&t)
                         && let (Some(w), Some(h)) = (v["w"].as_u64(), v["h"].as_u64())
                     {
-                        wanted.width = (w as usize).clamp(16, MAX_TILE.0);
-                        wanted.height = (h as usize).clamp(16, MAX_TILE.1);
+                        let (max_w, max_h) = wanted.tile.limit();
+                        wanted.width = (w as usize).clamp(16, max_w);
+                        wanted.height = (h as usize).clamp(16, max_h);
                     }
                 }
                 Some(Ok(_)) => {}
@@ -222,6 +246,7 @@ impl Pictures {
 /// the source ends, `send` fails, or the returned handle is dropped.
 pub fn push(
     source: Source,
+    (max_w, max_h): (usize, usize),
     size: tokio::sync::watch::Receiver<(usize, usize)>,
     send: impl Fn(Vec<u8>) -> bool + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
@@ -229,10 +254,7 @@ pub fn push(
         let mut pictures = Pictures::new(source);
         loop {
             let (w, h) = *size.borrow();
-            let Some(bytes) = pictures
-                .next(w.clamp(16, MAX_TILE.0), h.clamp(16, MAX_TILE.1))
-                .await
-            else {
+            let Some(bytes) = pictures.next(w.clamp(16, max_w), h.clamp(16, max_h)).await else {
                 return;
             };
             if !send(bytes) {
@@ -328,6 +350,22 @@ mod tests {
                 width: 960,
                 height: 540
             })
+        );
+        // A screen's tile may be twice as large.
+        assert_eq!(
+            parse("/screen/c-1/bob?secret=s3&w=4000&h=4000", "s3"),
+            Ok(Wanted {
+                tile: Tile::Screen {
+                    call_id: "c-1".into(),
+                    user: "bob".into()
+                },
+                width: 1920,
+                height: 1080
+            })
+        );
+        assert_eq!(
+            parse("/shared/c-1/bob?secret=s3", "s3"),
+            Err("no such tile")
         );
         assert_eq!(parse("/local?secret=nope", "s3"), Err("wrong secret"));
         assert_eq!(parse("/local", "s3"), Err("wrong secret"));

@@ -6,8 +6,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{AtomEnum, ConnectionExt, ImageFormat, Window};
+use x11rb::protocol::xproto::{
+    AtomEnum, ConnectionExt, CreateWindowAux, EventMask, ImageFormat, PropMode, Window, WindowClass,
+};
 use x11rb::rust_connection::RustConnection;
+use x11rb::wrapper::ConnectionExt as _;
 
 /// An RGB picture of part of a display.
 #[derive(Clone)]
@@ -205,5 +208,104 @@ pub fn wait_drawn(
             bail!("the screen still shows only {n} colours after {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A window of known colours on the test display, to capture or share: vertical bands, each
+/// `(left edge, 0xRRGGBB)` (the first at 0 is the window's own background, the others child
+/// windows reaching the next band or the right edge). Destroyed when dropped.
+pub struct TestWindow {
+    conn: RustConnection,
+    id: Window,
+    title: String,
+}
+
+impl TestWindow {
+    /// Opens it at `(x, y, width, height)` with a unique title; returns once the server has
+    /// drawn it.
+    pub fn open(
+        display: &str,
+        (x, y, w, h): (i16, i16, u16, u16),
+        bands: &[(u16, u32)],
+    ) -> Result<Self> {
+        let (conn, screen_num) = connect(display)?;
+        let root = conn.setup().roots[screen_num].root;
+        let id = conn.generate_id()?;
+        let aux = |colour: u32| {
+            CreateWindowAux::new()
+                .background_pixel(colour)
+                .event_mask(EventMask::EXPOSURE)
+        };
+        let background = bands.first().map_or(0, |b| b.1);
+        conn.create_window(
+            x11rb::COPY_DEPTH_FROM_PARENT,
+            id,
+            root,
+            x,
+            y,
+            w,
+            h,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            0,
+            &aux(background),
+        )?;
+        for (i, &(left, colour)) in bands.iter().enumerate().skip(1) {
+            let right = bands.get(i + 1).map_or(w, |b| b.0);
+            let child = conn.generate_id()?;
+            conn.create_window(
+                x11rb::COPY_DEPTH_FROM_PARENT,
+                child,
+                id,
+                i16::try_from(left)?,
+                0,
+                right.saturating_sub(left),
+                h,
+                0,
+                WindowClass::INPUT_OUTPUT,
+                0,
+                &aux(colour),
+            )?;
+            conn.map_window(child)?;
+        }
+        let title = format!("Switchboard test window {} {x},{y}", std::process::id());
+        conn.change_property8(
+            PropMode::REPLACE,
+            id,
+            AtomEnum::WM_NAME,
+            AtomEnum::STRING,
+            title.as_bytes(),
+        )?;
+        conn.map_window(id)?;
+        conn.flush()?;
+        // One expose per window (the bands' and its own).
+        let mut exposed = 0;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while exposed < bands.len().max(1) && Instant::now() < deadline {
+            match conn.poll_for_event()? {
+                Some(x11rb::protocol::Event::Expose(_)) => exposed += 1,
+                Some(_) => {}
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        Ok(Self { conn, id, title })
+    }
+
+    pub fn id(&self) -> Window {
+        self.id
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Destroys it now (as closing it would).
+    pub fn close(self) {}
+}
+
+impl Drop for TestWindow {
+    fn drop(&mut self) {
+        let _ = self.conn.destroy_window(self.id);
+        let _ = self.conn.flush();
     }
 }

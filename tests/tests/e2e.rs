@@ -12,6 +12,7 @@ use switchboard_media::Stamp;
 use switchboard_tests::drive::{Cli, SHORT, history_rows, sign_in, wait_until};
 use switchboard_tests::server::DevServer;
 use switchboard_tests::webdriver::{Driver, El};
+use switchboard_tests::x11::TestWindow;
 use switchboard_tests::{artefacts_dir, binary, test_env};
 
 struct Steps {
@@ -86,10 +87,11 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
 
     // Call bob, a CLI that answers: his test pattern shows in the remote tile, and its frame
     // counter, read from two screenshots, goes up.
+    // Bob shares his (the test display's) screen as soon as media flows.
     let bob = Cli::start(
         &server,
         &server.token("bob"),
-        &["answer", "--duration", "60"],
+        &["--share", "x11:screen:0", "answer", "--duration", "60"],
     );
     d.type_text(&d.find("[data-testid=dial-to]", SHORT).unwrap(), "bob")
         .unwrap();
@@ -115,6 +117,33 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
     });
     eprintln!("remote tile frame counter: {first:?} then {later:?}");
 
+    // Bob's screen shows in a tile of its own.
+    d.wait_attr(
+        "[data-testid=video-tile][data-path^='screen/']",
+        "data-drawn",
+        SHORT,
+        |v| v.parse::<u32>().unwrap_or(0) > 5,
+    )
+    .unwrap();
+    steps.shot(&d, "bob-shares");
+
+    // Alice shares a window she picks by its thumbnail: a red one.
+    let red = TestWindow::open(&display, (40, 700, 320, 200), &[(0, 0x00ff_0000)]).unwrap();
+    d.click(&d.find("[data-testid=share-screen]", SHORT).unwrap())
+        .unwrap();
+    let pick = format!(
+        "[data-testid=screen-source][data-source='x11:window:{:#x}']",
+        red.id()
+    );
+    d.click(&d.find(&pick, SHORT).unwrap()).unwrap();
+    d.find("[data-testid=share-indicator]", SHORT).unwrap();
+    steps.shot(&d, "alice-shares");
+    std::thread::sleep(Duration::from_secs(2));
+    d.click(&d.find("[data-testid=share-stop]", SHORT).unwrap())
+        .unwrap();
+    d.find("[data-testid=share-screen]", SHORT).unwrap();
+    drop(red);
+
     // Mute.
     let mute = d.find("[data-testid=mute]", SHORT).unwrap();
     d.click(&mute).unwrap();
@@ -134,6 +163,12 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
         .unwrap();
     let summary = bob.finish();
     assert_eq!(summary["end_reason"]["code"], "hangup");
+    // Alice's red window reached bob on the screen track.
+    assert!(summary["screen"]["decoded"].as_u64() > Some(5), "{summary}");
+    assert_eq!(
+        (&summary["screen"]["width"], &summary["screen"]["height"]),
+        (&serde_json::json!(320), &serde_json::json!(200))
+    );
     assert_eq!(summary["end_reason"]["side"], "remote");
     wait_until("the call in the history", SHORT, || {
         history_rows(&d, "hangup") >= 1

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use switchboard_engine::Event;
 use switchboard_media::I420Frame;
@@ -14,12 +14,7 @@ use switchboard_media::screen::{self, CaptureError, Capturer, ScreenCapturer, So
 use switchboard_tests::calls::{Side, WAIT, uid, video_call};
 use switchboard_tests::server::DevServer;
 use switchboard_tests::test_env;
-use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{
-    AtomEnum, ConnectionExt, CreateWindowAux, EventMask, PropMode, WindowClass,
-};
-use x11rb::rust_connection::RustConnection;
-use x11rb::wrapper::ConnectionExt as _;
+use switchboard_tests::x11::TestWindow;
 
 /// The mean Y, U, V of a `w`×`h` area at (`x`, `y`) (even).
 fn mean(f: &I420Frame, x: usize, y: usize, w: usize, h: usize) -> (u32, u32, u32) {
@@ -39,79 +34,12 @@ fn mean(f: &I420Frame, x: usize, y: usize, w: usize, h: usize) -> (u32, u32, u32
     (sy / n, su * 4 / n, sv * 4 / n)
 }
 
-/// A mapped, titled window at (`x`, `y`): vertical bands of colour, each `(left edge,
-/// 0xRRGGBB)` (the first at 0 is the window's own background, the others child windows to the
-/// right edge or the next band). Returns once the server has drawn it.
-fn window(x: i16, y: i16, w: u16, h: u16, bands: &[(u16, u32)]) -> (RustConnection, u32, String) {
-    let display = test_env("DISPLAY");
-    let (conn, screen_num) = x11rb::connect(Some(&display)).unwrap();
-    let root = conn.setup().roots[screen_num].root;
-    let win = conn.generate_id().unwrap();
-    let aux = |colour: u32| {
-        CreateWindowAux::new()
-            .background_pixel(colour)
-            .event_mask(EventMask::EXPOSURE)
-    };
-    conn.create_window(
-        x11rb::COPY_DEPTH_FROM_PARENT,
-        win,
-        root,
-        x,
-        y,
-        w,
-        h,
-        0,
-        WindowClass::INPUT_OUTPUT,
-        0,
-        &aux(bands[0].1),
-    )
-    .unwrap();
-    for (i, &(left, colour)) in bands.iter().enumerate().skip(1) {
-        let right = bands.get(i + 1).map_or(w, |b| b.0);
-        let child = conn.generate_id().unwrap();
-        conn.create_window(
-            x11rb::COPY_DEPTH_FROM_PARENT,
-            child,
-            win,
-            left as i16,
-            0,
-            right - left,
-            h,
-            0,
-            WindowClass::INPUT_OUTPUT,
-            0,
-            &aux(colour),
-        )
-        .unwrap();
-        conn.map_window(child).unwrap();
-    }
-    let title = format!("Switchboard capture test {} {x},{y}", std::process::id());
-    conn.change_property8(
-        PropMode::REPLACE,
-        win,
-        AtomEnum::WM_NAME,
-        AtomEnum::STRING,
-        title.as_bytes(),
-    )
-    .unwrap();
-    conn.map_window(win).unwrap();
-    conn.flush().unwrap();
-    let mut exposed = 0;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while exposed < bands.len() && Instant::now() < deadline {
-        match conn.poll_for_event().unwrap() {
-            Some(x11rb::protocol::Event::Expose(_)) => exposed += 1,
-            Some(_) => {}
-            None => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-    (conn, win, title)
-}
-
 #[test]
 fn a_red_window_is_listed_captured_in_red_and_reported_closed() {
     let (x, y) = (1500, 820);
-    let (conn, win, title) = window(x, y, 320, 200, &[(0, 0x00ff_0000)]);
+    let win =
+        TestWindow::open(&test_env("DISPLAY"), (x, y, 320, 200), &[(0, 0x00ff_0000)]).unwrap();
+    let title = win.title().to_owned();
 
     // Listed, by title, with its size; the screen too.
     let sources = screen::sources().unwrap();
@@ -149,8 +77,7 @@ fn a_red_window_is_listed_captured_in_red_and_reported_closed() {
     assert!(yy.abs_diff(81) <= 4 && v.abs_diff(240) <= 4, "{yy} {v}");
 
     // Closed: the next capture says so.
-    conn.destroy_window(win).unwrap();
-    conn.flush().unwrap();
+    win.close();
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(cap.frame().unwrap_err(), CaptureError::WindowClosed);
     assert!(matches!(
@@ -174,7 +101,12 @@ async fn a_shared_window_reaches_the_peer_in_its_colours_and_closing_it_ends_the
     // U 240 V 110).
     let (red, blue) = ((81, 90, 240), (41, 240, 110));
     let (w, h) = (400u16, 240u16);
-    let (conn, win, _) = window(1060, 820, w, h, &[(0, 0x00ff_0000), (w / 2, 0x0000_00ff)]);
+    let win = TestWindow::open(
+        &test_env("DISPLAY"),
+        (1060, 820, w, h),
+        &[(0, 0x00ff_0000), (w / 2, 0x0000_00ff)],
+    )
+    .unwrap();
     let server = DevServer::start("").unwrap();
     let mut alice = Side::start(&server, "alice").await.unwrap();
     let mut bob = Side::start(&server, "bob").await.unwrap();
@@ -195,7 +127,7 @@ async fn a_shared_window_reaches_the_peer_in_its_colours_and_closing_it_ends_the
         .unwrap();
     alice
         .engine
-        .share_screen(&call, &format!("x11:window:{win:#x}"))
+        .share_screen(&call, &format!("x11:window:{:#x}", win.id()))
         .await
         .unwrap();
     bob.wait("alice's screen share announced", |e| match e {
@@ -237,8 +169,7 @@ async fn a_shared_window_reaches_the_peer_in_its_colours_and_closing_it_ends_the
     assert_ne!((s.video.width, s.video.height), (400, 240));
 
     // The window closes: the share ends, alice is told why and bob that it is off.
-    conn.destroy_window(win).unwrap();
-    conn.flush().unwrap();
+    win.close();
     let why = alice
         .wait("the share's end", |e| match e {
             Event::ScreenShareEnded { reason, .. } => Some(reason.clone()),

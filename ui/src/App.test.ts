@@ -64,7 +64,13 @@ function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown
         case "send_file":
         case "open_file":
         case "transfer":
+        case "share_screen":
           return null;
+        case "screen_sources":
+          return [
+            { id: "x11:screen:0", name: "Screen 1", kind: "screen", width: 1920, height: 1080, thumbnail: "data:image/jpeg;base64,AA==" },
+            { id: "x11:window:0x400001", name: "Order 7731 — CRM", kind: "window", width: 800, height: 600, thumbnail: null },
+          ];
         case "test_sound":
           return { device: "meter", played_ms: 1120, level_dbfs: -15.2 };
         case "history":
@@ -85,6 +91,15 @@ function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown
 }
 
 const send = (e: UiEvent) => emit("console", e);
+
+/** The app, with a call from `from` ringing and answered by the answer key. */
+async function answeredCall(callId: string, from: string, kind: "direct" | "queue" = "direct", fromName: string | null = null) {
+  render(App, { props: { backend: tauriBackend } });
+  await screen.findByTestId("app-version");
+  await send({ type: "incoming", call_id: callId, from, from_name: fromName, kind, media: "audio", members: [], queue: null });
+  await send({ type: "shortcut", action: "answer" });
+  await screen.findByTestId("hangup");
+}
 
 describe("the console", () => {
   it("shows the build reported by Rust and tells Rust it is ready", async () => {
@@ -236,19 +251,7 @@ describe("the console", () => {
 
   it("invites more people into a call in progress", async () => {
     const calls = fakeRust(true);
-    render(App, { props: { backend: tauriBackend } });
-    await screen.findByTestId("app-version");
-    await send({
-      type: "incoming",
-      call_id: "c-10",
-      from: "bob",
-      from_name: null,
-      kind: "direct",
-      media: "audio",
-      members: [],
-      queue: null,
-    });
-    await send({ type: "shortcut", action: "answer" });
+    await answeredCall("c-10", "bob");
     await fireEvent.click(await screen.findByTestId("invite"));
     const to = (await screen.findByTestId("invite-to")) as HTMLInputElement;
     await fireEvent.input(to, { target: { value: "carol, dave bob" } });
@@ -261,19 +264,7 @@ describe("the console", () => {
 
   it("sends a file to the call and opens one received", async () => {
     const calls = fakeRust(true);
-    render(App, { props: { backend: tauriBackend } });
-    await screen.findByTestId("app-version");
-    await send({
-      type: "incoming",
-      call_id: "c-11",
-      from: "bob",
-      from_name: null,
-      kind: "direct",
-      media: "audio",
-      members: [],
-      queue: null,
-    });
-    await send({ type: "shortcut", action: "answer" });
+    await answeredCall("c-11", "bob");
     const input = (await screen.findByTestId("send-file")) as HTMLInputElement;
     const file = new File([new Uint8Array([1, 2, 3, 4])], "报价单.pdf");
     await fireEvent.change(input, { target: { files: [file] } });
@@ -287,19 +278,7 @@ describe("the console", () => {
 
   it("transfers a customer back into a queue", async () => {
     const calls = fakeRust(true);
-    render(App, { props: { backend: tauriBackend } });
-    await screen.findByTestId("app-version");
-    await send({
-      type: "incoming",
-      call_id: "c-12",
-      from: "cust-1",
-      from_name: "Ann",
-      kind: "queue",
-      media: "audio",
-      members: [],
-      queue: null,
-    });
-    await send({ type: "shortcut", action: "answer" });
+    await answeredCall("c-12", "cust-1", "queue", "Ann");
     await fireEvent.click(await screen.findByTestId("transfer"));
     await fireEvent.change(screen.getByLabelText("Transfer to"), { target: { value: "queue" } });
     await fireEvent.input(screen.getByTestId("transfer-to"), { target: { value: "billing" } });
@@ -309,5 +288,46 @@ describe("the console", () => {
         transfer: { call_id: "c-12", to: { kind: "queue", business: "billing" } },
       }),
     );
+  });
+
+  it("shares a window picked by its thumbnail, shows the far side's screen large, and says why a share stopped", async () => {
+    const calls = fakeRust(true);
+    await answeredCall("c-13", "bob");
+    await fireEvent.click(screen.getByTestId("share-screen"));
+    const sources = await screen.findAllByTestId("screen-source");
+    expect(sources.map((s) => s.textContent)).toEqual([
+      expect.stringContaining("Screen 1"),
+      expect.stringContaining("Order 7731 — CRM"),
+    ]);
+    const [whole, crm] = sources as [HTMLElement, HTMLElement];
+    expect(whole.querySelector("img")?.getAttribute("src")).toBe("data:image/jpeg;base64,AA==");
+    await fireEvent.click(crm);
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "share_screen")?.args).toEqual({ callId: "c-13", source: "x11:window:0x400001" }),
+    );
+    expect((await screen.findByTestId("share-indicator")).textContent).toContain("Order 7731 — CRM");
+    expect(screen.queryByTestId("screen-picker")).toBeNull();
+    // The window closed: the share is off and the agent is told why.
+    await send({ type: "screen_share", call_id: "c-13", sharing: false, source: null, reason: "the shared window was closed" });
+    await vi.waitFor(() => expect(screen.queryByTestId("share-indicator")).toBeNull());
+    expect(document.body.textContent).toContain("Screen share stopped: the shared window was closed");
+    // Bob shares: his screen gets its own large tile, even in an audio call.
+    await send({ type: "member_joined", call_id: "c-13", user: "bob" });
+    await send({ type: "remote_media", call_id: "c-13", user: "bob", state: { audio: true, video: false, screen: true, recording: false } });
+    expect(await screen.findByText("bob's screen")).toBeTruthy();
+    await send({ type: "remote_media", call_id: "c-13", user: "bob", state: { audio: true, video: false, screen: false, recording: false } });
+    await vi.waitFor(() => expect(screen.queryByText("bob's screen")).toBeNull());
+  });
+
+  it("says why nothing can be shared", async () => {
+    fakeRust(true, (cmd) => {
+      if (cmd === "screen_sources") throw { code: "screen", message: "no display to capture (DISPLAY is not set)" };
+      return undefined;
+    });
+    await answeredCall("c-14", "bob");
+    await fireEvent.click(screen.getByTestId("share-screen"));
+    expect((await screen.findByTestId("screen-picker-error")).textContent).toContain("DISPLAY is not set");
+    await fireEvent.click(screen.getByTestId("screen-picker-cancel"));
+    expect(screen.queryByTestId("screen-picker")).toBeNull();
   });
 });

@@ -57,6 +57,10 @@ struct Cli {
     /// end. A killed process leaves the file playable up to its last second.
     #[arg(long)]
     record: Option<std::path::PathBuf>,
+    /// Share this screen or window in the call from its first media (`x11:screen:0`,
+    /// `x11:window:0x…`, `portal`; `switchboard-cli screens` lists them).
+    #[arg(long)]
+    share: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -116,6 +120,8 @@ enum Command {
     },
     /// List the devices calls can use.
     Devices,
+    /// List the screens and windows that can be shared (`--share`).
+    Screens,
 }
 
 fn main() -> ExitCode {
@@ -148,6 +154,9 @@ async fn run(cli: Cli) -> Result<bool> {
     if let Command::Devices = cli.command {
         return devices(cli.json);
     }
+    if let Command::Screens = cli.command {
+        return screens(cli.json);
+    }
     // Check the devices here so that a bad id fails before signing in.
     switchboard_media::camera::check(&cli.video_device)?;
     switchboard_media::Microphone::open(&cli.audio_device)?;
@@ -161,6 +170,9 @@ async fn run(cli: Cli) -> Result<bool> {
     config.speaker = cli.speaker.clone();
     if let Some(p) = &cli.record {
         let _ = RECORD.set(p.clone());
+    }
+    if let Some(s) = &cli.share {
+        let _ = SHARE.set(s.clone());
     }
     let (engine, mut events) = Engine::start(config).await?;
     eprintln!("signed in as {}", engine.user());
@@ -255,7 +267,7 @@ async fn run(cli: Cli) -> Result<bool> {
             )
             .await?
         }
-        Command::Devices => unreachable!("handled above"),
+        Command::Devices | Command::Screens => unreachable!("handled above"),
     };
     engine.shutdown();
     // Let the engine say goodbye to the server.
@@ -286,6 +298,18 @@ fn devices(json: bool) -> Result<bool> {
                 d.id,
                 d.name
             );
+        }
+    }
+    Ok(true)
+}
+
+fn screens(json: bool) -> Result<bool> {
+    let list = switchboard_media::screen::sources()?;
+    if json {
+        println!("{}", serde_json::to_string(&list)?);
+    } else {
+        for s in &list {
+            println!("{:<22} {:>4}×{:<4} {}", s.id, s.width, s.height, s.name);
         }
     }
     Ok(true)
@@ -346,6 +370,8 @@ async fn answer_loop(
 /// (set up while ringing; at most 2 s). Hangs up `stay` after the answer.
 /// `--record PATH`, for every call this process follows.
 static RECORD: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+/// `--share SOURCE`, likewise.
+static SHARE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 async fn follow(
     engine: &Engine,
@@ -402,22 +428,42 @@ async fn follow(
                 user,
             } if &c == call_id => {
                 eprintln!("first {kind} from {user}");
-                if first == (None, None)
-                    && let Some(path) = RECORD.get()
-                {
-                    match engine
-                        .start_recording(call_id, path, switchboard_media::RecordOptions::default())
-                        .await
-                    {
-                        Ok(()) => eprintln!("recording into {}", path.display()),
-                        Err(e) => eprintln!("not recording: {e}"),
+                if first == (None, None) {
+                    if let Some(path) = RECORD.get() {
+                        match engine
+                            .start_recording(
+                                call_id,
+                                path,
+                                switchboard_media::RecordOptions::default(),
+                            )
+                            .await
+                        {
+                            Ok(()) => eprintln!("recording into {}", path.display()),
+                            Err(e) => eprintln!("not recording: {e}"),
+                        }
+                    }
+                    if let Some(source) = SHARE.get() {
+                        match engine.share_screen(call_id, source).await {
+                            Ok(()) => eprintln!("sharing {source}"),
+                            Err(e) => eprintln!("not sharing: {e}"),
+                        }
                     }
                 }
-                if kind == "video" {
-                    first.0.get_or_insert(at);
-                } else {
-                    first.1.get_or_insert(at);
+                match kind {
+                    "video" => {
+                        first.0.get_or_insert(at);
+                    }
+                    "audio" => {
+                        first.1.get_or_insert(at);
+                    }
+                    _ => {}
                 }
+            }
+            Event::ScreenShareEnded { call_id: c, reason } if &c == call_id => {
+                eprintln!(
+                    "screen share ended{}",
+                    reason.map(|r| format!(": {r}")).unwrap_or_default()
+                );
             }
             Event::RecordingStopped {
                 call_id: c,

@@ -13,6 +13,17 @@ pub struct Summary {
     pub setup_ms: Setup,
     pub video: VideoSummary,
     pub audio: AudioSummary,
+    /// The far side's screen share, when there was one.
+    pub screen: ScreenSummary,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ScreenSummary {
+    pub received: u64,
+    pub decoded: u64,
+    /// The size of the last picture.
+    pub width: u32,
+    pub height: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,7 +62,13 @@ impl Summary {
     ) -> Self {
         let mut video = VideoSummary::default();
         let mut audio = AudioSummary::default();
+        let mut screen = ScreenSummary::default();
         for p in peers {
+            screen.received += p.screen.received;
+            screen.decoded += p.screen.decoded;
+            if p.screen.decoded > 0 {
+                (screen.width, screen.height) = (p.screen.width, p.screen.height);
+            }
             video.sent += p.video.sent;
             video.received += p.video.received;
             video.decoded += p.video.decoded;
@@ -76,6 +93,7 @@ impl Summary {
             },
             video,
             audio,
+            screen,
         }
     }
 

@@ -223,6 +223,28 @@ fn rgb_to_uv(r: u8, g: u8, b: u8) -> (u8, u8) {
     (u.clamp(0, 255) as u8, v.clamp(0, 255) as u8)
 }
 
+/// The picture as packed RGB (3 bytes a pixel; BT.601 video range in): for thumbnails and
+/// snapshots, not the media path.
+pub fn to_rgb(frame: &I420Frame) -> Vec<u8> {
+    let (w, h) = (frame.width(), frame.height());
+    let mut out = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let c = i32::from(frame.y()[y * w + x]) - 16;
+            let ci = (y / 2) * (w / 2) + x / 2;
+            let d = i32::from(frame.u()[ci]) - 128;
+            let e = i32::from(frame.v()[ci]) - 128;
+            let clip = |v: i32| ((v + 128) >> 8).clamp(0, 255) as u8;
+            out.extend([
+                clip(298 * c + 409 * e),
+                clip(298 * c - 100 * d - 208 * e),
+                clip(298 * c + 516 * d),
+            ]);
+        }
+    }
+    out
+}
+
 fn full_to_video_luma(y: u8) -> u8 {
     (16 + (u32::from(y) * 219 + 127) / 255) as u8
 }
@@ -422,6 +444,18 @@ mod tests {
             bgrx.0.abs_diff(82) <= 2 && bgrx.2.abs_diff(240) <= 2,
             "{bgrx:?}"
         );
+    }
+
+    #[test]
+    fn rgb_goes_to_i420_and_back() {
+        for px in [[255u8, 0, 0], [0, 0, 255], [255, 255, 255], [20, 200, 90]] {
+            let f = to_i420(PixelFormat::Rgb, 2, 2, &px.repeat(4)).unwrap();
+            let back = to_rgb(&f);
+            assert_eq!(back.len(), 12);
+            for (a, b) in back[..3].iter().zip(px) {
+                assert!(a.abs_diff(b) <= 3, "{px:?} came back as {:?}", &back[..3]);
+            }
+        }
     }
 
     #[test]

@@ -224,8 +224,21 @@ export type UiEvent =
   | { type: "mic_level"; dbfs: number }
   | { type: "shortcut"; action: "answer" | "hangup" | "mute" }
   | { type: "recording"; call_id: string; recording: boolean; paused: boolean; path: string }
+  | { type: "screen_share"; call_id: string; sharing: boolean; source: string | null; reason: string | null }
   | { type: "file_progress"; call_id: string; user: string; name: string; done: number; total: number; sending: boolean }
   | { type: "file_received"; call_id: string; from: string; name: string; path: string; ok: boolean };
+
+/** A screen or window that can be shared. */
+export interface ScreenSource {
+  id: string;
+  name: string;
+  /** `dialog`: the system's own picker chooses (the Wayland portal). */
+  kind: "screen" | "window" | "dialog";
+  width: number;
+  height: number;
+  /** A JPEG data URL, when the source can show itself before it is chosen. */
+  thumbnail: string | null;
+}
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
@@ -243,6 +256,10 @@ export interface Backend {
   /** Starts or stops recording the call; the file's path. */
   record(callId: string, on: boolean): Promise<string | null>;
   pauseRecording(callId: string, paused: boolean): Promise<void>;
+  /** What can be shared, with thumbnails; rejects with the reason when nothing can. */
+  screenSources(): Promise<ScreenSource[]>;
+  /** Shares a screen or window in the call; `null` stops sharing. */
+  shareScreen(callId: string, source: string | null): Promise<void>;
   openFile(path: string): Promise<void>;
   /** The microphone meter on or off (`mic_level` events). */
   micMeter(on: boolean, device?: string): Promise<void>;
@@ -293,6 +310,8 @@ export const tauriBackend: Backend = {
     }),
   record: (callId, on) => invoke("record", { callId, on }),
   pauseRecording: (callId, paused) => invoke("pause_recording", { callId, paused }),
+  screenSources: () => invoke("screen_sources"),
+  shareScreen: (callId, source) => invoke("share_screen", { callId, source }),
   openFile: (path) => invoke("open_file", { path }),
   signIn: (server, user, password) => invoke("sign_in", { server, user, password }),
   signOut: () => invoke("sign_out"),

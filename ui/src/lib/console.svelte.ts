@@ -1,8 +1,9 @@
 // The console's state in the webview: what Rust told us (events) and what the agent did
 // (commands). Components read it; only `apply` and the actions below change it.
 import type { AgentState, AgentStateUpdate, CallKind, CallMedia, Cti, QueueContext } from "../generated/protocol";
-import type { Account, Backend, PeerStats, UiEvent } from "./backend";
+import type { Account, Backend, PeerStats, ScreenSource, UiEvent } from "./backend";
 import { errorText } from "./backend";
+import { t } from "./i18n.svelte";
 
 export type CallPhase = "ringing_in" | "calling" | "connected" | "ended";
 
@@ -31,9 +32,11 @@ export interface LiveCall {
   answeredAt: number | null;
   muted: { audio: boolean; video: boolean };
   /** What each member said of their own media (muted, camera off…). */
-  remote: Record<string, { audio: boolean; video: boolean; recording: boolean }>;
+  remote: Record<string, { audio: boolean; video: boolean; screen: boolean; recording: boolean }>;
   /** Our own recording of the call. */
   recording: { on: boolean; paused: boolean; path: string };
+  /** What we share in the call (a source's name), if anything. */
+  sharing: string | null;
   stats: PeerStats[];
   chat: ChatLine[];
   end: { code: string; side: string } | null;
@@ -49,6 +52,7 @@ function liveCall(
     answeredAt: null,
     muted: { audio: false, video: false },
     recording: { on: false, paused: false, path: "" },
+    sharing: null,
     remote: {},
     stats: [],
     chat: [],
@@ -140,7 +144,7 @@ export class ConsoleState {
         break;
       }
       case "remote_media": {
-        if (c) c.remote[e.user] = { audio: e.state.audio, video: e.state.video, recording: e.state.recording };
+        if (c) c.remote[e.user] = { ...e.state };
         break;
       }
       case "media_switched": {
@@ -206,6 +210,13 @@ export class ConsoleState {
       }
       case "recording":
         if (c) c.recording = { on: e.recording, paused: e.paused, path: e.path || c.recording.path };
+        break;
+      case "screen_share":
+        if (c && !e.sharing) {
+          c.sharing = null;
+          // Not our choice (the shared window closed): say why.
+          if (e.reason) this.notice = `${t("share.ended")}: ${e.reason}`;
+        }
         break;
       case "mic_level":
         this.micLevel = e.dbfs;
@@ -331,6 +342,24 @@ export class ConsoleState {
     const paused = !c.recording.paused;
     await this.run(() => this.backend.pauseRecording(c.id, paused));
     c.recording.paused = paused;
+  }
+
+  /** What can be shared; the reason as an error when nothing can. */
+  async screenSources(): Promise<{ sources: ScreenSource[]; error: string | null }> {
+    try {
+      return { sources: await this.backend.screenSources(), error: null };
+    } catch (e) {
+      return { sources: [], error: errorText(e) };
+    }
+  }
+
+  /** Shares a source in the call (replacing what is shared), or stops (`null`). */
+  async shareScreen(c: LiveCall, source: ScreenSource | null): Promise<void> {
+    const ok = await this.run(async () => {
+      await this.backend.shareScreen(c.id, source?.id ?? null);
+      return true;
+    });
+    if (ok) c.sharing = source?.name ?? null;
   }
 
   async say(c: LiveCall, text: string): Promise<void> {
