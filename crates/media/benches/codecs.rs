@@ -1,6 +1,6 @@
 //! Codec speed on the synthetic devices: OpenH264 per frame at the call profiles, Opus per
 //! 20 ms frame, and what a real camera's frame costs before the encoder (YUYV or MJPEG to
-//! I420, fitted to the profile).
+//! I420, fitted to the profile), and screen share's capture and screen-content encoding.
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -88,11 +88,46 @@ fn camera(c: &mut Criterion) {
     });
 }
 
+/// Screen share: capturing 1080p from the X display (MIT-SHM, BGRx → I420) when there is
+/// one, and encoding screen content (a page of "text" with a moving cursor line) at 1.5 Mbit/s.
+fn screen(c: &mut Criterion) {
+    use switchboard_media::I420Frame;
+    use switchboard_media::screen::ScreenCapturer;
+    if std::env::var_os("DISPLAY").is_some()
+        && let Ok(mut cap) = ScreenCapturer::open("x11:screen:0")
+    {
+        let f = cap.frame().unwrap();
+        let name = format!("screen/capture_x11_{}x{}", f.width(), f.height());
+        c.bench_function(&name, |b| b.iter(|| cap.frame().unwrap()));
+    }
+    let (w, h) = (1920usize, 1080usize);
+    let page = |line: usize| {
+        let mut f = I420Frame::black(w, h);
+        for (y, row) in f.y_mut().chunks_exact_mut(w).enumerate() {
+            for (x, px) in row.iter_mut().enumerate() {
+                // Glyph-like dark strokes on white, 16-pixel rows of text.
+                let ink = y % 16 < 10 && (x * 7 + y * 3) % 11 < 4 && x % 160 < 140;
+                *px = if ink || y / 16 == line { 30 } else { 235 };
+            }
+        }
+        f
+    };
+    let pages: Vec<_> = (0..30).map(|i| page(10 + i)).collect();
+    let mut enc = H264Encoder::new(1_500_000, 15.0, 150, true).unwrap();
+    let mut i = 0;
+    c.bench_function("screen/encode_1080p_screen_content", |b| {
+        b.iter(|| {
+            i = (i + 1) % pages.len();
+            enc.encode(&pages[i]).unwrap()
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_secs(1))
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = h264, opus, camera
+    targets = h264, opus, camera, screen
 }
 criterion_main!(benches);
