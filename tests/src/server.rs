@@ -26,6 +26,12 @@ impl DevServer {
             .arg(dir.path().join("data"))
             .arg("--config")
             .arg(dir.path().join("server.toml"))
+            // The customer widget, as built by `cargo xtask test` (a clean build's target dir
+            // may be anywhere: name the folder).
+            .env(
+                "SWITCHBOARD_WIDGET_DIR",
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/dist-widget"),
+            )
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -65,6 +71,22 @@ impl DevServer {
     /// The dev account's token (`alice`, `bob`, `carol`, `a1`, `a2`, `admin`).
     pub fn token(&self, user: &str) -> String {
         self.tokens.get(user).cloned().unwrap_or_default()
+    }
+
+    /// `http://ADDR`: the widget, the HTTP API.
+    pub fn http(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A new customer's token for one business (`POST /auth/customer`, as the widget does).
+    pub fn customer_token(&self, business: &str) -> String {
+        let v: serde_json::Value = ureq::post(format!("{}/auth/customer", self.http()))
+            .send_json(serde_json::json!({ "business": business }))
+            .expect("a customer token")
+            .body_mut()
+            .read_json()
+            .expect("the token's JSON");
+        v["token"].as_str().unwrap_or_default().to_owned()
     }
 }
 

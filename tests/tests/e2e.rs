@@ -222,7 +222,7 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
             .is_ok_and(|t| t.contains("Ready"))
     });
     steps.shot(&d, "agent-ready");
-    let token = customer_token(&server, "support");
+    let token = server.customer_token("support");
     let customer = Cli::start(
         &server,
         &token,
@@ -292,16 +292,6 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
             .is_ok_and(|v| v == "dark")
     });
     steps.shot(&d, "settings-dark");
-}
-
-fn customer_token(server: &DevServer, business: &str) -> String {
-    let v: serde_json::Value = ureq::post(format!("http://{}/auth/customer", server.addr))
-        .send_json(serde_json::json!({ "business": business }))
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
-    v["token"].as_str().unwrap().to_owned()
 }
 
 /// Two consoles on one machine, each with its own `--profile` (its own settings and history),

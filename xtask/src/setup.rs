@@ -50,6 +50,8 @@ const PACKAGES: &[(&str, &[&str])] = &[
     ),
     // ffprobe reads the recordings back, ffmpeg decodes them (frame counters, timing marks).
     ("tests: recordings", &["ffmpeg"]),
+    // The customer widget in a real browser (driven by playwright-core from npm).
+    ("tests: browser interop", &["chromium"]),
 ];
 
 /// Vite 7 needs Node ^20.19 or >=22.12.

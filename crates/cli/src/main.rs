@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use switchboard_engine::{Engine, EngineConfig, Event, VideoProfile};
 use switchboard_protocol::{
     AgentAvailability, AgentProfile, AgentRegister, Business, CallId, CallKind, CallMedia,
-    ClientMessage, Label, SetAgentState, Skill, Token, UserId,
+    ClientMessage, EndCode, Label, SetAgentState, Skill, Token, UserId,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -117,6 +117,10 @@ enum Command {
         /// Seconds to stay in the call after an agent took it.
         #[arg(long, default_value_t = 10.0)]
         duration: f64,
+        /// Hang up after this many seconds if no agent has taken the call (a customer who
+        /// gives up: the call ends `queue_abandoned`, which counts as success here).
+        #[arg(long)]
+        give_up: Option<f64>,
     },
     /// List the devices calls can use.
     Devices,
@@ -203,6 +207,7 @@ async fn run(cli: Cli) -> Result<bool> {
             video,
             name,
             duration,
+            give_up,
         } => {
             let business = Business::new(business).context("not a business name")?;
             let name = name.map(Label::new).transpose().context("not a name")?;
@@ -213,9 +218,20 @@ async fn run(cli: Cli) -> Result<bool> {
             };
             let call_id = engine.enqueue(business, media, name).await?;
             eprintln!("waiting in the queue… (call {call_id})");
+            if let Some(g) = give_up {
+                let (e, id) = (engine.clone(), call_id.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(secs(g)).await;
+                    // No agent's connection yet: still waiting.
+                    if e.stats(&id).await.is_empty() {
+                        eprintln!("giving up");
+                        e.hangup(&id);
+                    }
+                });
+            }
             let s = follow(&engine, &mut events, &call_id, None, Some(secs(duration))).await?;
             report(&s, cli.json);
-            s.normal()
+            s.normal() || (give_up.is_some() && s.end_reason.code == EndCode::QueueAbandoned)
         }
         Command::Answer { auto, duration } => {
             answer_loop(

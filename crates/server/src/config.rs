@@ -49,6 +49,10 @@ pub struct Config {
     pub messages_per_second: u32,
     /// Burst allowance.
     pub message_burst: u32,
+    /// The customer widget's built files (`ui/dist-widget`), served at `/widget/`. Unset: the
+    /// first of `$SWITCHBOARD_WIDGET_DIR`, `ui/dist-widget` under the working directory or
+    /// beside the executable's workspace, `/usr/share/switchboard-server/widget`.
+    pub widget_dir: Option<std::path::PathBuf>,
 }
 
 /// Settings of one realm.
@@ -94,6 +98,7 @@ impl Default for Config {
             ice_servers: Vec::new(),
             messages_per_second: limits.messages_per_second,
             message_burst: limits.burst,
+            widget_dir: None,
         }
     }
 }
@@ -192,6 +197,29 @@ impl Config {
             limits,
             ..CoreConfig::default()
         }
+    }
+}
+
+impl Config {
+    /// Where the widget's files are, if they are anywhere.
+    pub fn widget_dir(&self) -> Option<std::path::PathBuf> {
+        let built = |d: &std::path::Path| d.join("widget.html").is_file();
+        if let Some(d) = &self.widget_dir {
+            return Some(d.clone());
+        }
+        let mut candidates = Vec::new();
+        if let Some(d) = std::env::var_os("SWITCHBOARD_WIDGET_DIR") {
+            candidates.push(std::path::PathBuf::from(d));
+        }
+        candidates.push(std::path::PathBuf::from("ui/dist-widget"));
+        // target/{debug,release}/switchboard-server → the workspace's ui/dist-widget.
+        if let Ok(exe) = std::env::current_exe()
+            && let Some(root) = exe.ancestors().nth(3)
+        {
+            candidates.push(root.join("ui/dist-widget"));
+        }
+        candidates.push("/usr/share/switchboard-server/widget".into());
+        candidates.into_iter().find(|d| built(d))
     }
 }
 

@@ -35,7 +35,32 @@ pub fn router(app: Arc<App>) -> Router {
             routing::post(admin_password),
         )
         .route("/admin/tokens", routing::post(admin_token))
+        .nest_service("/widget", widget(&app.config))
         .with_state(app)
+}
+
+/// The customer widget's files (`vite build` with base `/widget/`): any path that is not a
+/// file is the page itself. Without a build, a clear 404.
+fn widget(config: &crate::config::Config) -> axum::routing::MethodRouter {
+    use tower_http::services::{ServeDir, ServeFile};
+    match config.widget_dir() {
+        Some(dir) => {
+            tracing::info!(dir = %dir.display(), "serving the customer widget at /widget/");
+            let page = ServeFile::new(dir.join("widget.html"));
+            routing::get_service(
+                ServeDir::new(&dir)
+                    .append_index_html_on_directories(false)
+                    .fallback(page),
+            )
+        }
+        None => routing::get(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                "the customer widget is not built: run `npm run build` in ui/ \
+                 (cargo xtask run does), or set widget_dir\n",
+            )
+        }),
+    }
 }
 
 /// An error answer: `{"error": code, "message": text}`.

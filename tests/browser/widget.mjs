@@ -1,0 +1,73 @@
+// Drives the customer widget in headless Chromium (playwright-core with Debian's chromium) for
+// tests/tests/widget.rs, which plays the server, the other customer and the agent. Prints one
+// JSON line per milestone on stdout; reads commands (`hangup`) on stdin.
+//
+// Environment: SERVER (http://127.0.0.1:PORT), BUSINESS, CHROMIUM (default /usr/bin/chromium),
+// STAY_MS (how long to stay in the call before reporting the media figures).
+import { chromium } from "playwright-core";
+import { createInterface } from "node:readline";
+
+const server = process.env.SERVER;
+const business = process.env.BUSINESS ?? "billing";
+const stayMs = Number(process.env.STAY_MS ?? 10000);
+const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--use-fake-device-for-media-stream=fps=30",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+  ],
+});
+const commands = createInterface({ input: process.stdin });
+const next = () => new Promise((resolve) => commands.once("line", resolve));
+try {
+  const page = await browser.newPage();
+  page.on("console", (m) => process.stderr.write(`[widget] ${m.text()}\n`));
+  await page.goto(`${server}/widget/?business=${encodeURIComponent(business)}&name=Ann&media=video`);
+  await page.click("[data-testid=start]");
+  const widget = page.locator("[data-testid=widget]");
+  const attr = (name) => widget.getAttribute(name);
+
+  // The queue position, each time it changes, until an agent answers.
+  let last = null;
+  for (;;) {
+    const phase = await attr("data-phase");
+    if (phase === "in_call" || phase === "ended") break;
+    const pos = await page.locator("[data-testid=position]").getAttribute("data-position").catch(() => null);
+    if (pos && pos !== last) {
+      last = pos;
+      out({ position: Number(pos) });
+    }
+    await page.waitForTimeout(50);
+  }
+  out({ phase: await attr("data-phase") });
+  // The first picture from the agent, then media for STAY_MS.
+  await page.waitForFunction(
+    () => Number(document.querySelector("[data-testid=widget]")?.getAttribute("data-video-decoded")) > 0,
+    null,
+    { timeout: 15000 },
+  );
+  out({ first_frame_ms: Number(await attr("data-first-frame-ms")) });
+  await page.waitForTimeout(stayMs);
+  out({
+    video_decoded: Number(await attr("data-video-decoded")),
+    video_size: await attr("data-video-size"),
+    audio_energy: Number(await attr("data-audio-energy")),
+    codecs: await attr("data-codecs"),
+  });
+  // Hang up from here when told; otherwise wait for the agent's.
+  const command = await next();
+  if (command === "hangup") await page.click("[data-testid=hangup]");
+  await page.waitForSelector("[data-testid=ended]", { timeout: 15000 });
+  const ended = page.locator("[data-testid=ended]");
+  out({ ended: { code: await ended.getAttribute("data-code"), side: await ended.getAttribute("data-side") } });
+} catch (e) {
+  out({ error: String(e) });
+  process.exitCode = 1;
+} finally {
+  commands.close();
+  await browser.close();
+}

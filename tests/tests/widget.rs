@@ -1,0 +1,165 @@
+//! The customer widget in headless Chromium (Debian's `chromium` through playwright-core,
+//! `tests/browser/widget.mjs`) against the real server and a `switchboard-cli` agent: the
+//! customer waits behind another who gives up (position 2, then 1), an agent takes the call,
+//! media flows both ways for 10 s (the browser's own `getStats()` and the agent's stats), and
+//! a hang-up from the browser ends both sides with the right reason.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use switchboard_tests::drive::Cli;
+use switchboard_tests::server::DevServer;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The browser script's milestones, one JSON object per line.
+struct Browser {
+    child: std::process::Child,
+    lines: Receiver<serde_json::Value>,
+}
+
+impl Browser {
+    fn start(server: &DevServer, business: &str) -> Self {
+        assert!(
+            std::path::Path::new(CHROMIUM).exists(),
+            "{CHROMIUM} is missing: `cargo xtask setup` installs Debian's chromium"
+        );
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut child = Command::new("node")
+            .arg(root.join("tests/browser/widget.mjs"))
+            .current_dir(&root)
+            .env("SERVER", server.http())
+            .env("BUSINESS", business)
+            .env("CHROMIUM", CHROMIUM)
+            .env("STAY_MS", "10000")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs tests/browser/widget.mjs");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                eprintln!("browser: {line}");
+                if let Ok(v) = serde_json::from_str(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The next milestone (a browser-side error fails the test with its message).
+    fn next(&self, what: &str) -> serde_json::Value {
+        let v = self
+            .lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no {what} from the browser within 30 s"));
+        assert!(v.get("error").is_none(), "the browser failed: {v}");
+        v
+    }
+
+    fn tell(&mut self, command: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{command}").unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_browser_customer_waits_is_answered_by_an_agent_and_media_flows_both_ways() {
+    let server = DevServer::start("").unwrap();
+    // An agent of the business is signed in but not ready: callers wait in the queue.
+    let _busy = Cli::start(
+        &server,
+        &server.token("a1"),
+        &["agent", "--skill", "billing", "--duration", "60"],
+    );
+    // Another customer waits first, and gives up after a few seconds.
+    let ahead = Cli::start(
+        &server,
+        &server.customer_token("billing"),
+        &["queue", "billing", "--give-up", "5"],
+    );
+    let mut browser = Browser::start(&server, "billing");
+    assert_eq!(browser.next("a queue position")["position"], 2);
+    assert_eq!(browser.next("a new queue position")["position"], 1);
+    let ahead = ahead.finish();
+    assert_eq!(ahead["end_reason"]["code"], "queue_abandoned", "{ahead}");
+
+    // Another agent goes ready and takes the call.
+    let agent = Cli::start(
+        &server,
+        &server.token("a2"),
+        &[
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "billing",
+            "--duration",
+            "22",
+        ],
+    );
+    assert_eq!(browser.next("the answer")["phase"], "in_call");
+    let first = browser.next("the first picture")["first_frame_ms"]
+        .as_u64()
+        .unwrap();
+    eprintln!("browser: accept → first frame from the agent {first} ms");
+    // 10 s of the agent's pictures and voice, counted by Chromium itself.
+    let media = browser.next("the media figures");
+    let decoded = media["video_decoded"].as_u64().unwrap();
+    assert!(
+        decoded > 150,
+        "Chromium decoded {decoded} pictures in 10 s: {media}"
+    );
+    assert_eq!(media["video_size"], "640x360", "{media}");
+    assert!(
+        media["audio_energy"].as_f64().unwrap() > 0.0,
+        "no voice: {media}"
+    );
+    // Both ways H.264 Constrained Baseline, packetization mode 1 (what OpenH264 produces), and
+    // Opus.
+    let codecs = media["codecs"].as_str().unwrap();
+    eprintln!("browser: negotiated {codecs}");
+    for want in [
+        "in video/H264",
+        "out video/H264",
+        "in audio/opus",
+        "out audio/opus",
+    ] {
+        assert!(codecs.contains(want), "{want} not in {codecs}");
+    }
+    assert!(codecs.contains("profile-level-id=42e01f"), "{codecs}");
+
+    // The customer hangs up: both sides end, each with its side of the reason.
+    browser.tell("hangup");
+    let ended = browser.next("the end");
+    assert_eq!(ended["ended"]["code"], "hangup", "{ended}");
+    assert_eq!(ended["ended"]["side"], "local", "{ended}");
+    let summary = agent.finish();
+    eprintln!("agent: {summary}");
+    assert_eq!(summary["end_reason"]["code"], "hangup", "{summary}");
+    assert_eq!(summary["end_reason"]["side"], "remote", "{summary}");
+    // Chromium's fake camera, decoded by the agent's OpenH264.
+    let from_browser = summary["video"]["decoded"].as_u64().unwrap();
+    assert!(
+        from_browser > 150,
+        "the agent decoded {from_browser}: {summary}"
+    );
+    eprintln!(
+        "agent: accept → first frame from the browser {} ms",
+        summary["setup_ms"]["accept_to_first_frame"]
+    );
+}

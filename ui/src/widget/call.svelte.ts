@@ -1,0 +1,407 @@
+// A customer's call from the browser: our signaling protocol over the server's WebSocket and
+// the browser's own WebRTC. The browser offers (audio, camera, and a screen m-line that stays
+// silent until the customer shares), so the agent's transport comes up while it rings.
+import {
+  PROTOCOL_VERSION,
+  type CallMedia,
+  type ClientMessage,
+  type IceCandidate,
+  type MediaState,
+  type ServerFrame,
+} from "../generated/protocol";
+
+export type Phase = "idle" | "connecting" | "waiting" | "calling" | "in_call" | "ended";
+
+export interface ChatLine {
+  from: string;
+  text: string;
+  mine: boolean;
+}
+
+export interface MediaFigures {
+  /** Camera pictures decoded from the agent. */
+  videoDecoded: number;
+  width: number;
+  height: number;
+  /** Total energy of the agent's voice played (WebRTC `totalAudioEnergy`). */
+  audioEnergy: number;
+  /** From the agent's answer to the first decoded picture, ms. */
+  firstFrameMs: number | null;
+  /** What the SDP negotiation settled on: `kind mime fmtp` of each codec in use. */
+  codecs: string[];
+}
+
+export interface StartOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:7700` (the page's own origin by default). */
+  server: string;
+  /** Wait in this queue… */
+  business?: string;
+  /** …or call this user directly (a token from `/auth/customer` for `business` still). */
+  callUser?: string;
+  name: string;
+  media: CallMedia;
+}
+
+/** How long to wait for local ICE candidates before the offer goes without the rest. */
+const GATHER_MS = 1500;
+
+function wsUrl(server: string): string {
+  const u = new URL("/ws", server);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  return u.toString();
+}
+
+export class WidgetCall {
+  phase = $state<Phase>("idle");
+  /** Our place in the queue (1: next) and how many wait. */
+  position = $state<{ position: number; waiting: number } | null>(null);
+  agent = $state<string | null>(null);
+  chat = $state<ChatLine[]>([]);
+  end = $state<{ code: string; side: string } | null>(null);
+  error = $state<string | null>(null);
+  sharing = $state(false);
+  remoteStream = $state<MediaStream | null>(null);
+  remoteScreen = $state<MediaStream | null>(null);
+  localStream = $state<MediaStream | null>(null);
+  /** What the agent says of their media (screen share, recording). */
+  remoteState = $state<MediaState | null>(null);
+  /** What the browser counts of the agent's media (its own `getStats()`), every second. */
+  stats = $state<MediaFigures>({ videoDecoded: 0, width: 0, height: 0, audioEnergy: 0, firstFrameMs: null, codecs: [] });
+  /** When the agent answered (ms, `performance.now()`). */
+  private answeredAt: number | null = null;
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
+
+  private ws: WebSocket | null = null;
+  private pc: RTCPeerConnection | null = null;
+  private callId: string | null = null;
+  private me: string | null = null;
+  private media: CallMedia = "audio";
+  private screenSender: RTCRtpSender | null = null;
+  private screenTrack: MediaStreamTrack | null = null;
+  /** Our candidates found before we know whom they are for (the agent, once answered). */
+  private pendingIce: RTCIceCandidate[] = [];
+  private waiters = new Map<number, (f: ServerFrame) => void>();
+  private nextId = 1;
+
+  /** Gets a token, connects, and queues (or calls) with our offer. */
+  async start(o: StartOptions): Promise<void> {
+    this.phase = "connecting";
+    this.error = null;
+    this.media = o.media;
+    try {
+      const business = o.business ?? "";
+      const r = await fetch(new URL("/auth/customer", o.server), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ business }),
+      });
+      const body = await r.json();
+      if (!r.ok) throw new Error(body.message ?? `HTTP ${r.status}`);
+      await this.connect(o.server, body.token);
+      const local = await navigator.mediaDevices.getUserMedia({ audio: true, video: o.media === "video" });
+      this.localStream = local;
+      const offer = await this.makeOffer(local);
+      if (o.callUser) {
+        this.agent = o.callUser;
+        const reply = await this.request({
+          type: "invite",
+          to: [{ user: o.callUser, offer }],
+          media: o.media,
+        });
+        if (reply.type === "call_created") this.callId = reply.call_id;
+        this.phase = "calling";
+      } else {
+        const reply = await this.request({
+          type: "enqueue",
+          business,
+          media: o.media,
+          priority: 0,
+          name: o.name || undefined,
+          offer,
+        });
+        if (reply.type === "queued") {
+          this.callId = reply.call_id;
+          this.position = { position: reply.position, waiting: reply.position };
+        }
+        this.phase = "waiting";
+      }
+    } catch (e) {
+      this.fail(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private connect(server: string, token: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(wsUrl(server));
+      this.ws = ws;
+      ws.onopen = () =>
+        ws.send(
+          JSON.stringify({
+            type: "hello",
+            v: PROTOCOL_VERSION,
+            token,
+            client: { name: "switchboard-widget", version: "1", platform: "browser" },
+          }),
+        );
+      ws.onerror = () => reject(new Error("cannot reach the service"));
+      ws.onclose = () => {
+        if (this.phase !== "ended" && this.phase !== "idle") this.fail("the connection to the service closed");
+      };
+      ws.onmessage = (m) => {
+        const f = JSON.parse(String(m.data)) as ServerFrame;
+        if (f.type === "hello") {
+          this.me = f.user;
+          resolve();
+          return;
+        }
+        if (f.type === "error" && !f.id) {
+          reject(new Error(f.message));
+        }
+        void this.onFrame(f);
+      };
+    });
+  }
+
+  private send(m: ClientMessage, id?: number): void {
+    this.ws?.send(JSON.stringify(id ? { id, ...m } : m));
+  }
+
+  /** Sends a request and waits for the frame that answers it. */
+  private request(m: ClientMessage): Promise<ServerFrame> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiters.set(id, (f) => (f.type === "error" ? reject(new Error(f.message)) : resolve(f)));
+      this.send(m, id);
+    });
+  }
+
+  private async makeOffer(local: MediaStream): Promise<string> {
+    const pc = new RTCPeerConnection();
+    this.pc = pc;
+    const [audio] = local.getAudioTracks();
+    const [video] = local.getVideoTracks();
+    pc.addTransceiver(audio ?? "audio", { direction: "sendrecv", streams: [local] });
+    pc.addTransceiver(video ?? "video", {
+      direction: this.media === "video" ? "sendrecv" : "inactive",
+      streams: [local],
+    });
+    // The screen's m-line: silent until we share (replaceTrack needs no renegotiation).
+    this.screenSender = pc.addTransceiver("video", { direction: "sendrecv" }).sender;
+    // The agent's tracks share one stream id: sort them by m-line instead. The third is the
+    // agent's screen, shown while they say they share.
+    const remote = new MediaStream();
+    pc.ontrack = (e) => {
+      if (e.transceiver === pc.getTransceivers()[2]) {
+        this.screenTrack = e.track;
+        if (this.remoteState?.screen) this.remoteScreen = new MediaStream([e.track]);
+        return;
+      }
+      remote.addTrack(e.track);
+      this.remoteStream = remote;
+    };
+    pc.onicecandidate = (e) => {
+      if (e.candidate && e.candidate.candidate) this.trickle(e.candidate);
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") this.fail("the media connection failed");
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    // The first candidates ride in the offer (whom to trickle them to is not known while we
+    // wait in the queue); late ones follow once the agent answers.
+    await new Promise<void>((resolve) => {
+      if (pc.iceGatheringState === "complete") return resolve();
+      const done = () => pc.iceGatheringState === "complete" && resolve();
+      pc.addEventListener("icegatheringstatechange", done);
+      setTimeout(resolve, GATHER_MS);
+    });
+    this.pendingIce = [];
+    return pc.localDescription?.sdp ?? "";
+  }
+
+  private trickle(c: RTCIceCandidate): void {
+    if (!this.callId || !this.agent || this.phase === "waiting") {
+      this.pendingIce.push(c);
+      return;
+    }
+    const candidate: IceCandidate = { candidate: c.candidate };
+    if (c.sdpMid) candidate.sdp_mid = c.sdpMid;
+    if (c.sdpMLineIndex !== null) candidate.sdp_mline_index = c.sdpMLineIndex;
+    if (c.usernameFragment) candidate.username_fragment = c.usernameFragment;
+    this.send({ type: "ice_candidate", call_id: this.callId, to: this.agent, candidate });
+  }
+
+  private async onFrame(f: ServerFrame): Promise<void> {
+    if (f.id && this.waiters.has(f.id)) {
+      this.waiters.get(f.id)?.(f);
+      this.waiters.delete(f.id);
+      return;
+    }
+    switch (f.type) {
+      case "queue_position":
+        this.position = { position: f.position, waiting: f.waiting };
+        break;
+      case "member_update":
+        if (f.user !== this.me && f.state === "joined") {
+          this.agent = f.user;
+          this.phase = "in_call";
+          this.answeredAt = performance.now();
+          this.flushIce();
+          this.statsTimer ??= setInterval(() => void this.readStats(), 100);
+        }
+        break;
+      case "sdp":
+        if (!this.pc) break;
+        this.agent = f.from;
+        if (f.kind === "answer") {
+          await this.pc.setRemoteDescription({ type: "answer", sdp: f.sdp });
+          this.flushIce();
+        } else {
+          // A re-offer from the agent (audio↔video): answer on the same connection.
+          await this.pc.setRemoteDescription({ type: "offer", sdp: f.sdp });
+          const answer = await this.pc.createAnswer();
+          await this.pc.setLocalDescription(answer);
+          if (this.callId)
+            this.send({ type: "sdp", call_id: this.callId, to: f.from, kind: "answer", sdp: answer.sdp ?? "" });
+        }
+        break;
+      case "ice_candidate":
+        if (this.pc && f.candidate)
+          await this.pc
+            .addIceCandidate({
+              candidate: f.candidate.candidate,
+              sdpMid: f.candidate.sdp_mid ?? null,
+              sdpMLineIndex: f.candidate.sdp_mline_index ?? null,
+              usernameFragment: f.candidate.username_fragment ?? null,
+            })
+            .catch(() => undefined);
+        break;
+      case "media_state":
+        this.remoteState = f.state;
+        this.remoteScreen = f.state.screen && this.screenTrack ? new MediaStream([this.screenTrack]) : null;
+        break;
+      case "call_message":
+        this.chat.push({ from: f.from, text: f.text, mine: f.from === this.me });
+        break;
+      case "call_ended":
+        this.finish(f.reason.code, f.reason.side);
+        break;
+      case "session_ended":
+        this.fail(f.message);
+        break;
+    }
+  }
+
+  /** The browser's own counts of what came from the agent. */
+  private async readStats(): Promise<void> {
+    if (!this.pc) return;
+    const screenMid = this.pc.getTransceivers()[2]?.mid;
+    const next = { ...this.stats };
+    const report = await this.pc.getStats();
+    const codecs = new Set<string>();
+    report.forEach((r) => {
+      if ((r.type === "inbound-rtp" || r.type === "outbound-rtp") && r.codecId) {
+        const c = report.get(r.codecId);
+        if (c) codecs.add(`${r.type === "inbound-rtp" ? "in" : "out"} ${c.mimeType} pt=${c.payloadType} ${c.sdpFmtpLine ?? ""}`.trim());
+      }
+    });
+    next.codecs = [...codecs].sort();
+    report.forEach((r) => {
+      if (r.type !== "inbound-rtp") return;
+      if (r.kind === "video" && r.mid !== screenMid) {
+        next.videoDecoded = r.framesDecoded ?? 0;
+        next.width = r.frameWidth ?? 0;
+        next.height = r.frameHeight ?? 0;
+      } else if (r.kind === "audio") {
+        next.audioEnergy = r.totalAudioEnergy ?? 0;
+      }
+    });
+    if (next.videoDecoded > 0 && next.firstFrameMs === null && this.answeredAt !== null)
+      next.firstFrameMs = Math.round(performance.now() - this.answeredAt);
+    this.stats = next;
+  }
+
+  private flushIce(): void {
+    const pending = this.pendingIce;
+    this.pendingIce = [];
+    for (const c of pending) this.trickle(c);
+  }
+
+  async say(text: string): Promise<void> {
+    if (!text.trim() || !this.callId) return;
+    this.send({ type: "call_message", call_id: this.callId, text });
+  }
+
+  /** Shares a screen or window (the browser's own picker) on the silent m-line. */
+  async shareScreen(): Promise<void> {
+    if (!this.screenSender || !this.callId) return;
+    try {
+      const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+      const [track] = display.getVideoTracks();
+      if (!track) return;
+      track.onended = () => void this.stopShare();
+      await this.screenSender.replaceTrack(track);
+      this.sharing = true;
+      this.tellState();
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  async stopShare(): Promise<void> {
+    const track = this.screenSender?.track;
+    await this.screenSender?.replaceTrack(null);
+    track?.stop();
+    this.sharing = false;
+    this.tellState();
+  }
+
+  private tellState(): void {
+    if (!this.callId) return;
+    const local = this.localStream;
+    this.send({
+      type: "media_state",
+      call_id: this.callId,
+      state: {
+        audio: local?.getAudioTracks().some((t) => t.enabled) ?? false,
+        video: this.media === "video" && (local?.getVideoTracks().some((t) => t.enabled) ?? false),
+        screen: this.sharing,
+        recording: false,
+      },
+    });
+  }
+
+  hangup(): void {
+    if (this.callId) {
+      const m: ClientMessage =
+        this.phase === "in_call" ? { type: "hangup", call_id: this.callId } : { type: "cancel", call_id: this.callId };
+      this.send(m);
+    }
+    if (this.phase !== "in_call") this.finish("cancelled", "local");
+  }
+
+  private finish(code: string, side: string): void {
+    if (this.phase === "ended") return;
+    this.end = { code, side };
+    this.phase = "ended";
+    this.close();
+  }
+
+  private fail(message: string): void {
+    if (this.phase === "ended") return;
+    this.error = message;
+    this.phase = "ended";
+    this.close();
+  }
+
+  private close(): void {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    for (const t of this.localStream?.getTracks() ?? []) t.stop();
+    this.screenSender?.track?.stop();
+    this.pc?.close();
+    this.pc = null;
+    const ws = this.ws;
+    this.ws = null;
+    // Let the hang-up leave first.
+    setTimeout(() => ws?.close(), 200);
+  }
+}
