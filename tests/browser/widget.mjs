@@ -3,7 +3,9 @@
 // JSON line per milestone on stdout; reads commands (`hangup`) on stdin.
 //
 // Environment: SERVER (http://127.0.0.1:PORT), BUSINESS, CHROMIUM (default /usr/bin/chromium),
-// STAY_MS (how long to stay in the call before reporting the media figures).
+// STAY_MS (how long to stay in the call before reporting the media figures), SAY (a chat line
+// to send once in the call, then wait for the agent's), SHARE=1 (share the screen: Chromium's
+// fake display source).
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 
@@ -19,6 +21,8 @@ const browser = await chromium.launch({
     "--use-fake-ui-for-media-stream",
     "--allow-loopback-in-peer-connection",
     "--autoplay-policy=no-user-gesture-required",
+    // getDisplayMedia without a picker: the fake capture device stands in for the screen.
+    "--auto-select-desktop-capture-source=Entire screen",
   ],
 });
 const commands = createInterface({ input: process.stdin });
@@ -32,11 +36,16 @@ try {
   const attr = (name) => widget.getAttribute(name);
 
   // The queue position, each time it changes, until an agent answers.
+  // (Read without waiting: a locator would wait for an element that is not there yet.)
+  const state = () =>
+    page.evaluate(() => ({
+      phase: document.querySelector("[data-testid=widget]")?.getAttribute("data-phase"),
+      position: document.querySelector("[data-testid=position]")?.getAttribute("data-position") || null,
+    }));
   let last = null;
   for (;;) {
-    const phase = await attr("data-phase");
+    const { phase, position: pos } = await state();
     if (phase === "in_call" || phase === "ended") break;
-    const pos = await page.locator("[data-testid=position]").getAttribute("data-position").catch(() => null);
     if (pos && pos !== last) {
       last = pos;
       out({ position: Number(pos) });
@@ -51,6 +60,20 @@ try {
     { timeout: 15000 },
   );
   out({ first_frame_ms: Number(await attr("data-first-frame-ms")) });
+  if (process.env.SAY) {
+    await page.fill("[data-testid=say]", process.env.SAY);
+    await page.press("[data-testid=say]", "Enter");
+    // Ours and the agent's.
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=chat] li").length >= 2, null, {
+      timeout: 15000,
+    });
+    out({ chat: await page.locator("[data-testid=chat] li").allInnerTexts() });
+  }
+  if (process.env.SHARE) {
+    await page.click("[data-testid=share]");
+    await page.waitForSelector("[data-testid=stop-share]", { timeout: 15000 });
+    out({ sharing: true });
+  }
   await page.waitForTimeout(stayMs);
   out({
     video_decoded: Number(await attr("data-video-decoded")),
@@ -58,12 +81,13 @@ try {
     audio_energy: Number(await attr("data-audio-energy")),
     codecs: await attr("data-codecs"),
   });
-  // Hang up from here when told; otherwise wait for the agent's.
-  const command = await next();
+  // Hang up from here when told, unless the agent hangs up first.
+  const ended = page.waitForSelector("[data-testid=ended]", { timeout: 30000 });
+  const command = await Promise.race([next(), ended.then(() => "ended")]);
   if (command === "hangup") await page.click("[data-testid=hangup]");
-  await page.waitForSelector("[data-testid=ended]", { timeout: 15000 });
-  const ended = page.locator("[data-testid=ended]");
-  out({ ended: { code: await ended.getAttribute("data-code"), side: await ended.getAttribute("data-side") } });
+  await ended;
+  const end = page.locator("[data-testid=ended]");
+  out({ ended: { code: await end.getAttribute("data-code"), side: await end.getAttribute("data-side") } });
 } catch (e) {
   out({ error: String(e) });
   process.exitCode = 1;

@@ -23,7 +23,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn start(server: &DevServer, business: &str) -> Self {
+    fn start(server: &DevServer, business: &str, env: &[(&str, &str)]) -> Self {
         assert!(
             std::path::Path::new(CHROMIUM).exists(),
             "{CHROMIUM} is missing: `cargo xtask setup` installs Debian's chromium"
@@ -36,6 +36,7 @@ impl Browser {
             .env("BUSINESS", business)
             .env("CHROMIUM", CHROMIUM)
             .env("STAY_MS", "10000")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -62,6 +63,16 @@ impl Browser {
             .unwrap_or_else(|_| panic!("no {what} from the browser within 30 s"));
         assert!(v.get("error").is_none(), "the browser failed: {v}");
         v
+    }
+
+    /// The next milestone that has `key` (skipping others, such as queue positions).
+    fn until(&self, key: &str) -> serde_json::Value {
+        loop {
+            let v = self.next(key);
+            if v.get(key).is_some() {
+                return v;
+            }
+        }
     }
 
     fn tell(&mut self, command: &str) {
@@ -92,7 +103,7 @@ fn a_browser_customer_waits_is_answered_by_an_agent_and_media_flows_both_ways() 
         &server.customer_token("billing"),
         &["queue", "billing", "--give-up", "5"],
     );
-    let mut browser = Browser::start(&server, "billing");
+    let mut browser = Browser::start(&server, "billing", &[]);
     assert_eq!(browser.next("a queue position")["position"], 2);
     assert_eq!(browser.next("a new queue position")["position"], 1);
     let ahead = ahead.finish();
@@ -161,5 +172,66 @@ fn a_browser_customer_waits_is_answered_by_an_agent_and_media_flows_both_ways() 
     eprintln!(
         "agent: accept → first frame from the browser {} ms",
         summary["setup_ms"]["accept_to_first_frame"]
+    );
+}
+
+#[test]
+fn a_browser_customer_chats_shares_the_screen_and_the_agent_hangs_up() {
+    let server = DevServer::start("").unwrap();
+    // The agent says hello once media flows and hangs up after 8 s.
+    let agent = Cli::start(
+        &server,
+        &server.token("a2"),
+        &[
+            "--say",
+            "Hello, this is the agent",
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "billing",
+            "--call-duration",
+            "8",
+            "--duration",
+            "14",
+        ],
+    );
+    let browser = Browser::start(
+        &server,
+        "billing",
+        &[
+            ("SAY", "Hello from the widget"),
+            ("SHARE", "1"),
+            ("STAY_MS", "2000"),
+        ],
+    );
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    browser.until("first_frame_ms");
+    let chat = browser.until("chat");
+    let lines: Vec<&str> = chat["chat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    assert!(lines.contains(&"Hello, this is the agent"), "{chat}");
+    assert!(lines.contains(&"Hello from the widget"), "{chat}");
+    assert_eq!(browser.until("sharing")["sharing"], true);
+    browser.until("video_decoded");
+    // The agent hangs up: the customer sees it was the other side.
+    let ended = browser.until("ended");
+    assert_eq!(ended["ended"]["code"], "hangup", "{ended}");
+    assert_eq!(ended["ended"]["side"], "remote", "{ended}");
+    let summary = agent.finish();
+    eprintln!("agent: {summary}");
+    assert_eq!(summary["end_reason"]["code"], "hangup", "{summary}");
+    assert_eq!(summary["end_reason"]["side"], "local", "{summary}");
+    let said = summary["chat"].to_string();
+    assert!(said.contains(": Hello from the widget"), "{summary}");
+    // The customer's screen (Chromium's fake display) reached the agent on its own track.
+    let screen = summary["screen"]["decoded"].as_u64().unwrap();
+    assert!(
+        screen > 5,
+        "the agent decoded {screen} screen pictures: {summary}"
     );
 }

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use switchboard_engine::{Engine, EngineConfig, Event, VideoProfile};
 use switchboard_protocol::{
     AgentAvailability, AgentProfile, AgentRegister, Business, CallId, CallKind, CallMedia,
-    ClientMessage, EndCode, Label, SetAgentState, Skill, Token, UserId,
+    ClientMessage, EndCode, Label, SetAgentState, Skill, Text, Token, UserId,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -61,6 +61,9 @@ struct Cli {
     /// `x11:window:0x…`, `portal`; `switchboard-cli screens` lists them).
     #[arg(long)]
     share: Option<String>,
+    /// Say this in the call's chat once media flows (what others say is in the summary).
+    #[arg(long)]
+    say: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -102,6 +105,10 @@ enum Command {
         /// Seconds to work before signing off.
         #[arg(long)]
         duration: Option<f64>,
+        /// With `--auto-accept`: seconds to stay in each call before hanging up (default:
+        /// until the customer hangs up).
+        #[arg(long)]
+        call_duration: Option<f64>,
     },
     /// Wait in a queue as a customer (with a customer token: `POST /auth/customer`) until an
     /// agent takes the call; stay for the duration, then hang up.
@@ -178,6 +185,9 @@ async fn run(cli: Cli) -> Result<bool> {
     if let Some(s) = &cli.share {
         let _ = SHARE.set(s.clone());
     }
+    if let Some(s) = &cli.say {
+        let _ = SAY.set(Text::new(s.clone()).context("not a message")?);
+    }
     let (engine, mut events) = Engine::start(config).await?;
     eprintln!("signed in as {}", engine.user());
     let result = match cli.command {
@@ -239,6 +249,7 @@ async fn run(cli: Cli) -> Result<bool> {
                 &mut events,
                 auto,
                 duration.map(secs),
+                None,
                 cli.json,
                 false,
             )
@@ -249,6 +260,7 @@ async fn run(cli: Cli) -> Result<bool> {
             auto_accept,
             skills,
             duration,
+            call_duration,
         } => {
             let skills = skills
                 .into_iter()
@@ -278,6 +290,7 @@ async fn run(cli: Cli) -> Result<bool> {
                 &mut events,
                 auto_accept,
                 duration.map(secs),
+                call_duration.map(secs),
                 cli.json,
                 true,
             )
@@ -338,6 +351,7 @@ async fn answer_loop(
     events: &mut UnboundedReceiver<Event>,
     keep_going: bool,
     duration: Option<Duration>,
+    call_stay: Option<Duration>,
     json: bool,
     agent: bool,
 ) -> Result<bool> {
@@ -366,7 +380,7 @@ async fn answer_loop(
                     continue; // offered, left to ring (no --auto-accept)
                 }
                 // Stay for the per-call duration; without one, until the caller hangs up.
-                let per_call = if keep_going { None } else { duration };
+                let per_call = if keep_going { call_stay } else { duration };
                 let s = follow(engine, events, &call_id, Some(&from), per_call).await?;
                 report(&s, json);
                 answered_any = true;
@@ -388,6 +402,8 @@ async fn answer_loop(
 static RECORD: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 /// `--share SOURCE`, likewise.
 static SHARE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// `--say TEXT`, likewise.
+static SAY: std::sync::OnceLock<Text> = std::sync::OnceLock::new();
 
 async fn follow(
     engine: &Engine,
@@ -397,6 +413,8 @@ async fn follow(
     stay: Option<Duration>,
 ) -> Result<Summary> {
     let mut answered: Option<Instant> = None;
+    // What the others said in the call's chat.
+    let mut chat = Vec::new();
     // The first picture and the first sound; the summary uses the picture when there is one.
     let mut first: (Option<Instant>, Option<Instant>) = (None, None);
     let ring_deadline = Instant::now() + Duration::from_secs(2);
@@ -419,7 +437,7 @@ async fn follow(
             engine.hangup(call_id);
             answered.get_or_insert(now);
             // Wait for the end without re-arming.
-            return finish(events, call_id, answered, first.0.or(first.1)).await;
+            return finish(events, call_id, answered, first.0.or(first.1), chat).await;
         };
         match ev {
             Event::TransportReady { call_id: c, .. }
@@ -457,6 +475,9 @@ async fn follow(
                             Ok(()) => eprintln!("recording into {}", path.display()),
                             Err(e) => eprintln!("not recording: {e}"),
                         }
+                    }
+                    if let Some(text) = SAY.get() {
+                        engine.send_call_message(call_id, text.clone());
                     }
                     if let Some(source) = SHARE.get() {
                         match engine.share_screen(call_id, source).await {
@@ -510,6 +531,14 @@ async fn follow(
                     );
                 }
             }
+            Event::CallMessage {
+                call_id: c,
+                from,
+                text,
+            } if &c == call_id => {
+                eprintln!("{from} says: {text}");
+                chat.push(format!("{from}: {text}"));
+            }
             Event::Ended {
                 call_id: c,
                 reason,
@@ -517,13 +546,9 @@ async fn follow(
                 at,
                 stats,
             } if &c == call_id => {
-                return Ok(Summary::new(
-                    reason,
-                    a.or(answered),
-                    first.0.or(first.1),
-                    at,
-                    &stats,
-                ));
+                let mut s = Summary::new(reason, a.or(answered), first.0.or(first.1), at, &stats);
+                s.chat = chat;
+                return Ok(s);
             }
             Event::Closed(why) => bail!("signed out by the server: {why}"),
             Event::DeviceFailed { kind, id, reason } => {
@@ -539,6 +564,7 @@ async fn finish(
     call_id: &CallId,
     answered: Option<Instant>,
     first_frame: Option<Instant>,
+    chat: Vec<String>,
 ) -> Result<Summary> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -554,13 +580,9 @@ async fn finish(
         } = ev
             && &c == call_id
         {
-            return Ok(Summary::new(
-                reason,
-                a.or(answered),
-                first_frame,
-                at,
-                &stats,
-            ));
+            let mut s = Summary::new(reason, a.or(answered), first_frame, at, &stats);
+            s.chat = chat;
+            return Ok(s);
         }
     }
 }

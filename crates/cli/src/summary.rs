@@ -15,6 +15,8 @@ pub struct Summary {
     pub audio: AudioSummary,
     /// The far side's screen share, when there was one.
     pub screen: ScreenSummary,
+    /// What the others said in the call's chat, `user: text`.
+    pub chat: Vec<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -94,6 +96,7 @@ impl Summary {
             video,
             audio,
             screen,
+            chat: Vec::new(),
         }
     }
 

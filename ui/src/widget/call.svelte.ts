@@ -280,7 +280,8 @@ export class WidgetCall {
         this.remoteScreen = f.state.screen && this.screenTrack ? new MediaStream([this.screenTrack]) : null;
         break;
       case "call_message":
-        this.chat.push({ from: f.from, text: f.text, mine: f.from === this.me });
+        // Ours are in the list already.
+        if (f.from !== this.me) this.chat.push({ from: f.from, text: f.text, mine: false });
         break;
       case "call_ended":
         this.finish(f.reason.code, f.reason.side);
@@ -329,6 +330,7 @@ export class WidgetCall {
   async say(text: string): Promise<void> {
     if (!text.trim() || !this.callId) return;
     this.send({ type: "call_message", call_id: this.callId, text });
+    this.chat.push({ from: this.me ?? "", text, mine: true });
   }
 
   /** Shares a screen or window (the browser's own picker) on the silent m-line. */
