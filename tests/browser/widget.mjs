@@ -5,7 +5,8 @@
 // Environment: SERVER (http://127.0.0.1:PORT), BUSINESS, CHROMIUM (default /usr/bin/chromium),
 // STAY_MS (how long to stay in the call before reporting the media figures), SAY (a chat line
 // to send once in the call, then wait for the agent's), SHARE=1 (share the screen: Chromium's
-// fake display source).
+// fake display source), CALL (call this user directly, signed in as CALLER, instead of waiting
+// in the queue).
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 
@@ -30,7 +31,13 @@ const next = () => new Promise((resolve) => commands.once("line", resolve));
 try {
   const page = await browser.newPage();
   page.on("console", (m) => process.stderr.write(`[widget] ${m.text()}\n`));
-  await page.goto(`${server}/widget/?business=${encodeURIComponent(business)}&name=Ann&media=video`);
+  const call = process.env.CALL ? `&call=${encodeURIComponent(process.env.CALL)}` : "";
+  await page.goto(`${server}/widget/?business=${encodeURIComponent(business)}&name=Ann&media=video${call}`);
+  if (process.env.CALL) {
+    // A direct call is made as one of our users (dev accounts: the password is the id).
+    await page.fill("[data-testid=user]", process.env.CALLER ?? "carol");
+    await page.fill("[data-testid=password]", process.env.CALLER ?? "carol");
+  }
   await page.click("[data-testid=start]");
   const widget = page.locator("[data-testid=widget]");
   const attr = (name) => widget.getAttribute(name);

@@ -235,3 +235,32 @@ fn a_browser_customer_chats_shares_the_screen_and_the_agent_hangs_up() {
         "the agent decoded {screen} screen pictures: {summary}"
     );
 }
+
+#[test]
+fn a_browser_calls_a_desktop_user_directly() {
+    let server = DevServer::start("").unwrap();
+    // Bob answers the first call and stays 6 s.
+    let bob = Cli::start(
+        &server,
+        &server.token("bob"),
+        &["answer", "--duration", "6"],
+    );
+    let browser = Browser::start(&server, "billing", &[("CALL", "bob"), ("STAY_MS", "3000")]);
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    let first = browser.until("first_frame_ms")["first_frame_ms"]
+        .as_u64()
+        .unwrap();
+    eprintln!("browser → bob: accept → first frame from bob {first} ms");
+    let media = browser.until("video_decoded");
+    assert!(media["video_decoded"].as_u64().unwrap() > 30, "{media}");
+    let ended = browser.until("ended");
+    assert_eq!(ended["ended"]["code"], "hangup", "{ended}");
+    assert_eq!(ended["ended"]["side"], "remote", "{ended}");
+    let summary = bob.finish();
+    eprintln!("bob: {summary}");
+    assert_eq!(summary["end_reason"]["code"], "hangup", "{summary}");
+    assert!(
+        summary["video"]["decoded"].as_u64().unwrap() > 30,
+        "{summary}"
+    );
+}

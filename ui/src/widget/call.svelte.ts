@@ -36,8 +36,10 @@ export interface StartOptions {
   server: string;
   /** Wait in this queue… */
   business?: string;
-  /** …or call this user directly (a token from `/auth/customer` for `business` still). */
+  /** …or call this user directly, signed in with an account of ours (customers may only
+   * wait in queues: the server refuses their invites). */
   callUser?: string;
+  login?: { user: string; password: string };
   name: string;
   media: CallMedia;
 }
@@ -69,7 +71,7 @@ export class WidgetCall {
   stats = $state<MediaFigures>({ videoDecoded: 0, width: 0, height: 0, audioEnergy: 0, firstFrameMs: null, codecs: [] });
   /** When the agent answered (ms, `performance.now()`). */
   private answeredAt: number | null = null;
-  private statsTimer: ReturnType<typeof setInterval> | null = null;
+  private statsTimer: ReturnType<typeof setTimeout> | null = null;
 
   private ws: WebSocket | null = null;
   private pc: RTCPeerConnection | null = null;
@@ -90,11 +92,17 @@ export class WidgetCall {
     this.media = o.media;
     try {
       const business = o.business ?? "";
-      const r = await fetch(new URL("/auth/customer", o.server), {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ business }),
-      });
+      const r = o.login
+        ? await fetch(new URL("/auth/login", o.server), {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(o.login),
+          })
+        : await fetch(new URL("/auth/customer", o.server), {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ business }),
+          });
       const body = await r.json();
       if (!r.ok) throw new Error(body.message ?? `HTTP ${r.status}`);
       await this.connect(o.server, body.token);
@@ -246,7 +254,7 @@ export class WidgetCall {
           this.phase = "in_call";
           this.answeredAt = performance.now();
           this.flushIce();
-          this.statsTimer ??= setInterval(() => void this.readStats(), 100);
+          if (!this.statsTimer) void this.pollStats();
         }
         break;
       case "sdp":
@@ -290,6 +298,15 @@ export class WidgetCall {
         this.fail(f.message);
         break;
     }
+  }
+
+  /** Reads the stats every 10 ms until the first picture (its time is a figure we report),
+   * then every 250 ms. */
+  private async pollStats(): Promise<void> {
+    await this.readStats();
+    if (!this.pc) return;
+    const next = this.stats.firstFrameMs === null ? 10 : 250;
+    this.statsTimer = setTimeout(() => void this.pollStats(), next);
   }
 
   /** The browser's own counts of what came from the agent. */
@@ -396,7 +413,8 @@ export class WidgetCall {
   }
 
   private close(): void {
-    if (this.statsTimer) clearInterval(this.statsTimer);
+    if (this.statsTimer) clearTimeout(this.statsTimer);
+    this.statsTimer = null;
     for (const t of this.localStream?.getTracks() ?? []) t.stop();
     this.screenSender?.track?.stop();
     this.pc?.close();
