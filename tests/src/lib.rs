@@ -2,6 +2,7 @@
 //! environment `cargo xtask test` provides (CONTRACTS.md), launching the app with its own
 //! scratch directories, and looking at the X display.
 
+pub mod browser;
 pub mod calls;
 pub mod drive;
 pub mod ffmpeg;

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use switchboard_media::Stamp;
+use switchboard_tests::browser::Browser;
 use switchboard_tests::drive::{Cli, SHORT, history_rows, sign_in, wait_until};
 use switchboard_tests::server::DevServer;
 use switchboard_tests::webdriver::{Driver, El};
@@ -385,4 +386,98 @@ fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::pr
     let _ = child.kill();
     let _ = child.wait();
     None
+}
+
+/// A customer in the browser widget (headless Chromium) reaches the agent console under Xvfb:
+/// the console rings, the agent takes the call with a click, each side shows the other's
+/// pictures, they chat both ways, and the agent's hang-up ends the widget's call.
+#[test]
+fn a_browser_customer_reaches_the_agent_console() {
+    let display = test_env("DISPLAY");
+    let server = DevServer::start("").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let dir = artefacts_dir().join("e2e-widget");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut steps = Steps { dir, n: 0 };
+    let data_dir = data.path().display().to_string();
+    let d = Driver::start(
+        &binary("switchboard"),
+        &[],
+        &[("DISPLAY", &display), ("SWITCHBOARD_DATA_DIR", &data_dir)],
+        &steps.dir.join("app.log"),
+    )
+    .unwrap();
+    sign_in(&d, &server, "a1");
+    d.click(&d.find("[data-testid=agent-register]", SHORT).unwrap())
+        .unwrap();
+    d.click(&d.find("[data-testid=agent-ready]", SHORT).unwrap())
+        .unwrap();
+    wait_until("the agent ready", SHORT, || {
+        d.find("[data-testid=agent-state]", Duration::ZERO)
+            .and_then(|el| d.text(&el))
+            .is_ok_and(|t| t.contains("Ready"))
+    });
+
+    let browser = Browser::start(
+        &server,
+        "support",
+        &[("SAY", "Hello from the widget"), ("STAY_MS", "3000")],
+    );
+    let toast = d.find("[data-testid=incoming]", SHORT).unwrap();
+    let offered = d.text(&toast).unwrap();
+    assert!(
+        offered.contains("Ann") && offered.contains("support"),
+        "{offered}"
+    );
+    steps.shot(&d, "widget-ringing");
+    d.click(&d.find("[data-testid=accept-video]", SHORT).unwrap())
+        .unwrap();
+    // Chromium's fake camera in the console's remote tile.
+    d.wait_attr(
+        "[data-testid=video-tile][data-path^='remote/']",
+        "data-drawn",
+        SHORT,
+        |v| v.parse::<u32>().unwrap_or(0) > 10,
+    )
+    .unwrap();
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    let first = browser.until("first_frame_ms")["first_frame_ms"]
+        .as_u64()
+        .unwrap();
+    eprintln!("browser: first picture from the console {first} ms after the answer");
+    // Chat: the customer's line shows in the console; the agent's reaches the widget.
+    wait_until("the customer's chat line", SHORT, || {
+        d.find("[data-testid=chat]", Duration::ZERO)
+            .and_then(|el| d.text(&el))
+            .is_ok_and(|t| t.contains("Hello from the widget"))
+    });
+    d.type_text(
+        &d.find("[data-testid=say]", SHORT).unwrap(),
+        "Hello, how can I help?",
+    )
+    .unwrap();
+    d.click(&d.find("[data-testid=say-send]", SHORT).unwrap())
+        .unwrap();
+    let chat = browser.until("chat");
+    assert!(
+        chat.to_string().contains("Hello, how can I help?"),
+        "{chat}"
+    );
+    steps.shot(&d, "widget-call");
+    // The console's pattern camera, decoded by Chromium.
+    let media = browser.until("video_decoded");
+    assert!(media["video_decoded"].as_u64().unwrap() > 30, "{media}");
+    assert!(media["audio_energy"].as_f64().unwrap() > 0.0, "{media}");
+
+    // The agent hangs up.
+    d.click(&d.find("[data-testid=hangup]", SHORT).unwrap())
+        .unwrap();
+    let ended = browser.until("ended");
+    assert_eq!(ended["ended"]["code"], "hangup", "{ended}");
+    assert_eq!(ended["ended"]["side"], "remote", "{ended}");
+    wait_until("the customer call in the history", SHORT, || {
+        history_rows(&d, "hangup") >= 1
+    });
+    steps.shot(&d, "widget-done");
 }

@@ -6,87 +6,9 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::sync::mpsc::Receiver;
-use std::time::Duration;
-
+use switchboard_tests::browser::Browser;
 use switchboard_tests::drive::Cli;
 use switchboard_tests::server::DevServer;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// The browser script's milestones, one JSON object per line.
-struct Browser {
-    child: std::process::Child,
-    lines: Receiver<serde_json::Value>,
-}
-
-impl Browser {
-    fn start(server: &DevServer, business: &str, env: &[(&str, &str)]) -> Self {
-        assert!(
-            std::path::Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} is missing: `cargo xtask setup` installs Debian's chromium"
-        );
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut child = Command::new("node")
-            .arg(root.join("tests/browser/widget.mjs"))
-            .current_dir(&root)
-            .env("SERVER", server.http())
-            .env("BUSINESS", business)
-            .env("CHROMIUM", CHROMIUM)
-            .env("STAY_MS", "10000")
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node runs tests/browser/widget.mjs");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                eprintln!("browser: {line}");
-                if let Ok(v) = serde_json::from_str(&line) {
-                    let _ = tx.send(v);
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// The next milestone (a browser-side error fails the test with its message).
-    fn next(&self, what: &str) -> serde_json::Value {
-        let v = self
-            .lines
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no {what} from the browser within 30 s"));
-        assert!(v.get("error").is_none(), "the browser failed: {v}");
-        v
-    }
-
-    /// The next milestone that has `key` (skipping others, such as queue positions).
-    fn until(&self, key: &str) -> serde_json::Value {
-        loop {
-            let v = self.next(key);
-            if v.get(key).is_some() {
-                return v;
-            }
-        }
-    }
-
-    fn tell(&mut self, command: &str) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        writeln!(stdin, "{command}").unwrap();
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn a_browser_customer_waits_is_answered_by_an_agent_and_media_flows_both_ways() {
