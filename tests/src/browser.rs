@@ -36,7 +36,7 @@ impl Browser {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("node runs tests/browser/widget.mjs");
-        let stdout = child.stdout.take().unwrap();
+        let stdout = child.stdout.take().expect("piped stdout");
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -70,8 +70,8 @@ impl Browser {
     }
 
     pub fn tell(&mut self, command: &str) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        writeln!(stdin, "{command}").unwrap();
+        let stdin = self.child.stdin.as_mut().expect("piped stdin");
+        writeln!(stdin, "{command}").expect("the browser script reads its commands");
     }
 }
 
