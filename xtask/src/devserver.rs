@@ -32,6 +32,11 @@ impl DevServer {
         let mut child = Command::new(exe)
             .args(["serve", "--dev", "--listen", listen, "--data-dir"])
             .arg(data_dir)
+            // The customer widget that `npm run build` wrote (wherever the target dir is).
+            .env(
+                "SWITCHBOARD_WIDGET_DIR",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/dist-widget"),
+            )
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
@@ -96,6 +101,10 @@ impl DevServer {
         }
         s.push_str(&format!(
             "Sign in over HTTP: curl -s -X POST http://{}/auth/login -H 'content-type: application/json' -d '{{\"user\":\"a1\",\"password\":\"a1\"}}'\n",
+            self.addr
+        ));
+        s.push_str(&format!(
+            "Customer widget (a browser calls the `support` queue; sign in as a1 and go ready): http://{}/widget/?business=support\n",
             self.addr
         ));
         s
