@@ -186,3 +186,76 @@ fn a_browser_calls_a_desktop_user_directly() {
         "{summary}"
     );
 }
+
+#[test]
+fn the_agent_who_takes_a_rung_out_call_offers_and_chromium_answers() {
+    // The first agent offered the call lets it ring out (RONA after 4 s): it had the browser's
+    // offer, so the second agent offers instead, and Chromium answers our engine's SDP.
+    let server = DevServer::start("rona_secs = 4\n").unwrap();
+    let _away = Cli::start(
+        &server,
+        &server.token("a1"),
+        &["agent", "--ready", "--skill", "billing", "--duration", "30"],
+    );
+    // Longest idle is offered first: a1.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let agent = Cli::start(
+        &server,
+        &server.token("a2"),
+        &[
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "billing",
+            "--call-duration",
+            "6",
+            "--duration",
+            "14",
+        ],
+    );
+    let browser = Browser::start(&server, "billing", &[("STAY_MS", "3000")]);
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    browser.until("first_frame_ms");
+    let media = browser.until("video_decoded");
+    assert!(media["video_decoded"].as_u64().unwrap() > 30, "{media}");
+    assert!(media["audio_energy"].as_f64().unwrap() > 0.0, "{media}");
+    let ended = browser.until("ended");
+    assert_eq!(ended["ended"]["side"], "remote", "{ended}");
+    let summary = agent.finish();
+    eprintln!("agent: {summary}");
+    assert_eq!(summary["end_reason"]["code"], "hangup", "{summary}");
+    assert!(
+        summary["video"]["decoded"].as_u64().unwrap() > 30,
+        "{summary}"
+    );
+}
+
+#[test]
+fn the_widget_and_its_embed_script_are_served() {
+    let server = DevServer::start("").unwrap();
+    let get = |path: &str| {
+        let mut r = ureq::get(format!("{}{path}", server.http()))
+            .call()
+            .unwrap();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (
+            kind.unwrap_or_default(),
+            r.body_mut().read_to_string().unwrap(),
+        )
+    };
+    let (kind, page) = get("/widget/");
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(page.contains(r#"<div id="widget">"#), "{page}");
+    // Any other path under /widget/ is the page too (a company may link deeper).
+    assert!(get("/widget/contact").1.contains(r#"<div id="widget">"#));
+    let (kind, script) = get("/widget/embed.js");
+    assert!(kind.contains("javascript"), "{kind}");
+    assert!(
+        script.contains("display-capture"),
+        "the frame may not capture the screen"
+    );
+}

@@ -80,6 +80,9 @@ export class WidgetCall {
   private media: CallMedia = "audio";
   private screenSender: RTCRtpSender | null = null;
   private screenTrack: MediaStreamTrack | null = null;
+  /** Whom the connection was negotiated with (an agent who let the call ring out had
+   * answered our first offer; the next one starts afresh). */
+  private pcPeer: string | null = null;
   /** Our candidates found before we know whom they are for (the agent, once answered). */
   private pendingIce: RTCIceCandidate[] = [];
   private waiters = new Map<number, (f: ServerFrame) => void>();
@@ -165,7 +168,7 @@ export class WidgetCall {
         if (f.type === "error" && !f.id) {
           reject(new Error(f.message));
         }
-        void this.onFrame(f);
+        this.onFrame(f).catch((e) => console.error(`handling ${f.type}:`, String(e)));
       };
     });
   }
@@ -183,18 +186,10 @@ export class WidgetCall {
     });
   }
 
-  private async makeOffer(local: MediaStream): Promise<string> {
+  /** A peer connection with our handlers (its transceivers come from our offer or theirs). */
+  private connection(): RTCPeerConnection {
     const pc = new RTCPeerConnection();
     this.pc = pc;
-    const [audio] = local.getAudioTracks();
-    const [video] = local.getVideoTracks();
-    pc.addTransceiver(audio ?? "audio", { direction: "sendrecv", streams: [local] });
-    pc.addTransceiver(video ?? "video", {
-      direction: this.media === "video" ? "sendrecv" : "inactive",
-      streams: [local],
-    });
-    // The screen's m-line: silent until we share (replaceTrack needs no renegotiation).
-    this.screenSender = pc.addTransceiver("video", { direction: "sendrecv" }).sender;
     // The agent's tracks share one stream id: sort them by m-line instead. The third is the
     // agent's screen, shown while they say they share.
     const remote = new MediaStream();
@@ -211,8 +206,22 @@ export class WidgetCall {
       if (e.candidate && e.candidate.candidate) this.trickle(e.candidate);
     };
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "failed") this.fail("the media connection failed");
+      if (pc.connectionState === "failed" && pc === this.pc) this.fail("the media connection failed");
     };
+    return pc;
+  }
+
+  private async makeOffer(local: MediaStream): Promise<string> {
+    const pc = this.connection();
+    const [audio] = local.getAudioTracks();
+    const [video] = local.getVideoTracks();
+    pc.addTransceiver(audio ?? "audio", { direction: "sendrecv", streams: [local] });
+    pc.addTransceiver(video ?? "video", {
+      direction: this.media === "video" ? "sendrecv" : "inactive",
+      streams: [local],
+    });
+    // The screen's m-line: silent until we share (replaceTrack needs no renegotiation).
+    this.screenSender = pc.addTransceiver("video", { direction: "sendrecv" }).sender;
     await pc.setLocalDescription(await pc.createOffer());
     // The first candidates ride in the offer (whom to trickle them to is not known while we
     // wait in the queue); late ones follow once the agent answers.
@@ -224,6 +233,27 @@ export class WidgetCall {
     });
     this.pendingIce = [];
     return pc.localDescription?.sdp ?? "";
+  }
+
+  /** Answers an offer on a new connection: our tracks on its m-lines, in order. */
+  private async answerWith(pc: RTCPeerConnection, sdp: string): Promise<void> {
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    const local = this.localStream;
+    const [audio] = local?.getAudioTracks() ?? [];
+    const [video] = local?.getVideoTracks() ?? [];
+    const t = pc.getTransceivers();
+    for (const [i, track] of [audio, video].entries()) {
+      const tr = t[i];
+      if (!tr) continue;
+      tr.direction = i === 1 && this.media !== "video" ? "inactive" : "sendrecv";
+      if (track) await tr.sender.replaceTrack(track);
+      if (local) tr.sender.setStreams(local);
+    }
+    if (t[2]) {
+      t[2].direction = "sendrecv";
+      this.screenSender = t[2].sender;
+    }
+    await pc.setLocalDescription(await pc.createAnswer());
   }
 
   private trickle(c: RTCIceCandidate): void {
@@ -261,15 +291,26 @@ export class WidgetCall {
         if (!this.pc) break;
         this.agent = f.from;
         if (f.kind === "answer") {
+          this.pcPeer = f.from;
           await this.pc.setRemoteDescription({ type: "answer", sdp: f.sdp });
           this.flushIce();
         } else {
-          // A re-offer from the agent (audio↔video): answer on the same connection.
-          await this.pc.setRemoteDescription({ type: "offer", sdp: f.sdp });
-          const answer = await this.pc.createAnswer();
-          await this.pc.setLocalDescription(answer);
-          if (this.callId)
-            this.send({ type: "sdp", call_id: this.callId, to: f.from, kind: "answer", sdp: answer.sdp ?? "" });
+          // The agent offers: a re-offer (audio↔video) on this connection, or the agent who
+          // took the call after another let it ring out (that one had our offer and answered
+          // it): a new connection answers them. (Renegotiating the old one is no way: Chromium
+          // refuses an offer that maps RTP header extensions to other ids than it used.)
+          const fresh = this.pc.signalingState === "have-local-offer" || this.pcPeer !== f.from;
+          this.pcPeer = f.from;
+          if (fresh) {
+            this.pc.close();
+            this.pendingIce = [];
+            await this.answerWith(this.connection(), f.sdp);
+          } else {
+            await this.pc.setRemoteDescription({ type: "offer", sdp: f.sdp });
+            await this.pc.setLocalDescription(await this.pc.createAnswer());
+          }
+          const sdp = this.pc.localDescription?.sdp ?? "";
+          if (this.callId) this.send({ type: "sdp", call_id: this.callId, to: f.from, kind: "answer", sdp });
         }
         break;
       case "ice_candidate":
