@@ -27,12 +27,21 @@ const browser = await chromium.launch({
   ],
 });
 const commands = createInterface({ input: process.stdin });
-const next = () => new Promise((resolve) => commands.once("line", resolve));
+// The next command; the end of input (the test is over, or failed) reads as "quit".
+let closed = false;
+commands.once("close", () => (closed = true));
+const next = () =>
+  new Promise((resolve) => {
+    if (closed) return resolve("quit");
+    commands.once("line", resolve);
+    commands.once("close", () => resolve("quit"));
+  });
 try {
   const page = await browser.newPage();
   page.on("console", (m) => process.stderr.write(`[widget] ${m.text()}\n`));
   const call = process.env.CALL ? `&call=${encodeURIComponent(process.env.CALL)}` : "";
-  await page.goto(`${server}/widget/?business=${encodeURIComponent(business)}&name=Ann&media=video${call}`);
+  const media = process.env.MEDIA ?? "video";
+  await page.goto(`${server}/widget/?business=${encodeURIComponent(business)}&name=Ann&media=${media}${call}`);
   if (process.env.CALL) {
     // A direct call is made as one of our users (dev accounts: the password is the id).
     await page.fill("[data-testid=user]", process.env.CALLER ?? "carol");
@@ -60,13 +69,15 @@ try {
     await page.waitForTimeout(50);
   }
   out({ phase: await attr("data-phase") });
-  // The first picture from the agent, then media for STAY_MS.
-  await page.waitForFunction(
-    () => Number(document.querySelector("[data-testid=widget]")?.getAttribute("data-video-decoded")) > 0,
-    null,
-    { timeout: 15000 },
-  );
-  out({ first_frame_ms: Number(await attr("data-first-frame-ms")) });
+  // The first picture from the agent (in a video call), then media for STAY_MS.
+  if (media === "video") {
+    await page.waitForFunction(
+      () => Number(document.querySelector("[data-testid=widget]")?.getAttribute("data-video-decoded")) > 0,
+      null,
+      { timeout: 15000 },
+    );
+    out({ first_frame_ms: Number(await attr("data-first-frame-ms")) });
+  }
   if (process.env.SAY) {
     await page.fill("[data-testid=say]", process.env.SAY);
     await page.press("[data-testid=say]", "Enter");
@@ -91,6 +102,7 @@ try {
   // Hang up from here when told, unless the agent hangs up first.
   const ended = page.waitForSelector("[data-testid=ended]", { timeout: 30000 });
   const command = await Promise.race([next(), ended.then(() => "ended")]);
+  if (command === "quit") throw new Error("the test ended first");
   if (command === "hangup") await page.click("[data-testid=hangup]");
   await ended;
   const end = page.locator("[data-testid=ended]");

@@ -77,6 +77,16 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Closing its input lets the script close Chromium (killing node alone would leave
+        // Chromium, in its own process group, running its fake encoders); then node goes.
+        drop(self.child.stdin.take());
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -98,7 +98,7 @@ fn a_browser_customer_waits_is_answered_by_an_agent_and_media_flows_both_ways() 
 }
 
 #[test]
-fn a_browser_customer_chats_shares_the_screen_and_the_agent_hangs_up() {
+fn a_browser_customer_in_a_voice_call_chats_shares_the_screen_and_the_agent_hangs_up() {
     let server = DevServer::start("").unwrap();
     // The agent says hello once media flows and hangs up after 8 s.
     let agent = Cli::start(
@@ -125,10 +125,11 @@ fn a_browser_customer_chats_shares_the_screen_and_the_agent_hangs_up() {
             ("SAY", "Hello from the widget"),
             ("SHARE", "1"),
             ("STAY_MS", "2000"),
+            // A voice call: the customer's screen is its only video track, yet the screen.
+            ("MEDIA", "audio"),
         ],
     );
     assert_eq!(browser.until("phase")["phase"], "in_call");
-    browser.until("first_frame_ms");
     let chat = browser.until("chat");
     let lines: Vec<&str> = chat["chat"]
         .as_array()
@@ -156,6 +157,7 @@ fn a_browser_customer_chats_shares_the_screen_and_the_agent_hangs_up() {
         screen > 5,
         "the agent decoded {screen} screen pictures: {summary}"
     );
+    assert_eq!(summary["video"]["decoded"], 0, "{summary}");
 }
 
 #[test]
@@ -252,6 +254,12 @@ fn the_widget_and_its_embed_script_are_served() {
     assert!(page.contains(r#"<div id="widget">"#), "{page}");
     // Any other path under /widget/ is the page too (a company may link deeper).
     assert!(get("/widget/contact").1.contains(r#"<div id="widget">"#));
+    // A missing file is missing (a page must not run as a script).
+    let missing = ureq::get(format!("{}/widget/assets/old-build.js", server.http())).call();
+    assert!(
+        matches!(missing, Err(ureq::Error::StatusCode(404))),
+        "{missing:?}"
+    );
     let (kind, script) = get("/widget/embed.js");
     assert!(kind.contains("javascript"), "{kind}");
     assert!(

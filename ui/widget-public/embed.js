@@ -6,7 +6,6 @@
   if (!me) return;
   var base = new URL(".", me.src);
   var q = new URLSearchParams();
-  q.set("server", base.origin);
   ["business", "media", "call", "name"].forEach(function (k) {
     var v = me.getAttribute("data-" + k);
     if (v) q.set(k, v);
@@ -17,13 +16,17 @@
   button.style.cssText =
     "position:fixed;right:20px;bottom:20px;z-index:2147483000;padding:10px 16px;border:0;" +
     "border-radius:20px;background:#2563eb;color:#fff;font:600 14px system-ui;cursor:pointer";
+  var label = button.textContent;
   var frame = null;
+  // The button hides and shows the frame: removing it would end a call in progress.
   button.onclick = function () {
     if (frame) {
-      frame.remove();
-      frame = null;
+      var shown = frame.style.display !== "none";
+      frame.style.display = shown ? "none" : "block";
+      button.textContent = shown ? label : "–";
       return;
     }
+    button.textContent = "–";
     frame = document.createElement("iframe");
     frame.src = new URL("?" + q.toString(), base).toString();
     frame.allow = "camera; microphone; display-capture; autoplay";
@@ -33,5 +36,10 @@
       "border:1px solid #ccc;border-radius:10px;z-index:2147483000;background:#fff";
     document.body.appendChild(frame);
   };
-  document.body.appendChild(button);
+  // In <head> without async/defer there is no body yet.
+  if (document.body) document.body.appendChild(button);
+  else
+    document.addEventListener("DOMContentLoaded", function () {
+      document.body.appendChild(button);
+    });
 })();

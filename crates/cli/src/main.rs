@@ -417,6 +417,8 @@ async fn follow(
     let mut chat = Vec::new();
     // The first picture and the first sound; the summary uses the picture when there is one.
     let mut first: (Option<Instant>, Option<Instant>) = (None, None);
+    // `--record`, `--share`, `--say` start once, at the first media of any kind.
+    let mut started = false;
     let ring_deadline = Instant::now() + Duration::from_secs(2);
     loop {
         let now = Instant::now();
@@ -462,7 +464,7 @@ async fn follow(
                 user,
             } if &c == call_id => {
                 eprintln!("first {kind} from {user}");
-                if first == (None, None) {
+                if !std::mem::replace(&mut started, true) {
                     if let Some(path) = RECORD.get() {
                         match engine
                             .start_recording(

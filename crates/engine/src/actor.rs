@@ -411,16 +411,21 @@ impl Actor {
         }
         let mut rec = crate::recording::Recording::start(path, options, &self.factory.capture)
             .map_err(|e| e.to_string())?;
-        for (user, p) in &call.peers {
+        Self::watch_members(&mut rec, &call.peers);
+        call.recording = Some(rec);
+        self.tell_media_state(call_id);
+        Ok(())
+    }
+
+    /// Adds every member's camera and screen to the recording (each once).
+    fn watch_members(rec: &mut crate::recording::Recording, peers: &HashMap<UserId, Peer>) {
+        for (user, p) in peers {
             rec.watch(
                 user,
                 p.shared.frames.subscribe(),
                 p.shared.screen_frames.subscribe(),
             );
         }
-        call.recording = Some(rec);
-        self.tell_media_state(call_id);
-        Ok(())
     }
 
     async fn stop_recording(
@@ -767,13 +772,7 @@ impl Actor {
                     let Some(rec) = call.recording.as_mut() else {
                         continue;
                     };
-                    for (user, p) in &call.peers {
-                        rec.watch(
-                            user,
-                            p.shared.frames.subscribe(),
-                            p.shared.screen_frames.subscribe(),
-                        );
-                    }
+                    Self::watch_members(rec, &call.peers);
                     if !rec.is_running() {
                         failed.push(id.clone());
                     }

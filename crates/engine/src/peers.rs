@@ -38,6 +38,27 @@ struct Handler {
     tx: mpsc::UnboundedSender<PeerEvent>,
     shared: Arc<PeerShared>,
     advertise: Option<Advertise>,
+    /// The connection itself, once built (to find which m-line a new track came on).
+    pc: std::sync::OnceLock<std::sync::Weak<dyn PeerConnection>>,
+}
+
+impl Handler {
+    /// Whether a remote video track came on the screen's m-line: our engines and the widget
+    /// lay them out audio, camera, screen, and browsers and webrtc 0.21 name the m-lines by
+    /// their place (mid `0`, `1`, `2`). `None` if it cannot be told. (Counting video receivers
+    /// would not do: an `inactive` camera m-line has none.)
+    async fn on_screen_line(&self, track: &Arc<dyn TrackRemote>) -> Option<bool> {
+        let pc = self.pc.get()?.upgrade()?;
+        for t in pc.get_transceivers().await {
+            if let Ok(Some(r)) = t.receiver().await
+                && Arc::ptr_eq(r.track(), track)
+            {
+                let mid = t.mid().await.ok().flatten()?;
+                return mid.parse::<u32>().ok().map(|place| place >= 2);
+            }
+        }
+        None
+    }
 }
 
 #[async_trait::async_trait]
@@ -77,7 +98,13 @@ impl PeerConnectionEventHandler for Handler {
         let shared = self.shared.clone();
         match track.kind().await {
             RtpCodecKind::Video => {
-                let kind = shared.claim_video_track(&track.track_id().await);
+                // By m-line: a browser's screen in a voice call is its first video track to
+                // arrive (the camera's m-line is inactive), yet it is the screen.
+                let kind = match self.on_screen_line(&track).await {
+                    Some(false) => VideoKind::Camera,
+                    Some(true) => VideoKind::Screen,
+                    None => shared.claim_video_track(&track.track_id().await),
+                };
                 tokio::spawn(pipeline::receive_video(shared, track, kind));
             }
             RtpCodecKind::Audio => {
@@ -165,8 +192,10 @@ impl PeerFactory {
             tx: self.events.clone(),
             shared: shared.clone(),
             advertise: self.advertise.clone(),
+            pc: std::sync::OnceLock::new(),
         });
-        let pc = peer::build(&self.ice_servers, &self.bind, handler).await?;
+        let pc = peer::build(&self.ice_servers, &self.bind, handler.clone()).await?;
+        let _ = handler.pc.set(Arc::downgrade(&pc));
         Ok(Peer {
             key,
             user: user.clone(),
@@ -240,12 +269,14 @@ impl PeerFactory {
         Ok((p, offer.sdp))
     }
 
-    /// A peer that answers this offer: returns it with the answer SDP.
+    /// A peer that answers this offer (`video`: the call's media): returns it with the answer
+    /// SDP.
     pub async fn answerer(
         &self,
         key: u64,
         user: &UserId,
         offer: &str,
+        video: bool,
     ) -> anyhow::Result<(Peer, String)> {
         let mut p = self.build(key, user).await?;
         p.pc.set_remote_description(RTCSessionDescription::offer(offer.to_owned())?)
@@ -254,6 +285,10 @@ impl PeerFactory {
         // After the remote offer: webrtc 0.21 then reuses the offer's transceivers
         // (research/chromium-interop.md, pitfall 8).
         self.add_tracks(&mut p).await?;
+        // In a voice call the camera's m-line is answered `inactive`: webrtc 0.21 would
+        // answer `sendrecv` even to an `inactive` offer, which Chromium refuses ("Incompatible
+        // receive direction").
+        p.set_video_direction(video).await?;
         let answer = p.pc.create_answer(None).await?;
         p.pc.set_local_description(answer.clone()).await?;
         p.note_video_direction().await;

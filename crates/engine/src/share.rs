@@ -14,6 +14,9 @@ use tokio::sync::broadcast;
 
 use crate::pipeline::{SCREEN_MAX_FPS, SCREEN_MIN_FPS};
 
+/// How long capture may fail (a minimised window) before the share ends.
+const GIVE_UP: Duration = Duration::from_secs(30);
+
 /// The largest picture sent (a 4K screen is scaled down to this).
 pub const MAX_WIDTH: usize = 1920;
 pub const MAX_HEIGHT: usize = 1080;
@@ -56,15 +59,25 @@ impl ScreenShare {
             .name("screen-share".into())
             .spawn(move || {
                 let mut cost = Duration::ZERO;
+                // Since when capture fails without the source being gone (a minimised window).
+                let mut failing: Option<Instant> = None;
                 while !s.load(Ordering::Relaxed) {
                     let started = Instant::now();
                     match capturer.frame() {
                         Ok(picture) => {
+                            failing = None;
                             let picture = shrink_to(&picture, MAX_WIDTH, MAX_HEIGHT);
                             if s.load(Ordering::Relaxed) {
                                 break;
                             }
                             let _ = frames.send(Arc::new(picture));
+                        }
+                        // The far side keeps the last picture while the window is away, for
+                        // a while.
+                        Err(CaptureError::Failed(why))
+                            if failing.get_or_insert(started).elapsed() < GIVE_UP =>
+                        {
+                            tracing::debug!("screen capture: {why}; trying again");
                         }
                         Err(e) => {
                             if !s.load(Ordering::Relaxed) {

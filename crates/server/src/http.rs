@@ -39,14 +39,29 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// The customer widget's files (`vite build` with base `/widget/`): any path that is not a
-/// file is the page itself. Without a build, a clear 404.
+/// The customer widget's files (`vite build` with base `/widget/`): any other path is the
+/// page itself, except a missing file (an old build's script asked for by a cached page: HTML
+/// in its place would fail as a script). Without a build, a clear 404.
 fn widget(config: &crate::config::Config) -> axum::routing::MethodRouter {
-    use tower_http::services::{ServeDir, ServeFile};
+    use tower_http::services::ServeDir;
     match config.widget_dir() {
         Some(dir) => {
             tracing::info!(dir = %dir.display(), "serving the customer widget at /widget/");
-            let page = ServeFile::new(dir.join("widget.html"));
+            let page_path = dir.join("widget.html");
+            let page = routing::get(move |uri: axum::http::Uri| {
+                let page_path = page_path.clone();
+                async move {
+                    let last = uri.path().rsplit('/').next().unwrap_or_default();
+                    if last.contains('.') {
+                        return StatusCode::NOT_FOUND.into_response();
+                    }
+                    match tokio::fs::read(&page_path).await {
+                        Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html)
+                            .into_response(),
+                        Err(e) => internal(e).into_response(),
+                    }
+                }
+            });
             routing::get_service(
                 ServeDir::new(&dir)
                     .append_index_html_on_directories(false)

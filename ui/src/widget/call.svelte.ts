@@ -53,6 +53,9 @@ function wsUrl(server: string): string {
   return u.toString();
 }
 
+/** `start` stopped because the customer hung up meanwhile. */
+class Cancelled extends Error {}
+
 export class WidgetCall {
   phase = $state<Phase>("idle");
   /** Our place in the queue (1: next) and how many wait. */
@@ -80,13 +83,30 @@ export class WidgetCall {
   private media: CallMedia = "audio";
   private screenSender: RTCRtpSender | null = null;
   private screenTrack: MediaStreamTrack | null = null;
+  /** What we send: clones of the preview's tracks, off until an agent takes the call. */
+  private sendTracks: MediaStream | null = null;
   /** Whom the connection was negotiated with (an agent who let the call ring out had
    * answered our first offer; the next one starts afresh). */
   private pcPeer: string | null = null;
   /** Our candidates found before we know whom they are for (the agent, once answered). */
   private pendingIce: RTCIceCandidate[] = [];
-  private waiters = new Map<number, (f: ServerFrame) => void>();
+  private waiters = new Map<number, { done: (f: ServerFrame) => void; fail: (e: Error) => void }>();
   private nextId = 1;
+  /** STUN/TURN servers the service announced. */
+  private iceServers: RTCIceServer[] = [];
+  /** Frames are handled one after another (an offer's answer before the next frame). */
+  private handling: Promise<void> = Promise.resolve();
+  /** A share being picked (the browser's picker is open). */
+  private picking = false;
+
+  /** The customer hung up (or it failed) meanwhile: each `await` of `start` may outlive it. */
+  private over(): boolean {
+    return this.phase === "ended";
+  }
+
+  private stillWanted(): void {
+    if (this.over()) throw new Cancelled();
+  }
 
   /** Gets a token, connects, and queues (or calls) with our offer. */
   async start(o: StartOptions): Promise<void> {
@@ -108,10 +128,21 @@ export class WidgetCall {
           });
       const body = await r.json();
       if (!r.ok) throw new Error(body.message ?? `HTTP ${r.status}`);
+      this.stillWanted();
       await this.connect(o.server, body.token);
+      this.stillWanted();
       const local = await navigator.mediaDevices.getUserMedia({ audio: true, video: o.media === "video" });
+      if (this.over()) {
+        for (const t of local.getTracks()) t.stop();
+        return;
+      }
+      // Nothing of the customer goes out until an agent has taken the call (an agent who
+      // only rings gets silence and black); the preview shows the camera meanwhile.
       this.localStream = local;
-      const offer = await this.makeOffer(local);
+      this.sendTracks = local.clone();
+      for (const t of this.sendTracks.getTracks()) t.enabled = false;
+      const offer = await this.makeOffer(this.sendTracks);
+      this.stillWanted();
       if (o.callUser) {
         this.agent = o.callUser;
         const reply = await this.request({
@@ -137,7 +168,7 @@ export class WidgetCall {
         this.phase = "waiting";
       }
     } catch (e) {
-      this.fail(e instanceof Error ? e.message : String(e));
+      if (!(e instanceof Cancelled)) this.fail(e instanceof Error ? e.message : String(e));
     }
   }
 
@@ -162,13 +193,27 @@ export class WidgetCall {
         const f = JSON.parse(String(m.data)) as ServerFrame;
         if (f.type === "hello") {
           this.me = f.user;
+          this.iceServers = f.ice_servers.map((s) => ({
+            urls: s.urls,
+            username: s.username,
+            credential: s.credential,
+          }));
           resolve();
           return;
         }
         if (f.type === "error" && !f.id) {
           reject(new Error(f.message));
         }
-        this.onFrame(f).catch((e) => console.error(`handling ${f.type}:`, String(e)));
+        this.handling = this.handling
+          .then(() => this.onFrame(f))
+          .catch((e) => {
+            console.error(`handling ${f.type}:`, String(e));
+            // A negotiation that failed leaves no media: end rather than show a dead call.
+            if (f.type === "sdp") {
+              this.sendHangup();
+              this.fail(`the media connection could not be set up (${String(e)})`);
+            }
+          });
       };
     });
   }
@@ -181,14 +226,17 @@ export class WidgetCall {
   private request(m: ClientMessage): Promise<ServerFrame> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiters.set(id, (f) => (f.type === "error" ? reject(new Error(f.message)) : resolve(f)));
+      this.waiters.set(id, {
+        done: (f) => (f.type === "error" ? reject(new Error(f.message)) : resolve(f)),
+        fail: reject,
+      });
       this.send(m, id);
     });
   }
 
   /** A peer connection with our handlers (its transceivers come from our offer or theirs). */
   private connection(): RTCPeerConnection {
-    const pc = new RTCPeerConnection();
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
     // The agent's tracks share one stream id: sort them by m-line instead. The third is the
     // agent's screen, shown while they say they share.
@@ -238,7 +286,7 @@ export class WidgetCall {
   /** Answers an offer on a new connection: our tracks on its m-lines, in order. */
   private async answerWith(pc: RTCPeerConnection, sdp: string): Promise<void> {
     await pc.setRemoteDescription({ type: "offer", sdp });
-    const local = this.localStream;
+    const local = this.sendTracks;
     const [audio] = local?.getAudioTracks() ?? [];
     const [video] = local?.getVideoTracks() ?? [];
     const t = pc.getTransceivers();
@@ -270,7 +318,7 @@ export class WidgetCall {
 
   private async onFrame(f: ServerFrame): Promise<void> {
     if (f.id && this.waiters.has(f.id)) {
-      this.waiters.get(f.id)?.(f);
+      this.waiters.get(f.id)?.done(f);
       this.waiters.delete(f.id);
       return;
     }
@@ -283,6 +331,7 @@ export class WidgetCall {
           this.agent = f.user;
           this.phase = "in_call";
           this.answeredAt = performance.now();
+          for (const t of this.sendTracks?.getTracks() ?? []) t.enabled = true;
           this.flushIce();
           if (!this.statsTimer) void this.pollStats();
         }
@@ -346,7 +395,10 @@ export class WidgetCall {
   private async pollStats(): Promise<void> {
     await this.readStats();
     if (!this.pc) return;
-    const next = this.stats.firstFrameMs === null ? 10 : 250;
+    // Fast for the first picture's time, for 5 s at most (an audio call has none).
+    const fast =
+      this.stats.firstFrameMs === null && this.answeredAt !== null && performance.now() - this.answeredAt < 5000;
+    const next = fast ? 10 : 250;
     this.statsTimer = setTimeout(() => void this.pollStats(), next);
   }
 
@@ -393,17 +445,26 @@ export class WidgetCall {
 
   /** Shares a screen or window (the browser's own picker) on the silent m-line. */
   async shareScreen(): Promise<void> {
-    if (!this.screenSender || !this.callId) return;
+    if (!this.screenSender || !this.callId || this.picking || this.sharing) return;
+    this.picking = true;
+    let track: MediaStreamTrack | undefined;
     try {
       const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-      const [track] = display.getVideoTracks();
-      if (!track) return;
+      [track] = display.getVideoTracks();
+      // The call may have ended while the browser's picker was open.
+      if (!track || this.phase !== "in_call" || !this.screenSender) {
+        track?.stop();
+        return;
+      }
       track.onended = () => void this.stopShare();
       await this.screenSender.replaceTrack(track);
       this.sharing = true;
       this.tellState();
     } catch (e) {
+      track?.stop();
       this.error = e instanceof Error ? e.message : String(e);
+    } finally {
+      this.picking = false;
     }
   }
 
@@ -430,12 +491,21 @@ export class WidgetCall {
     });
   }
 
+  /** The page goes away (tab closed, frame removed): end the call now, not after the
+   * server's resume window. */
+  leave(): void {
+    if (this.phase !== "idle" && this.phase !== "ended") this.hangup();
+  }
+
+  /** Tells the service we leave: hang up, or cancel while waiting or ringing. */
+  private sendHangup(): void {
+    if (!this.callId) return;
+    const id = this.callId;
+    this.send(this.phase === "in_call" ? { type: "hangup", call_id: id } : { type: "cancel", call_id: id });
+  }
+
   hangup(): void {
-    if (this.callId) {
-      const m: ClientMessage =
-        this.phase === "in_call" ? { type: "hangup", call_id: this.callId } : { type: "cancel", call_id: this.callId };
-      this.send(m);
-    }
+    this.sendHangup();
     if (this.phase !== "in_call") this.finish("cancelled", "local");
   }
 
@@ -454,6 +524,9 @@ export class WidgetCall {
   }
 
   private close(): void {
+    for (const w of this.waiters.values()) w.fail(new Cancelled());
+    this.waiters.clear();
+    for (const t of this.sendTracks?.getTracks() ?? []) t.stop();
     if (this.statsTimer) clearTimeout(this.statsTimer);
     this.statsTimer = null;
     for (const t of this.localStream?.getTracks() ?? []) t.stop();

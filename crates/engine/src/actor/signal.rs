@@ -200,7 +200,12 @@ impl Actor {
         if let Some(offer) = &inc.offer {
             // Transport set-up starts now, while we ring; media waits for the answer.
             let key = self.key(Owner::Call(call_id.clone()));
-            match self.factory.answerer(key, &inc.from, offer.as_str()).await {
+            let video = inc.media == CallMedia::Video;
+            match self
+                .factory
+                .answerer(key, &inc.from, offer.as_str(), video)
+                .await
+            {
                 Ok((mut peer, answer)) => {
                     peer.session = Some(inc.from_session.clone());
                     if let Ok(sdp) = Sdp::new(answer) {
@@ -331,7 +336,15 @@ impl Actor {
                 }
                 // A mesh offer from another member of a group call.
                 let key = self.key(Owner::Call(s.call_id.clone()));
-                match self.factory.answerer(key, &s.from, s.sdp.as_str()).await {
+                let video = self
+                    .calls
+                    .get(&s.call_id)
+                    .is_some_and(|c| c.media == CallMedia::Video);
+                match self
+                    .factory
+                    .answerer(key, &s.from, s.sdp.as_str(), video)
+                    .await
+                {
                     Ok((mut peer, answer)) => {
                         peer.session = Some(s.from_session.clone());
                         if let Ok(sdp) = Sdp::new(answer) {

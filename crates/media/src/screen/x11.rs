@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use x11rb::connection::{Connection, RequestConnection};
+use x11rb::protocol::ErrorKind;
 use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _, ImageFormat, MapState, Window};
 use x11rb::rust_connection::RustConnection;
@@ -241,9 +242,20 @@ impl Capturer {
         let drawable = self.drawable;
         let conn = self.conn.clone();
         let kind = self.kind;
+        // Only a window that is gone is "closed": one that is minimised or partly off the
+        // screen fails GetImage with BadMatch, and the share waits for it to come back.
         let closed = move |e: x11rb::errors::ReplyError| match (kind, &e) {
-            (SourceKind::Window, x11rb::errors::ReplyError::X11Error(_)) => {
+            (SourceKind::Window, x11rb::errors::ReplyError::X11Error(x))
+                if matches!(x.error_kind, ErrorKind::Window | ErrorKind::Drawable) =>
+            {
                 CaptureError::WindowClosed
+            }
+            (SourceKind::Window, x11rb::errors::ReplyError::X11Error(x))
+                if x.error_kind == ErrorKind::Match =>
+            {
+                CaptureError::Failed(
+                    "the window is not on the screen (minimised or moved off its edge)".into(),
+                )
             }
             _ => failed(e),
         };
