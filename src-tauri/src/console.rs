@@ -407,8 +407,6 @@ pub struct Console {
     video: Mutex<Option<video::Endpoint>>,
     /// Tiles fed through IPC channels, and the last id given.
     pushes: Mutex<(HashMap<u32, Push>, u32)>,
-    /// The call we share a screen in.
-    sharing: Mutex<Option<String>>,
     sounds: Sounds,
 }
 
@@ -467,7 +465,6 @@ impl Console {
             live: Arc::new(Mutex::new(HashMap::new())),
             video: Mutex::new(None),
             pushes: Mutex::new((HashMap::new(), 0)),
-            sharing: Mutex::new(None),
             sounds: Sounds::default(),
         }))
     }
@@ -890,7 +887,6 @@ impl Console {
             .share_screen(&cid, source)
             .await
             .map_err(|e| CommandError::new("screen", e))?;
-        *lock(&self.sharing) = Some(id.to_owned());
         self.ui.emit(UiEvent::ScreenShare {
             call_id: id.to_owned(),
             sharing: true,
@@ -898,11 +894,6 @@ impl Console {
             reason: None,
         });
         Ok(())
-    }
-
-    /// The call we share a screen in, if any (the tray's "Stop sharing").
-    pub fn sharing(&self) -> Option<String> {
-        lock(&self.sharing).clone()
     }
 
     /// Invites more users into the call (it becomes a group call).
@@ -1387,7 +1378,6 @@ impl Console {
                 }
             }
             Event::ScreenShareEnded { call_id, reason } => {
-                *lock(&self.sharing) = None;
                 ui(UiEvent::ScreenShare {
                     call_id: call_id.to_string(),
                     sharing: false,

@@ -442,7 +442,11 @@ fn stop_share(app: &AppHandle) {
     let Some(console) = app.try_state::<Arc<Console>>().map(|c| c.inner().clone()) else {
         return;
     };
-    let Some(call) = console.sharing() else {
+    // The desk follows the console's events: it knows the call we share in.
+    let Some(call) = app
+        .try_state::<DesktopState>()
+        .and_then(|st| lock(&st.desk).sharing().map(str::to_owned))
+    else {
         return;
     };
     tauri::async_runtime::spawn(async move {

@@ -103,7 +103,9 @@ impl PeerConnectionEventHandler for Handler {
                 let kind = match self.on_screen_line(&track).await {
                     Some(false) => VideoKind::Camera,
                     Some(true) => VideoKind::Screen,
-                    None => shared.claim_video_track(&track.track_id().await),
+                    // Not told by its place: our engines name the screen's track `…-screen`.
+                    None if track.track_id().await.ends_with("-screen") => VideoKind::Screen,
+                    None => VideoKind::Camera,
                 };
                 tokio::spawn(pipeline::receive_video(shared, track, kind));
             }

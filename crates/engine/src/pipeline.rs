@@ -126,9 +126,6 @@ pub struct PeerShared {
     pub frames: broadcast::Sender<RemoteFrame>,
     /// Decoded pictures of the member's screen share.
     pub screen_frames: broadcast::Sender<RemoteFrame>,
-    /// A video track from this member already feeds the camera pictures (a second one, as a
-    /// browser sends it, is the screen).
-    camera_track: AtomicBool,
     /// Called at the first media from this peer (video picture or audio frame): kind, when.
     pub first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
     /// The data channel, once created (offerer) or announced (answerer).
@@ -164,7 +161,6 @@ impl PeerShared {
             // Room for a consumer (the video bridge, a test) that is briefly busy.
             frames: broadcast::channel(16).0,
             screen_frames: broadcast::channel(16).0,
-            camera_track: AtomicBool::new(false),
             first_media,
             data: Mutex::new(None),
             mixer,
@@ -183,16 +179,6 @@ impl PeerShared {
         s.screen.latency_ms_p50 = lock(&self.screen_latency).p50();
         s.screen.target_bps = self.screen_bps.load(Ordering::Relaxed);
         s
-    }
-
-    /// What a new remote video track carries: the screen when its id says so (our engines
-    /// name it `…-screen`) or when a camera track came already (a browser's second track).
-    pub fn claim_video_track(&self, track_id: &str) -> VideoKind {
-        if track_id.ends_with("-screen") || self.camera_track.swap(true, Ordering::Relaxed) {
-            VideoKind::Screen
-        } else {
-            VideoKind::Camera
-        }
     }
 
     /// Media goes out: the call is answered and the transport is up.
