@@ -3,7 +3,7 @@
 //! SPS/PPS with each IDR. Input and output are I420 frames; the bitstream is Annex B.
 
 use openh264::OpenH264API;
-use openh264::decoder::Decoder;
+use openh264::decoder::{Decoder, DecoderConfig};
 use openh264::encoder::{
     BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode, UsageType,
 };
@@ -17,6 +17,72 @@ pub enum H264Error {
     /// OpenH264 said no.
     #[error("openh264: {0}")]
     Codec(String),
+    /// A build that uses Cisco's binary has none installed (see [`set_library_path`]).
+    #[error("video needs Cisco's OpenH264 library; it has not been downloaded (consent not given)")]
+    LibraryMissing,
+    /// Cisco's library is there but would not load (its hash is not a known Cisco build, or the
+    /// platform's loader refused it).
+    #[error("Cisco's OpenH264 library at {path} could not be loaded: {reason}")]
+    LibraryLoad {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Built with neither `openh264-source` nor `openh264-cisco`.
+    #[error("this build has no H.264 codec (neither openh264-source nor openh264-cisco)")]
+    NoCodec,
+}
+
+/// Where Cisco's library was installed (`openh264_binary::fetch`), once the app knows;
+/// `None` while it is not installed or the user turned the codec off.
+static LIBRARY_PATH: std::sync::RwLock<Option<std::path::PathBuf>> = std::sync::RwLock::new(None);
+
+/// Tells encoders and decoders made from now on where Cisco's library is (`None`: nowhere).
+/// Only a build with `openh264-cisco` alone reads it; with `openh264-source` it is ignored, so
+/// the app calls it the same way in every build.
+pub fn set_library_path(path: Option<std::path::PathBuf>) {
+    // A writer that panicked left a plain Option behind: still a valid value to replace.
+    *LIBRARY_PATH
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = path;
+}
+
+/// Whether this build loads Cisco's binary (and so needs the consent flow and the notice)
+/// rather than OpenH264 compiled from source.
+pub const fn uses_cisco_binary() -> bool {
+    cfg!(all(
+        feature = "openh264-cisco",
+        not(feature = "openh264-source")
+    ))
+}
+
+/// The OpenH264 every encoder and decoder is made with: compiled in (`openh264-source`, which
+/// wins when both features are on) or Cisco's library at [`set_library_path`].
+fn api() -> Result<OpenH264API, H264Error> {
+    #[cfg(feature = "openh264-source")]
+    {
+        Ok(OpenH264API::from_source())
+    }
+    #[cfg(all(feature = "openh264-cisco", not(feature = "openh264-source")))]
+    {
+        let path = LIBRARY_PATH
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .filter(|p| p.is_file())
+            .ok_or(H264Error::LibraryMissing)?;
+        // `from_blob_path` loads only a file whose SHA-256 is in the crate's list of Cisco's
+        // builds, so a wrong file is refused before the loader runs any of it.
+        OpenH264API::from_blob_path(&path).map_err(|e| H264Error::LibraryLoad {
+            path,
+            reason: e.to_string(),
+        })
+    }
+    #[cfg(not(any(feature = "openh264-source", feature = "openh264-cisco")))]
+    {
+        Err(H264Error::NoCodec)
+    }
 }
 
 fn codec(e: impl std::fmt::Display) -> H264Error {
@@ -77,8 +143,7 @@ impl H264Encoder {
             // motion. It then prints "bEnableFrameSkip = 0, bitrate can't be controlled";
             // the quantiser still follows the target (research/chromium-interop.md, pitfall 9).
             .skip_frames(false);
-        let encoder =
-            Encoder::with_api_config(OpenH264API::from_source(), config).map_err(codec)?;
+        let encoder = Encoder::with_api_config(api()?, config).map_err(codec)?;
         Ok(Self { encoder })
     }
 
@@ -133,7 +198,7 @@ impl H264Decoder {
     /// A decoder.
     pub fn new() -> Result<Self, H264Error> {
         Ok(Self {
-            decoder: Decoder::new().map_err(codec)?,
+            decoder: Decoder::with_api_config(api()?, DecoderConfig::new()).map_err(codec)?,
         })
     }
 
@@ -150,5 +215,42 @@ impl H264Decoder {
             [yuv.y(), yuv.u(), yuv.v()],
             [sy, su, sv],
         )))
+    }
+}
+
+#[cfg(all(test, feature = "openh264-cisco", not(feature = "openh264-source")))]
+mod cisco_tests {
+    use super::*;
+
+    // One test, not several: the library path is process-wide.
+    #[test]
+    fn without_cisco_s_library_video_says_why_and_a_foreign_file_is_not_loaded() {
+        assert!(uses_cisco_binary());
+        set_library_path(None);
+        let err = H264Encoder::new(500_000, 30.0, 90, false)
+            .err()
+            .expect("no library");
+        assert!(matches!(err, H264Error::LibraryMissing), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "video needs Cisco's OpenH264 library; it has not been downloaded (consent not given)"
+        );
+        let err = H264Decoder::new().err().expect("no library");
+        assert!(matches!(err, H264Error::LibraryMissing), "{err}");
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let gone = dir.path().join("libopenh264.so");
+        set_library_path(Some(gone.clone()));
+        let err = H264Decoder::new().err().expect("file absent");
+        assert!(matches!(err, H264Error::LibraryMissing), "{err}");
+
+        // Not Cisco's build: refused on its hash, before the loader runs any of it.
+        std::fs::write(&gone, b"not a library").expect("write");
+        let err = H264Decoder::new().err().expect("foreign file");
+        assert!(
+            matches!(&err, H264Error::LibraryLoad { reason, .. } if reason.contains("Invalid hash")),
+            "{err}"
+        );
+        set_library_path(None);
     }
 }

@@ -8,6 +8,8 @@
 //! converted to I420 (`convert`). Ringer, announce tone, speaker test and microphone meter
 //! (`cue`). The recorder (`record`): a layout of the parties' pictures and their mixed sound
 //! into fragmented MP4. Screen and window capture (`screen`: X11, and scap elsewhere).
+//! Installing Cisco's OpenH264 binary with the user's consent (`openh264_binary`: the crate's one
+//! network access, a single download; docs/openh264.md).
 
 pub mod apm;
 pub mod audio;
@@ -18,6 +20,7 @@ pub mod devices;
 pub mod h264;
 pub mod jitter;
 pub mod mixer;
+pub mod openh264_binary;
 pub mod opus;
 pub mod pattern;
 pub mod record;
@@ -34,6 +37,7 @@ pub use devices::{DeviceError, DeviceInfo, DeviceKind, Microphone, Speaker};
 pub use h264::{H264Decoder, H264Encoder, H264Error};
 pub use jitter::{JitterBuffer, Playout, extend_seq};
 pub use mixer::Mixer;
+pub use openh264_binary::{CiscoBinary, ConsentRequest, FetchError};
 pub use opus::{OpusDecoder, OpusEncoder, OpusError};
 pub use pattern::PatternCamera;
 pub use record::{

@@ -1,0 +1,304 @@
+//! Installing Cisco's OpenH264 binary, against real files: a stand-in "library" (random bytes,
+//! bzip2-compressed with the same crate the fetcher uses) served from a `file://` URL and from a
+//! small HTTP server on 127.0.0.1 that counts its requests. The real Cisco file cannot be
+//! downloaded here; what is checked is the flow around it: consent, hash, install, cache.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use switchboard_media::openh264_binary::{self, CISCO_NOTICE, sha256_hex};
+use switchboard_media::{CiscoBinary, FetchError};
+
+const FILE_NAME: &str = "libopenh264-test.so";
+
+/// A stand-in library: not code, but bytes whose hash is known.
+fn library_bytes() -> Vec<u8> {
+    // A fixed pseudo-random sequence, so a compression bug cannot hide behind a run of zeros.
+    let mut x: u32 = 0x1234_5678;
+    (0..300_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+fn bz2(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    encoder.write_all(bytes).expect("compress to memory");
+    encoder.finish().expect("compress to memory")
+}
+
+/// The stand-in, compressed, in `dir`, and a `CiscoBinary` pointing at it by `file://`.
+fn local_binary(source_dir: &Path, sha256: &str) -> CiscoBinary {
+    let archive = source_dir.join(format!("{FILE_NAME}.bz2"));
+    std::fs::write(&archive, bz2(&library_bytes())).expect("write the archive");
+    CiscoBinary {
+        url: format!("file://{}", archive.display()),
+        sha256: sha256.to_owned(),
+        file_name: FILE_NAME.to_owned(),
+        approx_download_bytes: 300_000,
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| e.expect("read the directory").path())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// A one-file HTTP server on 127.0.0.1: `GET /<name>` gets the body, anything else 404. Counts
+/// requests. Runs until the test process ends.
+struct Server {
+    base: String,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn start(name: &str, body: Vec<u8>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&requests);
+        let path = format!("/{name}");
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                count.fetch_add(1, Ordering::SeqCst);
+                // A broken connection only fails the test that made it.
+                let _ = serve(stream, &path, &body);
+            }
+        });
+        Self { base, requests }
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(stream: TcpStream, path: &str, body: &[u8]) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header)?;
+        if header == "\r\n" || header.is_empty() {
+            break;
+        }
+    }
+    let mut stream = stream;
+    let wanted = request_line.split_whitespace().nth(1) == Some(path);
+    if wanted {
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-bzip2\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n",
+            body.len()
+        )?;
+        stream.write_all(body)?;
+    } else {
+        stream.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )?;
+    }
+    stream.flush()?;
+    // Let the client read to the end before the socket closes.
+    let _ = reader.read(&mut [0; 1]);
+    Ok(())
+}
+
+fn http_binary(server: &Server, sha256: &str) -> CiscoBinary {
+    CiscoBinary {
+        url: format!("{}/{FILE_NAME}.bz2", server.base),
+        sha256: sha256.to_owned(),
+        file_name: FILE_NAME.to_owned(),
+        approx_download_bytes: 300_000,
+    }
+}
+
+#[test]
+fn consent_is_asked_once_and_the_installed_copy_is_reused() {
+    let source = tempfile::tempdir().expect("temp dir");
+    let install = tempfile::tempdir().expect("temp dir");
+    let dir = install.path().join("openh264");
+    let binary = local_binary(source.path(), &sha256_hex(&library_bytes()));
+
+    let mut asked = Vec::new();
+    let path = openh264_binary::fetch(&binary, &dir, |request| {
+        asked.push(request.clone());
+        true
+    })
+    .expect("installed");
+
+    assert_eq!(asked.len(), 1, "consent asked once");
+    assert_eq!(asked[0].notice, CISCO_NOTICE);
+    assert_eq!(
+        asked[0].notice,
+        "OpenH264 Video Codec provided by Cisco Systems, Inc."
+    );
+    assert_eq!(asked[0].url, binary.url);
+    assert_eq!(asked[0].approx_download_bytes, 300_000);
+    assert_eq!(path, dir.join(FILE_NAME));
+    assert_eq!(
+        std::fs::read(&path).expect("installed file"),
+        library_bytes(),
+        "the installed file is the decompressed library"
+    );
+    assert_eq!(files_in(&dir), vec![path.clone()], "no temp file left");
+
+    let again = openh264_binary::fetch(&binary, &dir, |_| {
+        panic!("a verified copy is used without asking again")
+    })
+    .expect("already installed");
+    assert_eq!(again, path);
+    assert_eq!(openh264_binary::installed(&binary, &dir), Some(path));
+}
+
+#[test]
+fn over_http_the_file_is_downloaded_once() {
+    let server = Server::start(&format!("{FILE_NAME}.bz2"), bz2(&library_bytes()));
+    let install = tempfile::tempdir().expect("temp dir");
+    let binary = http_binary(&server, &sha256_hex(&library_bytes()));
+
+    let mut asks = 0;
+    let path = openh264_binary::fetch(&binary, install.path(), |_| {
+        asks += 1;
+        true
+    })
+    .expect("installed over HTTP");
+    assert_eq!(asks, 1);
+    assert_eq!(server.requests(), 1);
+    assert_eq!(std::fs::read(&path).expect("installed"), library_bytes());
+
+    openh264_binary::fetch(&binary, install.path(), |_| panic!("not asked again")).expect("cached");
+    assert_eq!(
+        server.requests(),
+        1,
+        "the cached copy is not downloaded again"
+    );
+}
+
+#[test]
+fn refused_consent_downloads_and_writes_nothing() {
+    let server = Server::start(&format!("{FILE_NAME}.bz2"), bz2(&library_bytes()));
+    let install = tempfile::tempdir().expect("temp dir");
+    let dir = install.path().join("openh264");
+    let binary = http_binary(&server, &sha256_hex(&library_bytes()));
+
+    let err = openh264_binary::fetch(&binary, &dir, |_| false).expect_err("refused");
+    assert!(matches!(err, FetchError::ConsentRefused), "{err}");
+    assert_eq!(server.requests(), 0, "nothing downloaded");
+    assert!(!dir.exists(), "nothing written, not even the directory");
+    assert_eq!(openh264_binary::installed(&binary, &dir), None);
+}
+
+#[test]
+fn a_wrong_hash_is_refused_and_nothing_is_installed() {
+    let server = Server::start(&format!("{FILE_NAME}.bz2"), bz2(&library_bytes()));
+    let install = tempfile::tempdir().expect("temp dir");
+    let dir = install.path().join("openh264");
+    let pinned = "00".repeat(32);
+    let binary = http_binary(&server, &pinned);
+
+    let err = openh264_binary::fetch(&binary, &dir, |_| true).expect_err("wrong hash");
+    let FetchError::HashMismatch {
+        expected, actual, ..
+    } = &err
+    else {
+        panic!("expected a hash mismatch, got {err}");
+    };
+    assert_eq!(expected, &pinned);
+    assert_eq!(actual, &sha256_hex(&library_bytes()));
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("its SHA-256 is {actual}, expected {pinned}")),
+        "{message}"
+    );
+    assert!(message.contains("nothing was installed"), "{message}");
+    assert_eq!(server.requests(), 1);
+    assert_eq!(
+        files_in(&dir),
+        Vec::<PathBuf>::new(),
+        "nothing left in the directory"
+    );
+}
+
+#[test]
+fn a_damaged_installed_copy_is_replaced_not_trusted() {
+    let source = tempfile::tempdir().expect("temp dir");
+    let install = tempfile::tempdir().expect("temp dir");
+    let binary = local_binary(source.path(), &sha256_hex(&library_bytes()));
+    let path = openh264_binary::fetch(&binary, install.path(), |_| true).expect("installed");
+
+    // One flipped byte, as a disk error or a tampering would leave it.
+    let mut damaged = library_bytes();
+    damaged[1000] ^= 0xff;
+    std::fs::write(&path, &damaged).expect("damage the copy");
+    assert_eq!(openh264_binary::installed(&binary, install.path()), None);
+
+    let mut asks = 0;
+    let again = openh264_binary::fetch(&binary, install.path(), |_| {
+        asks += 1;
+        true
+    })
+    .expect("fetched again");
+    assert_eq!(asks, 1, "a new download is a new question");
+    assert_eq!(std::fs::read(&again).expect("installed"), library_bytes());
+}
+
+#[test]
+fn a_damaged_installed_copy_is_removed_when_consent_is_refused() {
+    let source = tempfile::tempdir().expect("temp dir");
+    let install = tempfile::tempdir().expect("temp dir");
+    let binary = local_binary(source.path(), &sha256_hex(&library_bytes()));
+    let path = install.path().join(FILE_NAME);
+    std::fs::write(&path, b"not the library").expect("a damaged copy");
+
+    let err = openh264_binary::fetch(&binary, install.path(), |_| false).expect_err("refused");
+    assert!(matches!(err, FetchError::ConsentRefused), "{err}");
+    assert!(!path.exists(), "an unverified file is never left behind");
+}
+
+#[test]
+fn a_missing_file_or_a_non_bzip2_download_is_a_download_error() {
+    let install = tempfile::tempdir().expect("temp dir");
+    let pinned = sha256_hex(&library_bytes());
+
+    let server = Server::start("elsewhere.bz2", Vec::new());
+    let not_found = http_binary(&server, &pinned);
+    let err = openh264_binary::fetch(&not_found, install.path(), |_| true).expect_err("404");
+    assert!(matches!(err, FetchError::Download { .. }), "{err}");
+
+    let source = tempfile::tempdir().expect("temp dir");
+    let garbage = source.path().join(format!("{FILE_NAME}.bz2"));
+    std::fs::write(&garbage, library_bytes()).expect("write");
+    let not_bzip2 = CiscoBinary {
+        url: format!("file://{}", garbage.display()),
+        ..not_found
+    };
+    let err = openh264_binary::fetch(&not_bzip2, install.path(), |_| true).expect_err("not bzip2");
+    assert!(err.to_string().contains("not a valid bzip2 file"), "{err}");
+    assert_eq!(files_in(install.path()), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn remove_deletes_the_installed_copy() {
+    let source = tempfile::tempdir().expect("temp dir");
+    let install = tempfile::tempdir().expect("temp dir");
+    let binary = local_binary(source.path(), &sha256_hex(&library_bytes()));
+    let path = openh264_binary::fetch(&binary, install.path(), |_| true).expect("installed");
+    openh264_binary::remove(&binary, install.path()).expect("removed");
+    assert!(!path.exists());
+    openh264_binary::remove(&binary, install.path()).expect("absent is fine");
+}
