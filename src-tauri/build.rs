@@ -39,6 +39,13 @@ const COMMANDS: &[&str] = &[
     "video_channel",
     "video_channel_resize",
     "video_channel_close",
+    "update_status",
+    "check_update",
+    "download_update",
+    "install_update",
+    "codec_status",
+    "codec_download",
+    "codec_remove",
 ];
 
 fn main() {

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use switchboard_protocol::{CallMedia, EndWrapUp, SetAgentState, Transfer};
-use tauri::State;
+use tauri::{Manager, State};
 
-use crate::console::{Account, CmdResult, Console, Settings};
+use crate::console::{Account, CmdResult, CommandError, Console, Settings};
 use crate::history::{CallRow, HistoryQuery, MessageRow};
 
 type C<'a> = State<'a, Arc<Console>>;
@@ -85,7 +85,7 @@ pub async fn send_file(c: C<'_>, request: tauri::ipc::Request<'_>) -> CmdResult<
                     .decode_utf8_lossy()
                     .into_owned()
             })
-            .ok_or_else(|| crate::console::CommandError::new("bad_input", format!("no {k}")))
+            .ok_or_else(|| CommandError::new("bad_input", format!("no {k}")))
     };
     let (id, to, name) = (
         header("x-call-id")?,
@@ -93,7 +93,7 @@ pub async fn send_file(c: C<'_>, request: tauri::ipc::Request<'_>) -> CmdResult<
         header("x-file-name")?,
     );
     let tauri::ipc::InvokeBody::Raw(data) = request.body() else {
-        return Err(crate::console::CommandError::new(
+        return Err(CommandError::new(
             "bad_input",
             "send the file's bytes as the body",
         ));
@@ -287,4 +287,53 @@ pub fn video_channel_resize(c: C<'_>, id: u32, width: usize, height: usize) {
 #[tauri::command]
 pub fn video_channel_close(c: C<'_>, id: u32) {
     c.video_push_close(id);
+}
+
+/// Where updating stands (also pushed as `update` events).
+#[tauri::command]
+pub fn update_status(u: State<'_, crate::updates::Updates>) -> crate::updates::UpdateStatus {
+    u.status()
+}
+
+/// Checks the update manifest now.
+#[tauri::command]
+pub async fn check_update(app: tauri::AppHandle) -> crate::updates::UpdateStatus {
+    crate::updates::check(&app).await
+}
+
+/// Downloads the update found and verifies its signature.
+#[tauri::command]
+pub async fn download_update(app: tauri::AppHandle) -> crate::updates::UpdateStatus {
+    crate::updates::download(&app).await
+}
+
+/// Installs the verified update and restarts.
+#[tauri::command]
+pub async fn install_update(app: tauri::AppHandle) -> crate::updates::UpdateStatus {
+    crate::updates::install(&app).await
+}
+
+/// The video codec: built in, or Cisco's binary and whether it is downloaded.
+#[tauri::command]
+pub fn codec_status(dir: State<'_, crate::codec::CodecDir>) -> crate::codec::CodecStatus {
+    crate::codec::status(&dir)
+}
+
+/// The agent agreed to download Cisco's OpenH264: fetch, verify, use.
+#[tauri::command]
+pub async fn codec_download(app: tauri::AppHandle) -> CmdResult<crate::codec::CodecStatus> {
+    tauri::async_runtime::spawn_blocking(move || {
+        crate::codec::download(&app.state::<crate::codec::CodecDir>())
+    })
+    .await
+    .map_err(|e| CommandError::new("codec", e.to_string()))?
+    .map_err(|e| CommandError::new("codec", e))
+}
+
+/// Turns Cisco's codec off and deletes it.
+#[tauri::command]
+pub fn codec_remove(
+    dir: State<'_, crate::codec::CodecDir>,
+) -> CmdResult<crate::codec::CodecStatus> {
+    crate::codec::remove(&dir).map_err(|e| CommandError::new("codec", e))
 }

@@ -2,11 +2,13 @@
 //! no call logic (docs/architecture.md): `console` owns the engine, the history and the
 //! settings; `commands` exposes them; `video` carries pictures to the webview.
 
+mod codec;
 mod commands;
 pub mod console;
 pub mod desktop;
 pub mod history;
 pub mod sounds;
+pub mod updates;
 pub mod video;
 
 use std::path::PathBuf;
@@ -86,6 +88,7 @@ pub fn run() {
         )
         .plugin(tauri_plugin_notification::init())
         .plugin(desktop::shortcut_plugin())
+        .plugin(updates::plugin())
         .manage(profile.clone())
         .setup(move |app| {
             // SWITCHBOARD_DATA_DIR overrides the OS location (tests, portable installs). The
@@ -94,6 +97,8 @@ pub fn run() {
                 Some(d) => PathBuf::from(d),
                 None => app.path().data_dir()?.join(desktop::BASE_IDENTIFIER),
             };
+            // Cisco's codec is the machine user's, not a profile's.
+            codec::setup(app.handle(), base.join("openh264"));
             let dir = profile.data_dir(base);
             desktop::init_logging(&dir.join("logs"));
             tracing::info!(
@@ -107,6 +112,7 @@ pub fn run() {
             let settings = console.settings();
             app.manage(console);
             desktop::setup(app.handle(), &settings);
+            updates::setup(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -147,6 +153,13 @@ pub fn run() {
             commands::video_channel,
             commands::video_channel_resize,
             commands::video_channel_close,
+            commands::update_status,
+            commands::check_update,
+            commands::download_update,
+            commands::install_update,
+            commands::codec_status,
+            commands::codec_download,
+            commands::codec_remove,
         ])
         .run(context);
     if let Err(e) = result {

@@ -16,6 +16,16 @@ const ACCOUNT = { user: "a1", role: "agent", server: "http://127.0.0.1:7700" };
 
 type Args = Record<string, unknown> | undefined;
 
+const CODEC = {
+  build: "cisco",
+  ready: false,
+  notice: "OpenH264 Video Codec provided by Cisco Systems, Inc.",
+  license_url: "https://www.openh264.org/BINARY_LICENSE.txt",
+  version: "2.6.0",
+  url: "http://ciscobinary.openh264.org/libopenh264-2.6.0-linux64.8.so.bz2",
+  approx_bytes: 634000,
+};
+
 /** A backend that answers like Rust does, recording every command. */
 function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown = () => undefined) {
   const calls: { cmd: string; args: Args }[] = [];
@@ -82,6 +92,10 @@ function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown
           return null;
         case "sign_in":
           return ACCOUNT;
+        case "update_status":
+          return { state: "idle" };
+        case "codec_status":
+          return { ...CODEC, build: "source", ready: true };
       }
       throw new Error(`unexpected command ${cmd}`);
     },
@@ -329,5 +343,58 @@ describe("the console", () => {
     expect((await screen.findByTestId("screen-picker-error")).textContent).toContain("DISPLAY is not set");
     await fireEvent.click(screen.getByTestId("screen-picker-cancel"));
     expect(screen.queryByTestId("screen-picker")).toBeNull();
+  });
+
+  it("offers an update, downloads it, holds the install during a call, and shows a refusal", async () => {
+    const update = { version: "9.8.8", current: "9.8.7", notes: null, date: null };
+    const calls = fakeRust(true, (cmd) => {
+      if (cmd === "update_status") return { state: "available", update };
+      if (cmd === "download_update") return { state: "ready", update };
+      return undefined;
+    });
+    await answeredCall("c-15", "bob");
+    expect((await screen.findByTestId("update-text")).textContent).toBe("Switchboard 9.8.8 is available (you have 9.8.7).");
+    await fireEvent.click(screen.getByTestId("update-download"));
+    await vi.waitFor(() => expect(screen.getByTestId("update").dataset.state).toBe("ready"));
+    expect(calls.map((c) => c.cmd)).toContain("download_update");
+    // In a call: installing (which restarts the app) waits.
+    expect((screen.getByTestId("update-install") as HTMLButtonElement).disabled).toBe(true);
+    await send({ type: "ended", call_id: "c-15", code: "normal", side: "local", duration_ms: 1000 });
+    await vi.waitFor(() => expect((screen.getByTestId("update-install") as HTMLButtonElement).disabled).toBe(false));
+    // Rust's verdict on a tampered file arrives as an event and is shown as it is.
+    const message = "The update was refused: its signature does not match Switchboard's signing key.";
+    await emit("update", { state: "failed", message });
+    await vi.waitFor(() => expect(screen.getByTestId("update-text").textContent).toBe(message));
+  });
+
+  it("asks before downloading Cisco's codec, with Cisco's notice, and says why a download failed", async () => {
+    let fail = true;
+    const calls = fakeRust(false, (cmd) => {
+      if (cmd === "codec_status") return CODEC;
+      if (cmd === "codec_download") {
+        if (fail) throw { code: "codec", message: "refused: its SHA-256 is 00, expected 2f — nothing was installed" };
+        return { ...CODEC, ready: true };
+      }
+      return undefined;
+    });
+    render(App, { props: { backend: tauriBackend } });
+    const strip = await screen.findByTestId("codec");
+    expect(strip.textContent).toContain("OpenH264 Video Codec provided by Cisco Systems, Inc.");
+    expect(strip.textContent).toContain("about 0.6 MB");
+    expect(screen.getByTestId("codec-url").textContent).toBe(CODEC.url);
+    // Nothing is fetched before the click.
+    expect(calls.map((c) => c.cmd)).not.toContain("codec_download");
+    await fireEvent.click(screen.getByTestId("codec-download"));
+    expect((await screen.findByTestId("codec-error")).textContent).toContain("nothing was installed");
+    fail = false;
+    await fireEvent.click(screen.getByTestId("codec-download"));
+    await vi.waitFor(() => expect(screen.queryByTestId("codec")).toBeNull());
+  });
+
+  it("asks nothing about the codec in a build that has it built in", async () => {
+    fakeRust(false);
+    render(App, { props: { backend: tauriBackend } });
+    await screen.findByTestId("app-version");
+    expect(screen.queryByTestId("codec")).toBeNull();
   });
 });

@@ -228,6 +228,37 @@ export type UiEvent =
   | { type: "file_progress"; call_id: string; user: string; name: string; done: number; total: number; sending: boolean }
   | { type: "file_received"; call_id: string; from: string; name: string; path: string; ok: boolean };
 
+/** A newer version the update server announced. */
+export interface UpdateInfo {
+  version: string;
+  current: string;
+  notes: string | null;
+  date: string | null;
+}
+
+/** Where updating stands (Rust's `UpdateStatus`; also pushed as `update` events). */
+export type UpdateStatus =
+  | { state: "idle" }
+  | { state: "disabled"; reason: string }
+  | { state: "checking" }
+  | { state: "up_to_date"; current: string }
+  | { state: "available"; update: UpdateInfo }
+  | { state: "downloading"; update: UpdateInfo; received: number; total: number | null }
+  | { state: "ready"; update: UpdateInfo }
+  | { state: "installing"; update: UpdateInfo }
+  | { state: "failed"; message: string };
+
+/** The video codec (Rust's `CodecStatus`): built in, or Cisco's binary downloaded with consent. */
+export interface CodecStatus {
+  build: "source" | "cisco";
+  ready: boolean;
+  notice: string;
+  license_url: string;
+  version: string;
+  url: string | null;
+  approx_bytes: number;
+}
+
 /** A screen or window that can be shared. */
 export interface ScreenSource {
   id: string;
@@ -288,12 +319,32 @@ export interface Backend {
   videoChannel(path: string, width: number, height: number, onPicture: (buf: ArrayBuffer) => void): Promise<number>;
   videoChannelResize(id: number, width: number, height: number): Promise<void>;
   videoChannelClose(id: number): Promise<void>;
+  updateStatus(): Promise<UpdateStatus>;
+  onUpdate(handler: (s: UpdateStatus) => void): Promise<() => void>;
+  checkUpdate(): Promise<UpdateStatus>;
+  /** Downloads the update and verifies its signature. */
+  downloadUpdate(): Promise<UpdateStatus>;
+  /** Installs the verified update and restarts. */
+  installUpdate(): Promise<UpdateStatus>;
+  codecStatus(): Promise<CodecStatus>;
+  /** The agent agreed: downloads Cisco's OpenH264 and verifies it. */
+  codecDownload(): Promise<CodecStatus>;
+  /** Turns the codec off and deletes it. */
+  codecRemove(): Promise<CodecStatus>;
 }
 
 export const tauriBackend: Backend = {
   appInfo: () => invoke<AppInfo>("app_info"),
   uiReady: () => invoke<void>("ui_ready"),
   onEvent: (handler) => listen<UiEvent>("console", (e) => handler(e.payload)),
+  updateStatus: () => invoke("update_status"),
+  onUpdate: (handler) => listen<UpdateStatus>("update", (e) => handler(e.payload)),
+  checkUpdate: () => invoke("check_update"),
+  downloadUpdate: () => invoke("download_update"),
+  installUpdate: () => invoke("install_update"),
+  codecStatus: () => invoke("codec_status"),
+  codecDownload: () => invoke("codec_download"),
+  codecRemove: () => invoke("codec_remove"),
   settings: () => invoke("settings"),
   setPreferences: (preferences) => invoke("set_preferences", { preferences }),
   testSound: (cue, device) => invoke("test_sound", { cue, device: device ?? null }),
