@@ -65,8 +65,14 @@ pub struct App {
 
 impl App {
     pub fn launch(display: &str) -> Result<Self> {
+        Self::launch_exe(&binary("switchboard"), display, &[])
+    }
+
+    /// `exe` (e.g. the app installed from its package) with `env` added.
+    pub fn launch_exe(exe: &std::path::Path, display: &str, env: &[(&str, &str)]) -> Result<Self> {
         let home = tempfile::tempdir()?;
-        let mut cmd = Command::new(binary("switchboard"));
+        let mut cmd = Command::new(exe);
+        cmd.envs(env.iter().copied());
         cmd.env("DISPLAY", display)
             .env("XDG_DATA_HOME", home.path().join("data"))
             .env("XDG_CONFIG_HOME", home.path().join("config"))

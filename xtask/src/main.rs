@@ -2,9 +2,14 @@
 //! command runs `setup` first, so a newcomer needs nothing but `cargo xtask run` and
 //! `cargo xtask test`.
 
+mod actionlint;
 mod bench;
+mod bundle;
 mod devserver;
 mod proc;
+// Debian packaging: Linux only (the release workflow also runs xtask on Windows and macOS).
+#[cfg(target_os = "linux")]
+mod server_deb;
 mod setup;
 mod testenv;
 
@@ -47,8 +52,18 @@ enum Command {
     },
     /// Run the benchmarks and print their figures.
     Bench,
-    /// Build the installers (`.deb` here).
-    Bundle,
+    /// Build the installers: the app's (`.deb` and `.rpm` on Linux) signed for the updater, the
+    /// `latest.json` manifest and the server's `.deb` (docs/release.md).
+    Bundle {
+        /// Then check them: signatures, package contents, the installed app's window and its
+        /// update path, the server package, the release workflow.
+        #[arg(long)]
+        verify: bool,
+        /// OpenH264 for the app: `cisco` (releases: Cisco's binary, downloaded on the agent's
+        /// consent) or `source` (compiled in; docs/openh264.md).
+        #[arg(long, default_value = "cisco", value_parser = ["cisco", "source"])]
+        openh264: String,
+    },
     /// Rewrite generated files: the protocol's golden fixtures and ui/src/generated/protocol.ts.
     Codegen,
 }
@@ -80,9 +95,29 @@ fn real_main() -> Result<()> {
             build_ui(&root)?;
             bench::bench(&root)
         }
-        Command::Bundle => {
-            setup::setup(&root, false)?;
-            bundle(&root)
+        Command::Bundle { verify, openh264 } => {
+            setup::setup_without(
+                &root,
+                false,
+                &["tests: browser interop", "tests: recordings"],
+            )?;
+            let started = Instant::now();
+            let built = bundle::bundle(&root, &openh264)?;
+            if verify {
+                let env = testenv::TestEnv::provide()?;
+                bundle::verify(&root, &built, &env)?;
+            }
+            println!(
+                "\nBundled{} in {}{}.",
+                if verify { " and verified" } else { "" },
+                proc::human(started.elapsed()),
+                if built.key.throwaway {
+                    " (updates signed with a throwaway key: not for release)"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
         }
         Command::Codegen => {
             let mut c = cargo();
@@ -217,6 +252,8 @@ fn test(root: &Path, filter: Option<String>) -> Result<()> {
     step("Rust tests (cargo nextest)", || {
         let mut c = cargo();
         c.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+        // The installed-package tests need `cargo xtask bundle`'s output; `--verify` runs them.
+        c.args(["-E", "not (package(switchboard-tests) & binary(bundle))"]);
         if std::env::var_os("CI").is_some() {
             c.args(["--profile", "ci"]);
         }
@@ -238,32 +275,8 @@ fn test(root: &Path, filter: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn bundle(root: &Path) -> Result<()> {
-    // The Tauri CLI from npm (prebuilt) runs `beforeBuildCommand` (the UI build) itself.
-    step("tauri build --bundles deb", || {
-        run_in(
-            root,
-            &mut proc::npx(&["tauri", "build", "--bundles", "deb"]),
-        )
-    })?;
-    let dir = target_dir(root).join("release/bundle/deb");
-    let debs: Vec<_> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
-        .collect();
-    if debs.is_empty() {
-        bail!("tauri build finished but left no .deb in {}", dir.display());
-    }
-    for d in debs {
-        let size = std::fs::metadata(&d)?.len();
-        println!("built {} ({:.1} MB)", d.display(), size as f64 / 1e6);
-    }
-    Ok(())
-}
-
 /// Runs one named step and prints how long it took.
-fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     println!("\n==> {name}");
     let t = Instant::now();
     let r = f().with_context(|| format!("step failed: {name}"));

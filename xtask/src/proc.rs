@@ -12,14 +12,18 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// npm and npx are `.cmd` scripts on Windows, which `Command` does not find by the bare name.
+const NPM: &str = if cfg!(windows) { "npm.cmd" } else { "npm" };
+const NPX: &str = if cfg!(windows) { "npx.cmd" } else { "npx" };
+
 pub fn npm(args: &[&str]) -> Command {
-    let mut c = Command::new("npm");
+    let mut c = Command::new(NPM);
     c.args(args).args(["--no-audit", "--no-fund"]);
     c
 }
 
 pub fn npx(args: &[&str]) -> Command {
-    let mut c = Command::new("npx");
+    let mut c = Command::new(NPX);
     c.arg("--no-install").args(args);
     c
 }

@@ -52,21 +52,32 @@ const PACKAGES: &[(&str, &[&str])] = &[
     ("tests: recordings", &["ffmpeg"]),
     // The customer widget in a real browser (driven by playwright-core from npm).
     ("tests: browser interop", &["chromium"]),
+    // The bundle check lists the .rpm's files (`rpm -qlp`); actionlint comes from PyPI into a
+    // venv and runs shellcheck over the workflows' scripts.
+    ("release: bundle check", &["rpm"]),
+    ("release: workflow lint", &["python3-venv", "shellcheck"]),
 ];
 
 /// Vite 7 needs Node ^20.19 or >=22.12.
 const MIN_NODE: (u32, u32) = (20, 19);
 
 pub fn setup(root: &Path, check_only: bool) -> Result<()> {
-    system_packages(check_only)?;
+    setup_without(root, check_only, &[])
+}
+
+/// Setup without the named package groups: `bundle` runs on release runners (Ubuntu 22.04 has no
+/// `chromium` package, and the bundle check plays no recordings).
+pub fn setup_without(root: &Path, check_only: bool, skip: &[&str]) -> Result<()> {
+    system_packages(check_only, skip)?;
     node_packages(root, check_only)?;
     cargo_tools(check_only)?;
     Ok(())
 }
 
-fn wanted() -> Vec<&'static str> {
+fn wanted(skip: &[&str]) -> Vec<&'static str> {
     PACKAGES
         .iter()
+        .filter(|(group, _)| !skip.iter().any(|s| s == group))
         .flat_map(|(_, p)| p.iter().copied())
         .collect()
 }
@@ -81,12 +92,12 @@ fn is_debian_like() -> bool {
     })
 }
 
-fn system_packages(check_only: bool) -> Result<()> {
+fn system_packages(check_only: bool, skip: &[&str]) -> Result<()> {
     if !cfg!(target_os = "linux") || !is_debian_like() {
-        print_other_platforms();
+        print_other_platforms(skip);
         return Ok(());
     }
-    let missing: Vec<&str> = wanted()
+    let missing: Vec<&str> = wanted(skip)
         .into_iter()
         .filter(|p| !dpkg_installed(p))
         .collect();
@@ -143,7 +154,7 @@ fn is_root() -> bool {
     capture(Command::new("id").arg("-u")).is_ok_and(|s| s.trim() == "0")
 }
 
-fn print_other_platforms() {
+fn print_other_platforms(skip: &[&str]) {
     println!(
         "setup: automatic system packages are for Debian/Ubuntu. On this platform install:\n\
          - Fedora: webkit2gtk4.1-devel gtk3-devel libsoup3-devel javascriptcoregtk4.1-devel \
@@ -154,7 +165,7 @@ fn print_other_platforms() {
          and Node.js {}.{} or newer. Debian's list: {}",
         MIN_NODE.0,
         MIN_NODE.1,
-        wanted().join(" ")
+        wanted(skip).join(" ")
     );
 }
 
