@@ -397,4 +397,29 @@ describe("the console", () => {
     await screen.findByTestId("app-version");
     expect(screen.queryByTestId("codec")).toBeNull();
   });
+
+  it("checks for updates on request and turns Cisco's codec off and on again in the settings", async () => {
+    let ready = true;
+    const calls = fakeRust(true, (cmd) => {
+      if (cmd === "check_update") return { state: "up_to_date", current: "9.8.7" };
+      if (cmd === "codec_status") return { ...CODEC, ready };
+      if (cmd === "codec_remove") return { ...CODEC, ready: (ready = false) };
+      if (cmd === "codec_download") return { ...CODEC, ready: (ready = true) };
+      return undefined;
+    });
+    render(App, { props: { backend: tauriBackend } });
+    await fireEvent.click(await screen.findByTestId("open-settings"));
+    await fireEvent.click(await screen.findByTestId("check-update"));
+    await vi.waitFor(() =>
+      expect(screen.getByTestId("check-update-result").textContent).toBe("Switchboard 9.8.7 is up to date."),
+    );
+    expect(screen.getByTestId("codec-setting").textContent).toContain("OpenH264 Video Codec provided by Cisco Systems, Inc.");
+    await fireEvent.click(screen.getByTestId("codec-remove"));
+    await fireEvent.click(await screen.findByTestId("codec-enable"));
+    await screen.findByTestId("codec-remove");
+    expect(calls.map((c) => c.cmd).filter((c) => c.startsWith("codec_") && c !== "codec_status")).toEqual([
+      "codec_remove",
+      "codec_download",
+    ]);
+  });
 });

@@ -178,6 +178,7 @@ const en = {
   "codec.license": "Cisco's licence",
   "codec.download": "Download the codec",
   "codec.downloading": "Downloading…",
+  "codec.remove": "Turn off and remove the codec",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -358,6 +359,7 @@ const zh: Record<MessageKey, string> = {
   "codec.license": "Cisco 许可协议",
   "codec.download": "下载编解码器",
   "codec.downloading": "正在下载…",
+  "codec.remove": "关闭并删除编解码器",
 };
 
 const catalogs: Record<Locale, Record<MessageKey, string>> = { en, "zh-CN": zh };
