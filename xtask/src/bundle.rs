@@ -495,6 +495,22 @@ pub fn verify(root: &Path, built: &Built, env: &crate::testenv::TestEnv) -> Resu
         },
     )?;
 
+    // The app just built loads Cisco's OpenH264; without it, video must say why.
+    step(
+        "the Cisco build of the media crate (openh264-cisco)",
+        || {
+            run(proc::cargo().current_dir(root).args([
+                "test",
+                "-p",
+                "switchboard-media",
+                "--no-default-features",
+                "--features",
+                "openh264-cisco",
+                "--lib",
+                "cisco_tests",
+            ]))
+        },
+    )?;
     #[cfg(target_os = "linux")]
     if let Some(server) = &built.server_deb {
         step("the server's .deb", || crate::server_deb::verify(server))?;
