@@ -478,6 +478,11 @@ impl Console {
         lock(&self.settings).clone()
     }
 
+    /// A call is ringing or in progress: nothing may restart the app now (updates wait).
+    pub fn in_call(&self) -> bool {
+        !lock(&self.live).is_empty()
+    }
+
     fn save_settings(&self, change: impl FnOnce(&mut Settings)) {
         let mut s = lock(&self.settings);
         change(&mut s);

@@ -49,6 +49,10 @@ pub enum UpdateStatus {
     Installing {
         update: UpdateInfo,
     },
+    /// Installed, but not restarted into: a call came in meanwhile.
+    Installed {
+        update: UpdateInfo,
+    },
     /// A failed check, download, verification or install, in words for the agent.
     Failed {
         message: String,
@@ -219,6 +223,7 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
         UpdateStatus::Downloading { .. }
             | UpdateStatus::Ready { .. }
             | UpdateStatus::Installing { .. }
+            | UpdateStatus::Installed { .. }
     ) {
         return now;
     }
@@ -253,6 +258,19 @@ pub async fn download<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
         return state.status();
     };
     let info = UpdateInfo::of(&update);
+    // The manifest's address is checked in `endpoint`; the download's too: the signature
+    // protects the file, but an agent's machine should not fetch from anywhere in clear text.
+    if !allowed(&update.download_url) {
+        let status = UpdateStatus::Failed {
+            message: format!(
+                "The update was refused: the update server points the download at {}, which is \
+                 not https. Nothing was downloaded.",
+                update.download_url
+            ),
+        };
+        set(app, status.clone());
+        return status;
+    }
     let mut received = 0u64;
     let mut last_emit = std::time::Instant::now();
     set(
@@ -305,6 +323,9 @@ pub async fn download<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
 /// and restarts into the new version.
 pub async fn install<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
     let state = app.state::<Updates>();
+    if in_call(app) {
+        return during_a_call(app);
+    }
     let Some((update, bytes)) = state.downloaded.lock().await.take() else {
         return state.status();
     };
@@ -323,6 +344,13 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
     .await;
     match outcome {
         Ok((_, _, Ok(()))) => {
+            // A call may have come in while the administrator's prompt was open: the new
+            // version is installed and starts with the next launch instead.
+            if in_call(app) {
+                let status = UpdateStatus::Installed { update: info };
+                set(app, status.clone());
+                return status;
+            }
             tracing::info!(version = %info.version, "update installed; restarting");
             app.restart();
         }
@@ -343,6 +371,20 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
             status
         }
     }
+}
+
+fn in_call<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.try_state::<std::sync::Arc<crate::console::Console>>()
+        .is_some_and(|c| c.in_call())
+}
+
+/// Installing restarts the app: never while a call rings or is in progress. The UI keeps its
+/// button off then; this holds whatever asks.
+fn during_a_call<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
+    let status = app.state::<Updates>().status();
+    tracing::warn!("update: not installed during a call");
+    let _ = app.emit("update", status.clone());
+    status
 }
 
 fn explain_install(e: &UpdaterError) -> String {

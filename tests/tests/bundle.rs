@@ -51,7 +51,8 @@ fn the_installed_app_starts_and_shows_its_window() {
         .wait_for_log("starting Switchboard", Duration::from_secs(60))
         .unwrap();
     assert!(
-        started.contains(&format!("version=\"{version}\"")) || started.contains(&version),
+        started.contains(&format!("version=\"{version}\""))
+            || started.contains(&format!("version={version} ")),
         "the installed app is not version {version}: {started}"
     );
     // The release binary serves the UI from its embedded assets: it loaded and reached Rust.
@@ -279,6 +280,30 @@ fn a_tampered_update_is_refused() {
         s.server.sent(&s.name),
         s.deb.len(),
         "the app did download it"
+    );
+
+    // The genuine package signed, for the new version, by someone else's key.
+    s.announce(
+        &s.next,
+        s.deb.clone(),
+        &test_env("SWITCHBOARD_BUNDLE_FOREIGN_SIG"),
+    );
+    d.click(&d.find("[data-testid=update-retry]", LIMIT).unwrap())
+        .unwrap();
+    d.wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
+        v == "available"
+    })
+    .unwrap();
+    d.click(&d.find("[data-testid=update-download]", LIMIT).unwrap())
+        .unwrap();
+    d.wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
+        v == "failed"
+    })
+    .unwrap();
+    assert_eq!(
+        update_text(&d),
+        "The update was refused: its signature does not match Switchboard's signing key, so \
+         the file was damaged or tampered with. Nothing was installed."
     );
 
     // The genuine package under its genuine signature, announced as a newer version: the

@@ -386,6 +386,11 @@ describe("the console", () => {
     expect(calls.map((c) => c.cmd)).not.toContain("codec_download");
     await fireEvent.click(screen.getByTestId("codec-download"));
     expect((await screen.findByTestId("codec-error")).textContent).toContain("nothing was installed");
+    // "Later" hides it until a video call needs the codec.
+    await fireEvent.click(screen.getByText("Later"));
+    expect(screen.queryByTestId("codec")).toBeNull();
+    await send({ type: "incoming", call_id: "c-16", from: "bob", from_name: null, kind: "direct", media: "video", members: [], queue: null });
+    expect((await screen.findByTestId("codec-needed")).textContent).toContain("cannot send or show pictures");
     fail = false;
     await fireEvent.click(screen.getByTestId("codec-download"));
     await vi.waitFor(() => expect(screen.queryByTestId("codec")).toBeNull());

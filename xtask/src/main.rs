@@ -35,6 +35,13 @@ enum Command {
         /// Only report what is missing; install nothing.
         #[arg(long)]
         check: bool,
+        /// Only what `cargo xtask bundle` needs (`--verify` too with --verify); the release
+        /// workflow runs this before it hands the build its secrets.
+        #[arg(long)]
+        bundle: bool,
+        /// With --bundle: also what `bundle --verify` needs.
+        #[arg(long, requires = "bundle")]
+        verify: bool,
     },
     /// Build and start the product on embedded defaults.
     Run {
@@ -81,7 +88,17 @@ fn real_main() -> Result<()> {
     let root = workspace_root();
     std::env::set_current_dir(&root)?;
     match cli.command {
-        Command::Setup { check } => setup::setup(&root, check),
+        Command::Setup {
+            check,
+            bundle,
+            verify,
+        } => {
+            if bundle {
+                setup::setup_without(&root, check, &bundle_skip(verify))
+            } else {
+                setup::setup(&root, check)
+            }
+        }
         Command::Run { headless, release } => {
             setup::setup(&root, false)?;
             run_app(&root, headless, release)
@@ -96,13 +113,10 @@ fn real_main() -> Result<()> {
             bench::bench(&root)
         }
         Command::Bundle { verify, openh264 } => {
-            setup::setup_without(
-                &root,
-                false,
-                &["tests: browser interop", "tests: recordings"],
-            )?;
+            setup::setup_without(&root, false, &bundle_skip(verify))?;
             let started = Instant::now();
             let built = bundle::bundle(&root, &openh264)?;
+            bundle::verify_signatures(&built)?;
             if verify {
                 let env = testenv::TestEnv::provide()?;
                 bundle::verify(&root, &built, &env)?;
@@ -128,6 +142,17 @@ fn real_main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// What `bundle` does not need of the setup: release runners build without the browser and the
+/// recordings of the tests (Ubuntu 22.04 has no `chromium` package), and without the display,
+/// audio and test tools unless they verify.
+fn bundle_skip(verify: bool) -> Vec<&'static str> {
+    let mut skip = vec!["tests: browser interop", "tests: recordings"];
+    if !verify {
+        skip.extend(["tests: display and audio", setup::TEST_TOOLS]);
+    }
+    skip
 }
 
 fn workspace_root() -> PathBuf {

@@ -246,6 +246,7 @@ export type UpdateStatus =
   | { state: "downloading"; update: UpdateInfo; received: number; total: number | null }
   | { state: "ready"; update: UpdateInfo }
   | { state: "installing"; update: UpdateInfo }
+  | { state: "installed"; update: UpdateInfo }
   | { state: "failed"; message: string };
 
 /** The video codec (Rust's `CodecStatus`): built in, or Cisco's binary downloaded with consent. */

@@ -168,6 +168,7 @@ const en = {
   "update.install": "Install and restart",
   "update.after_call": "You can install it after the call.",
   "update.installing": "Installing Switchboard {version}…",
+  "update.installed": "Switchboard {version} is installed and starts the next time you open Switchboard.",
   "update.failed": "Update",
   "update.retry": "Try again",
   "update.check": "Check for updates",
@@ -179,6 +180,7 @@ const en = {
   "codec.download": "Download the codec",
   "codec.downloading": "Downloading…",
   "codec.remove": "Turn off and remove the codec",
+  "codec.needed": "This video call cannot send or show pictures until the codec is downloaded.",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -349,6 +351,7 @@ const zh: Record<MessageKey, string> = {
   "update.install": "安装并重启",
   "update.after_call": "通话结束后即可安装。",
   "update.installing": "正在安装 Switchboard {version}…",
+  "update.installed": "Switchboard {version} 已安装，下次打开时生效。",
   "update.failed": "更新",
   "update.retry": "重试",
   "update.check": "检查更新",
@@ -360,6 +363,7 @@ const zh: Record<MessageKey, string> = {
   "codec.download": "下载编解码器",
   "codec.downloading": "正在下载…",
   "codec.remove": "关闭并删除编解码器",
+  "codec.needed": "下载编解码器之前，本次视频通话无法发送或显示画面。",
 };
 
 const catalogs: Record<Locale, Record<MessageKey, string>> = { en, "zh-CN": zh };
@@ -385,4 +389,9 @@ export function setLocale(locale: Locale): void {
 
 export function t(key: MessageKey): string {
   return catalogs[i18n.locale][key];
+}
+
+/** `t` with `{name}` placeholders filled in. */
+export function tf(key: MessageKey, values: Record<string, string | number>): string {
+  return t(key).replace(/\{(\w+)\}/g, (m, k: string) => (k in values ? String(values[k]) : m));
 }
