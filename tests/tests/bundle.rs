@@ -10,8 +10,6 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -78,16 +76,29 @@ struct UpdateServer {
 
 impl UpdateServer {
     fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let me = Self {
-            port: listener.local_addr().unwrap().port(),
+            port: server.server_addr().to_ip().unwrap().port(),
             ..Self::default()
         };
-        let server = me.clone();
+        let state = me.clone();
         std::thread::spawn(move || {
-            for conn in listener.incoming().map_while(Result::ok) {
-                let server = server.clone();
-                std::thread::spawn(move || server.answer(conn));
+            for request in server.incoming_requests() {
+                let path = request.url().to_owned();
+                let body = state.files.lock().unwrap().get(&path).cloned();
+                match body {
+                    Some(b) => {
+                        let len = b.len();
+                        if request.respond(tiny_http::Response::from_data(b)).is_ok() {
+                            *state.sent.lock().unwrap().entry(path).or_default() += len;
+                        }
+                    }
+                    None => {
+                        let _ = request.respond(
+                            tiny_http::Response::from_string("not here").with_status_code(404),
+                        );
+                    }
+                }
             }
         });
         me
@@ -108,36 +119,6 @@ impl UpdateServer {
             .get(&format!("/{path}"))
             .copied()
             .unwrap_or(0)
-    }
-
-    fn answer(&self, mut conn: TcpStream) {
-        let mut reader = BufReader::new(conn.try_clone().unwrap());
-        let mut request = String::new();
-        if reader.read_line(&mut request).is_err() {
-            return;
-        }
-        // The headers; no request here has a body.
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                break;
-            }
-        }
-        let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
-        let body = self.files.lock().unwrap().get(&path).cloned();
-        let (status, body) = match body {
-            Some(b) => ("200 OK", b),
-            None => ("404 Not Found", b"not here".to_vec()),
-        };
-        let head = format!(
-            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        if conn.write_all(head.as_bytes()).is_ok() && conn.write_all(&body).is_ok() {
-            *self.sent.lock().unwrap().entry(path).or_default() += body.len();
-        }
-        let _ = conn.flush();
-        let _ = reader.read_to_end(&mut Vec::new());
     }
 }
 

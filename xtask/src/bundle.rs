@@ -571,7 +571,9 @@ pub fn verify(root: &Path, built: &Built, env: &crate::testenv::TestEnv) -> Resu
     )?;
     #[cfg(target_os = "linux")]
     if let Some(server) = &built.server_deb {
-        step("the server's .deb", || crate::server_deb::verify(server))?;
+        step("the server's .deb checked", || {
+            crate::server_deb::verify(server)
+        })?;
     }
     step("the release workflow (actionlint)", || {
         crate::actionlint::lint(root, &target_dir(root).join("xtask"))

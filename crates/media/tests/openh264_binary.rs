@@ -3,8 +3,7 @@
 //! small HTTP server on 127.0.0.1 that counts its requests. The real Cisco file cannot be
 //! downloaded here; what is checked is the flow around it: consent, hash, install, cache.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,58 +63,32 @@ struct Server {
 
 impl Server {
     fn start(name: &str, body: Vec<u8>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind loopback");
+        let addr = server.server_addr().to_ip().expect("an IP address");
         let requests = Arc::new(AtomicUsize::new(0));
         let count = Arc::clone(&requests);
         let path = format!("/{name}");
         std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
+            for request in server.incoming_requests() {
                 count.fetch_add(1, Ordering::SeqCst);
+                let response = if request.url() == path {
+                    tiny_http::Response::from_data(body.clone())
+                } else {
+                    tiny_http::Response::from_data(Vec::new()).with_status_code(404)
+                };
                 // A broken connection only fails the test that made it.
-                let _ = serve(stream, &path, &body);
+                let _ = request.respond(response);
             }
         });
-        Self { base, requests }
+        Self {
+            base: format!("http://{addr}"),
+            requests,
+        }
     }
 
     fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
-}
-
-fn serve(stream: TcpStream, path: &str, body: &[u8]) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header)?;
-        if header == "\r\n" || header.is_empty() {
-            break;
-        }
-    }
-    let mut stream = stream;
-    let wanted = request_line.split_whitespace().nth(1) == Some(path);
-    if wanted {
-        write!(
-            stream,
-            "HTTP/1.1 200 OK\r\nContent-Type: application/x-bzip2\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n",
-            body.len()
-        )?;
-        stream.write_all(body)?;
-    } else {
-        stream.write_all(
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        )?;
-    }
-    stream.flush()?;
-    // Let the client read to the end before the socket closes.
-    let _ = reader.read(&mut [0; 1]);
-    Ok(())
 }
 
 fn http_binary(server: &Server, sha256: &str) -> CiscoBinary {
