@@ -474,6 +474,7 @@ pub fn verify(root: &Path, built: &Built, env: &crate::testenv::TestEnv) -> Resu
             .arg("-x")
             .arg(&deb.path)
             .arg(&install_root))?;
+        check_dependencies(&deb.path, &install_root.join("usr/bin/switchboard"))?;
         let entry = install_root.join("usr/share/applications/Switchboard.desktop");
         let text = std::fs::read_to_string(&entry)?;
         for line in ["Exec=switchboard", "Icon=switchboard", "Type=Application"] {
@@ -578,6 +579,71 @@ pub fn verify(root: &Path, built: &Built, env: &crate::testenv::TestEnv) -> Resu
     step("the release workflow (actionlint)", || {
         crate::actionlint::lint(root, &target_dir(root).join("xtask"))
     })?;
+    Ok(())
+}
+
+/// The `.deb`'s `Depends` bring every library the binary links (each `NEEDED` library's Debian
+/// package is in the dependencies' closure), and the tray's library, which is loaded at run time.
+fn check_dependencies(deb: &Path, binary: &Path) -> Result<()> {
+    let depends = proc::capture(Command::new("dpkg-deb").arg("-f").arg(deb).arg("Depends"))?;
+    let listed: Vec<String> = depends
+        .split([',', '|'])
+        .filter_map(|d| d.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    // tray-icon dlopens libayatana-appindicator3 for the tray: no NEEDED entry names it.
+    if !listed.iter().any(|d| d == "libayatana-appindicator3-1") {
+        bail!(
+            "the .deb does not depend on libayatana-appindicator3-1 (the tray): Depends: {depends}"
+        );
+    }
+    let closure = proc::capture(
+        Command::new("apt-cache")
+            .args([
+                "depends",
+                "--recurse",
+                "--no-recommends",
+                "--no-suggests",
+                "--no-conflicts",
+                "--no-breaks",
+                "--no-replaces",
+                "--no-enhances",
+            ])
+            .args(&listed),
+    )?;
+    let closure: std::collections::HashSet<&str> = closure
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .map(|p| p.trim_matches(['<', '>']))
+        .collect();
+    let needed = proc::capture(Command::new("objdump").arg("-p").arg(binary))?;
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for lib in needed
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("NEEDED"))
+        .map(str::trim)
+    {
+        let owner = proc::capture(Command::new("dpkg").arg("-S").arg(format!("*/{lib}")))
+            .with_context(|| format!("which package has {lib}"))?;
+        let package = owner
+            .lines()
+            .next()
+            .and_then(|l| l.split(':').next())
+            .unwrap_or_default()
+            .to_owned();
+        checked += 1;
+        if !closure.contains(package.as_str()) {
+            missing.push(format!("{lib} ({package})"));
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "the .deb's Depends ({depends}) do not bring {}",
+            missing.join(", ")
+        );
+    }
+    println!("the .deb's Depends bring all {checked} libraries the binary links, and the tray's");
     Ok(())
 }
 
