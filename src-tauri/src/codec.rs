@@ -75,13 +75,43 @@ pub fn download(dir: &CodecDir) -> Result<CodecStatus, String> {
         return Ok(status(dir));
     }
     let b = binary().ok_or("Cisco publishes no OpenH264 binary for this system")?;
-    let path = openh264_binary::fetch(&b, &dir.0, |request| {
-        tracing::info!(url = %request.url, "the agent agreed to download Cisco's OpenH264");
-        true
-    })
+    let path = openh264_binary::fetch(
+        &b,
+        &dir.0,
+        |request| {
+            tracing::info!(url = %request.url, "the agent agreed to download Cisco's OpenH264");
+            true
+        },
+        get,
+    )
     .map_err(|e| e.to_string())?;
     switchboard_media::h264::set_library_path(Some(path));
     Ok(status(dir))
+}
+
+/// Brings Cisco's file (or a mirror's: `http(s)://`, `file://`), at most `cap` bytes; the media
+/// crate checks what arrives against its pin.
+fn get(url: &str, cap: u64) -> Result<Vec<u8>, String> {
+    if let Some(local) = url.strip_prefix("file://") {
+        let bytes = std::fs::read(local).map_err(|e| format!("{local}: {e}"))?;
+        return Ok(bytes);
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err("only http, https and file addresses are fetched".into());
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(120)))
+        .build()
+        .into();
+    agent
+        .get(url)
+        .call()
+        .map_err(|e| e.to_string())?
+        .body_mut()
+        .with_config()
+        .limit(cap)
+        .read_to_vec()
+        .map_err(|e| e.to_string())
 }
 
 /// Turns the codec off (Cisco's licence: the user can disable and re-enable it).

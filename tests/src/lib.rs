@@ -101,6 +101,22 @@ impl App {
         })
     }
 
+    /// Waits until the console is up: the UI loaded and reached Rust over IPC (`ui ready`), and
+    /// a "Switchboard" window of at least 1024×640 shows it drawn (a blank or failed webview
+    /// paints one or two colours; the shell's text and controls, hundreds). Saves the picture as
+    /// `png` among the artefacts.
+    pub fn wait_for_console_window(&mut self, display: &str, png: &str) -> Result<x11::Screenshot> {
+        // The first WebKitGTK start on a cold machine is slow.
+        self.wait_for_log("ui ready", Duration::from_secs(90))?;
+        let window = x11::wait_for_window(display, "Switchboard", Duration::from_secs(10))?;
+        if window.width < 1024 || window.height < 640 {
+            bail!("window too small: {window:?}");
+        }
+        let shot = x11::wait_drawn(display, Some(window), 32, Duration::from_secs(20))?;
+        shot.save_png(&artefacts_dir().join(png))?;
+        Ok(shot)
+    }
+
     /// Waits up to `limit` for a log line containing `needle`.
     pub fn wait_for_log(&mut self, needle: &str, limit: Duration) -> Result<String> {
         let deadline = Instant::now() + limit;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use switchboard_tests::webdriver::Driver;
-use switchboard_tests::{App, artefacts_dir, test_env, x11};
+use switchboard_tests::{App, artefacts_dir, test_env};
 
 /// The installed app's binary.
 fn installed() -> PathBuf {
@@ -54,15 +54,7 @@ fn the_installed_app_starts_and_shows_its_window() {
         "the installed app is not version {version}: {started}"
     );
     // The release binary serves the UI from its embedded assets: it loaded and reached Rust.
-    app.wait_for_log("ui ready", Duration::from_secs(90))
-        .unwrap();
-    let window = x11::wait_for_window(&display, "Switchboard", Duration::from_secs(10)).unwrap();
-    assert!(
-        window.width >= 1024 && window.height >= 640,
-        "window too small: {window:?}"
-    );
-    let shot = x11::wait_drawn(&display, Some(window), 32, Duration::from_secs(20)).unwrap();
-    shot.save_png(&artefacts_dir().join("bundle-installed-app.png"))
+    app.wait_for_console_window(&display, "bundle-installed-app.png")
         .unwrap();
 }
 
@@ -190,6 +182,27 @@ fn update_text(d: &Driver) -> String {
         .unwrap()
 }
 
+/// Waits for the update the app found, downloads it, and returns the state it ends in
+/// (`ready` or `failed`) with the strip's text.
+fn download(d: &Driver) -> (String, String) {
+    d.wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
+        v == "available"
+    })
+    .unwrap();
+    d.click(&d.find("[data-testid=update-download]", LIMIT).unwrap())
+        .unwrap();
+    let state = d
+        .wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
+            v == "ready" || v == "failed"
+        })
+        .unwrap();
+    (state, update_text(d))
+}
+
+const BAD_SIGNATURE: &str = "The update was refused: its signature does not match Switchboard's \
+                             signing key, so the file was damaged or tampered with. Nothing was \
+                             installed.";
+
 #[test]
 fn the_app_reports_downloads_and_verifies_an_update() {
     let s = Setup::new();
@@ -213,17 +226,14 @@ fn the_app_reports_downloads_and_verifies_an_update() {
             s.next, s.version
         )
     );
-    d.click(&d.find("[data-testid=update-download]", LIMIT).unwrap())
-        .unwrap();
-    d.wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
-        v == "ready"
-    })
-    .unwrap();
     assert_eq!(
-        update_text(&d),
-        format!(
-            "Switchboard {} is downloaded and its signature verified.",
-            s.next
+        download(&d),
+        (
+            "ready".to_owned(),
+            format!(
+                "Switchboard {} is downloaded and its signature verified.",
+                s.next
+            )
         )
     );
     // The whole package went out once, and the install button waits for the agent (installing
@@ -242,20 +252,9 @@ fn a_tampered_update_is_refused() {
     s.announce(&s.next, tampered, &test_env("SWITCHBOARD_BUNDLE_NEXT_SIG"));
     let data = tempfile::tempdir().unwrap();
     let d = s.app(&data, "tampered.log");
-    d.wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
-        v == "available"
-    })
-    .unwrap();
-    d.click(&d.find("[data-testid=update-download]", LIMIT).unwrap())
-        .unwrap();
-    d.wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
-        v == "failed"
-    })
-    .unwrap();
     assert_eq!(
-        update_text(&d),
-        "The update was refused: its signature does not match Switchboard's signing key, so \
-         the file was damaged or tampered with. Nothing was installed."
+        download(&d),
+        ("failed".to_owned(), BAD_SIGNATURE.to_owned())
     );
     assert_eq!(
         s.server.sent(&s.name),
@@ -263,51 +262,37 @@ fn a_tampered_update_is_refused() {
         "the app did download it"
     );
 
+    // Each case below is announced, then the agent asks the app to check again.
+    let check_again = || {
+        d.click(&d.find("[data-testid=update-retry]", LIMIT).unwrap())
+            .unwrap();
+    };
+
     // The genuine package signed, for the new version, by someone else's key.
     s.announce(
         &s.next,
         s.deb.clone(),
         &test_env("SWITCHBOARD_BUNDLE_FOREIGN_SIG"),
     );
-    d.click(&d.find("[data-testid=update-retry]", LIMIT).unwrap())
-        .unwrap();
-    d.wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
-        v == "available"
-    })
-    .unwrap();
-    d.click(&d.find("[data-testid=update-download]", LIMIT).unwrap())
-        .unwrap();
-    d.wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
-        v == "failed"
-    })
-    .unwrap();
+    check_again();
     assert_eq!(
-        update_text(&d),
-        "The update was refused: its signature does not match Switchboard's signing key, so \
-         the file was damaged or tampered with. Nothing was installed."
+        download(&d),
+        ("failed".to_owned(), BAD_SIGNATURE.to_owned())
     );
 
     // The genuine package under its genuine signature, announced as a newer version: the
     // signature names the version it was made for, so the pairing is refused too.
     s.announce(&s.next, s.deb.clone(), &test_env("SWITCHBOARD_BUNDLE_SIG"));
-    d.click(&d.find("[data-testid=update-retry]", LIMIT).unwrap())
-        .unwrap();
-    d.wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
-        v == "available"
-    })
-    .unwrap();
-    d.click(&d.find("[data-testid=update-download]", LIMIT).unwrap())
-        .unwrap();
-    d.wait_attr("[data-testid=update]", "data-state", LIMIT, |v| {
-        v == "failed"
-    })
-    .unwrap();
+    check_again();
     assert_eq!(
-        update_text(&d),
-        format!(
-            "The update was refused: the file is signed as version {} but was announced as {}. \
-             Nothing was installed.",
-            s.version, s.next
+        download(&d),
+        (
+            "failed".to_owned(),
+            format!(
+                "The update was refused: the file is signed as version {} but was announced as \
+                 {}. Nothing was installed.",
+                s.version, s.next
+            )
         )
     );
 }

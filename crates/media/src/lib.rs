@@ -8,8 +8,8 @@
 //! converted to I420 (`convert`). Ringer, announce tone, speaker test and microphone meter
 //! (`cue`). The recorder (`record`): a layout of the parties' pictures and their mixed sound
 //! into fragmented MP4. Screen and window capture (`screen`: X11, and scap elsewhere).
-//! Installing Cisco's OpenH264 binary with the user's consent (`openh264_binary`: the crate's one
-//! network access, a single download; docs/openh264.md).
+//! Installing Cisco's OpenH264 binary with the user's consent (`openh264_binary`: consent, pin,
+//! atomic install; the app brings the bytes; docs/openh264.md).
 
 pub mod apm;
 pub mod audio;

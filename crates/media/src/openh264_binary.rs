@@ -11,7 +11,6 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -27,17 +26,15 @@ pub const CISCO_NOTICE: &str = "OpenH264 Video Codec provided by Cisco Systems, 
 pub const CISCO_LICENSE_URL: &str = "https://www.openh264.org/BINARY_LICENSE.txt";
 
 /// The most a download may be (Cisco's largest 2.6.0 `.bz2` is about 0.65 MB).
-const MAX_DOWNLOAD_BYTES: u64 = 16 << 20;
+pub const MAX_DOWNLOAD_BYTES: u64 = 16 << 20;
 /// The most a decompressed library may be (the largest is about 1.8 MB): a bound on a bzip2
 /// bomb.
 const MAX_LIBRARY_BYTES: u64 = 64 << 20;
-/// A download that takes longer than this has failed.
-const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One platform's Cisco binary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CiscoBinary {
-    /// Where it is downloaded from: `http(s)://` (Cisco's host) or `file://` (a local copy).
+    /// Where it is downloaded from: Cisco's host, or a mirror (`http(s)://` or `file://`).
     /// A name ending in `.bz2` is decompressed.
     pub url: String,
     /// SHA-256 (lowercase hex) of the decompressed library, the file that is installed and
@@ -196,10 +193,15 @@ pub fn installed(binary: &CiscoBinary, dir: &Path) -> Option<PathBuf> {
 /// on `true` is the file downloaded, decompressed when its name ends in `.bz2`, checked against
 /// the pinned SHA-256 and written atomically (temp file + rename). A copy in `dir` that does not
 /// match the pin is deleted first, never loaded; no unverified file is ever left in `dir`.
+///
+/// `download(url, cap)` brings the file's bytes (at most `cap`): the crate does no networking
+/// itself (the app fetches over HTTP; tests read a local file). What it brings is not trusted:
+/// only the pinned hash decides.
 pub fn fetch(
     binary: &CiscoBinary,
     dir: &Path,
     consent: impl FnOnce(&ConsentRequest) -> bool,
+    download: impl FnOnce(&str, u64) -> Result<Vec<u8>, String>,
 ) -> Result<PathBuf, FetchError> {
     let path = dir.join(&binary.file_name);
     if let Some(verified) = installed(binary, dir) {
@@ -223,7 +225,17 @@ pub fn fetch(
     }
 
     tracing::info!(url = %binary.url, "downloading Cisco's OpenH264 library");
-    let download = download(&binary.url)?;
+    let failed = |reason: String| FetchError::Download {
+        url: binary.url.clone(),
+        reason,
+    };
+    let download = download(&binary.url, MAX_DOWNLOAD_BYTES).map_err(failed)?;
+    if download.len() as u64 > MAX_DOWNLOAD_BYTES {
+        return Err(FetchError::Download {
+            url: binary.url.clone(),
+            reason: format!("larger than {MAX_DOWNLOAD_BYTES} bytes"),
+        });
+    }
     let library = if binary.url.ends_with(".bz2") {
         decompress(&binary.url, &download)?
     } else {
@@ -267,33 +279,6 @@ fn install(path: &Path, dir: &Path, bytes: &[u8]) -> Result<(), FetchError> {
     // On error the temp file is deleted when `persist` hands it back and it drops.
     temp.persist(path).map_err(|e| io_error(path)(e.error))?;
     Ok(())
-}
-
-fn download(url: &str) -> Result<Vec<u8>, FetchError> {
-    let failed = |reason: String| FetchError::Download {
-        url: url.to_owned(),
-        reason,
-    };
-    if let Some(local) = url.strip_prefix("file://") {
-        let file = std::fs::File::open(local).map_err(|e| failed(e.to_string()))?;
-        return read_capped(file, MAX_DOWNLOAD_BYTES).map_err(|e| failed(e.to_string()));
-    }
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(failed(
-            "only http, https and file URLs are fetched".to_owned(),
-        ));
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(DOWNLOAD_TIMEOUT))
-        .build()
-        .into();
-    let mut response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
-    response
-        .body_mut()
-        .with_config()
-        .limit(MAX_DOWNLOAD_BYTES)
-        .read_to_vec()
-        .map_err(|e| failed(e.to_string()))
 }
 
 fn decompress(url: &str, compressed: &[u8]) -> Result<Vec<u8>, FetchError> {

@@ -1,12 +1,12 @@
 //! Installing Cisco's OpenH264 binary, against real files: a stand-in "library" (random bytes,
-//! bzip2-compressed with the same crate the fetcher uses) served from a `file://` URL and from a
-//! small HTTP server on 127.0.0.1 that counts its requests. The real Cisco file cannot be
-//! downloaded here; what is checked is the flow around it: consent, hash, install, cache.
+//! bzip2-compressed with the same crate the fetcher uses) in a local file, which the transport
+//! given to `fetch` reads and counts (the crate does no networking: the app downloads). The real
+//! Cisco file cannot be downloaded here; what is checked is the flow around it: consent, hash,
+//! install, cache.
 
+use std::cell::Cell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use switchboard_media::openh264_binary::{self, CISCO_NOTICE, sha256_hex};
 use switchboard_media::{CiscoBinary, FetchError};
@@ -54,49 +54,28 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     }
 }
 
-/// A one-file HTTP server on 127.0.0.1: `GET /<name>` gets the body, anything else 404. Counts
-/// requests. Runs until the test process ends.
-struct Server {
-    base: String,
-    requests: Arc<AtomicUsize>,
+/// The transport: reads the `file://` URL's file, and counts the downloads.
+struct Disk {
+    reads: Cell<usize>,
 }
 
-impl Server {
-    fn start(name: &str, body: Vec<u8>) -> Self {
-        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind loopback");
-        let addr = server.server_addr().to_ip().expect("an IP address");
-        let requests = Arc::new(AtomicUsize::new(0));
-        let count = Arc::clone(&requests);
-        let path = format!("/{name}");
-        std::thread::spawn(move || {
-            for request in server.incoming_requests() {
-                count.fetch_add(1, Ordering::SeqCst);
-                let response = if request.url() == path {
-                    tiny_http::Response::from_data(body.clone())
-                } else {
-                    tiny_http::Response::from_data(Vec::new()).with_status_code(404)
-                };
-                // A broken connection only fails the test that made it.
-                let _ = request.respond(response);
-            }
-        });
+impl Disk {
+    fn new() -> Self {
         Self {
-            base: format!("http://{addr}"),
-            requests,
+            reads: Cell::new(0),
         }
     }
 
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
+    fn get(&self) -> impl FnOnce(&str, u64) -> Result<Vec<u8>, String> + '_ {
+        |url, _cap| {
+            self.reads.set(self.reads.get() + 1);
+            let path = url.strip_prefix("file://").ok_or("not a file URL")?;
+            std::fs::read(path).map_err(|e| e.to_string())
+        }
     }
-}
 
-fn http_binary(server: &Server, sha256: &str) -> CiscoBinary {
-    CiscoBinary {
-        url: format!("{}/{FILE_NAME}.bz2", server.base),
-        sha256: sha256.to_owned(),
-        file_name: FILE_NAME.to_owned(),
-        approx_download_bytes: 300_000,
+    fn reads(&self) -> usize {
+        self.reads.get()
     }
 }
 
@@ -106,12 +85,18 @@ fn consent_is_asked_once_and_the_installed_copy_is_reused() {
     let install = tempfile::tempdir().expect("temp dir");
     let dir = install.path().join("openh264");
     let binary = local_binary(source.path(), &sha256_hex(&library_bytes()));
+    let disk = Disk::new();
 
     let mut asked = Vec::new();
-    let path = openh264_binary::fetch(&binary, &dir, |request| {
-        asked.push(request.clone());
-        true
-    })
+    let path = openh264_binary::fetch(
+        &binary,
+        &dir,
+        |request| {
+            asked.push(request.clone());
+            true
+        },
+        disk.get(),
+    )
     .expect("installed");
 
     assert_eq!(asked.len(), 1, "consent asked once");
@@ -122,6 +107,7 @@ fn consent_is_asked_once_and_the_installed_copy_is_reused() {
     );
     assert_eq!(asked[0].url, binary.url);
     assert_eq!(asked[0].approx_download_bytes, 300_000);
+    assert_eq!(disk.reads(), 1);
     assert_eq!(path, dir.join(FILE_NAME));
     assert_eq!(
         std::fs::read(&path).expect("installed file"),
@@ -130,61 +116,47 @@ fn consent_is_asked_once_and_the_installed_copy_is_reused() {
     );
     assert_eq!(files_in(&dir), vec![path.clone()], "no temp file left");
 
-    let again = openh264_binary::fetch(&binary, &dir, |_| {
-        panic!("a verified copy is used without asking again")
-    })
+    let again = openh264_binary::fetch(
+        &binary,
+        &dir,
+        |_| panic!("a verified copy is used without asking again"),
+        disk.get(),
+    )
     .expect("already installed");
     assert_eq!(again, path);
+    assert_eq!(
+        disk.reads(),
+        1,
+        "the installed copy is not downloaded again"
+    );
     assert_eq!(openh264_binary::installed(&binary, &dir), Some(path));
 }
 
 #[test]
-fn over_http_the_file_is_downloaded_once() {
-    let server = Server::start(&format!("{FILE_NAME}.bz2"), bz2(&library_bytes()));
-    let install = tempfile::tempdir().expect("temp dir");
-    let binary = http_binary(&server, &sha256_hex(&library_bytes()));
-
-    let mut asks = 0;
-    let path = openh264_binary::fetch(&binary, install.path(), |_| {
-        asks += 1;
-        true
-    })
-    .expect("installed over HTTP");
-    assert_eq!(asks, 1);
-    assert_eq!(server.requests(), 1);
-    assert_eq!(std::fs::read(&path).expect("installed"), library_bytes());
-
-    openh264_binary::fetch(&binary, install.path(), |_| panic!("not asked again")).expect("cached");
-    assert_eq!(
-        server.requests(),
-        1,
-        "the cached copy is not downloaded again"
-    );
-}
-
-#[test]
 fn refused_consent_downloads_and_writes_nothing() {
-    let server = Server::start(&format!("{FILE_NAME}.bz2"), bz2(&library_bytes()));
+    let source = tempfile::tempdir().expect("temp dir");
     let install = tempfile::tempdir().expect("temp dir");
     let dir = install.path().join("openh264");
-    let binary = http_binary(&server, &sha256_hex(&library_bytes()));
+    let binary = local_binary(source.path(), &sha256_hex(&library_bytes()));
+    let disk = Disk::new();
 
-    let err = openh264_binary::fetch(&binary, &dir, |_| false).expect_err("refused");
+    let err = openh264_binary::fetch(&binary, &dir, |_| false, disk.get()).expect_err("refused");
     assert!(matches!(err, FetchError::ConsentRefused), "{err}");
-    assert_eq!(server.requests(), 0, "nothing downloaded");
+    assert_eq!(disk.reads(), 0, "nothing downloaded");
     assert!(!dir.exists(), "nothing written, not even the directory");
     assert_eq!(openh264_binary::installed(&binary, &dir), None);
 }
 
 #[test]
 fn a_wrong_hash_is_refused_and_nothing_is_installed() {
-    let server = Server::start(&format!("{FILE_NAME}.bz2"), bz2(&library_bytes()));
+    let source = tempfile::tempdir().expect("temp dir");
     let install = tempfile::tempdir().expect("temp dir");
     let dir = install.path().join("openh264");
     let pinned = "00".repeat(32);
-    let binary = http_binary(&server, &pinned);
+    let binary = local_binary(source.path(), &pinned);
+    let disk = Disk::new();
 
-    let err = openh264_binary::fetch(&binary, &dir, |_| true).expect_err("wrong hash");
+    let err = openh264_binary::fetch(&binary, &dir, |_| true, disk.get()).expect_err("wrong hash");
     let FetchError::HashMismatch {
         expected, actual, ..
     } = &err
@@ -199,7 +171,7 @@ fn a_wrong_hash_is_refused_and_nothing_is_installed() {
         "{message}"
     );
     assert!(message.contains("nothing was installed"), "{message}");
-    assert_eq!(server.requests(), 1);
+    assert_eq!(disk.reads(), 1);
     assert_eq!(
         files_in(&dir),
         Vec::<PathBuf>::new(),
@@ -212,7 +184,9 @@ fn a_damaged_installed_copy_is_replaced_not_trusted() {
     let source = tempfile::tempdir().expect("temp dir");
     let install = tempfile::tempdir().expect("temp dir");
     let binary = local_binary(source.path(), &sha256_hex(&library_bytes()));
-    let path = openh264_binary::fetch(&binary, install.path(), |_| true).expect("installed");
+    let disk = Disk::new();
+    let path =
+        openh264_binary::fetch(&binary, install.path(), |_| true, disk.get()).expect("installed");
 
     // One flipped byte, as a disk error or a tampering would leave it.
     let mut damaged = library_bytes();
@@ -221,12 +195,18 @@ fn a_damaged_installed_copy_is_replaced_not_trusted() {
     assert_eq!(openh264_binary::installed(&binary, install.path()), None);
 
     let mut asks = 0;
-    let again = openh264_binary::fetch(&binary, install.path(), |_| {
-        asks += 1;
-        true
-    })
+    let again = openh264_binary::fetch(
+        &binary,
+        install.path(),
+        |_| {
+            asks += 1;
+            true
+        },
+        disk.get(),
+    )
     .expect("fetched again");
     assert_eq!(asks, 1, "a new download is a new question");
+    assert_eq!(disk.reads(), 2);
     assert_eq!(std::fs::read(&again).expect("installed"), library_bytes());
 }
 
@@ -238,29 +218,42 @@ fn a_damaged_installed_copy_is_removed_when_consent_is_refused() {
     let path = install.path().join(FILE_NAME);
     std::fs::write(&path, b"not the library").expect("a damaged copy");
 
-    let err = openh264_binary::fetch(&binary, install.path(), |_| false).expect_err("refused");
+    let err = openh264_binary::fetch(&binary, install.path(), |_| false, Disk::new().get())
+        .expect_err("refused");
     assert!(matches!(err, FetchError::ConsentRefused), "{err}");
     assert!(!path.exists(), "an unverified file is never left behind");
 }
 
 #[test]
-fn a_missing_file_or_a_non_bzip2_download_is_a_download_error() {
+fn a_failed_download_an_oversized_or_a_non_bzip2_one_is_a_download_error() {
+    let source = tempfile::tempdir().expect("temp dir");
     let install = tempfile::tempdir().expect("temp dir");
-    let pinned = sha256_hex(&library_bytes());
+    let binary = local_binary(source.path(), &sha256_hex(&library_bytes()));
 
-    let server = Server::start("elsewhere.bz2", Vec::new());
-    let not_found = http_binary(&server, &pinned);
-    let err = openh264_binary::fetch(&not_found, install.path(), |_| true).expect_err("404");
+    let err = openh264_binary::fetch(
+        &binary,
+        install.path(),
+        |_| true,
+        |_, _| Err("404 Not Found".to_owned()),
+    )
+    .expect_err("404");
+    assert!(matches!(err, FetchError::Download { .. }), "{err}");
+    assert!(err.to_string().contains("404 Not Found"), "{err}");
+
+    // A transport that ignores the cap does not get past it.
+    let err = openh264_binary::fetch(
+        &binary,
+        install.path(),
+        |_| true,
+        |_, cap| Ok(vec![0; cap as usize + 1]),
+    )
+    .expect_err("too large");
     assert!(matches!(err, FetchError::Download { .. }), "{err}");
 
-    let source = tempfile::tempdir().expect("temp dir");
     let garbage = source.path().join(format!("{FILE_NAME}.bz2"));
     std::fs::write(&garbage, library_bytes()).expect("write");
-    let not_bzip2 = CiscoBinary {
-        url: format!("file://{}", garbage.display()),
-        ..not_found
-    };
-    let err = openh264_binary::fetch(&not_bzip2, install.path(), |_| true).expect_err("not bzip2");
+    let err = openh264_binary::fetch(&binary, install.path(), |_| true, Disk::new().get())
+        .expect_err("not bzip2");
     assert!(err.to_string().contains("not a valid bzip2 file"), "{err}");
     assert_eq!(files_in(install.path()), Vec::<PathBuf>::new());
 }
@@ -270,7 +263,8 @@ fn remove_deletes_the_installed_copy() {
     let source = tempfile::tempdir().expect("temp dir");
     let install = tempfile::tempdir().expect("temp dir");
     let binary = local_binary(source.path(), &sha256_hex(&library_bytes()));
-    let path = openh264_binary::fetch(&binary, install.path(), |_| true).expect("installed");
+    let path = openh264_binary::fetch(&binary, install.path(), |_| true, Disk::new().get())
+        .expect("installed");
     openh264_binary::remove(&binary, install.path()).expect("removed");
     assert!(!path.exists());
     openh264_binary::remove(&binary, install.path()).expect("absent is fine");
