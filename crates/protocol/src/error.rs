@@ -60,8 +60,11 @@ pub enum ErrorCode {
     /// The request does not fit the call's or agent's current state (e.g. accepting a call that
     /// was already answered, transferring a call that is still ringing).
     WrongState,
-    /// The call already has the most members it may have (`MAX_CALL_MEMBERS`).
+    /// The call already has the most members it may have (`MAX_CALL_MEMBERS`), or has had
+    /// as many invitations as it may (`MAX_CALL_INVITATIONS`).
     CallFull,
+    /// The queue already holds as many waiting customers as its realm allows; try again later.
+    QueueFull,
     /// The user is already in a call and may not start another.
     AlreadyInCall,
     /// An agent action before `agent_register`.

@@ -64,6 +64,34 @@ fn check_text(what: &'static str, s: &str, max_chars: usize) -> Result<(), Inval
     Ok(())
 }
 
+/// Characters that reorder or hide text when shown: the bidirectional embeddings, overrides,
+/// isolates and marks (Unicode's `Bidi_Control` property).
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+fn check_label(what: &'static str, s: &str) -> Result<(), InvalidString> {
+    check_text(what, s, limits::MAX_LABEL_CHARS)?;
+    if s.trim().is_empty() {
+        return Err(InvalidString {
+            what,
+            problem: "empty".into(),
+        });
+    }
+    if let Some(c) = s.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
+        return Err(InvalidString {
+            what,
+            problem: format!(
+                "character {c:?} is not allowed (control or bidirectional formatting)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 macro_rules! bounded_string {
     ($(#[$doc:meta])* $name:ident, $what:literal, $check:expr) => {
         $(#[$doc])*
@@ -186,10 +214,12 @@ bounded_string!(
 
 bounded_string!(
     /// A short label: a display name, an agent's area, a not-ready reason, a disposition, a
-    /// file name. At most 128 characters.
+    /// file name. 1–128 characters, not blank, with no control characters and no bidirectional
+    /// formatting characters: a label is shown to other people and written to logs, where
+    /// those would forge names (`invoice\u{202E}fdp.exe`) or lines.
     Label,
     "label",
-    |w, s| check_text(w, s, limits::MAX_LABEL_CHARS)
+    check_label
 );
 
 bounded_string!(
@@ -277,6 +307,29 @@ mod tests {
         assert!(Text::new("好".repeat(limits::MAX_TEXT_CHARS)).is_ok());
         assert!(Text::new("a".repeat(limits::MAX_TEXT_CHARS + 1)).is_err());
         assert!(Text::new("").is_ok());
+    }
+
+    #[test]
+    fn labels_refuse_blank_control_and_bidi_characters() {
+        assert!(Label::new("Ann Lee").is_ok());
+        assert!(Label::new("坐席 1").is_ok());
+        assert!(Label::new("x".repeat(limits::MAX_LABEL_CHARS)).is_ok());
+        for bad in [
+            "",
+            "   ",
+            "ann\nINFO forged log line",
+            "tab\there",
+            "\u{7}bell",
+            "invoice\u{202E}fdp.exe",
+            "\u{2066}isolate\u{2069}",
+            "mark\u{200F}",
+            "arabic letter mark \u{061C}",
+        ] {
+            let err = Label::new(bad).unwrap_err();
+            assert_eq!(err.what, "label", "{bad:?}");
+        }
+        let err = serde_json::from_str::<Label>("\"a\\u202eb\"").unwrap_err();
+        assert!(err.to_string().contains("bidirectional"), "{err}");
     }
 
     #[test]

@@ -31,7 +31,13 @@ pub const MAX_EXTRA_BYTES: usize = 4096;
 /// which stays sensible up to six.
 pub const MAX_CALL_MEMBERS: usize = 6;
 
-/// Most users one `subscribe_presence` may name.
+/// Most invitations one call may see in its life, the caller's included: members who left
+/// still count, so that re-inviting cannot grow a call's record (or anyone's missed calls)
+/// without end.
+pub const MAX_CALL_INVITATIONS: usize = 4 * MAX_CALL_MEMBERS;
+
+/// Most users one `subscribe_presence` may name (a session follows at most these: a new
+/// subscription replaces the last).
 pub const MAX_PRESENCE_USERS: usize = 500;
 
 /// Most skills in one agent profile.

@@ -74,6 +74,7 @@ impl Server {
             realm: Label::new("dev").unwrap(),
             role,
             exp: u64::MAX / 2000,
+            auth: 1,
             biz: biz.map(|b| Business::new(b).unwrap()),
         })
     }
@@ -154,8 +155,11 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Every connection of a benchmark comes from 127.0.0.1: the per-address limit must let them in.
+const ONE_ADDRESS: &str = "max_connections_per_address = 100000\n";
+
 async fn idle_connections(n: usize) {
-    let server = Server::start("");
+    let server = Server::start(ONE_ADDRESS);
     let warm: Vec<_> = futures_util::future::join_all((0..50).map(|i| {
         connect(
             &server.addr,
@@ -194,7 +198,9 @@ async fn idle_connections(n: usize) {
 }
 
 async fn call_setups(users: usize, run_for: Duration) {
-    let server = Server::start("messages_per_second = 100000\nmessage_burst = 100000\n");
+    let server = Server::start(&format!(
+        "{ONE_ADDRESS}messages_per_second = 100000\nmessage_burst = 100000\n"
+    ));
     // Accounts without passwords: the admin API, no hashing.
     let admin = server.admin.clone();
     let base = format!("http://{}/admin/users", server.addr);
@@ -291,9 +297,25 @@ async fn call_setups(users: usize, run_for: Duration) {
 }
 
 async fn acd_routing(waiting: usize, offers: usize) {
-    let server = Server::start(
-        "wrap_up_secs = 0\nrona_secs = 600\nqueue_max_wait_secs = 86400\nmessages_per_second = 100000\nmessage_burst = 100000\n",
+    let server = Server::start(&format!(
+        "{ONE_ADDRESS}wrap_up_secs = 0\nrona_secs = 600\nqueue_max_wait_secs = 86400\nmessages_per_second = 100000\nmessage_burst = 100000\nmax_waiting_per_business = {waiting}\n",
+    ));
+    // The agent's account serves the bench's queue (skills are assigned, not chosen).
+    let (admin, base) = (
+        server.admin.clone(),
+        format!("http://{}/admin/users", server.addr),
     );
+    tokio::task::spawn_blocking(move || {
+        let r = ureq::post(&base)
+            .header("Authorization", &format!("Bearer {admin}"))
+            .send_json(serde_json::json!({
+                "user": "a1", "role": "agent", "skills": [{"business": "bench", "level": 1}]
+            }))
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+    })
+    .await
+    .unwrap();
     let (mut agent, mut agent_in) = connect(&server.addr, server.agent.clone()).await.split();
     // The agent reads all the time (CTI frames arrive while customers queue up).
     let (offers_tx, mut offers_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -1,13 +1,13 @@
 //! The server's configuration: a TOML file (every key optional, unknown keys refused so that a
 //! typo does not pass silently) plus command-line flags, with embedded defaults.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use serde::Deserialize;
-use switchboard_protocol::{IceServer, Limits};
+use switchboard_protocol::{Business, Limits};
 
-use crate::core::{CoreConfig, DevicePolicy};
+use crate::core::{CoreConfig, DevicePolicy, RelayAuth, RelayServer};
 
 /// Everything `serve` can be told.
 #[derive(Debug, Clone, Deserialize)]
@@ -37,8 +37,42 @@ pub struct Config {
     pub token_ttl_secs: u64,
     /// Lifetime of customer tokens from `POST /auth/customer`.
     pub customer_token_ttl_secs: u64,
+    /// The longest a user's or agent's refreshed tokens keep one sign-in alive.
+    pub max_session_secs: u64,
+    /// The same for customers.
+    pub customer_max_session_secs: u64,
+    /// The longest lifetime `POST /admin/tokens` gives a token.
+    pub max_token_ttl_secs: u64,
     /// Customer tokens per minute per client address.
     pub customer_tokens_per_minute: u32,
+    /// Sign-in attempts (`POST /auth/login`) per minute for one account.
+    pub logins_per_minute_per_account: u32,
+    /// Sign-in attempts per minute from one client address.
+    pub logins_per_minute_per_address: u32,
+    /// Shortest password the admin API accepts.
+    pub min_password_chars: usize,
+    /// Open WebSocket connections from one client address (an IPv6 /64 counts as one).
+    pub max_connections_per_address: usize,
+    /// Open WebSocket connections in all.
+    pub max_connections: usize,
+    /// A frame the client does not take within this long closes its connection.
+    pub write_timeout_secs: u64,
+    /// Proxies (addresses or networks, e.g. `127.0.0.1`, `10.0.0.0/8`) whose
+    /// `X-Forwarded-For` names the client; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<String>,
+    /// `GET /metrics` requires `Authorization: Bearer <this>`; unset, only this machine may
+    /// read the metrics.
+    pub metrics_token: Option<String>,
+    /// Most customers waiting in one queue (a business of a realm) at once.
+    pub max_waiting_per_business: usize,
+    /// Tell customers at once that nobody serves their queue (`no_agent_available`) in realms
+    /// not listed in `realms`; otherwise they wait like in a busy queue.
+    pub reveal_staffing: bool,
+    /// Where staffing is not revealed: how long a customer waits for a queue nobody serves
+    /// before `queue_timeout`.
+    pub unstaffed_wait_secs: u64,
+    /// The least time between two calls of one customer into the queue.
+    pub customer_enqueue_interval_secs: u64,
     /// Multi-device policy of realms not listed in `realms`.
     pub device_policy: DevicePolicy,
     /// Per-realm settings.
@@ -61,6 +95,11 @@ pub struct Config {
 pub struct RealmConfig {
     /// `kick` or `multi`.
     pub device_policy: Option<DevicePolicy>,
+    /// The queues customers may enter. Unset: the businesses this realm's agents have as
+    /// skills on their accounts.
+    pub businesses: Option<BTreeSet<Business>>,
+    /// Overrides `reveal_staffing` for this realm.
+    pub reveal_staffing: Option<bool>,
 }
 
 /// An ICE server as the browser's `RTCIceServer`.
@@ -69,10 +108,13 @@ pub struct RealmConfig {
 pub struct IceServerConfig {
     /// `stun:host:port` or `turn:host:port?transport=udp`.
     pub urls: Vec<String>,
-    /// For TURN.
+    /// For TURN with a fixed account (announced to staff only, never to customers).
     pub username: Option<String>,
-    /// For TURN.
+    /// For TURN with a fixed account.
     pub credential: Option<String>,
+    /// For TURN: the secret shared with the server (coturn `static-auth-secret`); every
+    /// session, customers' too, gets its own credentials, valid as long as it may live.
+    pub secret: Option<String>,
 }
 
 impl Default for Config {
@@ -92,7 +134,22 @@ impl Default for Config {
             auto_ready: core.auto_ready,
             token_ttl_secs: 12 * 3600,
             customer_token_ttl_secs: 3600,
+            max_session_secs: core.max_session_ms / 1000,
+            customer_max_session_secs: core.customer_max_session_ms / 1000,
+            max_token_ttl_secs: 24 * 3600,
             customer_tokens_per_minute: 30,
+            logins_per_minute_per_account: 10,
+            logins_per_minute_per_address: 60,
+            min_password_chars: 8,
+            max_connections_per_address: 1000,
+            max_connections: 50_000,
+            write_timeout_secs: 10,
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
+            max_waiting_per_business: core.max_waiting_per_business,
+            reveal_staffing: core.default_reveal_staffing,
+            unstaffed_wait_secs: core.unstaffed_wait_ms / 1000,
+            customer_enqueue_interval_secs: core.customer_enqueue_interval_ms / 1000,
             device_policy: DevicePolicy::Kick,
             realms: HashMap::new(),
             ice_servers: Vec::new(),
@@ -160,6 +217,44 @@ impl Config {
                 self.node
             )));
         }
+        if self.write_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "write_timeout_secs must be above 0".into(),
+            ));
+        }
+        if self.logins_per_minute_per_account == 0 || self.logins_per_minute_per_address == 0 {
+            return Err(ConfigError::Invalid(
+                "logins_per_minute_per_account and _per_address must be above 0".into(),
+            ));
+        }
+        if let Some(bad) = self
+            .trusted_proxies
+            .iter()
+            .find(|p| crate::throttle::parse_network(p).is_none())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "trusted_proxies: {bad:?} is not an address or a network (10.0.0.0/8)"
+            )));
+        }
+        for s in &self.ice_servers {
+            if s.secret.is_some() && (s.username.is_some() || s.credential.is_some()) {
+                return Err(ConfigError::Invalid(format!(
+                    "ice server {:?}: give either a secret or a username and credential",
+                    s.urls
+                )));
+            }
+            if s.username.is_some() != s.credential.is_some() {
+                return Err(ConfigError::Invalid(format!(
+                    "ice server {:?}: a username needs a credential and the other way round",
+                    s.urls
+                )));
+            }
+        }
+        if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(ConfigError::Invalid(
+                "metrics_token must have at least 16 characters".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -188,12 +283,34 @@ impl Config {
             ice_servers: self
                 .ice_servers
                 .iter()
-                .map(|s| IceServer {
+                .map(|s| RelayServer {
                     urls: s.urls.clone(),
-                    username: s.username.clone(),
-                    credential: s.credential.clone(),
+                    auth: match (&s.secret, &s.username, &s.credential) {
+                        (Some(secret), _, _) => RelayAuth::Secret(secret.clone()),
+                        (None, Some(username), Some(credential)) => RelayAuth::Fixed {
+                            username: username.clone(),
+                            credential: credential.clone(),
+                        },
+                        _ => RelayAuth::None,
+                    },
                 })
                 .collect(),
+            max_session_ms: self.max_session_secs * 1000,
+            customer_max_session_ms: self.customer_max_session_secs * 1000,
+            reveal_staffing: self
+                .realms
+                .iter()
+                .filter_map(|(name, r)| r.reveal_staffing.map(|v| (name.clone(), v)))
+                .collect(),
+            default_reveal_staffing: self.reveal_staffing,
+            unstaffed_wait_ms: self.unstaffed_wait_secs * 1000,
+            businesses: self
+                .realms
+                .iter()
+                .filter_map(|(name, r)| r.businesses.clone().map(|b| (name.clone(), b)))
+                .collect(),
+            max_waiting_per_business: self.max_waiting_per_business,
+            customer_enqueue_interval_ms: self.customer_enqueue_interval_secs * 1000,
             limits,
             ..CoreConfig::default()
         }

@@ -1,8 +1,9 @@
-//! HTTP endpoints beside the socket: health, Prometheus metrics, sign-in for users and agents,
-//! customer tokens for the widget (rate-limited per address), and a small admin API protected
-//! by an admin token.
+//! HTTP endpoints beside the socket: health, Prometheus metrics (this machine only, or with the
+//! metrics token), sign-in for users and agents (throttled per account and per address), customer
+//! tokens for the widget (per address, for the realm's queues only), and a small admin API for
+//! enabled admin accounts.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, State};
@@ -11,10 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing};
 use serde::Deserialize;
 use serde_json::json;
-use switchboard_protocol::{Business, Label, Role, UserId};
+use subtle::ConstantTimeEq;
+use switchboard_protocol::{Business, Label, Role, Skill, UserId, limits};
 
 use crate::App;
-use crate::core::{Account, UserKey};
+use crate::core::UserKey;
 use crate::hub::now_ms;
 use crate::store::{AccountRow, role_str};
 use crate::token::Claims;
@@ -102,16 +104,58 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
-async fn metrics(State(app): State<Arc<App>>) -> Response {
-    let body = app.metrics.render(&app.hub.figures());
-    (
+fn too_many(what: &str) -> ApiError {
+    ApiError(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many {what}; try again in a minute"),
+    )
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// `GET /metrics`: with `metrics_token` set, for whoever presents it; otherwise for this
+/// machine only (the figures tell an outsider how busy the floor is).
+async fn metrics(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> ApiResult {
+    match &app.config.metrics_token {
+        Some(token) => {
+            let given = bearer(&headers).unwrap_or_default();
+            if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+                return Err(ApiError(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "Authorization: Bearer <metrics_token> required".into(),
+                ));
+            }
+        }
+        None if !peer.ip().to_canonical().is_loopback() => {
+            return Err(ApiError(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "metrics are served to this machine only; set metrics_token to read them from elsewhere"
+                    .into(),
+            ));
+        }
+        None => {}
+    }
+    let body = app.metrics.render(&app.hub.figures(), &app.throttle);
+    Ok((
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         body,
     )
-        .into_response()
+        .into_response())
 }
 
 fn realm_or_default(app: &App, realm: Option<String>) -> Result<Label, ApiError> {
@@ -137,8 +181,18 @@ struct LoginBody {
     realm: Option<String>,
 }
 
-/// `POST /auth/login`: user id + password → a token for a shift.
-async fn login(State(app): State<Arc<App>>, Json(body): Json<LoginBody>) -> ApiResult {
+/// `POST /auth/login`: user id + password → a token for a shift. Attempts are limited per
+/// address (whoever guesses) and per account (whichever address guesses it).
+async fn login(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<LoginBody>,
+) -> ApiResult {
+    let caller = app.throttle.client(peer, &headers);
+    if app.throttle.logins_by_address.check_key(&caller).is_err() {
+        return Err(too_many("sign-in attempts from this address"));
+    }
     let realm = realm_or_default(&app, body.realm)?;
     let denied = || {
         ApiError(
@@ -151,6 +205,14 @@ async fn login(State(app): State<Arc<App>>, Json(body): Json<LoginBody>) -> ApiR
         return Err(denied());
     };
     let key = UserKey::new(realm, user);
+    if app
+        .throttle
+        .logins_by_account
+        .check_key(&key.to_string())
+        .is_err()
+    {
+        return Err(too_many("sign-in attempts for this account"));
+    }
     let account = app
         .store
         .check_password(&key, &body.password)
@@ -159,11 +221,13 @@ async fn login(State(app): State<Arc<App>>, Json(body): Json<LoginBody>) -> ApiR
     let Some(account) = account else {
         return Err(denied());
     };
+    let now = now_ms() / 1000;
     let claims = Claims {
         sub: key.user,
         realm: key.realm,
         role: account.role,
-        exp: now_ms() / 1000 + app.config.token_ttl_secs,
+        exp: now + app.config.token_ttl_secs,
+        auth: now,
         biz: None,
     };
     Ok(issue(&app, &claims))
@@ -176,28 +240,36 @@ struct CustomerBody {
 }
 
 /// `POST /auth/customer`: a short-lived token for one queue, for the widget (a company's site
-/// may proxy this). Rate-limited per client address.
+/// may proxy this: name it in `trusted_proxies`). Rate-limited per client address; only for a
+/// queue the realm offers, with one answer for every other realm and business, so that nobody
+/// learns from it which exist.
 async fn customer(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(body): Json<CustomerBody>,
 ) -> ApiResult {
-    let ip: IpAddr = peer.ip();
-    if app.customer_limiter.check_key(&ip).is_err() {
-        return Err(ApiError(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many customer tokens from this address; try again in a minute".into(),
-        ));
+    let caller = app.throttle.client(peer, &headers);
+    if app.throttle.customer_tokens.check_key(&caller).is_err() {
+        return Err(too_many("customer tokens from this address"));
     }
     let realm = realm_or_default(&app, body.realm)?;
     let business = Business::new(body.business).map_err(|e| bad_request(e.to_string()))?;
+    if !app.hub.offers_business(&realm, &business) {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "unknown_business",
+            "no such queue here".into(),
+        ));
+    }
     let id = format!("cust-{:016x}", rand::random::<u64>());
+    let now = now_ms() / 1000;
     let claims = Claims {
         sub: UserId::new(id).map_err(internal)?,
         realm,
         role: Role::Customer,
-        exp: now_ms() / 1000 + app.config.customer_token_ttl_secs,
+        exp: now + app.config.customer_token_ttl_secs,
+        auth: now,
         biz: Some(business.clone()),
     };
     let mut response = issue(&app, &claims);
@@ -205,31 +277,50 @@ async fn customer(
     Ok(response)
 }
 
-/// The admin token's realm, or 401/403.
+/// The admin token's realm, or 401/403. The token's role is not enough: the account behind it
+/// must still be an enabled admin now (a disabled or demoted admin's token is worthless).
 fn admin(app: &App, headers: &HeaderMap) -> Result<Label, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "Authorization: Bearer <admin token> required".into(),
-            )
-        })?;
+    let token = bearer(headers).ok_or_else(|| {
+        ApiError(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "Authorization: Bearer <admin token> required".into(),
+        )
+    })?;
     let claims = app
         .tokens
         .verify(token, now_ms() / 1000)
         .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()))?;
-    if claims.role != Role::Admin {
-        return Err(ApiError(
+    let forbidden = || {
+        ApiError(
             StatusCode::FORBIDDEN,
             "forbidden",
             "an admin token is required".into(),
-        ));
+        )
+    };
+    if claims.role != Role::Admin {
+        return Err(forbidden());
     }
-    Ok(claims.realm)
+    let who = UserKey::new(claims.realm.clone(), claims.sub.clone());
+    match app.hub.account(&who) {
+        None => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the account behind this token is disabled or gone".into(),
+        )),
+        Some(a) if a.role != Role::Admin => Err(forbidden()),
+        Some(_) => Ok(claims.realm),
+    }
+}
+
+fn check_password(app: &App, password: &str) -> Result<(), ApiError> {
+    let min = app.config.min_password_chars;
+    if password.chars().count() < min {
+        return Err(bad_request(format!(
+            "a password has at least {min} characters"
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -238,9 +329,12 @@ struct PutUser {
     role: Role,
     password: Option<String>,
     display_name: Option<String>,
+    skills: Option<Vec<Skill>>,
+    queue_priority: Option<u8>,
 }
 
-/// `POST /admin/users`: create or change a user, agent or admin.
+/// `POST /admin/users`: create a user, agent or admin, or change one (fields left out keep
+/// their value; a disabled account stays disabled).
 async fn admin_put_user(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -252,34 +346,78 @@ async fn admin_put_user(
             "customers have no accounts; use POST /auth/customer",
         ));
     }
-    let user = UserId::new(body.user).map_err(|e| bad_request(e.to_string()))?;
-    let display_name = body
-        .display_name
-        .map(Label::new)
-        .transpose()
-        .map_err(|e| bad_request(e.to_string()))?;
-    let row = AccountRow {
-        user: UserKey::new(realm, user),
-        role: body.role,
-        display_name: display_name.clone(),
-        disabled: false,
-    };
+    if let Some(p) = &body.password {
+        check_password(&app, p)?;
+    }
+    let user = UserKey::new(
+        realm,
+        UserId::new(body.user).map_err(|e| bad_request(e.to_string()))?,
+    );
+    let mut row = app
+        .store
+        .account(&user)
+        .await
+        .map_err(internal)?
+        .unwrap_or_else(|| AccountRow::new(user.clone(), body.role));
+    row.role = body.role;
+    if let Some(name) = body.display_name {
+        row.display_name = Some(Label::new(name).map_err(|e| bad_request(e.to_string()))?);
+    }
+    if let Some(skills) = body.skills {
+        check_skills(&skills)?;
+        row.skills = skills;
+    }
+    if let Some(p) = body.queue_priority {
+        if p > limits::MAX_LEVEL {
+            return Err(bad_request(format!(
+                "queue_priority {p} is above the maximum {}",
+                limits::MAX_LEVEL
+            )));
+        }
+        row.queue_priority = p;
+    }
     app.store
         .put_account(&row, body.password.as_deref(), now_ms())
         .await
         .map_err(internal)?;
-    app.hub.set_account(
-        row.user.clone(),
-        Some(Account {
-            role: row.role,
-            display_name,
-        }),
-    );
+    if !row.disabled {
+        app.hub.set_account(row.user.clone(), Some(row.live()));
+    }
     Ok((
         StatusCode::CREATED,
-        Json(json!({"user": row.user.user, "role": role_str(row.role)})),
+        Json(json!({
+            "user": row.user.user,
+            "role": role_str(row.role),
+            "disabled": row.disabled,
+            "skills": row.skills,
+            "queue_priority": row.queue_priority,
+        })),
     )
         .into_response())
+}
+
+fn check_skills(skills: &[Skill]) -> Result<(), ApiError> {
+    if skills.len() > limits::MAX_SKILLS {
+        return Err(bad_request(format!(
+            "{} skills, the limit is {}",
+            skills.len(),
+            limits::MAX_SKILLS
+        )));
+    }
+    for (i, s) in skills.iter().enumerate() {
+        if !(1..=limits::MAX_LEVEL).contains(&s.level) {
+            return Err(bad_request(format!(
+                "skill {} has level {}, expected 1..={}",
+                s.business,
+                s.level,
+                limits::MAX_LEVEL
+            )));
+        }
+        if skills[..i].iter().any(|o| o.business == s.business) {
+            return Err(bad_request(format!("skill {} is named twice", s.business)));
+        }
+    }
+    Ok(())
 }
 
 async fn set_disabled(app: &App, headers: &HeaderMap, user: String, disabled: bool) -> ApiResult {
@@ -301,13 +439,8 @@ async fn set_disabled(app: &App, headers: &HeaderMap, user: String, disabled: bo
         ));
     }
     let account = app.store.account(&user).await.map_err(internal)?;
-    app.hub.set_account(
-        user,
-        account.filter(|a| !a.disabled).map(|a| Account {
-            role: a.role,
-            display_name: a.display_name,
-        }),
-    );
+    app.hub
+        .set_account(user, account.filter(|a| !a.disabled).map(|a| a.live()));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -346,9 +479,7 @@ async fn admin_password(
         realm,
         UserId::new(user).map_err(|e| bad_request(e.to_string()))?,
     );
-    if body.password.len() < 4 {
-        return Err(bad_request("a password has at least 4 characters"));
-    }
+    check_password(&app, &body.password)?;
     if !app
         .store
         .set_password(&user, &body.password)
@@ -370,7 +501,8 @@ struct TokenBody {
     ttl_secs: Option<u64>,
 }
 
-/// `POST /admin/tokens`: mint a token for an existing account.
+/// `POST /admin/tokens`: mint a token for an existing account, for at most
+/// `max_token_ttl_secs`.
 async fn admin_token(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -394,11 +526,20 @@ async fn admin_token(
             format!("no enabled user {}", user.user),
         ));
     };
+    let ttl = body.ttl_secs.unwrap_or(app.config.token_ttl_secs);
+    if ttl == 0 || ttl > app.config.max_token_ttl_secs {
+        return Err(bad_request(format!(
+            "ttl_secs must be 1..={} (max_token_ttl_secs)",
+            app.config.max_token_ttl_secs
+        )));
+    }
+    let now = now_ms() / 1000;
     let claims = Claims {
         sub: user.user,
         realm: user.realm,
         role: account.role,
-        exp: now_ms() / 1000 + body.ttl_secs.unwrap_or(app.config.token_ttl_secs),
+        exp: now + ttl,
+        auth: now,
         biz: None,
     };
     Ok(issue(&app, &claims))

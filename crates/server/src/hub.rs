@@ -1,13 +1,15 @@
 //! Live state behind a trait: where sessions, calls in progress and the queue live. This node's
 //! memory (`LocalHub`: the sans-IO core behind a mutex, a timer task, and the connections of
-//! this node) is the one-node implementation; a Redis implementation for several nodes is to
-//! implement the same trait.
+//! this node) is the only implementation so far; state shared by several nodes (Redis) would
+//! implement the same trait, and does not exist yet.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use switchboard_protocol::{ClientFrame, ErrorCode, RequestId, ServerFrame, SessionId, encode};
+use switchboard_protocol::{
+    Business, ClientFrame, ErrorCode, Label, RequestId, ServerFrame, SessionId, encode,
+};
 use tokio::sync::{Notify, mpsc};
 
 use crate::core::{Account, Core, CoreConfig, Figures, Login, Output, Record, UserKey, Waiting};
@@ -48,8 +50,12 @@ pub trait LiveState: Send + Sync + 'static {
     fn disconnected(&self, session: &SessionId, conn: u64);
     /// The directory changed.
     fn set_account(&self, user: UserKey, account: Option<Account>);
-    /// Whether the directory knows an enabled account.
-    fn has_account(&self, user: &UserKey) -> bool;
+    /// The directory's enabled account (what it may do now, whatever its token says).
+    fn account(&self, user: &UserKey) -> Option<Account>;
+    /// Whether customers may enter this queue.
+    fn offers_business(&self, realm: &Label, business: &Business) -> bool;
+    /// A session's token was refreshed: the session now lasts until `expires_at` (Unix ms).
+    fn token_refreshed(&self, session: &SessionId, expires_at: u64);
     /// Counts for metrics.
     fn figures(&self) -> Figures;
     /// Ends every call and session (graceful drain).
@@ -215,8 +221,18 @@ impl LiveState for LocalHub {
         self.dispatch(&mut inner);
     }
 
-    fn has_account(&self, user: &UserKey) -> bool {
-        self.lock().core.has_account(user)
+    fn account(&self, user: &UserKey) -> Option<Account> {
+        self.lock().core.account(user).cloned()
+    }
+
+    fn offers_business(&self, realm: &Label, business: &Business) -> bool {
+        self.lock().core.offers_business(realm, business)
+    }
+
+    fn token_refreshed(&self, session: &SessionId, expires_at: u64) {
+        let mut inner = self.lock();
+        inner.core.token_refreshed(session, expires_at);
+        self.dispatch(&mut inner);
     }
 
     fn figures(&self) -> Figures {

@@ -8,19 +8,18 @@ pub mod http;
 pub mod hub;
 pub mod metrics;
 pub mod store;
+pub mod throttle;
 pub mod token;
 mod ws;
 
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use switchboard_protocol::{Label, Role, UserId};
+use switchboard_protocol::{Business, Label, Role, Skill, UserId};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
@@ -28,6 +27,7 @@ use crate::core::{Record, UserKey};
 use crate::hub::{LiveState, LocalHub, now_ms};
 use crate::metrics::Metrics;
 use crate::store::{AccountRow, Store};
+use crate::throttle::Throttle;
 use crate::token::{Claims, TokenKey};
 
 /// What the handlers share.
@@ -42,7 +42,8 @@ pub struct App {
     pub store: Store,
     /// Metrics.
     pub metrics: Metrics,
-    customer_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Limits per caller and in all.
+    pub throttle: Throttle,
     next_conn: AtomicU64,
 }
 
@@ -58,6 +59,10 @@ pub struct ServeOptions {
     /// Create the dev realm's demo accounts and print their tokens.
     pub dev: bool,
 }
+
+/// The skills of the dev realm's agents: the businesses the demos, the CLI's default and the
+/// tests use.
+pub const DEV_SKILLS: [&str; 4] = ["support", "billing", "sales", "tech"];
 
 /// The dev realm's demo accounts: the password equals the user id.
 pub const DEV_ACCOUNTS: [(&str, Role); 6] = [
@@ -83,12 +88,15 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let now = now_ms();
     if opts.dev {
         for (user, role) in DEV_ACCOUNTS {
-            let row = AccountRow {
-                user: UserKey::new(label("dev")?, UserId::new(user)?),
-                role,
-                display_name: None,
-                disabled: false,
-            };
+            let mut row = AccountRow::new(UserKey::new(label("dev")?, UserId::new(user)?), role);
+            if role == Role::Agent {
+                for b in DEV_SKILLS {
+                    row.skills.push(Skill {
+                        business: Business::new(b)?,
+                        level: 5,
+                    });
+                }
+            }
             store.put_account(&row, Some(user), now).await?;
         }
     }
@@ -104,19 +112,27 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     hub.restore(store.waiting().await?, store.message_seqs().await?);
     let timers = tokio::spawn(hub.clone().run_timers());
 
-    let per_minute = NonZeroU32::new(config.customer_tokens_per_minute).unwrap_or(NonZeroU32::MIN);
     let app = Arc::new(App {
         hub: hub.clone(),
         tokens: tokens.clone(),
         store: store.clone(),
         metrics: Metrics::default(),
-        customer_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+        throttle: Throttle::new(&config),
         next_conn: AtomicU64::new(1),
         config: config.clone(),
     });
+    let pruner = tokio::spawn(prune_limiters(app.clone()));
 
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        // Said plainly: this server does not do TLS itself.
+        tracing::warn!(
+            %addr,
+            "listening beyond this machine without TLS: passwords and tokens travel in the \
+             clear; put a TLS-terminating proxy in front (docs/security.md)"
+        );
+    }
     {
         // CONTRACTS.md: the address first, then one line per demo account.
         let mut out = std::io::stdout().lock();
@@ -132,6 +148,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
                     realm: label("dev")?,
                     role,
                     exp: now / 1000 + config.token_ttl_secs,
+                    auth: now / 1000,
                     biz: None,
                 };
                 writeln!(
@@ -170,6 +187,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     }
     timers.abort();
     let _ = timers.await;
+    pruner.abort();
+    let _ = pruner.await;
     drop(app);
     drop(hub);
     // The last sender is gone once the hub is: the writer drains the channel and stops.
@@ -199,6 +218,15 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+/// Forgets stale rate-limit entries once a minute.
+async fn prune_limiters(app: Arc<App>) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        app.throttle.prune();
     }
 }
 
@@ -232,11 +260,13 @@ pub fn mint_token(
     ttl_secs: u64,
 ) -> anyhow::Result<String> {
     let tokens = TokenKey::load_or_create(data_dir)?;
+    let now = now_ms() / 1000;
     let claims = Claims {
         sub: UserId::new(user)?,
         realm: Label::new(realm)?,
         role,
-        exp: now_ms() / 1000 + ttl_secs,
+        exp: now + ttl_secs,
+        auth: now,
         biz: None,
     };
     Ok(tokens.sign(&claims))

@@ -7,12 +7,15 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::core::Figures;
+use crate::throttle::Throttle;
 
 /// The server's metrics.
 pub struct Metrics {
     registry: Registry,
     /// WebSocket connections accepted.
     pub connections_total: Counter,
+    /// WebSocket connections refused (over the per-address or total limit).
+    pub connections_refused: Counter,
     /// Frames received after sign-in.
     pub frames_in: Counter,
     /// Frames refused (malformed, unknown type, too large, binary, rate-limited).
@@ -25,6 +28,7 @@ pub struct Metrics {
     agents: Gauge,
     agents_ready: Gauge,
     agents_working: Gauge,
+    rate_limit_entries: Gauge,
 }
 
 impl Default for Metrics {
@@ -32,6 +36,7 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("switchboard");
         let m = Metrics {
             connections_total: Counter::default(),
+            connections_refused: Counter::default(),
             frames_in: Counter::default(),
             frames_rejected: Counter::default(),
             sessions_open: Gauge::default(),
@@ -41,12 +46,18 @@ impl Default for Metrics {
             agents: Gauge::default(),
             agents_ready: Gauge::default(),
             agents_working: Gauge::default(),
+            rate_limit_entries: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
             "connections",
             "WebSocket connections accepted",
             m.connections_total.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "WebSocket connections refused: too many from one address or in all",
+            m.connections_refused.clone(),
         );
         registry.register(
             "frames_in",
@@ -81,6 +92,11 @@ impl Default for Metrics {
             "Agents ringing, in a call or in wrap-up",
             m.agents_working.clone(),
         );
+        registry.register(
+            "rate_limit_entries",
+            "Callers and accounts the rate limits remember (pruned once back to full)",
+            m.rate_limit_entries.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -90,8 +106,9 @@ fn gauge(n: usize) -> i64 {
 }
 
 impl Metrics {
-    /// The text exposition, with the gauges set from `f`.
-    pub fn render(&self, f: &Figures) -> String {
+    /// The text exposition, with the gauges set from `f` and the limits.
+    pub fn render(&self, f: &Figures, throttle: &Throttle) -> String {
+        self.rate_limit_entries.set(gauge(throttle.entries()));
         self.sessions.set(gauge(f.sessions));
         self.calls.set(gauge(f.calls));
         self.waiting.set(gauge(f.queue.waiting));

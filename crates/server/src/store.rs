@@ -1,14 +1,19 @@
 //! The durable part: accounts and call detail records in SQLite (sqlx, with migrations), in
 //! the data dir. Live state (sessions, calls in progress, the queue) is not here; see `hub`.
+//! Password hashing (argon2, ~19 MiB and tens of milliseconds each) runs on tokio's blocking
+//! threads, a few at a time, so that a flood of sign-ins never stalls the sockets.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use switchboard_protocol::{Label, Role};
+use switchboard_protocol::{Business, Label, Role, Skill};
+use tokio::sync::Semaphore;
 
 use crate::core::{Account, Record, UserKey, Waiting};
 use switchboard_protocol::{EndReason, MissedCall, ReceivedMessage, from_wire_name, wire_name};
@@ -17,6 +22,8 @@ use switchboard_protocol::{EndReason, MissedCall, ReceivedMessage, from_wire_nam
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Hashes computed at once (each takes a core and ~19 MiB).
+    hashing: Arc<Semaphore>,
 }
 
 /// An account row.
@@ -30,6 +37,34 @@ pub struct AccountRow {
     pub display_name: Option<Label>,
     /// Signed out and refused at sign-in.
     pub disabled: bool,
+    /// For agents: the businesses they serve.
+    pub skills: Vec<Skill>,
+    /// The priority of the account's own calls into a queue.
+    pub queue_priority: u8,
+}
+
+impl AccountRow {
+    /// A new, enabled account with nothing assigned.
+    pub fn new(user: UserKey, role: Role) -> Self {
+        Self {
+            user,
+            role,
+            display_name: None,
+            disabled: false,
+            skills: Vec::new(),
+            queue_priority: 0,
+        }
+    }
+
+    /// What the live directory keeps of it.
+    pub fn live(&self) -> Account {
+        Account {
+            role: self.role,
+            display_name: self.display_name.clone(),
+            skills: self.skills.clone(),
+            queue_priority: self.queue_priority,
+        }
+    }
 }
 
 /// A database failure.
@@ -84,10 +119,16 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            pool,
+            hashing: Arc::new(Semaphore::new(cores)),
+        })
     }
 
-    /// Creates or replaces an account; `password` is hashed with argon2.
+    /// Creates an account, or changes one: role, name, skills and priority as in `row`, the
+    /// password only when one is given. Whether it is disabled is kept: only
+    /// [`Store::set_disabled`] changes that, so a change never re-enables a disabled account.
     pub async fn put_account(
         &self,
         row: &AccountRow,
@@ -95,17 +136,18 @@ impl Store {
         now: u64,
     ) -> Result<(), StoreError> {
         let hash = match password {
-            Some(p) => Some(hash_password(p)?),
+            Some(p) => Some(self.hash(p).await?),
             None => None,
         };
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO accounts (realm, user_id, role, password_hash, display_name, disabled, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO accounts (realm, user_id, role, password_hash, display_name, disabled, created_at, queue_priority)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (realm, user_id) DO UPDATE SET
                role = excluded.role,
                password_hash = COALESCE(excluded.password_hash, accounts.password_hash),
                display_name = excluded.display_name,
-               disabled = excluded.disabled",
+               queue_priority = excluded.queue_priority",
         )
         .bind(row.user.realm.as_str())
         .bind(row.user.user.as_str())
@@ -114,14 +156,32 @@ impl Store {
         .bind(row.display_name.as_ref().map(|d| d.as_str()))
         .bind(row.disabled)
         .bind(millis(now))
-        .execute(&self.pool)
+        .bind(i64::from(row.queue_priority))
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM account_skills WHERE realm = ? AND user_id = ?")
+            .bind(row.user.realm.as_str())
+            .bind(row.user.user.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for s in &row.skills {
+            sqlx::query(
+                "INSERT INTO account_skills (realm, user_id, business, level) VALUES (?, ?, ?, ?)",
+            )
+            .bind(row.user.realm.as_str())
+            .bind(row.user.user.as_str())
+            .bind(s.business.as_str())
+            .bind(i64::from(s.level))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
     /// Sets a password.
     pub async fn set_password(&self, user: &UserKey, password: &str) -> Result<bool, StoreError> {
-        let hash = hash_password(password)?;
+        let hash = self.hash(password).await?;
         let r =
             sqlx::query("UPDATE accounts SET password_hash = ? WHERE realm = ? AND user_id = ?")
                 .bind(hash)
@@ -146,33 +206,73 @@ impl Store {
     /// One account.
     pub async fn account(&self, user: &UserKey) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled FROM accounts WHERE realm = ? AND user_id = ?",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority FROM accounts WHERE realm = ? AND user_id = ?",
         )
         .bind(user.realm.as_str())
         .bind(user.user.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.and_then(|r| account_row(&r)))
+        let Some(mut account) = row.and_then(|r| account_row(&r)) else {
+            return Ok(None);
+        };
+        account.skills = self
+            .skills(Some(user))
+            .await?
+            .remove(user)
+            .unwrap_or_default();
+        Ok(Some(account))
+    }
+
+    /// Skills by account: one account's, or everyone's.
+    async fn skills(
+        &self,
+        only: Option<&UserKey>,
+    ) -> Result<HashMap<UserKey, Vec<Skill>>, StoreError> {
+        let rows = match only {
+            Some(u) => {
+                sqlx::query("SELECT realm, user_id, business, level FROM account_skills WHERE realm = ? AND user_id = ? ORDER BY business")
+                    .bind(u.realm.as_str())
+                    .bind(u.user.as_str())
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT realm, user_id, business, level FROM account_skills ORDER BY business",
+                )
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        let mut out: HashMap<UserKey, Vec<Skill>> = HashMap::new();
+        for r in &rows {
+            let parsed = (|| {
+                let user = UserKey::new(col(r, "realm")?, col(r, "user_id")?);
+                let business: Business = col(r, "business")?;
+                let level = u8::try_from(r.try_get::<i64, _>("level").ok()?).ok()?;
+                Some((user, Skill { business, level }))
+            })();
+            if let Some((user, skill)) = parsed {
+                out.entry(user).or_default().push(skill);
+            }
+        }
+        Ok(out)
     }
 
     /// Every enabled account, for the live directory at start.
     pub async fn accounts(&self) -> Result<Vec<(UserKey, Account)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled FROM accounts WHERE disabled = 0",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority FROM accounts WHERE disabled = 0",
         )
         .fetch_all(&self.pool)
         .await?;
+        let mut skills = self.skills(None).await?;
         Ok(rows
             .iter()
             .filter_map(account_row)
-            .map(|a| {
-                (
-                    a.user,
-                    Account {
-                        role: a.role,
-                        display_name: a.display_name,
-                    },
-                )
+            .map(|mut a| {
+                a.skills = skills.remove(&a.user).unwrap_or_default();
+                (a.user.clone(), a.live())
             })
             .collect())
     }
@@ -184,7 +284,7 @@ impl Store {
         password: &str,
     ) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled, password_hash FROM accounts WHERE realm = ? AND user_id = ?",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority, password_hash FROM accounts WHERE realm = ? AND user_id = ?",
         )
         .bind(user.realm.as_str())
         .bind(user.user.as_str())
@@ -192,23 +292,53 @@ impl Store {
         .await?;
         let Some(row) = row else {
             // Hash anyway so that unknown and known users take the same time.
-            let _ = hash_password(password);
+            let _ = self.hash(password).await;
             return Ok(None);
         };
         let hash: Option<String> = row.try_get("password_hash")?;
         let Some(account) = account_row(&row) else {
             return Ok(None);
         };
-        let ok = hash.is_some_and(|h| {
-            PasswordHash::new(&h)
+        let ok = match hash {
+            Some(h) => self.verify(password, h).await?,
+            None => false,
+        };
+        Ok((ok && !account.disabled).then_some(account))
+    }
+
+    /// Runs a password computation on a blocking thread, a few at a time.
+    async fn off_the_workers<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Hash(e.to_string()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| StoreError::Hash(e.to_string()))
+    }
+
+    async fn hash(&self, password: &str) -> Result<String, StoreError> {
+        let password = password.to_owned();
+        self.off_the_workers(move || hash_password(&password))
+            .await?
+    }
+
+    async fn verify(&self, password: &str, hash: String) -> Result<bool, StoreError> {
+        let password = password.to_owned();
+        self.off_the_workers(move || {
+            PasswordHash::new(&hash)
                 .map(|parsed| {
                     Argon2::default()
                         .verify_password(password.as_bytes(), &parsed)
                         .is_ok()
                 })
                 .unwrap_or(false)
-        });
-        Ok((ok && !account.disabled).then_some(account))
+        })
+        .await
     }
 
     /// Writes call detail records in one transaction.
@@ -310,6 +440,30 @@ impl Store {
                     .bind(wire_name(&call.reason.side))
                     .execute(&mut *tx)
                     .await?;
+                }
+                Record::Dropped {
+                    user,
+                    message,
+                    call,
+                } => {
+                    if let Some(m) = message {
+                        sqlx::query(
+                            "UPDATE messages SET delivered = 2 WHERE msg_id = ? AND delivered = 0",
+                        )
+                        .bind(m.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    if let Some(c) = call {
+                        sqlx::query(
+                            "UPDATE missed_calls SET delivered = 2 WHERE realm = ? AND user_id = ? AND call_id = ? AND delivered = 0",
+                        )
+                        .bind(user.realm.as_str())
+                        .bind(user.user.as_str())
+                        .bind(c.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 Record::Delivered { user } => {
                     for sql in [
@@ -419,6 +573,8 @@ fn account_row(r: &sqlx::sqlite::SqliteRow) -> Option<AccountRow> {
         role: from_wire_name(&col::<String>(r, "role")?)?,
         display_name: display.and_then(|d| Label::new(d).ok()),
         disabled: r.try_get("disabled").ok()?,
+        skills: Vec::new(),
+        queue_priority: u8::try_from(r.try_get::<i64, _>("queue_priority").ok()?).ok()?,
     })
 }
 

@@ -24,6 +24,11 @@ pub struct Claims {
     pub role: Role,
     /// Expiry, Unix seconds.
     pub exp: u64,
+    /// When the person signed in (or the token was minted), Unix seconds; refreshed tokens keep
+    /// it, so that refreshing cannot keep a session alive past its maximum age. 0 in tokens
+    /// of builds before it existed: those are not refreshed.
+    #[serde(default)]
+    pub auth: u64,
     /// For customers: the only queue the token allows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz: Option<Business>,
@@ -136,6 +141,7 @@ mod tests {
             realm: Label::new("dev").unwrap(),
             role: Role::User,
             exp,
+            auth: 1_000,
             biz: None,
         }
     }

@@ -1,19 +1,23 @@
 //! One WebSocket connection: `hello` first (token, version, resume), then frames to the live
 //! state, with the frame limit, a per-connection rate limit, heartbeats and idle detection.
 //! Replies the shell makes itself (`pong`, `token_refreshed`, framing errors) go through the
-//! same outbound queue as everything else, so nothing overtakes anything.
+//! same outbound queue as everything else, so nothing overtakes anything. A connection costs
+//! a task and a descriptor, so each one is bounded: per address and in all, `hello` within
+//! 10 s (replies included), and every write within `write_timeout_secs`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::{Sink, SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use switchboard_protocol::{
-    ClientMessage, ErrorCode, PROTOCOL_VERSION, Pong, ServerFrame, ServerMessage, SessionId,
+    ClientMessage, ErrorCode, PROTOCOL_VERSION, Pong, Role, ServerFrame, ServerMessage, SessionId,
     TokenRefreshed, decode_client, encode,
 };
 use tokio::sync::mpsc;
@@ -21,6 +25,7 @@ use tokio::sync::mpsc;
 use crate::App;
 use crate::core::{Login, UserKey};
 use crate::hub::{Connection, LocalHub, Outbound, now_ms};
+use crate::throttle::{Full, Slot};
 use crate::token::{Claims, TokenError};
 
 /// Frames a connection may keep queued before it counts as not reading.
@@ -30,8 +35,31 @@ const HELLO_WITHIN: Duration = Duration::from_secs(10);
 /// Rate-limit violations in a row before a flooding connection is closed.
 const FLOOD_STRIKES: u32 = 200;
 
-/// `GET /ws`.
-pub async fn upgrade(ws: WebSocketUpgrade, State(app): State<Arc<App>>) -> Response {
+/// `GET /ws`. Over the caller's connection limit (or the server's), a 429 (503) instead.
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = app.throttle.client(peer, &headers);
+    let slot = match app.throttle.connect(caller) {
+        Ok(slot) => slot,
+        Err(full) => {
+            app.metrics.connections_refused.inc();
+            let (status, why) = match full {
+                Full::Address => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many connections from this address\n",
+                ),
+                Full::Server => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server has as many connections as it takes\n",
+                ),
+            };
+            return (status, why).into_response();
+        }
+    };
     // Frames above our limit but below this get a `frame_too_large` reply and the connection
     // lives on; beyond it the WebSocket layer closes the connection.
     // tungstenite's default 128 KiB read buffer per connection would dominate an idle
@@ -40,21 +68,24 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(app): State<Arc<App>>) -> Respo
         .max_frame_size(1 << 20)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| connection(socket, app))
+        .on_upgrade(move |socket| connection(socket, app, slot))
 }
 
-type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+type WsSink = futures_util::stream::SplitSink<WebSocket, Message>;
 type Stream = futures_util::stream::SplitStream<WebSocket>;
 
-async fn say(sink: &mut Sink, frame: &ServerFrame) -> bool {
+async fn say(sink: &mut WsSink, frame: &ServerFrame) -> bool {
     sink.send(Message::Text(encode(frame).into())).await.is_ok()
 }
 
-async fn connection(socket: WebSocket, app: Arc<App>) {
+async fn connection(socket: WebSocket, app: Arc<App>, _slot: Slot) {
     app.metrics.connections_total.inc();
     let (mut sink, mut stream) = socket.split();
-    let Some((claims, login, hello_id, resume)) = hello(&mut sink, &mut stream, &app).await else {
-        let _ = sink.send(Message::Close(None)).await;
+    let write_timeout = Duration::from_secs(app.config.write_timeout_secs);
+    // The deadline covers the replies too: a client that never reads them does not hold on.
+    let signed_in = tokio::time::timeout(HELLO_WITHIN, hello(&mut sink, &mut stream, &app)).await;
+    let Ok(Some((claims, login, hello_id, resume))) = signed_in else {
+        let _ = tokio::time::timeout(write_timeout, sink.send(Message::Close(None))).await;
         return;
     };
     let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
@@ -63,7 +94,7 @@ async fn connection(socket: WebSocket, app: Arc<App>) {
         tx: tx.clone(),
     };
     let heartbeat = Duration::from_secs(u64::from(app.config.heartbeat_secs));
-    let writer = tokio::spawn(write_loop(sink, rx, heartbeat));
+    let writer = tokio::spawn(write_loop(sink, rx, heartbeat, write_timeout));
     let session = match resume {
         Some(old) => match app.hub.resume(&old, login.clone(), conn.clone(), hello_id) {
             Ok(()) => old,
@@ -84,16 +115,12 @@ async fn connection(socket: WebSocket, app: Arc<App>) {
 
 /// Waits for a valid `hello`; errors are answered, and fatal ones end the connection.
 async fn hello(
-    sink: &mut Sink,
+    sink: &mut WsSink,
     stream: &mut Stream,
     app: &App,
 ) -> Option<(Claims, Login, Option<u32>, Option<SessionId>)> {
-    let deadline = tokio::time::Instant::now() + HELLO_WITHIN;
     loop {
-        let msg = tokio::time::timeout_at(deadline, stream.next())
-            .await
-            .ok()??
-            .ok()?;
+        let msg = stream.next().await?.ok()?;
         let text = match msg {
             Message::Text(t) => t,
             Message::Binary(_) => {
@@ -154,14 +181,20 @@ async fn hello(
             }
         };
         let user = UserKey::new(claims.realm.clone(), claims.sub.clone());
-        if claims.role != switchboard_protocol::Role::Customer && !app.hub.has_account(&user) {
+        // The directory decides, not the token: a disabled account's tokens are refused, and
+        // so are those of an account whose role changed since they were issued.
+        let refusal = match app.hub.account(&user) {
+            _ if claims.role == Role::Customer => None,
+            None => Some("the account does not exist or is disabled"),
+            Some(a) if a.role != claims.role => {
+                Some("the account's role changed since this token was issued; sign in again")
+            }
+            Some(_) => None,
+        };
+        if let Some(why) = refusal {
             say(
                 sink,
-                &ServerFrame::error(
-                    frame.id,
-                    ErrorCode::InvalidToken,
-                    "the account does not exist or is disabled",
-                ),
+                &ServerFrame::error(frame.id, ErrorCode::InvalidToken, why),
             )
             .await;
             return None;
@@ -177,27 +210,36 @@ async fn hello(
     }
 }
 
-async fn write_loop(mut sink: Sink, mut rx: mpsc::Receiver<Outbound>, heartbeat: Duration) {
+/// Sends what the hub queued, and pings. A write the client does not take within
+/// `write_timeout` ends the connection: a client that never reads pins nothing for long.
+async fn write_loop<S>(
+    mut sink: S,
+    mut rx: mpsc::Receiver<Outbound>,
+    heartbeat: Duration,
+    write_timeout: Duration,
+) where
+    S: Sink<Message> + Unpin,
+{
     let mut ping = tokio::time::interval(heartbeat);
     ping.tick().await;
     loop {
-        tokio::select! {
+        let m = tokio::select! {
             m = rx.recv() => match m {
-                Some(Outbound::Frame(text)) => {
-                    if sink.send(Message::Text(text.into())).await.is_err() {
-                        break;
-                    }
-                }
+                Some(Outbound::Frame(text)) => Message::Text(text.into()),
                 Some(Outbound::Close) | None => {
-                    let _ = sink.send(Message::Close(None)).await;
+                    let _ = tokio::time::timeout(write_timeout, sink.send(Message::Close(None))).await;
                     break;
                 }
             },
-            _ = ping.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    break;
-                }
-            }
+            _ = ping.tick() => Message::Ping(Default::default()),
+        };
+        let sent = matches!(
+            tokio::time::timeout(write_timeout, sink.send(m)).await,
+            Ok(Ok(()))
+        );
+        if !sent {
+            tracing::info!("a write was not taken within {write_timeout:?}; closing");
+            break;
         }
     }
 }
@@ -229,22 +271,11 @@ async fn read_loop(
             Ok(Some(Ok(m))) => m,
         };
         let reply = |frame: ServerFrame| LocalHub::send_direct(conn, &frame);
-        let text = match msg {
-            Message::Text(t) => t,
-            Message::Binary(_) => {
-                app.metrics.frames_rejected.inc();
-                reply(ServerFrame::error(
-                    None,
-                    ErrorCode::BinaryFrame,
-                    "frames are JSON text",
-                ));
-                continue;
-            }
-            Message::Close(_) => return,
-            // Pings are answered by the WebSocket layer; any traffic counts as alive.
-            Message::Ping(_) | Message::Pong(_) => continue,
-        };
+        if let Message::Close(_) = msg {
+            return;
+        }
         app.metrics.frames_in.inc();
+        // Every frame counts, WebSocket pings too: the layer below answers each with a pong.
         if limiter.check().is_err() {
             strikes += 1;
             app.metrics.frames_rejected.inc();
@@ -271,6 +302,20 @@ async fn read_loop(
             continue;
         }
         strikes = 0;
+        let text = match msg {
+            Message::Text(t) => t,
+            Message::Binary(_) => {
+                app.metrics.frames_rejected.inc();
+                reply(ServerFrame::error(
+                    None,
+                    ErrorCode::BinaryFrame,
+                    "frames are JSON text",
+                ));
+                continue;
+            }
+            // Pings are answered by the WebSocket layer; any traffic counts as alive.
+            _ => continue,
+        };
         let frame = match decode_client(text.as_str()) {
             Ok(f) => f,
             Err(e) => {
@@ -304,30 +349,63 @@ async fn read_loop(
                 ));
             }
             ClientMessage::RefreshToken => {
-                let ttl = match claims.role {
-                    switchboard_protocol::Role::Customer => app.config.customer_token_ttl_secs,
-                    _ => app.config.token_ttl_secs,
-                };
-                claims.exp = now / 1000 + ttl;
-                let token = app.tokens.sign(&claims);
-                match switchboard_protocol::Token::new(token) {
-                    Ok(token) => reply(ServerFrame::reply(
-                        frame.id,
+                let answer = match refresh(app, &mut claims, now / 1000) {
+                    Ok(token) => {
+                        app.hub.token_refreshed(session, claims.exp * 1000);
                         ServerMessage::TokenRefreshed(TokenRefreshed {
                             token,
                             expires_at: claims.exp * 1000,
-                        }),
-                    )),
-                    Err(e) => reply(ServerFrame::error(
-                        frame.id,
-                        ErrorCode::Internal,
-                        e.to_string(),
-                    )),
+                        })
+                    }
+                    Err((code, why)) => ServerMessage::Error(switchboard_protocol::ErrorMessage {
+                        code,
+                        message: why,
+                        call_id: None,
+                    }),
                 };
+                reply(ServerFrame::reply(frame.id, answer));
             }
             _ => app.hub.frame(session, frame),
         }
     }
+}
+
+/// A fresh token for a signed-in session: the account's role now (a demoted user's token says
+/// so), the same sign-in time, and never past the session's maximum age.
+fn refresh(
+    app: &App,
+    claims: &mut Claims,
+    now: u64,
+) -> Result<switchboard_protocol::Token, (ErrorCode, String)> {
+    let (ttl, max_age) = if claims.role == Role::Customer {
+        (
+            app.config.customer_token_ttl_secs,
+            app.config.customer_max_session_secs,
+        )
+    } else {
+        let user = UserKey::new(claims.realm.clone(), claims.sub.clone());
+        let Some(account) = app.hub.account(&user) else {
+            return Err((
+                ErrorCode::InvalidToken,
+                "the account is disabled or gone".into(),
+            ));
+        };
+        claims.role = account.role;
+        (app.config.token_ttl_secs, app.config.max_session_secs)
+    };
+    let ends = claims.auth.saturating_add(max_age);
+    if claims.auth == 0 || now >= ends {
+        return Err((
+            ErrorCode::TokenExpired,
+            format!(
+                "this sign-in is older than {} h, the most a session lasts; sign in again",
+                max_age / 3600
+            ),
+        ));
+    }
+    claims.exp = (now + ttl).min(ends);
+    switchboard_protocol::Token::new(app.tokens.sign(claims))
+        .map_err(|e| (ErrorCode::Internal, e.to_string()))
 }
 
 fn nonzero(n: u32) -> std::num::NonZeroU32 {

@@ -244,7 +244,7 @@ async fn sign_in_customer_tokens_admin_api_and_metrics() {
     let (status, _) = server
         .post(
             "/admin/users",
-            serde_json::json!({"user": "a3", "role": "agent", "password": "pw-a3"}),
+            serde_json::json!({"user": "a3", "role": "agent", "password": "pw-a3-secret"}),
             Some(&admin),
         )
         .await;
@@ -252,7 +252,7 @@ async fn sign_in_customer_tokens_admin_api_and_metrics() {
     let (status, body) = server
         .post(
             "/auth/login",
-            serde_json::json!({"user": "a3", "password": "pw-a3"}),
+            serde_json::json!({"user": "a3", "password": "pw-a3-secret"}),
             None,
         )
         .await;
@@ -276,7 +276,7 @@ async fn sign_in_customer_tokens_admin_api_and_metrics() {
     let (status, _) = server
         .post(
             "/auth/login",
-            serde_json::json!({"user": "a3", "password": "pw-a3"}),
+            serde_json::json!({"user": "a3", "password": "pw-a3-secret"}),
             None,
         )
         .await;

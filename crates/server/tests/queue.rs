@@ -230,12 +230,23 @@ async fn blind_transfer_to_an_agent_and_to_a_queue() {
 }
 
 #[tokio::test]
-async fn no_agent_available_and_a_customer_token_is_for_one_queue() {
-    let server = Server::start(FAST);
+async fn an_unstaffed_queue_looks_busy_to_customers_and_a_customer_token_is_for_one_queue() {
+    // The dev realm keeps staffing to itself; the shop realm tells customers at once.
+    let server = Server::start(&format!(
+        "{FAST}unstaffed_wait_secs = 1\n[realms.shop]\nbusinesses = [\"sales\"]\nreveal_staffing = true\n"
+    ));
     let mut c = customer(&server, "sales").await;
-    let (call, _) = c.enqueue("sales").await;
+    let (call, position) = c.enqueue("sales").await;
+    assert_eq!(position, 1);
     assert_eq!(
         c.ended(&call).await,
+        reason(EndCode::QueueTimeout, Side::Server),
+        "nobody serves sales now: the customer waited like in a busy queue"
+    );
+    let mut shopper = customer_in(&server, "shop", "sales").await;
+    let (call, _) = shopper.enqueue("sales").await;
+    assert_eq!(
+        shopper.ended(&call).await,
         reason(EndCode::NoAgentAvailable, Side::Server)
     );
     c.send(ClientMessage::Enqueue(Enqueue {

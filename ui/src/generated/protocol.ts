@@ -48,7 +48,9 @@ export type Text = string;
 
 /**
  * A short label: a display name, an agent's area, a not-ready reason, a disposition, a
- * file name. At most 128 characters.
+ * file name. 1–128 characters, not blank, with no control characters and no bidirectional
+ * formatting characters: a label is shown to other people and written to logs, where
+ * those would forge names (`invoice\u{202E}fdp.exe`) or lines.
  */
 export type Label = string;
 
@@ -105,7 +107,7 @@ export type Side = "local" | "remote" | "other_device" | "server" | "system";
  * Why the server refused a frame or a request. Sent in an `error` frame, snake_case on the wire.
  * Unless noted, the connection stays open and nothing else changed.
  */
-export type ErrorCode = "malformed_frame" | "binary_frame" | "frame_too_large" | "unknown_type" | "invalid_message" | "hello_required" | "already_authenticated" | "unsupported_version" | "invalid_token" | "token_expired" | "resume_failed" | "rate_limited" | "forbidden" | "not_call_member" | "unknown_user" | "unknown_call" | "unknown_business" | "wrong_state" | "call_full" | "already_in_call" | "agent_not_registered" | "service_unavailable" | "internal" | "unknown";
+export type ErrorCode = "malformed_frame" | "binary_frame" | "frame_too_large" | "unknown_type" | "invalid_message" | "hello_required" | "already_authenticated" | "unsupported_version" | "invalid_token" | "token_expired" | "resume_failed" | "rate_limited" | "forbidden" | "not_call_member" | "unknown_user" | "unknown_call" | "unknown_business" | "wrong_state" | "call_full" | "queue_full" | "already_in_call" | "agent_not_registered" | "service_unavailable" | "internal" | "unknown";
 
 /**
  * What an account may do. Carried in its token.

@@ -458,6 +458,17 @@ impl Core {
                 format!("a call holds at most {} members", limits::MAX_CALL_MEMBERS),
             ));
         }
+        // Members who left still count: each invitation is a leg in the call's record (and
+        // maybe a missed call), so re-inviting must not grow them without end.
+        if call.members.len() + m.to.len() > limits::MAX_CALL_INVITATIONS {
+            return Err(refuse(
+                ErrorCode::CallFull,
+                format!(
+                    "a call takes at most {} invitations",
+                    limits::MAX_CALL_INVITATIONS
+                ),
+            ));
+        }
         for inv in &m.to {
             if call.active_member(&inv.user).is_some() {
                 return Err(refuse(
@@ -669,6 +680,15 @@ impl Core {
             return Err(refuse(ErrorCode::WrongState, "only the inviter can cancel"));
         }
         match user {
+            // The agents of a customer call were offered it by the queue, not invited by the
+            // customer: only the queue takes an offer back (else a customer could ring an agent
+            // again and again, each cancel sending the call back to the head of the queue).
+            Some(_) if call.queue.is_some() => {
+                return Err(refuse(
+                    ErrorCode::Forbidden,
+                    "the queue offers a customer call; hang up to leave the queue",
+                ));
+            }
             Some(u) => {
                 let Some(j) = call.active_member(&u) else {
                     return Err(refuse(ErrorCode::WrongState, format!("{u} is not invited")));

@@ -9,6 +9,9 @@
 mod calls;
 mod cti;
 mod ending;
+#[cfg(test)]
+mod hostile;
+mod ice;
 mod presence;
 #[cfg(test)]
 mod props;
@@ -22,12 +25,13 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use serde::Deserialize;
 use switchboard_protocol::{
-    Business, CallId, ClientFrame, ClientMessage, ErrorCode, IceServer, Label, Limits, MissedCall,
+    Business, CallId, ClientFrame, ClientMessage, ErrorCode, Label, Limits, MissedCall,
     MissedCalls, PROTOCOL_VERSION, PresenceStatus, ReceivedMessage, RequestId, Role, ServerFrame,
-    ServerMessage, SessionEndCode, SessionId, UserId, Welcome,
+    ServerMessage, SessionEndCode, SessionId, Skill, UserId, Welcome,
 };
 
 pub use calls::CallSummary;
+pub use ice::{RelayAuth, RelayServer};
 pub use queue::QueueFigures;
 
 use calls::Call;
@@ -102,8 +106,28 @@ pub struct CoreConfig {
     pub device_policy: HashMap<String, DevicePolicy>,
     /// The policy of realms not listed.
     pub default_device_policy: DevicePolicy,
-    /// Announced in `hello`.
-    pub ice_servers: Vec<IceServer>,
+    /// Announced in `hello`, with credentials made per session where a server has a secret.
+    pub ice_servers: Vec<RelayServer>,
+    /// The longest a user's or agent's session may be kept alive by refreshing its token
+    /// (also the lifetime of their relay credentials).
+    pub max_session_ms: u64,
+    /// The same for customers.
+    pub customer_max_session_ms: u64,
+    /// Realms that tell customers at once that nobody serves their queue
+    /// (`no_agent_available`); realms not listed use `default_reveal_staffing`.
+    pub reveal_staffing: HashMap<String, bool>,
+    /// Whether realms not listed do.
+    pub default_reveal_staffing: bool,
+    /// Where staffing is not revealed: how long a customer waits in a queue that no agent
+    /// serves before `queue_timeout` (as if every agent were busy).
+    pub unstaffed_wait_ms: u64,
+    /// The queues customers may enter, per realm; a realm not listed offers the businesses
+    /// its agents' accounts have as skills.
+    pub businesses: HashMap<String, BTreeSet<Business>>,
+    /// Most customers waiting in one queue (realm and business) at once.
+    pub max_waiting_per_business: usize,
+    /// The least time between two calls of one customer into the queue.
+    pub customer_enqueue_interval_ms: u64,
     /// Announced in `hello` (the shell enforces them).
     pub limits: Limits,
     /// Frames kept for a session in its resume window; older ones are dropped beyond this.
@@ -127,6 +151,14 @@ impl Default for CoreConfig {
             device_policy: HashMap::new(),
             default_device_policy: DevicePolicy::Kick,
             ice_servers: Vec::new(),
+            max_session_ms: 24 * 3_600_000,
+            customer_max_session_ms: 4 * 3_600_000,
+            reveal_staffing: HashMap::new(),
+            default_reveal_staffing: false,
+            unstaffed_wait_ms: 60_000,
+            businesses: HashMap::new(),
+            max_waiting_per_business: 10_000,
+            customer_enqueue_interval_ms: 5_000,
             limits: Limits::default(),
             max_pending_frames: 1_000,
             max_offline_messages: 1_000,
@@ -134,13 +166,30 @@ impl Default for CoreConfig {
     }
 }
 
-/// An account the directory knows (users and agents; customers are not in it).
+/// An account the directory knows (users and agents; customers are not in it). What it may do
+/// is decided here, by an administrator, never by what its client asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     /// What the account may do.
     pub role: Role,
     /// Shown to others.
     pub display_name: Option<Label>,
+    /// For agents: the businesses they may serve, with their levels.
+    pub skills: Vec<Skill>,
+    /// The priority this account's own calls into a queue get (0 normal, up to 10).
+    pub queue_priority: u8,
+}
+
+impl Account {
+    /// An account with a role and nothing else assigned.
+    pub fn new(role: Role) -> Self {
+        Self {
+            role,
+            display_name: None,
+            skills: Vec::new(),
+            queue_priority: 0,
+        }
+    }
 }
 
 /// A verified sign-in, as the shell read it from the token.
@@ -220,6 +269,16 @@ pub enum Record {
         /// Whose.
         user: UserKey,
     },
+    /// A waiting message or missed call was dropped undelivered: more waited for the user than
+    /// `max_offline_messages` (the oldest go first). Its row stays, marked as dropped.
+    Dropped {
+        /// Whose.
+        user: UserKey,
+        /// The message.
+        message: Option<switchboard_protocol::MessageId>,
+        /// Or the missed call.
+        call: Option<CallId>,
+    },
 }
 
 /// What waits for a user who is signed out, as kept in the records (restored at start).
@@ -229,6 +288,23 @@ pub enum Waiting {
     Message(ReceivedMessage),
     /// A missed call.
     MissedCall(MissedCall),
+}
+
+impl Waiting {
+    fn dropped(self, user: UserKey) -> Record {
+        match self {
+            Waiting::Message(m) => Record::Dropped {
+                user,
+                message: Some(m.msg_id),
+                call: None,
+            },
+            Waiting::MissedCall(c) => Record::Dropped {
+                user,
+                message: None,
+                call: Some(c.call_id),
+            },
+        }
+    }
 }
 
 /// Why a request failed: the error frame's code and text.
@@ -262,6 +338,8 @@ struct Session {
     calls: BTreeSet<CallId>,
     /// Users whose presence this session follows.
     watching: Vec<UserKey>,
+    /// When its token runs out (moved on by each refresh); the session ends then.
+    token_expires_at: Millis,
 }
 
 /// Things that happen by themselves at a time; checked for staleness when they fire.
@@ -277,6 +355,8 @@ enum Timer {
     WrapUp { agent: UserKey, call: CallId },
     /// CTI figures may be published again.
     Cti,
+    /// A session's token runs out (stale when the token was refreshed since).
+    TokenExpiry { session: SessionId },
 }
 
 /// The switchboard.
@@ -298,7 +378,9 @@ pub struct Core {
     presence_dirty: BTreeSet<UserKey>,
     message_seq: HashMap<(UserKey, UserKey), u64>,
     offline_messages: HashMap<UserKey, VecDeque<ReceivedMessage>>,
-    missed_calls: HashMap<UserKey, Vec<MissedCall>>,
+    missed_calls: HashMap<UserKey, VecDeque<MissedCall>>,
+    /// When each customer last entered the queue (pruned as entries age out).
+    customer_enqueues: HashMap<UserKey, Millis>,
     next_id: u64,
     out: Vec<Output>,
 }
@@ -323,6 +405,7 @@ impl Core {
             message_seq: HashMap::new(),
             offline_messages: HashMap::new(),
             missed_calls: HashMap::new(),
+            customer_enqueues: HashMap::new(),
             next_id: 0,
             out: Vec::new(),
         }
@@ -331,32 +414,66 @@ impl Core {
     // ---- inputs ---------------------------------------------------------------------------
 
     /// Adds, changes or (with `None`) removes an account. A removed or disabled account's
-    /// sessions are signed out (`kicked_by_server`).
+    /// sessions are signed out (`kicked_by_server`), and so are those of an account whose role
+    /// changed: a session keeps the role it signed in with, so a demoted admin or agent must
+    /// not keep it.
     pub fn set_account(&mut self, user: UserKey, account: Option<Account>, now: Millis) {
-        match account {
+        let why = match account {
             Some(a) => {
-                self.accounts.insert(user, a);
+                let role = a.role;
+                let skills = a.skills.clone();
+                let before = self.accounts.insert(user.clone(), a);
+                if before.as_ref().is_some_and(|b| b.skills != skills) {
+                    self.limit_agent_skills(&user, &skills, now);
+                }
+                match before {
+                    Some(b) if b.role != role => "an administrator changed this account's role",
+                    _ => "",
+                }
             }
             None => {
                 self.accounts.remove(&user);
-                for s in self.devices.get(&user).cloned().unwrap_or_default() {
-                    self.end_session(
-                        &s,
-                        SessionEndCode::KickedByServer,
-                        "an administrator disabled this account",
-                        now,
-                    );
-                }
+                "an administrator disabled this account"
+            }
+        };
+        if !why.is_empty() {
+            for s in self.devices.get(&user).cloned().unwrap_or_default() {
+                self.end_session(&s, SessionEndCode::KickedByServer, why, now);
             }
         }
         self.settle(now);
     }
 
-    /// Puts back, at start, what waited for a signed-out user when the server stopped.
+    /// Puts back, at start, what waited for a signed-out user when the server stopped, oldest
+    /// first, under the same limit as while running.
     pub fn restore_waiting(&mut self, user: UserKey, item: Waiting) {
-        match item {
-            Waiting::Message(m) => self.offline_messages.entry(user).or_default().push_back(m),
-            Waiting::MissedCall(c) => self.missed_calls.entry(user).or_default().push(c),
+        self.keep_waiting(user, item);
+    }
+
+    /// Keeps something for a signed-out user: at most `max_offline_messages` messages and as
+    /// many missed calls, the newest; the oldest beyond that is dropped and recorded so.
+    fn keep_waiting(&mut self, user: UserKey, item: Waiting) {
+        let max = self.config.max_offline_messages;
+        let dropped = match item {
+            Waiting::Message(m) => {
+                let inbox = self.offline_messages.entry(user.clone()).or_default();
+                inbox.push_back(m);
+                (inbox.len() > max)
+                    .then(|| inbox.pop_front())
+                    .flatten()
+                    .map(Waiting::Message)
+            }
+            Waiting::MissedCall(c) => {
+                let list = self.missed_calls.entry(user.clone()).or_default();
+                list.push_back(c);
+                (list.len() > max)
+                    .then(|| list.pop_front())
+                    .flatten()
+                    .map(Waiting::MissedCall)
+            }
+        };
+        if let Some(d) = dropped {
+            self.record(d.dropped(user));
         }
     }
 
@@ -370,6 +487,38 @@ impl Core {
     /// Whether the directory has this account.
     pub fn has_account(&self, user: &UserKey) -> bool {
         self.accounts.contains_key(user)
+    }
+
+    /// The directory's enabled account.
+    pub fn account(&self, user: &UserKey) -> Option<&Account> {
+        self.accounts.get(user)
+    }
+
+    /// Whether customers may enter this queue: one of the realm's configured businesses, or
+    /// where the realm lists none, a skill of one of its agents' accounts. An anonymous caller
+    /// can neither invent queues nor tell an unknown one from an unstaffed one.
+    pub fn offers_business(&self, realm: &Label, business: &Business) -> bool {
+        match self.config.businesses.get(realm.as_str()) {
+            Some(listed) => listed.contains(business),
+            None => self.accounts.iter().any(|(k, a)| {
+                &k.realm == realm
+                    && a.role == Role::Agent
+                    && a.skills.iter().any(|s| &s.business == business)
+            }),
+        }
+    }
+
+    /// A session's token was refreshed: it now runs out at `expires_at`.
+    pub fn token_refreshed(&mut self, session: &SessionId, expires_at: Millis) {
+        if let Some(s) = self.sessions.get_mut(session) {
+            s.token_expires_at = expires_at;
+            self.timers.insert((
+                expires_at,
+                Timer::TokenExpiry {
+                    session: session.clone(),
+                },
+            ));
+        }
     }
 
     /// A new session for a verified token: replies `hello`, applies the realm's multi-device
@@ -402,6 +551,13 @@ impl Core {
                 pending: VecDeque::new(),
                 calls: BTreeSet::new(),
                 watching: Vec::new(),
+                token_expires_at: login.token_expires_at,
+            },
+        );
+        self.timer(
+            login.token_expires_at,
+            Timer::TokenExpiry {
+                session: session.clone(),
             },
         );
         self.devices
@@ -409,7 +565,7 @@ impl Core {
             .or_default()
             .push(session.clone());
         self.welcome(&session, &login, false, request, now);
-        let missed = self.missed_calls.remove(&user);
+        let missed = self.missed_calls.remove(&user).map(Vec::from);
         let messages = self.offline_messages.remove(&user);
         if missed.is_some() || messages.is_some() {
             self.record(Record::Delivered { user: user.clone() });
@@ -438,6 +594,7 @@ impl Core {
             _ => return Err(ErrorCode::ResumeFailed),
         }
         self.welcome(session, &login, true, request, now);
+        self.token_refreshed(session, login.token_expires_at);
         let pending = match self.sessions.get_mut(session) {
             Some(s) => {
                 s.connected = true;
@@ -518,6 +675,7 @@ impl Core {
                 Timer::QueueWait { call } => self.queue_wait_expired(&call, now),
                 Timer::WrapUp { agent, call } => self.wrap_up_expired(&agent, &call, now),
                 Timer::Cti => self.queue.cti_timer = false,
+                Timer::TokenExpiry { session } => self.token_expired(&session, at, now),
             }
         }
         self.settle(now);
@@ -602,7 +760,7 @@ impl Core {
             resume_window_secs: u32::try_from(self.config.resume_window_ms / 1000)
                 .unwrap_or(u32::MAX),
             limits: self.config.limits,
-            ice_servers: self.config.ice_servers.clone(),
+            ice_servers: self.ice_servers_for(login, now),
         };
         // Straight to the connection, ahead of anything that waited while disconnected.
         self.out.push(Output::Send {

@@ -6,7 +6,7 @@ use switchboard_protocol::{
     SendMessage, ServerMessage, SessionId, UserId,
 };
 
-use super::{Core, Handled, Millis, Record, UserKey, refuse};
+use super::{Core, Handled, Millis, Record, UserKey, Waiting, refuse};
 
 impl Core {
     // ---- presence -----------------------------------------------------------------------------
@@ -30,15 +30,16 @@ impl Core {
         let Some(me) = self.user_of(session) else {
             return;
         };
-        let keys: Vec<UserKey> = users.into_iter().map(|u| me.with_user(u)).collect();
-        if let Some(s) = self.sessions.get_mut(session) {
-            let old = std::mem::replace(&mut s.watching, keys.clone());
-            for w in old {
-                if let Some(set) = self.watchers.get_mut(&w) {
-                    set.remove(session);
-                }
-            }
-        }
+        // A subscription replaces the last one, so a session follows at most one frame's worth
+        // of users (`MAX_PRESENCE_USERS`); sets nobody watches any more are removed.
+        let mut keys: Vec<UserKey> = users.into_iter().map(|u| me.with_user(u)).collect();
+        keys.sort();
+        keys.dedup();
+        let old = match self.sessions.get_mut(session) {
+            Some(s) => std::mem::replace(&mut s.watching, keys.clone()),
+            None => return,
+        };
+        self.unwatch(session, &old);
         for k in &keys {
             self.watchers
                 .entry(k.clone())
@@ -55,6 +56,18 @@ impl Core {
                     status,
                 }),
             );
+        }
+    }
+
+    /// Stops `session` following `users`, forgetting users nobody follows.
+    pub(super) fn unwatch(&mut self, session: &SessionId, users: &[UserKey]) {
+        for w in users {
+            if let Some(set) = self.watchers.get_mut(w) {
+                set.remove(session);
+                if set.is_empty() {
+                    self.watchers.remove(w);
+                }
+            }
         }
     }
 
@@ -136,11 +149,7 @@ impl Core {
         if delivered {
             self.send_user(&to, ServerMessage::Message(message));
         } else {
-            let inbox = self.offline_messages.entry(to).or_default();
-            if inbox.len() >= self.config.max_offline_messages {
-                inbox.pop_front();
-            }
-            inbox.push_back(message);
+            self.keep_waiting(to, Waiting::Message(message));
         }
         self.reply(
             session,
@@ -155,15 +164,20 @@ impl Core {
         Ok(())
     }
 
+    /// Keeps a call that reached a signed-out user, once per call: re-inviting them into the
+    /// same call adds nothing.
     pub(super) fn missed_call(&mut self, user: UserKey, call: MissedCall) {
+        if self
+            .missed_calls
+            .get(&user)
+            .is_some_and(|l| l.iter().any(|c| c.call_id == call.call_id))
+        {
+            return;
+        }
         self.record(Record::MissedCall {
             user: user.clone(),
             call: call.clone(),
         });
-        let list = self.missed_calls.entry(user).or_default();
-        if list.len() >= self.config.max_offline_messages {
-            list.remove(0);
-        }
-        list.push(call);
+        self.keep_waiting(user, Waiting::MissedCall(call));
     }
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use switchboard_protocol::{
     AgentAvailability, AgentProfile, AgentState, AgentStateUpdate, Business, CallId, CallKind,
-    EndCode, EndReason, EndWrapUp, Enqueue, ErrorCode, Label, QueueContext, Queued, RequestId, Sdp,
-    ServerMessage, SessionId, Side, Transfer, TransferTarget, UserId, limits,
+    EndCode, EndReason, EndWrapUp, Enqueue, ErrorCode, Label, QueueContext, Queued, RequestId,
+    Role, Sdp, ServerMessage, SessionId, Side, Skill, Transfer, TransferTarget, UserId, limits,
 };
 
 use super::calls::QueueSummary;
@@ -23,11 +23,16 @@ pub(crate) struct Place {
     seq: u64,
 }
 
+/// A queue: a business of a realm.
+pub(crate) type QueueKey = (Label, Business);
+
 /// The waiting customers, in routing order.
 #[derive(Debug, Default)]
 pub(crate) struct Queue {
     pub(crate) order: BTreeMap<Place, CallId>,
-    pub(crate) places: HashMap<CallId, Place>,
+    pub(crate) places: HashMap<CallId, (Place, QueueKey)>,
+    /// How many wait in each queue.
+    waiting: HashMap<QueueKey, usize>,
     next_seq: u64,
     /// Positions need publishing.
     pub(crate) dirty: bool,
@@ -40,7 +45,7 @@ pub(crate) struct Queue {
 }
 
 impl Queue {
-    fn push(&mut self, call: CallId, priority: u8, at_head: bool) {
+    fn push(&mut self, call: CallId, key: QueueKey, priority: u8, at_head: bool) {
         self.remove(&call);
         self.next_seq += 1;
         let place = Place {
@@ -49,17 +54,29 @@ impl Queue {
             seq: self.next_seq,
         };
         self.order.insert(place, call.clone());
-        self.places.insert(call, place);
+        *self.waiting.entry(key.clone()).or_insert(0) += 1;
+        self.places.insert(call, (place, key));
         self.dirty = true;
         self.cti_dirty = true;
     }
 
     pub(crate) fn remove(&mut self, call: &CallId) {
-        if let Some(p) = self.places.remove(call) {
+        if let Some((p, key)) = self.places.remove(call) {
             self.order.remove(&p);
+            if let Some(n) = self.waiting.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    self.waiting.remove(&key);
+                }
+            }
             self.dirty = true;
             self.cti_dirty = true;
         }
+    }
+
+    /// How many customers wait in one queue.
+    pub(crate) fn waiting_in(&self, key: &QueueKey) -> usize {
+        self.waiting.get(key).copied().unwrap_or(0)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -209,12 +226,37 @@ impl Core {
                 format!("this token is for the queue {b}"),
             ));
         }
-        // Customers do not choose their own priority; the site that issued the token may.
-        let priority = if role == switchboard_protocol::Role::Customer {
+        let customer = role == Role::Customer;
+        if customer {
+            self.customer_may_call(&me, now)?;
+        }
+        let key = (me.realm.clone(), m.business.clone());
+        let staffed = self.has_skilled_agent(&me.realm, &m.business);
+        // Staff learn at once that nobody serves a queue; customers only where the realm says
+        // so (otherwise they wait, and an unstaffed queue looks like a busy one).
+        let tell_unstaffed = !customer || self.reveals_staffing(&me.realm);
+        if (staffed || !tell_unstaffed)
+            && self.queue.waiting_in(&key) >= self.config.max_waiting_per_business
+        {
+            return Err(refuse(
+                ErrorCode::QueueFull,
+                format!(
+                    "{} customers already wait for {}; try again later",
+                    self.config.max_waiting_per_business, m.business
+                ),
+            ));
+        }
+        // The priority is the account's, never the client's: customers have none, a user's
+        // account may have one (the client may ask for less).
+        let allowed = if customer {
             0
         } else {
-            m.priority.min(limits::MAX_LEVEL)
+            self.accounts.get(&me).map_or(0, |a| a.queue_priority)
         };
+        let priority = m.priority.min(allowed).min(limits::MAX_LEVEL);
+        if customer {
+            self.customer_enqueues.insert(me.clone(), now);
+        }
         let call_id = self.new_call_id()?;
         let leg = QueueLeg {
             business: m.business.clone(),
@@ -238,7 +280,7 @@ impl Core {
             Some(leg),
             now,
         );
-        if !self.has_skilled_agent(&me.realm, &m.business) {
+        if !staffed && tell_unstaffed {
             self.reply(
                 session,
                 id,
@@ -255,7 +297,7 @@ impl Core {
             );
             return Ok(());
         }
-        self.queue.push(call_id.clone(), priority, false);
+        self.queue.push(call_id.clone(), key, priority, false);
         let (position, waiting) = self.position_of(&call_id);
         if let Some(q) = self.calls.get_mut(&call_id).and_then(|c| c.queue.as_mut()) {
             q.told = Some((position, waiting));
@@ -271,9 +313,55 @@ impl Core {
         );
         self.timer(
             now + self.config.queue_max_wait_ms,
-            Timer::QueueWait { call: call_id },
+            Timer::QueueWait {
+                call: call_id.clone(),
+            },
         );
+        if !staffed {
+            self.unstaffed_timer(&call_id, now);
+        }
         Ok(())
+    }
+
+    /// A customer enters the queue at most once per `customer_enqueue_interval_ms`: calling,
+    /// hanging up while an agent's phone rings and calling again must not ring agents in a loop.
+    fn customer_may_call(&mut self, me: &UserKey, now: Millis) -> Handled {
+        let interval = self.config.customer_enqueue_interval_ms;
+        if self.customer_enqueues.len() > 4096 {
+            self.customer_enqueues
+                .retain(|_, at| now.saturating_sub(*at) < interval);
+        }
+        match self.customer_enqueues.get(me) {
+            Some(at) if now.saturating_sub(*at) < interval => Err(refuse(
+                ErrorCode::RateLimited,
+                format!(
+                    "you called a moment ago; call again in {} s",
+                    (at + interval - now).div_ceil(1000)
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn reveals_staffing(&self, realm: &Label) -> bool {
+        self.config
+            .reveal_staffing
+            .get(realm.as_str())
+            .copied()
+            .unwrap_or(self.config.default_reveal_staffing)
+    }
+
+    /// A customer waits in a queue no agent serves: unless an agent comes, the wait ends after
+    /// `unstaffed_wait_ms` with `queue_timeout`.
+    fn unstaffed_timer(&mut self, call_id: &CallId, now: Millis) {
+        if self.config.unstaffed_wait_ms < self.config.queue_max_wait_ms {
+            self.timer(
+                now + self.config.unstaffed_wait_ms,
+                Timer::QueueWait {
+                    call: call_id.clone(),
+                },
+            );
+        }
     }
 
     fn has_skilled_agent(&self, realm: &Label, business: &Business) -> bool {
@@ -283,15 +371,21 @@ impl Core {
     }
 
     pub(super) fn queue_wait_expired(&mut self, call_id: &CallId, now: Millis) {
-        let Some(stage) = self
-            .calls
-            .get(call_id)
-            .and_then(|c| c.queue.as_ref())
-            .map(|q| q.stage.clone())
-        else {
+        let Some((stage, realm, business, enqueued_at)) = self.calls.get(call_id).and_then(|c| {
+            let q = c.queue.as_ref()?;
+            Some((
+                q.stage.clone(),
+                c.realm.clone(),
+                q.business.clone(),
+                q.enqueued_at,
+            ))
+        }) else {
             return;
         };
+        let full_wait = enqueued_at + self.config.queue_max_wait_ms;
         match stage {
+            // The short wait of an unstaffed queue ran out, but an agent has come since.
+            Stage::Waiting if now < full_wait && self.has_skilled_agent(&realm, &business) => {}
             Stage::Waiting => self.finish_call(
                 call_id,
                 EndReason::new(EndCode::QueueTimeout, Side::Server),
@@ -341,13 +435,18 @@ impl Core {
     }
 
     fn requeue(&mut self, call_id: &CallId, at_head: bool) {
-        let Some(q) = self.calls.get_mut(call_id).and_then(|c| c.queue.as_mut()) else {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let realm = call.realm.clone();
+        let Some(q) = call.queue.as_mut() else {
             return;
         };
         q.stage = Stage::Waiting;
         q.told = None;
         let priority = q.priority;
-        self.queue.push(call_id.clone(), priority, at_head);
+        let key = (realm, q.business.clone());
+        self.queue.push(call_id.clone(), key, priority, at_head);
     }
 
     /// Offers waiting customers to ready agents until no pair fits.
@@ -429,6 +528,7 @@ impl Core {
         let Some(me) = self.user_of(session) else {
             return Ok(());
         };
+        let profile = self.assigned_profile(&me, profile)?;
         match self.agents.get_mut(&me) {
             Some(a) => {
                 a.profile = profile;
@@ -454,6 +554,70 @@ impl Core {
         self.queue.cti_dirty = true;
         self.agent_state_reply(&me, id);
         Ok(())
+    }
+
+    /// The profile an agent registers with: the skills they asked for, each of which their
+    /// account must have, at the account's level. Nobody picks their own queues.
+    fn assigned_profile(
+        &self,
+        me: &UserKey,
+        mut profile: AgentProfile,
+    ) -> Result<AgentProfile, super::Refusal> {
+        let assigned = self.accounts.get(me).map(|a| &a.skills[..]).unwrap_or(&[]);
+        let names = || {
+            let list: Vec<&str> = assigned.iter().map(|s| s.business.as_str()).collect();
+            if list.is_empty() {
+                "none".to_owned()
+            } else {
+                list.join(", ")
+            }
+        };
+        for s in &mut profile.skills {
+            match assigned.iter().find(|a| a.business == s.business) {
+                Some(a) => s.level = a.level,
+                None => {
+                    return Err(refuse(
+                        ErrorCode::Forbidden,
+                        format!(
+                            "{} is not among your skills ({}); an administrator assigns them",
+                            s.business,
+                            names()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(profile)
+    }
+
+    /// An administrator changed an account's skills: a registered agent keeps only those still
+    /// assigned, and leaves the queue when none is.
+    pub(super) fn limit_agent_skills(&mut self, agent: &UserKey, assigned: &[Skill], now: Millis) {
+        let Some(a) = self.agents.get_mut(agent) else {
+            return;
+        };
+        a.profile.skills.retain_mut(
+            |s| match assigned.iter().find(|x| x.business == s.business) {
+                Some(x) => {
+                    s.level = x.level;
+                    true
+                }
+                None => false,
+            },
+        );
+        self.queue.cti_dirty = true;
+        if a.profile.skills.is_empty() && !a.working() {
+            let session = a.session.clone();
+            self.send(
+                &session,
+                ServerMessage::AgentState(AgentStateUpdate {
+                    state: AgentState::Offline,
+                    since: now,
+                    next: None,
+                }),
+            );
+            self.agent_offline(agent, now);
+        }
     }
 
     pub(super) fn set_agent_state(
@@ -552,11 +716,20 @@ impl Core {
             .cloned()
             .collect();
         for c in orphans {
-            self.finish_call(
-                &c,
-                EndReason::new(EndCode::NoAgentAvailable, Side::Server),
-                now,
-            );
+            let customer = self
+                .calls
+                .get(&c)
+                .and_then(|call| self.sessions.get(call.members.first()?.session.as_ref()?))
+                .is_some_and(|s| s.role == Role::Customer);
+            if customer && !self.reveals_staffing(&agent.realm) {
+                self.unstaffed_timer(&c, now);
+            } else {
+                self.finish_call(
+                    &c,
+                    EndReason::new(EndCode::NoAgentAvailable, Side::Server),
+                    now,
+                );
+            }
         }
     }
 

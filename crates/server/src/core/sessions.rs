@@ -97,14 +97,7 @@ impl Core {
                 self.devices.remove(&s.user);
             }
         }
-        for w in &s.watching {
-            if let Some(set) = self.watchers.get_mut(w) {
-                set.remove(session);
-                if set.is_empty() {
-                    self.watchers.remove(w);
-                }
-            }
-        }
+        self.unwatch(session, &s.watching);
         if self
             .agents
             .get(&s.user)
@@ -113,6 +106,23 @@ impl Core {
             self.agent_offline(&s.user, now);
         }
         self.presence_dirty.insert(s.user);
+    }
+
+    /// A token timer fired: unless it was refreshed since, the session ends (its calls with
+    /// it), whether or not the socket said anything lately.
+    pub(super) fn token_expired(&mut self, session: &SessionId, at: Millis, now: Millis) {
+        if self
+            .sessions
+            .get(session)
+            .is_some_and(|s| s.token_expires_at == at)
+        {
+            self.end_session(
+                session,
+                SessionEndCode::TokenExpired,
+                "the token expired; sign in again",
+                now,
+            );
+        }
     }
 
     pub(super) fn resume_expired(&mut self, session: &SessionId, now: Millis) {

@@ -64,14 +64,17 @@ impl World {
             ("a1", Role::Agent),
             ("a2", Role::Agent),
         ] {
-            w.core.set_account(
-                key(u),
-                Some(Account {
-                    role,
-                    display_name: None,
-                }),
-                w.now,
-            );
+            let mut account = Account::new(role);
+            if role == Role::Agent {
+                account.skills = ["sales", "support", "billing"]
+                    .iter()
+                    .map(|b| Skill {
+                        business: Business::new(*b).unwrap(),
+                        level: 3,
+                    })
+                    .collect();
+            }
+            w.core.set_account(key(u), Some(account), w.now);
         }
         w
     }
@@ -546,7 +549,7 @@ fn resume_within_the_window_keeps_the_call_and_after_it_ends_it() {
                 user: key("bob"),
                 role: Role::User,
                 display_name: None,
-                token_expires_at: w.now + 1000,
+                token_expires_at: w.now + 3_600_000,
                 business: None,
             },
             None,
@@ -676,7 +679,11 @@ fn transfer_to_another_agent_keeps_the_customer_call() {
 
 #[test]
 fn queue_without_agents_and_queue_timeout() {
-    let mut w = World::new(cfg());
+    // Where the realm reveals staffing, a customer learns at once that nobody serves the queue.
+    let mut w = World::new(CoreConfig {
+        default_reveal_staffing: true,
+        ..cfg()
+    });
     let (c, _) = w.enqueue("cust1", "billing");
     assert_eq!(
         w.ended(&c),

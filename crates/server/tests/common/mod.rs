@@ -431,10 +431,15 @@ impl Client {
 }
 
 pub async fn customer(server: &Server, business: &str) -> Client {
+    customer_in(server, "dev", business).await
+}
+
+/// A customer of a realm's queue, signed in.
+pub async fn customer_in(server: &Server, realm: &str, business: &str) -> Client {
     let (status, body) = server
         .post(
             "/auth/customer",
-            serde_json::json!({ "business": business }),
+            serde_json::json!({ "business": business, "realm": realm }),
             None,
         )
         .await;
