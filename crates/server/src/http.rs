@@ -226,7 +226,7 @@ async fn login(
         sub: key.user,
         realm: key.realm,
         role: account.role,
-        exp: now + app.config.token_ttl_secs,
+        exp: now + app.config.token_ttl_secs.min(app.config.max_session_secs),
         auth: now,
         biz: None,
     };
@@ -268,7 +268,11 @@ async fn customer(
         sub: UserId::new(id).map_err(internal)?,
         realm,
         role: Role::Customer,
-        exp: now + app.config.customer_token_ttl_secs,
+        exp: now
+            + app
+                .config
+                .customer_token_ttl_secs
+                .min(app.config.customer_max_session_secs),
         auth: now,
         biz: Some(business.clone()),
     };

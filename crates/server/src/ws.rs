@@ -411,3 +411,117 @@ fn refresh(
 fn nonzero(n: u32) -> std::num::NonZeroU32 {
     std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::core::Account;
+    use crate::metrics::Metrics;
+    use crate::store::Store;
+    use crate::throttle::Throttle;
+    use crate::token::TokenKey;
+
+    /// A client that never reads: its socket never takes another byte.
+    struct NeverReads;
+
+    impl Sink<Message> for NeverReads {
+        type Error = ();
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Pending
+        }
+        fn start_send(self: Pin<&mut Self>, _: Message) -> Result<(), ()> {
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Pending
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Pending
+        }
+    }
+
+    // Finding 4: a write the client does not take ends the connection within the timeout.
+    #[tokio::test]
+    async fn a_write_the_client_never_takes_ends_the_connection() {
+        let (tx, rx) = mpsc::channel(8);
+        tx.send(Outbound::Frame("{\"type\":\"ack\"}".into()))
+            .await
+            .unwrap();
+        // `tx` stays open: only the stuck write can end the loop.
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            write_loop(
+                NeverReads,
+                rx,
+                Duration::from_secs(3600),
+                Duration::from_millis(200),
+            ),
+        )
+        .await
+        .expect("the writer gave up on the stuck write");
+        drop(tx);
+    }
+
+    async fn app(config: Config) -> App {
+        let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
+        let (records, _) = mpsc::unbounded_channel();
+        App {
+            hub: LocalHub::new(config.core("t"), records),
+            tokens: TokenKey::from_bytes(&[1; 32]),
+            store: Store::open(dir.path()).await.unwrap(),
+            metrics: Metrics::default(),
+            throttle: Throttle::new(&config),
+            next_conn: std::sync::atomic::AtomicU64::new(1),
+            config,
+        }
+    }
+
+    // Finding 2: a refreshed token carries the account's role of now, keeps the sign-in time
+    // and never outlives the maximum session age.
+    #[tokio::test]
+    async fn refresh_follows_the_directory_and_stops_at_the_session_age() {
+        let app = app(toml::from_str("max_session_secs = 100\n").unwrap()).await;
+        let boss = UserKey::new("dev".try_into().unwrap(), "boss".try_into().unwrap());
+        app.hub
+            .set_account(boss.clone(), Some(Account::new(Role::Admin)));
+        let now = 1_000_000;
+        let mut claims = Claims {
+            sub: boss.user.clone(),
+            realm: boss.realm.clone(),
+            role: Role::Admin,
+            exp: now + 10,
+            auth: now - 50,
+            biz: None,
+        };
+        app.hub
+            .set_account(boss.clone(), Some(Account::new(Role::Agent)));
+        let token = refresh(&app, &mut claims, now).unwrap();
+        let fresh = app.tokens.verify(token.as_str(), now).unwrap();
+        assert_eq!(fresh.role, Role::Agent, "demoted: the new token says so");
+        assert_eq!(fresh.auth, now - 50, "the sign-in time is kept");
+        assert_eq!(fresh.exp, now + 50, "not past sign-in + max_session_secs");
+        // At the age limit, and for tokens that do not say when they signed in: sign in again.
+        claims.auth = now - 100;
+        assert_eq!(
+            refresh(&app, &mut claims, now).unwrap_err().0,
+            ErrorCode::TokenExpired
+        );
+        claims.auth = 0;
+        assert_eq!(
+            refresh(&app, &mut claims, now).unwrap_err().0,
+            ErrorCode::TokenExpired
+        );
+        // Disabled: no new token at all.
+        claims.auth = now - 50;
+        app.hub.set_account(boss, None);
+        assert_eq!(
+            refresh(&app, &mut claims, now).unwrap_err().0,
+            ErrorCode::InvalidToken
+        );
+    }
+}

@@ -40,6 +40,11 @@ impl Server {
     /// Stops the server (SIGTERM) and starts it again on the same data dir.
     pub fn restart(&mut self) {
         assert!(self.stop().success());
+        self.start_again();
+    }
+
+    /// Starts a stopped server again on its data dir.
+    pub fn start_again(&mut self) {
         let (child, addr, tokens) = Self::spawn(self.dir.path());
         self.child = Some(child);
         self.addr = addr;
@@ -248,6 +253,11 @@ impl Client {
 
     pub async fn send_text(&mut self, text: &str) {
         self.ws.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// A WebSocket ping (not the protocol's `ping`).
+    pub async fn send_ping(&mut self) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.ws.send(Message::Ping(Default::default())).await
     }
 
     pub async fn send_binary(&mut self, bytes: &[u8]) {
