@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "mic_meter",
     "invite",
     "send_file",
+    "answer_file",
     "record",
     "pause_recording",
     "screen_sources",

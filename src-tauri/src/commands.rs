@@ -101,6 +101,18 @@ pub async fn send_file(c: C<'_>, request: tauri::ipc::Request<'_>) -> CmdResult<
     c.send_file(&id, &to, &name, data.clone()).await
 }
 
+/// Accepts or declines a file a member of the call offered.
+#[tauri::command]
+pub async fn answer_file(
+    c: C<'_>,
+    call_id: String,
+    from: String,
+    id: String,
+    accept: bool,
+) -> CmdResult<()> {
+    c.answer_file(&call_id, &from, &id, accept).await
+}
+
 /// Invites more users into the call.
 #[tauri::command]
 pub async fn invite(c: C<'_>, call_id: String, users: Vec<String>) -> CmdResult<()> {

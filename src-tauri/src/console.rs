@@ -132,13 +132,28 @@ pub enum UiEvent {
         total: u64,
         sending: bool,
     },
-    /// A file arrived and was saved (`ok`: its checksum matched).
+    /// A member offers a file: nothing is received or saved until the agent accepts it
+    /// (`answer_file`).
+    FileOffered {
+        call_id: String,
+        from: String,
+        id: String,
+        name: String,
+        size: u64,
+    },
+    /// A file arrived whole (its size and checksum as announced) and was saved.
     FileReceived {
         call_id: String,
         from: String,
         name: String,
         path: String,
-        ok: bool,
+    },
+    /// A file from a member did not arrive (declined, too large, damaged); nothing was saved.
+    FileFailed {
+        call_id: String,
+        from: String,
+        name: String,
+        reason: String,
     },
     /// Our recording of a call started, paused, resumed or stopped.
     Recording {
@@ -829,6 +844,21 @@ impl Console {
             .map_err(|e| CommandError::new("file", e))
     }
 
+    /// Accepts (the file is then received and saved) or declines a file a member offered.
+    pub async fn answer_file(
+        &self,
+        id: &str,
+        from: &str,
+        file: &str,
+        accept: bool,
+    ) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine
+            .answer_file(&call_id(id)?, &user_id(from)?, file, accept)
+            .await
+            .map_err(|e| CommandError::new("file", e))
+    }
+
     /// Where received files are kept: `received` in the profile's data directory.
     pub fn received_dir(&self) -> PathBuf {
         self.data_dir.join("received")
@@ -1412,12 +1442,35 @@ impl Console {
                 total,
                 sending,
             }),
+            Event::FileOffered {
+                call_id,
+                from,
+                id,
+                name,
+                size,
+            } => ui(UiEvent::FileOffered {
+                call_id: call_id.to_string(),
+                from: from.to_string(),
+                id,
+                name,
+                size,
+            }),
+            Event::FileFailed {
+                call_id,
+                from,
+                name,
+                reason,
+            } => ui(UiEvent::FileFailed {
+                call_id: call_id.to_string(),
+                from: from.to_string(),
+                name,
+                reason,
+            }),
             Event::FileReceived {
                 call_id,
                 from,
                 name,
                 data,
-                sha256_ok,
             } => {
                 let id = call_id.to_string();
                 match self.save_received(&name, &data) {
@@ -1431,7 +1484,6 @@ impl Console {
                             from: from.to_string(),
                             name,
                             path: path.display().to_string(),
-                            ok: sha256_ok,
                         });
                     }
                     Err(e) => ui(UiEvent::Error {

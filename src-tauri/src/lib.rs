@@ -124,6 +124,7 @@ pub fn run() {
             commands::mic_meter,
             commands::invite,
             commands::send_file,
+            commands::answer_file,
             commands::record,
             commands::screen_sources,
             commands::share_screen,

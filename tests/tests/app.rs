@@ -120,48 +120,75 @@ async fn the_console_signs_in_calls_shows_pictures_and_keeps_the_history() {
     .await
     .unwrap();
 
-    // Files both ways over the data channel: bob's is saved in the profile's `received`
-    // folder; ours reaches bob whole. Only such files open from the UI.
+    // Files both ways over the data channel, each only once its receiver accepts it: bob's is
+    // offered, nothing is saved until the agent says yes, then it lands in the profile's
+    // `received` folder; ours reaches bob whole. Only such files open from the UI.
     let data = Arc::new(
         (0..200_000u32)
             .map(|i| (i % 251) as u8)
             .collect::<Vec<u8>>(),
     );
-    bob.engine
-        .send_file(
-            &cid,
-            &switchboard_tests::calls::uid("alice"),
-            "../报价单.bin",
-            data.clone(),
-        )
-        .await
-        .unwrap();
-    let (path, ok) = until(&mut rx, "bob's file", |e| match e {
-        UiEvent::FileReceived { path, ok, .. } => Some((path.clone(), *ok)),
+    let sender = bob.engine.clone();
+    let (c, d) = (cid.clone(), data.clone());
+    let sending = tokio::spawn(async move {
+        sender
+            .send_file(
+                &c,
+                &switchboard_tests::calls::uid("alice"),
+                "../报价单.bin",
+                d,
+            )
+            .await
+    });
+    let (from, id, size) = until(&mut rx, "bob's offer", |e| match e {
+        UiEvent::FileOffered { from, id, size, .. } => Some((from.clone(), id.clone(), *size)),
         _ => None,
     })
     .await;
-    assert!(ok);
+    assert_eq!(size, data.len() as u64);
+    let received = console.received_dir();
+    assert!(
+        std::fs::read_dir(&received).map_or(true, |mut d| d.next().is_none()),
+        "nothing is saved before the agent accepts"
+    );
+    console.answer_file(&call, &from, &id, true).await.unwrap();
+    let path = until(&mut rx, "bob's file", |e| match e {
+        UiEvent::FileReceived { path, .. } => Some(path.clone()),
+        _ => None,
+    })
+    .await;
+    sending.await.unwrap().unwrap();
     assert!(path.ends_with("received/报价单.bin"), "{path}");
     assert_eq!(std::fs::read(&path).unwrap(), *data);
     assert_eq!(console.open_file("/etc/passwd").unwrap_err().code, "file");
-    console
-        .send_file(&call, "bob", "/home/x/contract.txt", b"signed".to_vec())
-        .await
-        .unwrap();
+    let answer = async {
+        let id = bob
+            .wait("alice's offer", |e| match e {
+                switchboard_engine::Event::FileOffered { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .await
+            .unwrap();
+        bob.engine
+            .answer_file(&cid, &switchboard_tests::calls::uid("alice"), &id, true)
+            .await
+            .unwrap();
+    };
+    let (sent, ()) = tokio::join!(
+        console.send_file(&call, "bob", "/home/x/contract.txt", b"signed".to_vec()),
+        answer
+    );
+    sent.unwrap();
     let got = bob
         .wait("alice's file", |e| match e {
-            switchboard_engine::Event::FileReceived {
-                name,
-                data,
-                sha256_ok,
-                ..
-            } => Some((name.clone(), data.to_vec(), *sha256_ok)),
+            switchboard_engine::Event::FileReceived { name, data, .. } => {
+                Some((name.clone(), data.to_vec()))
+            }
             _ => None,
         })
         .await
         .unwrap();
-    assert_eq!(got, ("contract.txt".to_owned(), b"signed".to_vec(), true));
+    assert_eq!(got, ("contract.txt".to_owned(), b"signed".to_vec()));
 
     bob.engine.hangup(&cid);
     let (code, side) = until(&mut rx, "the end", |e| match e {

@@ -452,20 +452,35 @@ async fn a_5_mb_file_and_text_messages_cross_the_data_channel() {
     let sender = alice.engine.clone();
     let (c, d) = (call.clone(), data.clone());
     let send = tokio::spawn(async move { sender.send_file(&c, &uid("bob"), "case.bin", d).await });
-    let (received, ok) = bob
+    // Nothing comes before bob accepts the offer.
+    let (id, size) = bob
+        .wait("the offer", |e| match e {
+            Event::FileOffered { id, size, name, .. } if name == "case.bin" => {
+                Some((id.clone(), *size))
+            }
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(size, data.len() as u64);
+    assert!(
+        !bob.seen
+            .iter()
+            .any(|e| matches!(e, Event::FileProgress { sending: false, .. })),
+        "bytes before the offer was accepted"
+    );
+    bob.engine
+        .answer_file(&call, &uid("alice"), &id, true)
+        .await
+        .unwrap();
+    let received = bob
         .wait("the file", |e| match e {
-            Event::FileReceived {
-                data,
-                sha256_ok,
-                name,
-                ..
-            } if name == "case.bin" => Some((data.clone(), *sha256_ok)),
+            Event::FileReceived { data, name, .. } if name == "case.bin" => Some(data.clone()),
             _ => None,
         })
         .await
         .unwrap();
     send.await.unwrap().unwrap();
-    assert!(ok, "the checksum did not match");
     assert_eq!(received.len(), data.len());
     assert!(received == data);
     let progress = bob
@@ -474,6 +489,63 @@ async fn a_5_mb_file_and_text_messages_cross_the_data_channel() {
         .filter(|e| matches!(e, Event::FileProgress { sending: false, .. }))
         .count();
     assert!(progress >= 10, "only {progress} progress events for 5 MB");
+
+    // Declined: the sender is told, and nothing arrives.
+    let sender = alice.engine.clone();
+    let c = call.clone();
+    let send = tokio::spawn(async move {
+        sender
+            .send_file(
+                &c,
+                &uid("bob"),
+                "unwanted.exe",
+                std::sync::Arc::new(vec![9; 1000]),
+            )
+            .await
+    });
+    let id = bob
+        .wait("the second offer", |e| match e {
+            Event::FileOffered { id, name, .. } if name == "unwanted.exe" => Some(id.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    bob.engine
+        .answer_file(&call, &uid("alice"), &id, false)
+        .await
+        .unwrap();
+    let err = send.await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("declined"), "{err}");
+    alice.engine.hangup(&call);
+    bob.ended(&call).await.unwrap();
+    assert!(
+        !bob.seen
+            .iter()
+            .any(|e| matches!(e, Event::FileReceived { name, .. } if name == "unwanted.exe")),
+        "a declined file arrived"
+    );
+}
+
+#[tokio::test]
+async fn the_engine_refreshes_its_token_so_a_short_lived_one_keeps_it_signed_in() {
+    // Tokens of 3 s: without a refresh the server ends each session after 3 s.
+    let server = DevServer::start("token_ttl_secs = 3\n").unwrap();
+    let (mut alice, mut bob) = pair(&server).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(8);
+    tokio::time::sleep_until(deadline).await;
+    let call = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        video_call(&mut alice, &mut bob),
+    )
+    .await
+    .expect("no call 8 s after sign-in: the sessions ended with their tokens");
+    for side in [&alice, &bob] {
+        assert!(
+            !side.seen.iter().any(|e| matches!(e, Event::Closed(_))),
+            "signed out: {:?}",
+            side.seen
+        );
+    }
     alice.engine.hangup(&call);
     bob.ended(&call).await.unwrap();
 }

@@ -285,9 +285,26 @@ describe("the console", () => {
     await vi.waitFor(() => expect(calls.find((c) => c.cmd === "send_file")).toBeTruthy());
     const body = calls.find((c) => c.cmd === "send_file")?.args as unknown as Uint8Array;
     expect(Array.from(body)).toEqual([1, 2, 3, 4]);
-    await send({ type: "file_received", call_id: "c-11", from: "bob", name: "form.pdf", path: "/d/received/form.pdf", ok: true });
+    // bob's file waits for the agent's yes: nothing is asked of Rust until then.
+    await send({ type: "file_offered", call_id: "c-11", from: "bob", id: "f7", name: "form.pdf", size: 1_400_000 });
+    expect(await screen.findByText("1.4 MB")).toBeTruthy();
+    expect(calls.find((c) => c.cmd === "answer_file")).toBeFalsy();
+    await fireEvent.click(await screen.findByTestId("file-accept"));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "answer_file")?.args).toEqual({ callId: "c-11", from: "bob", id: "f7", accept: true }),
+    );
+    await send({ type: "file_received", call_id: "c-11", from: "bob", name: "form.pdf", path: "/d/received/form.pdf" });
     await fireEvent.click(await screen.findByText("Open"));
     await vi.waitFor(() => expect(calls.find((c) => c.cmd === "open_file")?.args).toEqual({ path: "/d/received/form.pdf" }));
+    // Declined, or refused on the way: the line says so and there is nothing to open.
+    await send({ type: "file_offered", call_id: "c-11", from: "bob", id: "f8", name: "tool.exe", size: 10 });
+    await fireEvent.click(await screen.findByTestId("file-decline"));
+    await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "answer_file").at(-1)?.args).toMatchObject({ id: "f8", accept: false }));
+    expect(await screen.findByText("declined")).toBeTruthy();
+    await send({ type: "file_offered", call_id: "c-11", from: "bob", id: "f9", name: "big.bin", size: 10 });
+    await fireEvent.click(await screen.findByTestId("file-accept"));
+    await send({ type: "file_failed", call_id: "c-11", from: "bob", name: "big.bin", reason: "more bytes came than the file announced; it was not kept" });
+    expect(await screen.findByText(/more bytes came/)).toBeTruthy();
   });
 
   it("transfers a customer back into a queue", async () => {

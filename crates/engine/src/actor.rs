@@ -325,6 +325,23 @@ impl Actor {
                     let _ = reply.send(r.map_err(|e| e.to_string()));
                 });
             }
+            Command::AnswerFile {
+                call_id,
+                from,
+                id,
+                accept,
+                reply,
+            } => {
+                let answered = self
+                    .channels(&call_id, Some(&from))
+                    .iter()
+                    .any(|ch| ch.answer(&id, accept));
+                let _ = reply.send(if answered {
+                    Ok(())
+                } else {
+                    Err(format!("{from} offers no such file now"))
+                });
+            }
             Command::Invite(call_id, users) => self.invite(&call_id, users).await,
             Command::StartRecording {
                 call_id,
@@ -906,17 +923,24 @@ fn data_event(call_id: CallId, user: UserId, e: crate::data::DataEvent) -> Event
             total,
             sending,
         },
-        DataEvent::File {
+        DataEvent::Offer { id, name, size } => Event::FileOffered {
+            call_id,
+            from: user,
+            id,
             name,
-            data,
-            sha256_ok,
-            ..
-        } => Event::FileReceived {
+            size,
+        },
+        DataEvent::File { name, data, .. } => Event::FileReceived {
             call_id,
             from: user,
             name,
             data,
-            sha256_ok,
+        },
+        DataEvent::Failed { name, reason, .. } => Event::FileFailed {
+            call_id,
+            from: user,
+            name,
+            reason,
         },
     }
 }

@@ -1,20 +1,30 @@
 //! The call's data channel, one per peer connection (reliable, ordered): in-call text and file
-//! transfer, peer to peer. A file goes as a header (name, size, SHA-256), 16 KiB binary chunks
-//! and an end marker; the receiver checks the digest. Sending waits on the channel's buffer
-//! (a send-buffer limit on the connection), so a large file never floods memory.
+//! transfer, peer to peer. A file goes as an offer (name, size, SHA-256); the receiver's user
+//! accepts or declines it; only then come 16 KiB binary chunks and an end marker. The far end
+//! is not trusted: bytes before the offer is accepted, beyond its announced size, or that do not
+//! match its digest end the transfer and nothing is delivered; offers above
+//! [`MAX_RECEIVE_BYTES`] are declined by themselves. Sending waits on the channel's buffer (a
+//! send-buffer limit on the connection), so a large file never floods memory.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, watch};
+use switchboard_protocol::limits;
+use tokio::sync::{mpsc, oneshot, watch};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 
 /// The channel's label.
 pub const LABEL: &str = "switchboard";
 /// Bytes per binary chunk.
 pub const CHUNK: usize = 16 * 1024;
+/// The largest file a receiver takes (it is kept in memory until it is whole).
+pub const MAX_RECEIVE_BYTES: u64 = 256 * 1024 * 1024;
+/// How long a sender waits for the other user to accept a file.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(120);
 /// Progress is reported at least this often (bytes).
 const PROGRESS_EVERY: u64 = 256 * 1024;
 
@@ -30,6 +40,10 @@ enum Control {
         size: u64,
         sha256: String,
     },
+    FileAnswer {
+        id: String,
+        accept: bool,
+    },
     FileEnd {
         id: String,
     },
@@ -39,6 +53,12 @@ enum Control {
 #[derive(Debug, Clone)]
 pub enum DataEvent {
     Text(String),
+    /// The far end offers a file: nothing more comes until [`Channel::answer`] accepts it.
+    Offer {
+        id: String,
+        name: String,
+        size: u64,
+    },
     /// Bytes of a file received (or, for the sender, sent) so far.
     Progress {
         id: String,
@@ -47,13 +67,220 @@ pub enum DataEvent {
         total: u64,
         sending: bool,
     },
-    /// A whole file, with whether its SHA-256 matched.
+    /// A whole file whose size and SHA-256 match its offer.
     File {
         id: String,
         name: String,
         data: Arc<Vec<u8>>,
-        sha256_ok: bool,
     },
+    /// An incoming transfer ended without a file, and why.
+    Failed {
+        id: String,
+        name: String,
+        reason: String,
+    },
+}
+
+/// What is coming in (one file at a time).
+enum Incoming {
+    Offered {
+        id: String,
+        name: String,
+        size: u64,
+        sha256: String,
+    },
+    Accepted {
+        id: String,
+        name: String,
+        size: u64,
+        sha256: String,
+        data: Vec<u8>,
+        last_progress: u64,
+    },
+}
+
+/// What the receiving rules ask for.
+#[derive(Debug)]
+enum Out {
+    /// Tell the user.
+    Notify(DataEvent),
+    /// Answer the far end.
+    Say(Control),
+}
+
+/// The receiving side's rules, without the channel (sans-IO): what arrives goes in, what to
+/// tell the user and what to answer comes out.
+#[derive(Default)]
+struct Inbound {
+    incoming: Option<Incoming>,
+}
+
+impl Inbound {
+    fn decline(id: String, name: String, reason: String, out: &mut Vec<Out>) {
+        out.push(Out::Say(Control::FileAnswer {
+            id: id.clone(),
+            accept: false,
+        }));
+        out.push(Out::Notify(DataEvent::Failed { id, name, reason }));
+    }
+
+    fn control(&mut self, c: Control, out: &mut Vec<Out>) {
+        match c {
+            Control::Text { text } => {
+                if text.chars().count() > limits::MAX_TEXT_CHARS {
+                    tracing::warn!(
+                        "a data-channel text above {} characters was dropped",
+                        limits::MAX_TEXT_CHARS
+                    );
+                } else {
+                    out.push(Out::Notify(DataEvent::Text(text)));
+                }
+            }
+            Control::File {
+                id,
+                name,
+                size,
+                sha256,
+            } => {
+                if self.incoming.is_some() {
+                    Self::decline(id, name, "another file is still on its way".into(), out);
+                } else if size > MAX_RECEIVE_BYTES {
+                    let reason = format!(
+                        "{size} bytes is more than the {} MiB a call takes",
+                        MAX_RECEIVE_BYTES >> 20
+                    );
+                    Self::decline(id, name, reason, out);
+                } else {
+                    self.incoming = Some(Incoming::Offered {
+                        id: id.clone(),
+                        name: name.clone(),
+                        size,
+                        sha256,
+                    });
+                    out.push(Out::Notify(DataEvent::Offer { id, name, size }));
+                }
+            }
+            // Answers to our own offers are the sender's business (`Channel`).
+            Control::FileAnswer { .. } => {}
+            Control::FileEnd { id } => {
+                let Some(Incoming::Accepted {
+                    id: ours,
+                    name,
+                    size,
+                    sha256,
+                    data,
+                    ..
+                }) = self.incoming.take()
+                else {
+                    return;
+                };
+                let event = if ours != id {
+                    DataEvent::Failed {
+                        id: ours,
+                        name,
+                        reason: "the sender ended another file".into(),
+                    }
+                } else if data.len() as u64 != size || hex(&Sha256::digest(&data)) != sha256 {
+                    DataEvent::Failed {
+                        id,
+                        name,
+                        reason: "the file arrived damaged (its size or SHA-256 does not match) and was not kept".into(),
+                    }
+                } else {
+                    DataEvent::File {
+                        id,
+                        name,
+                        data: Arc::new(data),
+                    }
+                };
+                out.push(Out::Notify(event));
+            }
+        }
+    }
+
+    fn bytes(&mut self, bytes: &[u8], out: &mut Vec<Out>) {
+        let failed = match self.incoming.as_mut() {
+            None => {
+                // A hostile peer may send a stream of these: no log line each.
+                tracing::debug!("{} bytes arrived outside any file; dropped", bytes.len());
+                return;
+            }
+            Some(Incoming::Offered { .. }) => "bytes came before the file was accepted",
+            Some(Incoming::Accepted {
+                id,
+                name,
+                size,
+                data,
+                last_progress,
+                ..
+            }) => {
+                if data.len() as u64 + bytes.len() as u64 > *size {
+                    "more bytes came than the file announced"
+                } else {
+                    data.extend_from_slice(bytes);
+                    let done = data.len() as u64;
+                    if done - *last_progress >= PROGRESS_EVERY || done == *size {
+                        *last_progress = done;
+                        out.push(Out::Notify(DataEvent::Progress {
+                            id: id.clone(),
+                            name: name.clone(),
+                            done,
+                            total: *size,
+                            sending: false,
+                        }));
+                    }
+                    return;
+                }
+            }
+        };
+        let (id, name) = match self.incoming.take() {
+            Some(Incoming::Offered { id, name, .. } | Incoming::Accepted { id, name, .. }) => {
+                (id, name)
+            }
+            None => return,
+        };
+        Self::decline(id, name, format!("{failed}; it was not kept"), out);
+    }
+
+    /// The user's answer to the offer waiting; false when no offer of that id waits.
+    fn answer(&mut self, id: &str, accept: bool, out: &mut Vec<Out>) -> bool {
+        let Some(Incoming::Offered {
+            id: offered,
+            name,
+            size,
+            sha256,
+        }) = self.incoming.take()
+        else {
+            return false;
+        };
+        if offered != id {
+            self.incoming = Some(Incoming::Offered {
+                id: offered,
+                name,
+                size,
+                sha256,
+            });
+            return false;
+        }
+        if accept {
+            // The size is the far end's word (checked against MAX_RECEIVE_BYTES): cap what we
+            // reserve all the same.
+            let reserve = usize::try_from(size.min(64 * 1024 * 1024)).unwrap_or(0);
+            self.incoming = Some(Incoming::Accepted {
+                id: offered.clone(),
+                name,
+                size,
+                sha256,
+                data: Vec::with_capacity(reserve),
+                last_progress: 0,
+            });
+        }
+        out.push(Out::Say(Control::FileAnswer {
+            id: offered,
+            accept,
+        }));
+        true
+    }
 }
 
 /// The channel and whether it is open.
@@ -61,16 +288,20 @@ pub enum DataEvent {
 pub struct Channel {
     pub dc: Arc<dyn DataChannel>,
     pub open: watch::Receiver<bool>,
-    /// Texts wait here, in order, until the channel is open.
+    /// Control messages wait here, in order, until the channel is open.
     outbox: mpsc::UnboundedSender<String>,
+    inbound: Arc<Mutex<Inbound>>,
+    /// Our offers waiting for the far end's answer.
+    answers: Arc<Mutex<HashMap<String, oneshot::Sender<bool>>>>,
+    notify: Arc<dyn Fn(DataEvent) + Send + Sync>,
 }
 
-struct Incoming {
-    id: String,
-    name: String,
-    size: u64,
-    sha256: String,
-    data: Vec<u8>,
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn control(c: &Control) -> String {
+    serde_json::to_string(c).expect("control messages serialize")
 }
 
 /// Reads the channel until it closes, reporting through `notify`. Returns the channel handle
@@ -91,76 +322,40 @@ pub fn attach(dc: Arc<dyn DataChannel>, notify: Arc<dyn Fn(DataEvent) + Send + S
             }
         }
     });
-    let reader = dc.clone();
+    let channel = Channel {
+        dc: dc.clone(),
+        open,
+        outbox,
+        inbound: Arc::default(),
+        answers: Arc::default(),
+        notify,
+    };
+    let reader = channel.clone();
     tokio::spawn(async move {
-        let mut file: Option<Incoming> = None;
-        let mut last_progress = 0u64;
-        while let Some(ev) = reader.poll().await {
+        while let Some(ev) = dc.poll().await {
             match ev {
                 DataChannelEvent::OnOpen => {
                     let _ = open_tx.send(true);
                 }
                 DataChannelEvent::OnMessage(m) if m.is_string => {
-                    let Ok(control) = serde_json::from_slice::<Control>(&m.data) else {
-                        tracing::warn!("unreadable data-channel message");
-                        continue;
-                    };
-                    match control {
-                        Control::Text { text } => notify(DataEvent::Text(text)),
-                        Control::File {
-                            id,
-                            name,
-                            size,
-                            sha256,
-                        } => {
-                            // Sizes come from the far end: cap what we preallocate.
-                            let cap = size.min(64 * 1024 * 1024) as usize;
-                            file = Some(Incoming {
-                                id,
-                                name,
-                                size,
-                                sha256,
-                                data: Vec::with_capacity(cap),
-                            });
-                            last_progress = 0;
-                        }
-                        Control::FileEnd { id } => {
-                            if let Some(f) = file.take().filter(|f| f.id == id) {
-                                let digest = hex(&Sha256::digest(&f.data));
-                                let ok = digest == f.sha256 && f.data.len() as u64 == f.size;
-                                notify(DataEvent::File {
-                                    id: f.id,
-                                    name: f.name,
-                                    data: Arc::new(f.data),
-                                    sha256_ok: ok,
-                                });
+                    match serde_json::from_slice::<Control>(&m.data) {
+                        Ok(Control::FileAnswer { id, accept }) => {
+                            if let Some(waiting) = lock(&reader.answers).remove(&id) {
+                                let _ = waiting.send(accept);
                             }
                         }
+                        Ok(c) => reader.inbound(|i, out| i.control(c, out)),
+                        Err(_) => tracing::warn!("unreadable data-channel message"),
                     }
                 }
-                DataChannelEvent::OnMessage(m) => {
-                    if let Some(f) = file.as_mut() {
-                        f.data.extend_from_slice(&m.data);
-                        let done = f.data.len() as u64;
-                        if done - last_progress >= PROGRESS_EVERY || done == f.size {
-                            last_progress = done;
-                            notify(DataEvent::Progress {
-                                id: f.id.clone(),
-                                name: f.name.clone(),
-                                done,
-                                total: f.size,
-                                sending: false,
-                            });
-                        }
-                    }
-                }
+                DataChannelEvent::OnMessage(m) => reader.inbound(|i, out| i.bytes(&m.data, out)),
                 DataChannelEvent::OnClose => break,
                 _ => {}
             }
         }
         let _ = open_tx.send(false);
     });
-    Channel { dc, open, outbox }
+    channel
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -168,6 +363,27 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 impl Channel {
+    /// Runs the receiving rules and carries out what they ask (outside the lock).
+    fn inbound<T>(&self, f: impl FnOnce(&mut Inbound, &mut Vec<Out>) -> T) -> T {
+        let mut out = Vec::new();
+        let result = f(&mut lock(&self.inbound), &mut out);
+        for o in out {
+            match o {
+                Out::Notify(e) => (self.notify)(e),
+                Out::Say(c) => {
+                    let _ = self.outbox.send(control(&c));
+                }
+            }
+        }
+        result
+    }
+
+    /// The user's answer to a file the far end offered: accepted, its bytes are taken;
+    /// declined, nothing is. False when no offer of that id waits.
+    pub fn answer(&self, id: &str, accept: bool) -> bool {
+        self.inbound(|i, out| i.answer(id, accept, out))
+    }
+
     async fn wait_open(&self) -> anyhow::Result<()> {
         let mut open = self.open.clone();
         tokio::time::timeout(std::time::Duration::from_secs(10), open.wait_for(|o| *o))
@@ -179,15 +395,15 @@ impl Channel {
 
     /// Queues a text; texts leave in order once the channel is open.
     pub fn send_text(&self, text: &str) -> anyhow::Result<()> {
-        let msg = serde_json::to_string(&Control::Text {
-            text: text.to_owned(),
-        })?;
         self.outbox
-            .send(msg)
+            .send(control(&Control::Text {
+                text: text.to_owned(),
+            }))
             .map_err(|_| anyhow::anyhow!("the data channel is gone"))
     }
 
-    /// Sends a whole file; `notify` gets the sender's progress.
+    /// Offers a whole file and, once the far end accepts it, sends it; `notify` gets the
+    /// sender's progress. A decline (or no answer within [`ANSWER_WITHIN`]) is an error.
     pub async fn send_file(
         &self,
         id: &str,
@@ -196,13 +412,26 @@ impl Channel {
         notify: &(dyn Fn(DataEvent) + Send + Sync),
     ) -> anyhow::Result<()> {
         self.wait_open().await?;
-        let header = Control::File {
+        let (answer_tx, answer) = oneshot::channel();
+        lock(&self.answers).insert(id.to_owned(), answer_tx);
+        let offer = Control::File {
             id: id.to_owned(),
             name: name.to_owned(),
             size: data.len() as u64,
             sha256: hex(&Sha256::digest(data)),
         };
-        self.dc.send_text(&serde_json::to_string(&header)?).await?;
+        self.dc.send_text(&control(&offer)).await?;
+        let accepted = tokio::time::timeout(ANSWER_WITHIN, answer).await;
+        lock(&self.answers).remove(id);
+        match accepted {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => anyhow::bail!("{name} was declined"),
+            Ok(Err(_)) => anyhow::bail!("the data channel closed before {name} was answered"),
+            Err(_) => anyhow::bail!(
+                "{name} was not accepted within {} s",
+                ANSWER_WITHIN.as_secs()
+            ),
+        }
         let mut sent = 0u64;
         let mut last = 0u64;
         for chunk in data.chunks(CHUNK) {
@@ -219,8 +448,137 @@ impl Channel {
                 });
             }
         }
-        let end = Control::FileEnd { id: id.to_owned() };
-        self.dc.send_text(&serde_json::to_string(&end)?).await?;
+        self.dc
+            .send_text(&control(&Control::FileEnd { id: id.to_owned() }))
+            .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn offer(id: &str, data: &[u8]) -> Control {
+        Control::File {
+            id: id.into(),
+            name: "contract.pdf".into(),
+            size: data.len() as u64,
+            sha256: hex(&Sha256::digest(data)),
+        }
+    }
+
+    fn events(out: Vec<Out>) -> Vec<DataEvent> {
+        out.into_iter()
+            .filter_map(|o| match o {
+                Out::Notify(e) => Some(e),
+                Out::Say(_) => None,
+            })
+            .collect()
+    }
+
+    fn answers(out: &[Out]) -> Vec<bool> {
+        out.iter()
+            .filter_map(|o| match o {
+                Out::Say(Control::FileAnswer { accept, .. }) => Some(*accept),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_file_is_taken_only_once_accepted_and_whole() {
+        let data = vec![7u8; 40_000];
+        let mut i = Inbound::default();
+        let mut out = Vec::new();
+        i.control(offer("f1", &data), &mut out);
+        assert!(matches!(
+            &events(out)[..],
+            [DataEvent::Offer { size: 40_000, .. }]
+        ));
+        let mut out = Vec::new();
+        assert!(!i.answer("other", true, &mut out), "only the offer waiting");
+        assert!(i.answer("f1", true, &mut out));
+        assert_eq!(answers(&out), [true]);
+        let mut out = Vec::new();
+        for c in data.chunks(CHUNK) {
+            i.bytes(c, &mut out);
+        }
+        i.control(Control::FileEnd { id: "f1".into() }, &mut out);
+        let got = events(out);
+        assert!(
+            matches!(got.last(), Some(DataEvent::File { data: d, .. }) if **d == data),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn bytes_before_consent_beyond_the_size_or_with_a_wrong_digest_are_refused() {
+        let data = vec![1u8; 1000];
+        // Before the user said yes.
+        let mut i = Inbound::default();
+        let mut out = Vec::new();
+        i.control(offer("f1", &data), &mut out);
+        let mut out = Vec::new();
+        i.bytes(&data, &mut out);
+        assert_eq!(answers(&out), [false]);
+        assert!(matches!(&events(out)[..], [DataEvent::Failed { .. }]));
+        assert!(!i.answer("f1", true, &mut Vec::new()), "the offer is gone");
+        // More than announced: the transfer ends, nothing is kept.
+        let mut out = Vec::new();
+        i.control(offer("f2", &data), &mut out);
+        i.answer("f2", true, &mut out);
+        let mut out = Vec::new();
+        i.bytes(&data, &mut out);
+        i.bytes(&[0u8; 1], &mut out);
+        i.control(Control::FileEnd { id: "f2".into() }, &mut out);
+        let got = events(out);
+        assert!(
+            !got.iter().any(|e| matches!(e, DataEvent::File { .. })),
+            "{got:?}"
+        );
+        assert!(
+            matches!(got.last(), Some(DataEvent::Failed { reason, .. }) if reason.contains("more bytes"))
+        );
+        // The right size with other bytes: the digest says no.
+        let mut out = Vec::new();
+        i.control(offer("f3", &data), &mut out);
+        i.answer("f3", true, &mut out);
+        let mut out = Vec::new();
+        i.bytes(&vec![2u8; 1000], &mut out);
+        i.control(Control::FileEnd { id: "f3".into() }, &mut out);
+        let got = events(out);
+        assert!(
+            matches!(got.last(), Some(DataEvent::Failed { reason, .. }) if reason.contains("damaged"))
+        );
+        assert!(!got.iter().any(|e| matches!(e, DataEvent::File { .. })));
+    }
+
+    #[test]
+    fn oversized_second_and_declined_offers_take_nothing() {
+        let mut i = Inbound::default();
+        let mut out = Vec::new();
+        i.control(
+            Control::File {
+                id: "huge".into(),
+                name: "disk.img".into(),
+                size: MAX_RECEIVE_BYTES + 1,
+                sha256: "0".repeat(64),
+            },
+            &mut out,
+        );
+        assert_eq!(answers(&out), [false]);
+        let mut out = Vec::new();
+        i.control(offer("a", b"x"), &mut out);
+        i.control(offer("b", b"y"), &mut out);
+        assert_eq!(answers(&out), [false], "one file at a time");
+        let mut out = Vec::new();
+        assert!(i.answer("a", false, &mut out));
+        assert_eq!(answers(&out), [false]);
+        let mut out = Vec::new();
+        i.bytes(b"x", &mut out);
+        i.control(Control::FileEnd { id: "a".into() }, &mut out);
+        assert!(events(out).is_empty(), "a declined file leaves nothing");
     }
 }

@@ -150,13 +150,29 @@ pub enum Event {
         total: u64,
         sending: bool,
     },
-    /// A whole file arrived; `sha256_ok` says whether it matched the sender's digest.
+    /// A member offers a file: nothing of it arrives until the user accepts it
+    /// ([`Engine::answer_file`]).
+    FileOffered {
+        call_id: CallId,
+        from: UserId,
+        id: String,
+        name: String,
+        size: u64,
+    },
+    /// A whole file arrived, of the size and SHA-256 its sender announced.
     FileReceived {
         call_id: CallId,
         from: UserId,
         name: String,
         data: std::sync::Arc<Vec<u8>>,
-        sha256_ok: bool,
+    },
+    /// A file from a member did not arrive (declined, too large, damaged, more bytes than
+    /// announced); nothing of it was kept.
+    FileFailed {
+        call_id: CallId,
+        from: UserId,
+        name: String,
+        reason: String,
     },
     /// Stats for a call, every second while media flows.
     Stats {
@@ -251,6 +267,13 @@ pub(crate) enum Command {
         to: UserId,
         name: String,
         data: std::sync::Arc<Vec<u8>>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    AnswerFile {
+        call_id: CallId,
+        from: UserId,
+        id: String,
+        accept: bool,
         reply: oneshot::Sender<Result<(), String>>,
     },
     Invite(CallId, Vec<UserId>),
@@ -547,7 +570,8 @@ impl Engine {
         self.send(Command::SendText(call_id.clone(), text.into()));
     }
 
-    /// Sends a file to one member over the data channel; returns when the last byte left.
+    /// Offers a file to one member over the data channel and, once they accept it, sends it;
+    /// returns when the last byte left (an error when they declined or did not answer).
     /// Progress arrives as [`Event::FileProgress`] on both sides.
     pub async fn send_file(
         &self,
@@ -561,6 +585,24 @@ impl Engine {
             to: to.clone(),
             name: name.to_owned(),
             data,
+            reply,
+        })
+        .await
+    }
+
+    /// Accepts or declines a file a member offered ([`Event::FileOffered`]).
+    pub async fn answer_file(
+        &self,
+        call_id: &CallId,
+        from: &UserId,
+        id: &str,
+        accept: bool,
+    ) -> Result<(), EngineError> {
+        self.request(|reply| Command::AnswerFile {
+            call_id: call_id.clone(),
+            from: from.clone(),
+            id: id.to_owned(),
+            accept,
             reply,
         })
         .await

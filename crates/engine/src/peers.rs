@@ -87,10 +87,21 @@ impl PeerConnectionEventHandler for Handler {
         let _ = self.tx.send(PeerEvent::State(self.key, state));
     }
 
+    /// The far end opened a channel: ours when we answered its offer and have none yet. Any
+    /// other (a second one, another label, one while we made our own) is closed at once, so a
+    /// peer can neither replace our channel nor park data in channels nobody reads.
     async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
-        if dc.label().await.is_ok_and(|l| l == data::LABEL) {
-            let channel = data::attach(dc, data_notify(self.key, &self.tx));
-            *pipeline::lock(&self.shared.data) = Some(channel);
+        let label = dc.label().await.unwrap_or_default();
+        {
+            let mut slot = pipeline::lock(&self.shared.data);
+            if takes_remote_channel(&label, slot.is_some()) {
+                *slot = Some(data::attach(dc, data_notify(self.key, &self.tx)));
+                return;
+            }
+        }
+        tracing::warn!("the far end opened a data channel we did not agree to; closing it");
+        if let Err(e) = dc.close().await {
+            tracing::debug!("closing a refused data channel: {e}");
         }
     }
 
@@ -115,6 +126,12 @@ impl PeerConnectionEventHandler for Handler {
             _ => {}
         }
     }
+}
+
+/// Whether a data channel the far end opened becomes the call's: only ours by its label, and
+/// only while we have none.
+fn takes_remote_channel(label: &str, have_one: bool) -> bool {
+    label == data::LABEL && !have_one
 }
 
 fn data_notify(
@@ -410,5 +427,20 @@ impl Peer {
         if let Err(e) = self.pc.close().await {
             tracing::debug!("closing a peer connection: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_first_channel_is_taken_from_the_far_end() {
+        assert!(takes_remote_channel(data::LABEL, false));
+        assert!(
+            !takes_remote_channel(data::LABEL, true),
+            "a second one replaces nothing"
+        );
+        assert!(!takes_remote_channel("exfil", false));
     }
 }

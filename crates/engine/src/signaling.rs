@@ -1,6 +1,8 @@
-//! The WebSocket signaling client: `hello`, a keep-alive `ping`, reconnection with backoff, and
-//! session resume so that calls survive a dropped socket (docs/protocol.md, "Session").
-//! Frames the engine sends while the socket is down wait in the queue for the next connection.
+//! The WebSocket signaling client: `hello`, a keep-alive `ping`, reconnection with backoff,
+//! session resume so that calls survive a dropped socket (docs/protocol.md, "Session"), and the
+//! token refreshed before it runs out (the server ends a session whose token expired; the fresh
+//! token is the one a reconnect presents). Frames the engine sends while the socket is down wait
+//! in the queue for the next connection.
 
 use std::time::Duration;
 
@@ -84,12 +86,13 @@ async fn run(
     mut out_rx: mpsc::UnboundedReceiver<ClientFrame>,
     mut control_rx: mpsc::UnboundedReceiver<Control>,
 ) {
+    let mut token = token;
     let mut session: Option<SessionId> = None;
     let mut backoff = BACKOFF_MIN;
     loop {
         let stop = connection(
             &url,
-            &token,
+            &mut token,
             &mut session,
             &events,
             &mut out_rx,
@@ -121,7 +124,7 @@ async fn run(
 #[allow(clippy::too_many_arguments)]
 async fn connection(
     url: &str,
-    token: &Token,
+    token: &mut Token,
     session: &mut Option<SessionId>,
     events: &mpsc::UnboundedSender<SignalEvent>,
     out_rx: &mut mpsc::UnboundedReceiver<ClientFrame>,
@@ -187,6 +190,9 @@ async fn connection(
         }
     };
     *session = Some(welcome.session_id.clone());
+    // The server's clock minus ours, so that its expiry times can be read here.
+    let skew = i128::from(welcome.server_time) - i128::from(unix_ms());
+    let mut refresh = refresh_time(welcome.token_expires_at, skew);
     *backoff = BACKOFF_MIN;
     if events
         .send(SignalEvent::Connected(Box::new(welcome)))
@@ -200,6 +206,13 @@ async fn connection(
     ping.tick().await;
     loop {
         tokio::select! {
+            _ = tokio::time::sleep_until(refresh.unwrap_or_else(Instant::now)), if refresh.is_some() => {
+                refresh = None;
+                let frame = ClientFrame::request(REFRESH_REQUEST, ClientMessage::RefreshToken);
+                if let Err(e) = ws.send(Message::text(encode(&frame))).await {
+                    return Stop::Retry(format!("send failed: {e}"));
+                }
+            }
             frame = out_rx.recv() => {
                 let Some(frame) = frame else { return Stop::Final("engine gone".into()) };
                 if let Err(e) = ws.send(Message::text(encode(&frame))).await {
@@ -218,6 +231,11 @@ async fn connection(
                                 *session = None;
                                 Stop::Final(why)
                             };
+                        }
+                        Ok(ServerFrame { message: ServerMessage::TokenRefreshed(t), .. }) => {
+                            tracing::debug!("token refreshed until {}", t.expires_at);
+                            *token = t.token;
+                            refresh = refresh_time(t.expires_at, skew);
                         }
                         Ok(frame) => {
                             if events.send(SignalEvent::Frame(Box::new(frame))).is_err() {
@@ -247,4 +265,22 @@ async fn connection(
             },
         }
     }
+}
+
+/// The request id of our token refreshes (the engine's own requests count up from 1).
+const REFRESH_REQUEST: u32 = u32::MAX;
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// When to refresh a token that runs out at `expires_at` (the server's Unix ms): after four
+/// fifths of what is left, so that a slow answer or a reconnect still has time.
+fn refresh_time(expires_at: u64, skew: i128) -> Option<Instant> {
+    let left = i128::from(expires_at) - (i128::from(unix_ms()) + skew);
+    let left = u64::try_from(left).ok().filter(|l| *l > 0)?;
+    Some(Instant::now() + Duration::from_millis(left * 4 / 5))
 }

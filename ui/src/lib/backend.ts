@@ -226,7 +226,9 @@ export type UiEvent =
   | { type: "recording"; call_id: string; recording: boolean; paused: boolean; path: string }
   | { type: "screen_share"; call_id: string; sharing: boolean; source: string | null; reason: string | null }
   | { type: "file_progress"; call_id: string; user: string; name: string; done: number; total: number; sending: boolean }
-  | { type: "file_received"; call_id: string; from: string; name: string; path: string; ok: boolean };
+  | { type: "file_offered"; call_id: string; from: string; id: string; name: string; size: number }
+  | { type: "file_received"; call_id: string; from: string; name: string; path: string }
+  | { type: "file_failed"; call_id: string; from: string; name: string; reason: string };
 
 /** A newer version the update server announced. */
 export interface UpdateInfo {
@@ -281,8 +283,10 @@ export interface Backend {
   setPreferences(preferences: Preferences): Promise<void>;
   /** Plays the speaker test or one ring period on `device` (default: the chosen one). */
   testSound(cue: Cue, device?: string): Promise<SoundTest>;
-  /** Sends a file to one member over the call's data channel. */
+  /** Offers a file to one member over the call's data channel; sends it once they accept. */
   sendFile(callId: string, to: string, name: string, data: Uint8Array): Promise<void>;
+  /** Accepts (receives and saves) or declines a file a member offered. */
+  answerFile(callId: string, from: string, id: string, accept: boolean): Promise<void>;
   /** Invites more users into the call. */
   invite(callId: string, users: string[]): Promise<void>;
   /** Starts or stops recording the call; the file's path. */
@@ -351,6 +355,7 @@ export const tauriBackend: Backend = {
   testSound: (cue, device) => invoke("test_sound", { cue, device: device ?? null }),
   micMeter: (on, device) => invoke("mic_meter", { on, device: device ?? null }),
   invite: (callId, users) => invoke("invite", { callId, users }),
+  answerFile: (callId, from, id, accept) => invoke("answer_file", { callId, from, id, accept }),
   // The bytes go as the raw body; the rest in headers (percent-encoded: names may be Chinese).
   sendFile: (callId, to, name, data) =>
     invoke("send_file", data, {

@@ -12,8 +12,9 @@ export interface ChatLine {
   text: string;
   at: number;
   mine: boolean;
-  /** A file: where it was saved (received) and how far it got. */
-  file?: { name: string; path: string; done: number; total: number; ok: boolean };
+  /** A file: where it was saved (received) and how far it got. `offer`: the id of a file
+   *  offered to us that waits for the agent's yes or no; `failed`: why it did not arrive. */
+  file?: { name: string; path: string; done: number; total: number; offer?: string; failed?: string };
 }
 
 export interface LiveCall {
@@ -187,7 +188,12 @@ export class ConsoleState {
         if (!c) break;
         const from = e.sending ? "" : e.user;
         const line = c.chat.find(
-          (l) => l.file?.name === e.name && l.mine === e.sending && l.from === from && l.file.done < l.file.total,
+          (l) =>
+            l.file?.name === e.name &&
+            l.mine === e.sending &&
+            l.from === from &&
+            !l.file.failed &&
+            l.file.done < l.file.total,
         );
         if (line?.file) line.file.done = e.done;
         else
@@ -196,14 +202,30 @@ export class ConsoleState {
             text: e.name,
             at: Date.now(),
             mine: e.sending,
-            file: { name: e.name, path: "", done: e.done, total: e.total, ok: true },
+            file: { name: e.name, path: "", done: e.done, total: e.total },
           });
         break;
       }
-      case "file_received": {
+      case "file_offered":
         if (!c) break;
-        const line = c.chat.find((l) => l.file?.name === e.name && !l.mine && l.from === e.from && !l.file.path);
-        const file = { name: e.name, path: e.path, done: 1, total: 1, ok: e.ok };
+        c.chat.push({
+          from: e.from,
+          text: e.name,
+          at: Date.now(),
+          mine: false,
+          file: { name: e.name, path: "", done: 0, total: e.size, offer: e.id },
+        });
+        break;
+      case "file_received":
+      case "file_failed": {
+        if (!c) break;
+        const line = c.chat.find(
+          (l) => l.file?.name === e.name && !l.mine && l.from === e.from && !l.file.path && !l.file.failed,
+        );
+        const file =
+          e.type === "file_received"
+            ? { name: e.name, path: e.path, done: 1, total: 1 }
+            : { name: e.name, path: "", done: 0, total: 0, failed: e.reason };
         if (line) line.file = file;
         else c.chat.push({ from: e.from, text: e.name, at: Date.now(), mine: false, file });
         break;
@@ -312,6 +334,17 @@ export class ConsoleState {
     for (const to of c.peers.filter((p) => c.joined.includes(p))) {
       await this.run(() => this.backend.sendFile(c.id, to, file.name, data));
     }
+  }
+
+  /** The agent's answer to a file offered in the chat: nothing is received or saved without
+   *  a yes. */
+  async answerFile(c: LiveCall, line: ChatLine, accept: boolean): Promise<void> {
+    const file = line.file;
+    if (!file?.offer) return;
+    const id = file.offer;
+    file.offer = undefined;
+    await this.run(() => this.backend.answerFile(c.id, line.from, id, accept));
+    if (!accept) file.failed = t("call.file_declined");
   }
 
   /** Invites users (comma or space separated) into the call. */

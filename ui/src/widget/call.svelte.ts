@@ -75,6 +75,8 @@ export class WidgetCall {
   /** When the agent answered (ms, `performance.now()`). */
   private answeredAt: number | null = null;
   private statsTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Refreshes the token before it runs out (the service ends a session whose token did). */
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
   private ws: WebSocket | null = null;
   private pc: RTCPeerConnection | null = null;
@@ -193,6 +195,7 @@ export class WidgetCall {
         const f = JSON.parse(String(m.data)) as ServerFrame;
         if (f.type === "hello") {
           this.me = f.user;
+          this.refreshIn(f.token_expires_at - f.server_time);
           this.iceServers = f.ice_servers.map((s) => ({
             urls: s.urls,
             username: s.username,
@@ -387,7 +390,18 @@ export class WidgetCall {
       case "session_ended":
         this.fail(f.message);
         break;
+      case "token_refreshed":
+        this.refreshIn(f.expires_at - Date.now());
+        break;
     }
+  }
+
+  /** Asks for a fresh token after four fifths of what is left of this one. */
+  private refreshIn(leftMs: number): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (leftMs <= 0) return;
+    this.refreshTimer = setTimeout(() => this.send({ type: "refresh_token" }), (leftMs * 4) / 5);
   }
 
   /** Reads the stats every 10 ms until the first picture (its time is a figure we report),
@@ -529,6 +543,8 @@ export class WidgetCall {
     for (const t of this.sendTracks?.getTracks() ?? []) t.stop();
     if (this.statsTimer) clearTimeout(this.statsTimer);
     this.statsTimer = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
     for (const t of this.localStream?.getTracks() ?? []) t.stop();
     this.screenSender?.track?.stop();
     this.pc?.close();
