@@ -220,6 +220,24 @@ pub fn verify(deb: &Path) -> Result<()> {
         );
     }
 
+    // The server has no TLS: what the package listens on by itself must be this machine only.
+    for (file, key) in [
+        ("etc/default/switchboard-server", "SWITCHBOARD_LISTEN="),
+        (
+            "lib/systemd/system/switchboard-server.service",
+            "Environment=SWITCHBOARD_LISTEN=",
+        ),
+    ] {
+        let text = std::fs::read_to_string(tree.join(file))?;
+        let listen = text
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .with_context(|| format!("{file} sets no {key}"))?;
+        ensure!(
+            listen.starts_with("127.0.0.1:"),
+            "{file} listens on {listen}: plain HTTP beyond this machine by default"
+        );
+    }
     serve_widget(&tree, &dir.join("data"))?;
     verify_unit(&tree)?;
     println!("verified {}", deb.display());
