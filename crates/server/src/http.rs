@@ -137,7 +137,11 @@ async fn metrics(
                 ));
             }
         }
-        None if !peer.ip().to_canonical().is_loopback() => {
+        // Through a proxy every request comes from this machine: a forwarded one is not ours.
+        None if !peer.ip().to_canonical().is_loopback()
+            || headers.contains_key("x-forwarded-for")
+            || headers.contains_key(header::FORWARDED) =>
+        {
             return Err(ApiError(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -307,6 +311,12 @@ fn admin(app: &App, headers: &HeaderMap) -> Result<Label, ApiError> {
     }
     let who = UserKey::new(claims.realm.clone(), claims.sub.clone());
     match app.hub.account(&who) {
+        Some(a) if !a.honours(claims.auth) => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "this token's sign-in was revoked (password, role or account changed); sign in again"
+                .into(),
+        )),
         None => Err(ApiError(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
@@ -357,12 +367,18 @@ async fn admin_put_user(
         realm,
         UserId::new(body.user).map_err(|e| bad_request(e.to_string()))?,
     );
+    let _writing = app.admin_writes.lock().await;
     let mut row = app
         .store
         .account(&user)
         .await
         .map_err(internal)?
         .unwrap_or_else(|| AccountRow::new(user.clone(), body.role));
+    let now = now_ms();
+    // A new role or password: what was signed in before speaks for the account no more.
+    if row.role != body.role || body.password.is_some() {
+        row.tokens_after = row.tokens_after.max(now / 1000);
+    }
     row.role = body.role;
     if let Some(name) = body.display_name {
         row.display_name = Some(Label::new(name).map_err(|e| bad_request(e.to_string()))?);
@@ -381,12 +397,10 @@ async fn admin_put_user(
         row.queue_priority = p;
     }
     app.store
-        .put_account(&row, body.password.as_deref(), now_ms())
+        .put_account(&row, body.password.as_deref(), now)
         .await
         .map_err(internal)?;
-    if !row.disabled {
-        app.hub.set_account(row.user.clone(), Some(row.live()));
-    }
+    publish(&app, &row.user).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -424,27 +438,41 @@ fn check_skills(skills: &[Skill]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Hands the live directory the account as the database has it now (none when disabled).
+/// Callers hold `admin_writes`, so that two changes cannot cross between database and directory.
+async fn publish(app: &App, user: &UserKey) -> Result<(), ApiError> {
+    let account = app.store.account(user).await.map_err(internal)?;
+    app.hub.set_account(
+        user.clone(),
+        account.filter(|a| !a.disabled).map(|a| a.live()),
+    );
+    Ok(())
+}
+
+fn no_user(user: &UserKey) -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        "unknown_user",
+        format!("no user {}", user.user),
+    )
+}
+
 async fn set_disabled(app: &App, headers: &HeaderMap, user: String, disabled: bool) -> ApiResult {
     let realm = admin(app, headers)?;
     let user = UserKey::new(
         realm,
         UserId::new(user).map_err(|e| bad_request(e.to_string()))?,
     );
+    let _writing = app.admin_writes.lock().await;
     if !app
         .store
-        .set_disabled(&user, disabled)
+        .set_disabled(&user, disabled, now_ms() / 1000)
         .await
         .map_err(internal)?
     {
-        return Err(ApiError(
-            StatusCode::NOT_FOUND,
-            "unknown_user",
-            format!("no user {}", user.user),
-        ));
+        return Err(no_user(&user));
     }
-    let account = app.store.account(&user).await.map_err(internal)?;
-    app.hub
-        .set_account(user, account.filter(|a| !a.disabled).map(|a| a.live()));
+    publish(app, &user).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -471,7 +499,8 @@ struct PasswordBody {
     password: String,
 }
 
-/// `POST /admin/users/{user}/password`.
+/// `POST /admin/users/{user}/password`: also signs the account out everywhere (a password is
+/// changed when it leaked: the tokens it gave must go with it).
 async fn admin_password(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -484,18 +513,16 @@ async fn admin_password(
         UserId::new(user).map_err(|e| bad_request(e.to_string()))?,
     );
     check_password(&app, &body.password)?;
+    let _writing = app.admin_writes.lock().await;
     if !app
         .store
-        .set_password(&user, &body.password)
+        .set_password(&user, &body.password, now_ms() / 1000)
         .await
         .map_err(internal)?
     {
-        return Err(ApiError(
-            StatusCode::NOT_FOUND,
-            "unknown_user",
-            format!("no user {}", user.user),
-        ));
+        return Err(no_user(&user));
     }
+    publish(&app, &user).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

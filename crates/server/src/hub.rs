@@ -30,6 +30,8 @@ pub struct Connection {
     pub id: u64,
     /// Its outbound queue.
     pub tx: mpsc::Sender<Outbound>,
+    /// Ends the connection at once, even when its queue is full (a `Close` would not fit).
+    pub kill: Arc<Notify>,
 }
 
 /// Where live state lives. Every method is quick and never waits on the network of a client.
@@ -117,7 +119,7 @@ impl LocalHub {
                             // may resume and gets what it missed from the core's buffer
                             // only from now on.
                             tracing::warn!(%session, "outbound queue full; closing the connection");
-                            let _ = conn.tx.try_send(Outbound::Close);
+                            conn.kill.notify_one();
                             inner.conns.remove(&session);
                             let now = now_ms();
                             inner.core.disconnected(&session, now);

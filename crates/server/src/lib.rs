@@ -44,6 +44,8 @@ pub struct App {
     pub metrics: Metrics,
     /// Limits per caller and in all.
     pub throttle: Throttle,
+    /// Held by admin changes from the database write to the directory update.
+    admin_writes: tokio::sync::Mutex<()>,
     next_conn: AtomicU64,
 }
 
@@ -105,8 +107,22 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let writer = tokio::spawn(write_records(store.clone(), records_rx));
     let boot = format!("{:x}", now / 1000);
     let hub = LocalHub::new(config.core(&boot), records_tx);
+    let mut unskilled = Vec::new();
     for (user, account) in store.accounts().await? {
+        if account.role == Role::Agent && account.skills.is_empty() {
+            unskilled.push(user.to_string());
+        }
         hub.set_account(user, Some(account));
+    }
+    if !unskilled.is_empty() {
+        // Skills are assigned, not chosen (docs/security.md): an upgraded install's agents
+        // have none until an administrator gives them theirs.
+        tracing::warn!(
+            "{} agent account(s) have no skills and cannot take customers until an administrator \
+             assigns them (POST /admin/users with skills): {}",
+            unskilled.len(),
+            unskilled.join(", ")
+        );
     }
     // Messages and missed calls that waited when the server last stopped wait on.
     hub.restore(store.waiting().await?, store.message_seqs().await?);
@@ -118,6 +134,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         store: store.clone(),
         metrics: Metrics::default(),
         throttle: Throttle::new(&config),
+        admin_writes: tokio::sync::Mutex::new(()),
         next_conn: AtomicU64::new(1),
         config: config.clone(),
     });

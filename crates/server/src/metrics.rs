@@ -29,6 +29,7 @@ pub struct Metrics {
     agents_ready: Gauge,
     agents_working: Gauge,
     rate_limit_entries: Gauge,
+    sockets_open: Gauge,
 }
 
 impl Default for Metrics {
@@ -47,6 +48,7 @@ impl Default for Metrics {
             agents_ready: Gauge::default(),
             agents_working: Gauge::default(),
             rate_limit_entries: Gauge::default(),
+            sockets_open: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -97,6 +99,11 @@ impl Default for Metrics {
             "Callers and accounts the rate limits remember (pruned once back to full)",
             m.rate_limit_entries.clone(),
         );
+        registry.register(
+            "sockets_open",
+            "WebSocket connections holding a place now, signed in or not (what the connection limits count)",
+            m.sockets_open.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -109,6 +116,7 @@ impl Metrics {
     /// The text exposition, with the gauges set from `f` and the limits.
     pub fn render(&self, f: &Figures, throttle: &Throttle) -> String {
         self.rate_limit_entries.set(gauge(throttle.entries()));
+        self.sockets_open.set(gauge(throttle.open_connections()));
         self.sessions.set(gauge(f.sessions));
         self.calls.set(gauge(f.calls));
         self.waiting.set(gauge(f.queue.waiting));

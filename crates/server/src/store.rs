@@ -41,6 +41,8 @@ pub struct AccountRow {
     pub skills: Vec<Skill>,
     /// The priority of the account's own calls into a queue.
     pub queue_priority: u8,
+    /// Sign-ins before this (Unix seconds) are refused.
+    pub tokens_after: u64,
 }
 
 impl AccountRow {
@@ -53,6 +55,7 @@ impl AccountRow {
             disabled: false,
             skills: Vec::new(),
             queue_priority: 0,
+            tokens_after: 0,
         }
     }
 
@@ -63,6 +66,7 @@ impl AccountRow {
             display_name: self.display_name.clone(),
             skills: self.skills.clone(),
             queue_priority: self.queue_priority,
+            tokens_after: self.tokens_after,
         }
     }
 }
@@ -141,13 +145,14 @@ impl Store {
         };
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO accounts (realm, user_id, role, password_hash, display_name, disabled, created_at, queue_priority)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO accounts (realm, user_id, role, password_hash, display_name, disabled, created_at, queue_priority, tokens_after)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (realm, user_id) DO UPDATE SET
                role = excluded.role,
                password_hash = COALESCE(excluded.password_hash, accounts.password_hash),
                display_name = excluded.display_name,
-               queue_priority = excluded.queue_priority",
+               queue_priority = excluded.queue_priority,
+               tokens_after = MAX(accounts.tokens_after, excluded.tokens_after)",
         )
         .bind(row.user.realm.as_str())
         .bind(row.user.user.as_str())
@@ -157,6 +162,7 @@ impl Store {
         .bind(row.disabled)
         .bind(millis(now))
         .bind(i64::from(row.queue_priority))
+        .bind(millis(row.tokens_after))
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM account_skills WHERE realm = ? AND user_id = ?")
@@ -179,12 +185,18 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a password.
-    pub async fn set_password(&self, user: &UserKey, password: &str) -> Result<bool, StoreError> {
+    /// Sets a password; tokens of sign-ins before `now` (Unix seconds) are refused from then.
+    pub async fn set_password(
+        &self,
+        user: &UserKey,
+        password: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
         let hash = self.hash(password).await?;
         let r =
-            sqlx::query("UPDATE accounts SET password_hash = ? WHERE realm = ? AND user_id = ?")
+            sqlx::query("UPDATE accounts SET password_hash = ?, tokens_after = MAX(tokens_after, ?) WHERE realm = ? AND user_id = ?")
                 .bind(hash)
+                .bind(millis(now))
                 .bind(user.realm.as_str())
                 .bind(user.user.as_str())
                 .execute(&self.pool)
@@ -192,10 +204,18 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Enables or disables an account.
-    pub async fn set_disabled(&self, user: &UserKey, disabled: bool) -> Result<bool, StoreError> {
-        let r = sqlx::query("UPDATE accounts SET disabled = ? WHERE realm = ? AND user_id = ?")
+    /// Enables or disables an account. Disabling refuses every token of a sign-in before `now`
+    /// (Unix seconds) for good: enabling it again does not bring them back.
+    pub async fn set_disabled(
+        &self,
+        user: &UserKey,
+        disabled: bool,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let after = if disabled { now } else { 0 };
+        let r = sqlx::query("UPDATE accounts SET disabled = ?, tokens_after = MAX(tokens_after, ?) WHERE realm = ? AND user_id = ?")
             .bind(disabled)
+            .bind(millis(after))
             .bind(user.realm.as_str())
             .bind(user.user.as_str())
             .execute(&self.pool)
@@ -206,7 +226,7 @@ impl Store {
     /// One account.
     pub async fn account(&self, user: &UserKey) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled, queue_priority FROM accounts WHERE realm = ? AND user_id = ?",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after FROM accounts WHERE realm = ? AND user_id = ?",
         )
         .bind(user.realm.as_str())
         .bind(user.user.as_str())
@@ -262,7 +282,7 @@ impl Store {
     /// Every enabled account, for the live directory at start.
     pub async fn accounts(&self) -> Result<Vec<(UserKey, Account)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled, queue_priority FROM accounts WHERE disabled = 0",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after FROM accounts WHERE disabled = 0",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -284,7 +304,7 @@ impl Store {
         password: &str,
     ) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled, queue_priority, password_hash FROM accounts WHERE realm = ? AND user_id = ?",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after, password_hash FROM accounts WHERE realm = ? AND user_id = ?",
         )
         .bind(user.realm.as_str())
         .bind(user.user.as_str())
@@ -575,6 +595,7 @@ fn account_row(r: &sqlx::sqlite::SqliteRow) -> Option<AccountRow> {
         disabled: r.try_get("disabled").ok()?,
         skills: Vec::new(),
         queue_priority: u8::try_from(r.try_get::<i64, _>("queue_priority").ok()?).ok()?,
+        tokens_after: unmillis(r.try_get("tokens_after").ok()?),
     })
 }
 
@@ -643,7 +664,7 @@ mod tests {
             .put_account(&row, Some("first password"), 0)
             .await
             .unwrap();
-        assert!(store.set_disabled(&user, true).await.unwrap());
+        assert!(store.set_disabled(&user, true, 1_000).await.unwrap());
         row.skills = vec![Skill {
             business: Business::new("sales").unwrap(),
             level: 4,
@@ -656,6 +677,10 @@ mod tests {
         assert!(stored.disabled);
         assert_eq!(stored.skills, row.skills);
         assert!(store.accounts().await.unwrap().is_empty());
+        assert_eq!(
+            stored.tokens_after, 1_000,
+            "its tokens are refused for good"
+        );
         assert!(
             store
                 .check_password(&user, "second password")

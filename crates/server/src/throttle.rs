@@ -31,6 +31,14 @@ pub fn caller(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// One `X-Forwarded-For` entry: an address, with or without a port (`[v6]:port`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+}
+
 /// Why a connection was not let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Full {
@@ -112,18 +120,21 @@ impl Throttle {
 
     /// The caller behind a request: the peer, or, when the peer is a trusted proxy, the last
     /// address in `X-Forwarded-For` that is not one of ours (what a client puts in front of
-    /// that is its own word, and ignored).
+    /// that is its own word, and ignored). A hop that cannot be read (`unknown`, an obfuscated
+    /// name) stops the walk at the last proxy we trust: nothing further left is believed.
     pub fn client(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
         let mut ip = peer.ip();
         if self.trusted(ip) {
-            let hops = headers
+            let hops: Vec<&str> = headers
                 .get_all("x-forwarded-for")
                 .iter()
-                .filter_map(|v| v.to_str().ok())
+                .map(|v| v.to_str().unwrap_or(""))
                 .flat_map(|v| v.split(','))
-                .filter_map(|h| h.trim().parse::<IpAddr>().ok())
-                .collect::<Vec<_>>();
+                .collect();
             for hop in hops.into_iter().rev() {
+                let Some(hop) = parse_hop(hop) else {
+                    break;
+                };
                 ip = hop;
                 if !self.trusted(hop) {
                     break;
@@ -209,6 +220,15 @@ mod tests {
         assert_eq!(
             t.client(peer("203.0.113.9"), &forwarded("1.1.1.1")),
             "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        // A hop we cannot read ends the walk: the caller is the proxy that wrote it.
+        assert_eq!(
+            t.client(peer("127.0.0.1"), &forwarded("198.51.100.7, unknown")),
+            "127.0.0.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            t.client(peer("127.0.0.1"), &forwarded("1.1.1.1, [2001:db8::1]:443")),
+            "2001:db8::".parse::<IpAddr>().unwrap()
         );
         // No proxies configured: the peer, always.
         let t = throttle("");

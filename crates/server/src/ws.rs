@@ -92,9 +92,16 @@ async fn connection(socket: WebSocket, app: Arc<App>, _slot: Slot) {
     let conn = Connection {
         id: app.next_conn.fetch_add(1, Ordering::Relaxed),
         tx: tx.clone(),
+        kill: Arc::default(),
     };
     let heartbeat = Duration::from_secs(u64::from(app.config.heartbeat_secs));
-    let writer = tokio::spawn(write_loop(sink, rx, heartbeat, write_timeout));
+    let writer = tokio::spawn(write_loop(
+        sink,
+        rx,
+        conn.kill.clone(),
+        heartbeat,
+        write_timeout,
+    ));
     let session = match resume {
         Some(old) => match app.hub.resume(&old, login.clone(), conn.clone(), hello_id) {
             Ok(()) => old,
@@ -184,11 +191,15 @@ async fn hello(
         // The directory decides, not the token: a disabled account's tokens are refused, and
         // so are those of an account whose role changed since they were issued.
         let refusal = match app.hub.account(&user) {
+            _ if claims.auth == 0 => Some("a token of an older server version; sign in again"),
             _ if claims.role == Role::Customer => None,
             None => Some("the account does not exist or is disabled"),
             Some(a) if a.role != claims.role => {
                 Some("the account's role changed since this token was issued; sign in again")
             }
+            Some(a) if !a.honours(claims.auth) => Some(
+                "this sign-in was revoked (the password changed or the account was disabled); sign in again",
+            ),
             Some(_) => None,
         };
         if let Some(why) = refusal {
@@ -199,12 +210,18 @@ async fn hello(
             .await;
             return None;
         }
+        let max_age = if claims.role == Role::Customer {
+            app.config.customer_max_session_secs
+        } else {
+            app.config.max_session_secs
+        };
         let login = Login {
             user,
             role: claims.role,
             display_name: None,
             token_expires_at: claims.exp.saturating_mul(1000),
             business: claims.biz.clone(),
+            session_ends_at: claims.auth.saturating_add(max_age).saturating_mul(1000),
         };
         return Some((claims, login, frame.id, h.resume));
     }
@@ -215,6 +232,7 @@ async fn hello(
 async fn write_loop<S>(
     mut sink: S,
     mut rx: mpsc::Receiver<Outbound>,
+    kill: Arc<tokio::sync::Notify>,
     heartbeat: Duration,
     write_timeout: Duration,
 ) where
@@ -232,11 +250,13 @@ async fn write_loop<S>(
                 }
             },
             _ = ping.tick() => Message::Ping(Default::default()),
+            // The hub gave up on this client (its queue overflowed): no goodbye fits.
+            _ = kill.notified() => break,
         };
-        let sent = matches!(
-            tokio::time::timeout(write_timeout, sink.send(m)).await,
-            Ok(Ok(()))
-        );
+        let sent = tokio::select! {
+            r = tokio::time::timeout(write_timeout, sink.send(m)) => matches!(r, Ok(Ok(()))),
+            _ = kill.notified() => break,
+        };
         if !sent {
             tracing::info!("a write was not taken within {write_timeout:?}; closing");
             break;
@@ -384,10 +404,10 @@ fn refresh(
         )
     } else {
         let user = UserKey::new(claims.realm.clone(), claims.sub.clone());
-        let Some(account) = app.hub.account(&user) else {
+        let Some(account) = app.hub.account(&user).filter(|a| a.honours(claims.auth)) else {
             return Err((
                 ErrorCode::InvalidToken,
-                "the account is disabled or gone".into(),
+                "the account is disabled or gone, or this sign-in was revoked".into(),
             ));
         };
         claims.role = account.role;
@@ -458,12 +478,35 @@ mod tests {
             write_loop(
                 NeverReads,
                 rx,
+                Arc::default(),
                 Duration::from_secs(3600),
                 Duration::from_millis(200),
             ),
         )
         .await
         .expect("the writer gave up on the stuck write");
+        drop(tx);
+    }
+
+    // Finding 4: the hub ends a connection whose queue overflowed, though no `Close` fits in.
+    #[tokio::test]
+    async fn a_connection_given_up_ends_without_room_for_a_goodbye() {
+        let (tx, rx) = mpsc::channel(1);
+        tx.send(Outbound::Frame("{}".into())).await.unwrap();
+        let kill = Arc::new(tokio::sync::Notify::new());
+        kill.notify_one();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            write_loop(
+                NeverReads,
+                rx,
+                kill,
+                Duration::from_secs(3600),
+                Duration::from_secs(3600),
+            ),
+        )
+        .await
+        .expect("the writer stopped when told to");
         drop(tx);
     }
 
@@ -476,6 +519,7 @@ mod tests {
             store: Store::open(dir.path()).await.unwrap(),
             metrics: Metrics::default(),
             throttle: Throttle::new(&config),
+            admin_writes: tokio::sync::Mutex::new(()),
             next_conn: std::sync::atomic::AtomicU64::new(1),
             config,
         }
@@ -514,7 +558,7 @@ mod tests {
         claims.auth = 0;
         assert_eq!(
             refresh(&app, &mut claims, now).unwrap_err().0,
-            ErrorCode::TokenExpired
+            ErrorCode::InvalidToken
         );
         // Disabled: no new token at all.
         claims.auth = now - 50;

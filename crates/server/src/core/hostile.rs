@@ -194,6 +194,7 @@ fn customers_get_only_time_limited_relay_credentials() {
         urls,
         ["stun:stun.example.org:3478", "turn:rest.example.org:3478"]
     );
+    // World's sign-ins may live 24 h; a customer's credentials stop at their 4 h limit.
     let expires = (w.now + w.core.config.customer_max_session_ms) / 1000;
     let username = format!("{expires}:cust1");
     assert_eq!(servers[1].username.as_deref(), Some(username.as_str()));
@@ -209,6 +210,21 @@ fn customers_get_only_time_limited_relay_credentials() {
             .username
             .as_ref()
             .is_some_and(|u| u == &format!("{expires}:alice"))
+    );
+    // A resume late in a sign-in gets only what is left of it, not a fresh lifetime.
+    let late = Login {
+        user: key("alice"),
+        role: Role::User,
+        display_name: None,
+        token_expires_at: w.now + 600_000,
+        business: None,
+        session_ends_at: w.now + 600_000,
+    };
+    let servers = w.core.ice_servers_for(&late, w.now);
+    let expires = (w.now + 600_000) / 1000;
+    assert_eq!(
+        servers[2].username.as_deref(),
+        Some(format!("{expires}:alice").as_str())
     );
 }
 

@@ -59,7 +59,9 @@ impl Core {
         } else {
             self.config.max_session_ms
         };
-        let expires = (now + lifetime) / 1000;
+        // As long as this sign-in may live, and no longer (a resume late in a session gets
+        // what is left of it, not a fresh lifetime).
+        let expires = login.session_ends_at.min(now + lifetime) / 1000;
         self.config
             .ice_servers
             .iter()

@@ -178,6 +178,9 @@ pub struct Account {
     pub skills: Vec<Skill>,
     /// The priority this account's own calls into a queue get (0 normal, up to 10).
     pub queue_priority: u8,
+    /// Tokens of sign-ins before this (Unix seconds) are no longer honoured: the password or
+    /// the role changed, or the account was disabled, since.
+    pub tokens_after: u64,
 }
 
 impl Account {
@@ -188,7 +191,14 @@ impl Account {
             display_name: None,
             skills: Vec::new(),
             queue_priority: 0,
+            tokens_after: 0,
         }
+    }
+
+    /// Whether a token of a sign-in at `auth` (Unix seconds; 0 in tokens of older builds,
+    /// which are never honoured) still speaks for this account.
+    pub fn honours(&self, auth: u64) -> bool {
+        auth != 0 && auth >= self.tokens_after
     }
 }
 
@@ -205,6 +215,8 @@ pub struct Login {
     pub token_expires_at: Millis,
     /// For a customer token: the only queue it may enter.
     pub business: Option<Business>,
+    /// The most this sign-in may live, refreshes included (relay credentials end then).
+    pub session_ends_at: Millis,
 }
 
 /// What the core asks the shell to do.
@@ -420,7 +432,7 @@ impl Core {
     pub fn set_account(&mut self, user: UserKey, account: Option<Account>, now: Millis) {
         let why = match account {
             Some(a) => {
-                let role = a.role;
+                let (role, after) = (a.role, a.tokens_after);
                 let skills = a.skills.clone();
                 let before = self.accounts.insert(user.clone(), a);
                 if before.as_ref().is_some_and(|b| b.skills != skills) {
@@ -428,6 +440,9 @@ impl Core {
                 }
                 match before {
                     Some(b) if b.role != role => "an administrator changed this account's role",
+                    Some(b) if b.tokens_after < after => {
+                        "an administrator changed this account's password"
+                    }
                     _ => "",
                 }
             }
@@ -508,16 +523,16 @@ impl Core {
         }
     }
 
-    /// A session's token was refreshed: it now runs out at `expires_at`.
+    /// A session's token was refreshed: it now runs out at `expires_at`. One timer per
+    /// session: the old one goes, so refreshing in a loop grows nothing.
     pub fn token_refreshed(&mut self, session: &SessionId, expires_at: Millis) {
         if let Some(s) = self.sessions.get_mut(session) {
+            let timer = Timer::TokenExpiry {
+                session: session.clone(),
+            };
+            self.timers.remove(&(s.token_expires_at, timer.clone()));
             s.token_expires_at = expires_at;
-            self.timers.insert((
-                expires_at,
-                Timer::TokenExpiry {
-                    session: session.clone(),
-                },
-            ));
+            self.timers.insert((expires_at, timer));
         }
     }
 

@@ -91,6 +91,12 @@ impl Core {
         let Some(s) = self.sessions.remove(session) else {
             return;
         };
+        self.timers.remove(&(
+            s.token_expires_at,
+            super::Timer::TokenExpiry {
+                session: session.clone(),
+            },
+        ));
         if let Some(d) = self.devices.get_mut(&s.user) {
             d.retain(|x| x != session);
             if d.is_empty() {
