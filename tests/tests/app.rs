@@ -146,6 +146,19 @@ async fn the_console_signs_in_calls_shows_pictures_and_keeps_the_history() {
     })
     .await;
     assert_eq!(size, data.len() as u64);
+    // Left unanswered, nothing arrives and nothing is saved.
+    let unanswered = tokio::time::timeout(Duration::from_millis(1500), async {
+        loop {
+            match rx.recv().await {
+                Some(UiEvent::FileReceived { .. } | UiEvent::FileProgress { .. }) | None => {
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(unanswered.is_err(), "the file came without the agent's yes");
     let received = console.received_dir();
     assert!(
         std::fs::read_dir(&received).map_or(true, |mut d| d.next().is_none()),

@@ -13,8 +13,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use switchboard_protocol::limits;
+use switchboard_protocol::{Label, limits};
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 
 /// The channel's label.
@@ -47,7 +48,17 @@ enum Control {
     FileEnd {
         id: String,
     },
+    /// The sender takes an offer back (it gave up waiting for an answer).
+    FileCancel {
+        id: String,
+    },
 }
+
+/// Control messages (texts, offers) a peer may send per second, and in a burst: more than a
+/// person types or drops files, less than what would fill the chat, the history or the
+/// screen. Beyond it they are dropped.
+const CONTROL_PER_SECOND: f64 = 20.0;
+const CONTROL_BURST: f64 = 60.0;
 
 /// What the channel delivers.
 #[derive(Debug, Clone)]
@@ -108,14 +119,52 @@ enum Out {
     Say(Control),
 }
 
-/// The receiving side's rules, without the channel (sans-IO): what arrives goes in, what to
-/// tell the user and what to answer comes out.
+/// The receiving side's rules, without the channel (sans-IO): what arrives goes in with the
+/// time, what to tell the user and what to answer comes out.
 #[derive(Default)]
 struct Inbound {
     incoming: Option<Incoming>,
+    /// The control-message allowance left, and when it was last topped up.
+    allowance: Option<(f64, Instant)>,
+    dropped: u64,
 }
 
 impl Inbound {
+    /// Whether one more control message fits the allowance at `now`.
+    fn allowed(&mut self, now: Instant) -> bool {
+        let (left, last) = self.allowance.unwrap_or((CONTROL_BURST, now));
+        let left = (left + now.saturating_duration_since(last).as_secs_f64() * CONTROL_PER_SECOND)
+            .min(CONTROL_BURST);
+        let fits = left >= 1.0;
+        self.allowance = Some((if fits { left - 1.0 } else { left }, now));
+        if !fits {
+            self.dropped += 1;
+            if self.dropped == 1 || self.dropped.is_multiple_of(1000) {
+                tracing::warn!(
+                    "the far end sends more than {CONTROL_PER_SECOND} messages a second; {} dropped",
+                    self.dropped
+                );
+            }
+        }
+        fits
+    }
+
+    /// An offer waiting for the user's answer is gone (taken back, or replaced).
+    fn withdrawn(&mut self, id: Option<&str>, out: &mut Vec<Out>) {
+        if let Some(Incoming::Offered {
+            id: offered, name, ..
+        }) = &self.incoming
+            && id.is_none_or(|i| i == offered)
+        {
+            out.push(Out::Notify(DataEvent::Failed {
+                id: offered.clone(),
+                name: name.clone(),
+                reason: "the sender took the file back".into(),
+            }));
+            self.incoming = None;
+        }
+    }
+
     fn decline(id: String, name: String, reason: String, out: &mut Vec<Out>) {
         out.push(Out::Say(Control::FileAnswer {
             id: id.clone(),
@@ -124,7 +173,10 @@ impl Inbound {
         out.push(Out::Notify(DataEvent::Failed { id, name, reason }));
     }
 
-    fn control(&mut self, c: Control, out: &mut Vec<Out>) {
+    fn control(&mut self, c: Control, now: Instant, out: &mut Vec<Out>) {
+        if matches!(c, Control::Text { .. } | Control::File { .. }) && !self.allowed(now) {
+            return;
+        }
         match c {
             Control::Text { text } => {
                 if text.chars().count() > limits::MAX_TEXT_CHARS {
@@ -142,8 +194,16 @@ impl Inbound {
                 size,
                 sha256,
             } => {
+                // The user sees the name next to *Accept*: it must not hide what the file is
+                // (`invoice\u{202E}fdp.exe`). What we show of a refused name is cleaned.
+                let shown = Label::lossy(&name).to_string();
+                // A newer offer replaces one nobody answered (its sender may have given up).
+                self.withdrawn(None, out);
                 if self.incoming.is_some() {
-                    Self::decline(id, name, "another file is still on its way".into(), out);
+                    Self::decline(id, shown, "another file is still on its way".into(), out);
+                } else if Label::new(name.as_str()).is_err() {
+                    let reason = "its name hides or reorders characters".into();
+                    Self::decline(id, shown, reason, out);
                 } else if size > MAX_RECEIVE_BYTES {
                     let reason = format!(
                         "{size} bytes is more than the {} MiB a call takes",
@@ -162,7 +222,21 @@ impl Inbound {
             }
             // Answers to our own offers are the sender's business (`Channel`).
             Control::FileAnswer { .. } => {}
+            Control::FileCancel { id } => {
+                self.withdrawn(Some(&id), out);
+                if let Some(Incoming::Accepted { id: ours, name, .. }) = &self.incoming
+                    && ours == &id
+                {
+                    out.push(Out::Notify(DataEvent::Failed {
+                        id,
+                        name: name.clone(),
+                        reason: "the sender stopped sending it; nothing was kept".into(),
+                    }));
+                    self.incoming = None;
+                }
+            }
             Control::FileEnd { id } => {
+                self.withdrawn(Some(&id), out);
                 let Some(Incoming::Accepted {
                     id: ours,
                     name,
@@ -344,7 +418,7 @@ pub fn attach(dc: Arc<dyn DataChannel>, notify: Arc<dyn Fn(DataEvent) + Send + S
                                 let _ = waiting.send(accept);
                             }
                         }
-                        Ok(c) => reader.inbound(|i, out| i.control(c, out)),
+                        Ok(c) => reader.inbound(|i, out| i.control(c, Instant::now(), out)),
                         Err(_) => tracing::warn!("unreadable data-channel message"),
                     }
                 }
@@ -427,10 +501,17 @@ impl Channel {
             Ok(Ok(true)) => {}
             Ok(Ok(false)) => anyhow::bail!("{name} was declined"),
             Ok(Err(_)) => anyhow::bail!("the data channel closed before {name} was answered"),
-            Err(_) => anyhow::bail!(
-                "{name} was not accepted within {} s",
-                ANSWER_WITHIN.as_secs()
-            ),
+            Err(_) => {
+                // Take the offer back, so that the other side's prompt goes and its next
+                // file is not refused as "another one on its way".
+                let _ = self
+                    .outbox
+                    .send(control(&Control::FileCancel { id: id.to_owned() }));
+                anyhow::bail!(
+                    "{name} was not accepted within {} s",
+                    ANSWER_WITHIN.as_secs()
+                )
+            }
         }
         let mut sent = 0u64;
         let mut last = 0u64;
@@ -492,7 +573,7 @@ mod tests {
         let data = vec![7u8; 40_000];
         let mut i = Inbound::default();
         let mut out = Vec::new();
-        i.control(offer("f1", &data), &mut out);
+        i.control_now(offer("f1", &data), &mut out);
         assert!(matches!(
             &events(out)[..],
             [DataEvent::Offer { size: 40_000, .. }]
@@ -505,7 +586,7 @@ mod tests {
         for c in data.chunks(CHUNK) {
             i.bytes(c, &mut out);
         }
-        i.control(Control::FileEnd { id: "f1".into() }, &mut out);
+        i.control_now(Control::FileEnd { id: "f1".into() }, &mut out);
         let got = events(out);
         assert!(
             matches!(got.last(), Some(DataEvent::File { data: d, .. }) if **d == data),
@@ -519,7 +600,7 @@ mod tests {
         // Before the user said yes.
         let mut i = Inbound::default();
         let mut out = Vec::new();
-        i.control(offer("f1", &data), &mut out);
+        i.control_now(offer("f1", &data), &mut out);
         let mut out = Vec::new();
         i.bytes(&data, &mut out);
         assert_eq!(answers(&out), [false]);
@@ -527,12 +608,12 @@ mod tests {
         assert!(!i.answer("f1", true, &mut Vec::new()), "the offer is gone");
         // More than announced: the transfer ends, nothing is kept.
         let mut out = Vec::new();
-        i.control(offer("f2", &data), &mut out);
+        i.control_now(offer("f2", &data), &mut out);
         i.answer("f2", true, &mut out);
         let mut out = Vec::new();
         i.bytes(&data, &mut out);
         i.bytes(&[0u8; 1], &mut out);
-        i.control(Control::FileEnd { id: "f2".into() }, &mut out);
+        i.control_now(Control::FileEnd { id: "f2".into() }, &mut out);
         let got = events(out);
         assert!(
             !got.iter().any(|e| matches!(e, DataEvent::File { .. })),
@@ -543,11 +624,11 @@ mod tests {
         );
         // The right size with other bytes: the digest says no.
         let mut out = Vec::new();
-        i.control(offer("f3", &data), &mut out);
+        i.control_now(offer("f3", &data), &mut out);
         i.answer("f3", true, &mut out);
         let mut out = Vec::new();
         i.bytes(&vec![2u8; 1000], &mut out);
-        i.control(Control::FileEnd { id: "f3".into() }, &mut out);
+        i.control_now(Control::FileEnd { id: "f3".into() }, &mut out);
         let got = events(out);
         assert!(
             matches!(got.last(), Some(DataEvent::Failed { reason, .. }) if reason.contains("damaged"))
@@ -559,7 +640,7 @@ mod tests {
     fn oversized_second_and_declined_offers_take_nothing() {
         let mut i = Inbound::default();
         let mut out = Vec::new();
-        i.control(
+        i.control_now(
             Control::File {
                 id: "huge".into(),
                 name: "disk.img".into(),
@@ -569,16 +650,101 @@ mod tests {
             &mut out,
         );
         assert_eq!(answers(&out), [false]);
+        // While a file comes in, another offer is declined.
         let mut out = Vec::new();
-        i.control(offer("a", b"x"), &mut out);
-        i.control(offer("b", b"y"), &mut out);
+        i.control_now(offer("a", b"x"), &mut out);
+        i.answer("a", true, &mut out);
+        let mut out = Vec::new();
+        i.control_now(offer("b", b"y"), &mut out);
         assert_eq!(answers(&out), [false], "one file at a time");
+        i.bytes(b"x", &mut Vec::new());
+        i.control_now(Control::FileEnd { id: "a".into() }, &mut Vec::new());
+        // Declined: its bytes are dropped, nothing is delivered.
         let mut out = Vec::new();
-        assert!(i.answer("a", false, &mut out));
-        assert_eq!(answers(&out), [false]);
+        i.control_now(offer("c", b"z"), &mut out);
+        assert!(i.answer("c", false, &mut out));
         let mut out = Vec::new();
-        i.bytes(b"x", &mut out);
-        i.control(Control::FileEnd { id: "a".into() }, &mut out);
+        i.bytes(b"z", &mut out);
+        i.control_now(Control::FileEnd { id: "c".into() }, &mut out);
         assert!(events(out).is_empty(), "a declined file leaves nothing");
+    }
+
+    #[test]
+    fn an_offer_nobody_answered_can_be_taken_back_or_replaced() {
+        let mut i = Inbound::default();
+        i.control_now(offer("old", b"1"), &mut Vec::new());
+        let mut out = Vec::new();
+        i.control_now(Control::FileCancel { id: "old".into() }, &mut out);
+        assert!(matches!(&events(out)[..], [DataEvent::Failed { id, .. }] if id == "old"));
+        assert!(
+            !i.answer("old", true, &mut Vec::new()),
+            "a late yes takes nothing"
+        );
+        // A new offer replaces one left unanswered, and is taken as usual.
+        i.control_now(offer("first", b"1"), &mut Vec::new());
+        let mut out = Vec::new();
+        i.control_now(offer("second", b"2"), &mut out);
+        let got = events(out);
+        assert!(
+            matches!(&got[..], [DataEvent::Failed { id, .. }, DataEvent::Offer { id: new, .. }] if id == "first" && new == "second"),
+            "{got:?}"
+        );
+        assert!(i.answer("second", true, &mut Vec::new()));
+    }
+
+    #[test]
+    fn a_name_that_disguises_the_file_is_declined_and_shown_cleaned() {
+        let mut i = Inbound::default();
+        let mut out = Vec::new();
+        i.control_now(
+            Control::File {
+                id: "x".into(),
+                name: "invoice\u{202E}fdp.exe".into(),
+                size: 1,
+                sha256: "0".repeat(64),
+            },
+            &mut out,
+        );
+        assert_eq!(answers(&out), [false]);
+        let got = events(out);
+        assert!(
+            matches!(&got[..], [DataEvent::Failed { name, .. }] if name == "invoicefdp.exe"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_texts_is_cut_to_the_allowance() {
+        let mut i = Inbound::default();
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        for n in 0..1000 {
+            i.control(
+                Control::Text {
+                    text: format!("spam {n}"),
+                },
+                t0,
+                &mut out,
+            );
+        }
+        assert_eq!(events(out).len(), CONTROL_BURST as usize);
+        // A second later, a second's worth more.
+        let mut out = Vec::new();
+        for n in 0..1000 {
+            i.control(
+                Control::Text {
+                    text: format!("more {n}"),
+                },
+                t0 + Duration::from_secs(1),
+                &mut out,
+            );
+        }
+        assert_eq!(events(out).len(), CONTROL_PER_SECOND as usize);
+    }
+
+    impl Inbound {
+        fn control_now(&mut self, c: Control, out: &mut Vec<Out>) {
+            self.control(c, Instant::now(), out);
+        }
     }
 }

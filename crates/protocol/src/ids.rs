@@ -64,12 +64,23 @@ fn check_text(what: &'static str, s: &str, max_chars: usize) -> Result<(), Inval
     Ok(())
 }
 
-/// Characters that reorder or hide text when shown: the bidirectional embeddings, overrides,
-/// isolates and marks (Unicode's `Bidi_Control` property).
+/// Characters that reorder, hide or break text when shown: the bidirectional embeddings,
+/// overrides, isolates and marks (Unicode's `Bidi_Control`), invisible separators and joiners
+/// that make look-alike names (soft hyphen, zero-width space, word joiner and the invisible
+/// operators, the byte-order mark) and the line and paragraph separators. The zero-width
+/// non-joiner and joiner (U+200C, U+200D) stay: Persian and Indic names and emoji need them.
 fn is_bidi_control(c: char) -> bool {
     matches!(
         c,
-        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
     )
 }
 
@@ -281,6 +292,20 @@ bounded_string!(
     }
 );
 
+impl Label {
+    /// `s` with what a label refuses taken out (control and bidirectional-formatting
+    /// characters) and cut to the limit; `?` when nothing is left. For showing text that came
+    /// from elsewhere without letting it disguise itself.
+    pub fn lossy(s: &str) -> Label {
+        let kept: String = s
+            .chars()
+            .filter(|c| !c.is_control() && !is_bidi_control(*c))
+            .take(limits::MAX_LABEL_CHARS)
+            .collect();
+        Label::new(kept).unwrap_or_else(|_| Label("?".into()))
+    }
+}
+
 /// A request id chosen by the client; the reply or error to that request echoes it.
 pub type RequestId = u32;
 
@@ -313,6 +338,10 @@ mod tests {
     fn labels_refuse_blank_control_and_bidi_characters() {
         assert!(Label::new("Ann Lee").is_ok());
         assert!(Label::new("坐席 1").is_ok());
+        assert!(
+            Label::new("می\u{200C}خواهم").is_ok(),
+            "Persian needs the non-joiner"
+        );
         assert!(Label::new("x".repeat(limits::MAX_LABEL_CHARS)).is_ok());
         for bad in [
             "",
@@ -324,10 +353,16 @@ mod tests {
             "\u{2066}isolate\u{2069}",
             "mark\u{200F}",
             "arabic letter mark \u{061C}",
+            "zero\u{200B}width",
+            "line\u{2028}separator",
+            "soft\u{00AD}hyphen",
+            "\u{FEFF}bom",
         ] {
             let err = Label::new(bad).unwrap_err();
             assert_eq!(err.what, "label", "{bad:?}");
         }
+        assert_eq!(Label::lossy("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(Label::lossy("\u{202E}\n"), "?");
         let err = serde_json::from_str::<Label>("\"a\\u202eb\"").unwrap_err();
         assert!(err.to_string().contains("bidirectional"), "{err}");
     }

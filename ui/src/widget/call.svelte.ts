@@ -77,6 +77,8 @@ export class WidgetCall {
   private statsTimer: ReturnType<typeof setTimeout> | null = null;
   /** Refreshes the token before it runs out (the service ends a session whose token did). */
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The service's clock minus ours: its expiry times read on a visitor's clock that is off. */
+  private skewMs = 0;
 
   private ws: WebSocket | null = null;
   private pc: RTCPeerConnection | null = null;
@@ -195,6 +197,7 @@ export class WidgetCall {
         const f = JSON.parse(String(m.data)) as ServerFrame;
         if (f.type === "hello") {
           this.me = f.user;
+          this.skewMs = f.server_time - Date.now();
           this.refreshIn(f.token_expires_at - f.server_time);
           this.iceServers = f.ice_servers.map((s) => ({
             urls: s.urls,
@@ -391,7 +394,7 @@ export class WidgetCall {
         this.fail(f.message);
         break;
       case "token_refreshed":
-        this.refreshIn(f.expires_at - Date.now());
+        this.refreshIn(f.expires_at - (Date.now() + this.skewMs));
         break;
     }
   }
