@@ -405,24 +405,13 @@ async fn customer_token(
     body: serde_json::Value,
     forwarded: Option<&str>,
 ) -> (u16, serde_json::Value) {
-    let url = server.http("/auth/customer");
-    let forwarded = forwarded.map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        let mut req = agent.post(&url);
-        if let Some(f) = forwarded {
-            req = req.header("X-Forwarded-For", &f);
-        }
-        let mut resp = req.send_json(body).unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or_default())
-    })
-    .await
-    .unwrap()
+    let headers: Vec<(&str, &str)> = forwarded
+        .map(|f| ("X-Forwarded-For", f))
+        .into_iter()
+        .collect();
+    server
+        .post_with("/auth/customer", body, None, &headers)
+        .await
 }
 
 // Finding 6: customer tokens are limited per caller (named by a trusted proxy), only for the

@@ -607,17 +607,24 @@ impl Core {
         );
         self.queue.cti_dirty = true;
         if a.profile.skills.is_empty() && !a.working() {
-            let session = a.session.clone();
-            self.send(
-                &session,
-                ServerMessage::AgentState(AgentStateUpdate {
-                    state: AgentState::Offline,
-                    since: now,
-                    next: None,
-                }),
-            );
-            self.agent_offline(agent, now);
+            self.sign_agent_out(agent, now);
         }
+    }
+
+    /// Tells an agent they are offline and takes them out of the queue.
+    fn sign_agent_out(&mut self, agent: &UserKey, now: Millis) {
+        let Some(session) = self.agents.get(agent).map(|a| a.session.clone()) else {
+            return;
+        };
+        self.send(
+            &session,
+            ServerMessage::AgentState(AgentStateUpdate {
+                state: AgentState::Offline,
+                since: now,
+                next: None,
+            }),
+        );
+        self.agent_offline(agent, now);
     }
 
     pub(super) fn set_agent_state(
@@ -861,16 +868,7 @@ impl Core {
             Some(AgentAvailability::Ready) => AgentState::Ready,
             Some(AgentAvailability::NotReady { reason }) => AgentState::NotReady { reason },
             Some(AgentAvailability::Offline) => {
-                let session = a.session.clone();
-                self.send(
-                    &session,
-                    ServerMessage::AgentState(AgentStateUpdate {
-                        state: AgentState::Offline,
-                        since: now,
-                        next: None,
-                    }),
-                );
-                self.agent_offline(agent, now);
+                self.sign_agent_out(agent, now);
                 return;
             }
             None if self.config.auto_ready => AgentState::Ready,

@@ -121,8 +121,23 @@ impl Server {
         body: serde_json::Value,
         bearer: Option<&str>,
     ) -> (u16, serde_json::Value) {
+        self.post_with(path, body, bearer, &[]).await
+    }
+
+    /// POST with a JSON body and more headers; the status and JSON answer.
+    pub async fn post_with(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        bearer: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
         let url = self.http(path);
         let bearer = bearer.map(str::to_owned);
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         tokio::task::spawn_blocking(move || {
             let agent = ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -131,6 +146,9 @@ impl Server {
             let mut req = agent.post(&url);
             if let Some(b) = bearer {
                 req = req.header("Authorization", &format!("Bearer {b}"));
+            }
+            for (k, v) in &headers {
+                req = req.header(k, v);
             }
             let mut resp = req.send_json(body).unwrap();
             let status = resp.status().as_u16();
