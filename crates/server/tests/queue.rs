@@ -249,15 +249,7 @@ async fn an_unstaffed_queue_looks_busy_to_customers_and_a_customer_token_is_for_
         shopper.ended(&call).await,
         reason(EndCode::NoAgentAvailable, Side::Server)
     );
-    c.send(ClientMessage::Enqueue(Enqueue {
-        business: Business::new("billing").unwrap(),
-        media: CallMedia::Audio,
-        priority: 0,
-        name: None,
-        offer: None,
-        extra: None,
-    }))
-    .await;
+    c.send_enqueue("billing", 0).await;
     assert_eq!(c.error().await.code, ErrorCode::Forbidden);
     // Customers cannot call users directly or act as agents.
     c.send(ClientMessage::Invite(Invite {

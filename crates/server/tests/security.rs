@@ -476,16 +476,7 @@ async fn customer_tokens_and_queues_cannot_be_flooded() {
     first.enqueue("sales").await;
     let (_, body) = customer_token(&server, sales, Some("198.51.100.6")).await;
     let mut second = Client::connect(&server, body["token"].as_str().unwrap()).await;
-    second
-        .send(ClientMessage::Enqueue(Enqueue {
-            business: Business::new("sales").unwrap(),
-            media: CallMedia::Audio,
-            priority: 0,
-            name: None,
-            offer: None,
-            extra: None,
-        }))
-        .await;
+    second.send_enqueue("sales", 0).await;
     assert_eq!(second.error().await.code, ErrorCode::QueueFull);
 }
 
@@ -638,15 +629,7 @@ async fn skills_and_priority_are_assigned_by_an_admin() {
     // The user asks for 10 and gets the 3 of the account.
     let token = server_token(&server, "vip");
     let mut vip = Client::connect(&server, &token).await;
-    vip.send(ClientMessage::Enqueue(Enqueue {
-        business: Business::new("claims").unwrap(),
-        media: CallMedia::Audio,
-        priority: limits::MAX_LEVEL,
-        name: None,
-        offer: None,
-        extra: None,
-    }))
-    .await;
+    vip.send_enqueue("claims", limits::MAX_LEVEL).await;
     let offered = a7.incoming().await;
     assert_eq!(offered.queue.unwrap().priority, 3);
 }

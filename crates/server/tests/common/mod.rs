@@ -430,6 +430,19 @@ impl Client {
         .await;
     }
 
+    /// Asks to enter a queue (audio, no offer) without waiting for the answer.
+    pub async fn send_enqueue(&mut self, business: &str, priority: u8) {
+        self.send(ClientMessage::Enqueue(Enqueue {
+            business: Business::new(business).unwrap(),
+            media: CallMedia::Audio,
+            priority,
+            name: None,
+            offer: None,
+            extra: None,
+        }))
+        .await;
+    }
+
     /// Enqueues; the call id and first position.
     pub async fn enqueue(&mut self, business: &str) -> (CallId, u32) {
         self.send(ClientMessage::Enqueue(Enqueue {
