@@ -18,6 +18,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 
+pub use crate::event::DataEvent;
+
 /// The channel's label.
 pub const LABEL: &str = "switchboard";
 /// Bytes per binary chunk.
@@ -59,38 +61,6 @@ enum Control {
 /// screen. Beyond it they are dropped.
 const CONTROL_PER_SECOND: f64 = 20.0;
 const CONTROL_BURST: f64 = 60.0;
-
-/// What the channel delivers.
-#[derive(Debug, Clone)]
-pub enum DataEvent {
-    Text(String),
-    /// The far end offers a file: nothing more comes until [`Channel::answer`] accepts it.
-    Offer {
-        id: String,
-        name: String,
-        size: u64,
-    },
-    /// Bytes of a file received (or, for the sender, sent) so far.
-    Progress {
-        id: String,
-        name: String,
-        done: u64,
-        total: u64,
-        sending: bool,
-    },
-    /// A whole file whose size and SHA-256 match its offer.
-    File {
-        id: String,
-        name: String,
-        data: Arc<Vec<u8>>,
-    },
-    /// An incoming transfer ended without a file, and why.
-    Failed {
-        id: String,
-        name: String,
-        reason: String,
-    },
-}
 
 /// What is coming in (one file at a time).
 enum Incoming {

@@ -3,14 +3,16 @@
 //! share, microphone), local recording, and the stats.
 //! The Tauri shell, the CLI and the tests drive it through one [`Engine`] handle.
 
-mod actor;
 pub mod assemble;
 pub mod auth;
+pub mod config;
+pub mod core;
 pub mod data;
+mod driver;
 pub mod engine;
 pub mod estimate;
+pub mod event;
 mod feedback;
-pub mod machine;
 pub mod peer;
 mod peers;
 pub mod pipeline;
@@ -20,7 +22,9 @@ pub mod share;
 pub mod signaling;
 pub mod stats;
 
-pub use engine::{Engine, EngineConfig, EngineError, Event};
+pub use config::EngineConfig;
+pub use engine::{Engine, EngineError};
+pub use event::Event;
 pub use peers::Advertise;
 pub use profile::VideoProfile;
 pub use stats::{AudioStats, PeerStats, VideoStats};

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use switchboard_protocol::{CandidateLine, IceCandidate, IceServer, Label, SessionId, UserId};
+use switchboard_protocol::{CandidateLine, IceCandidate, IceServer, Label, UserId};
 use tokio::sync::mpsc;
 use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_remote::TrackRemote;
@@ -16,6 +16,7 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::{RTCRtpSenderId, RTCRtpTransceiverDirection};
 
+use crate::core::{Gates, PeerId};
 use crate::data::{self, DataEvent};
 use crate::peer;
 use crate::pipeline::{self, Capture, PeerShared, VideoKind};
@@ -24,17 +25,17 @@ use crate::pipeline::{self, Capture, PeerShared, VideoKind};
 #[derive(Debug)]
 pub enum PeerEvent {
     /// A local candidate to trickle (`None`: gathering finished).
-    Candidate(u64, Option<IceCandidate>),
-    State(u64, RTCPeerConnectionState),
-    FirstMedia(u64, &'static str, Instant),
-    Data(u64, DataEvent),
+    Candidate(PeerId, Option<IceCandidate>),
+    State(PeerId, RTCPeerConnectionState),
+    FirstMedia(PeerId, &'static str, Instant),
+    Data(PeerId, DataEvent),
 }
 
 /// Rewrites a local candidate line before it is signalled.
 pub type Advertise = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 struct Handler {
-    key: u64,
+    id: PeerId,
     tx: mpsc::UnboundedSender<PeerEvent>,
     shared: Arc<PeerShared>,
     advertise: Option<Advertise>,
@@ -70,7 +71,7 @@ impl PeerConnectionEventHandler for Handler {
                     init.candidate = f(&init.candidate);
                 }
                 if let Some(c) = to_wire(init) {
-                    let _ = self.tx.send(PeerEvent::Candidate(self.key, Some(c)));
+                    let _ = self.tx.send(PeerEvent::Candidate(self.id, Some(c)));
                 }
             }
             Err(e) => tracing::warn!("unusable local candidate: {e}"),
@@ -79,12 +80,12 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
         if state == RTCIceGatheringState::Complete {
-            let _ = self.tx.send(PeerEvent::Candidate(self.key, None));
+            let _ = self.tx.send(PeerEvent::Candidate(self.id, None));
         }
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        let _ = self.tx.send(PeerEvent::State(self.key, state));
+        let _ = self.tx.send(PeerEvent::State(self.id, state));
     }
 
     /// The far end opened a channel: ours when we answered its offer and have none yet. Any
@@ -95,7 +96,7 @@ impl PeerConnectionEventHandler for Handler {
         {
             let mut slot = pipeline::lock(&self.shared.data);
             if takes_remote_channel(&label, slot.is_some()) {
-                *slot = Some(data::attach(dc, data_notify(self.key, &self.tx)));
+                *slot = Some(data::attach(dc, data_notify(self.id, &self.tx)));
                 return;
             }
         }
@@ -135,12 +136,12 @@ fn takes_remote_channel(label: &str, have_one: bool) -> bool {
 }
 
 fn data_notify(
-    key: u64,
+    id: PeerId,
     tx: &mpsc::UnboundedSender<PeerEvent>,
 ) -> Arc<dyn Fn(DataEvent) + Send + Sync> {
     let tx = tx.clone();
     Arc::new(move |e| {
-        let _ = tx.send(PeerEvent::Data(key, e));
+        let _ = tx.send(PeerEvent::Data(id, e));
     })
 }
 
@@ -163,27 +164,16 @@ fn from_wire(c: IceCandidate) -> RTCIceCandidateInit {
     }
 }
 
-/// One remote member's connection.
+/// One remote member's connection: the webrtc-rs peer connection with its media tasks. Its
+/// negotiation state (who offers, what waits) is the core's (`crate::core::negotiation`).
 pub struct Peer {
-    pub key: u64,
+    pub id: PeerId,
     pub user: UserId,
-    pub session: Option<SessionId>,
     pub pc: Arc<dyn PeerConnection>,
     pub shared: Arc<PeerShared>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    remote_set: bool,
-    pending_remote: Vec<IceCandidate>,
-    /// Our candidates gathered before the call had an id (the invite is still in flight).
-    pub pending_local: Vec<Option<IceCandidate>>,
-    pub connected: bool,
-    /// We made the first offer: only this side offers again (the DTLS roles stay as they are,
-    /// and the two sides never offer at once).
-    pub offerer: bool,
     /// Our video sender, to find its transceiver for an audio↔video renegotiation.
     video_sender: Option<RTCRtpSenderId>,
-    /// Our re-offer waits for its answer; `Some(video)`: another change came meanwhile.
-    negotiating: bool,
-    again: Option<bool>,
 }
 
 /// Everything needed to make peers.
@@ -196,18 +186,18 @@ pub struct PeerFactory {
 }
 
 impl PeerFactory {
-    async fn build(&self, key: u64, user: &UserId) -> anyhow::Result<Peer> {
+    async fn build(&self, id: PeerId, user: &UserId) -> anyhow::Result<Peer> {
         let tx = self.events.clone();
         let shared = PeerShared::new(
             user.as_str(),
-            key,
+            id.0,
             self.capture.mixer.clone(),
             Box::new(move |kind, at| {
-                let _ = tx.send(PeerEvent::FirstMedia(key, kind, at));
+                let _ = tx.send(PeerEvent::FirstMedia(id, kind, at));
             }),
         );
         let handler = Arc::new(Handler {
-            key,
+            id,
             tx: self.events.clone(),
             shared: shared.clone(),
             advertise: self.advertise.clone(),
@@ -216,20 +206,12 @@ impl PeerFactory {
         let pc = peer::build(&self.ice_servers, &self.bind, handler.clone()).await?;
         let _ = handler.pc.set(Arc::downgrade(&pc));
         Ok(Peer {
-            key,
+            id,
             user: user.clone(),
-            session: None,
             pc,
             shared,
             tasks: Vec::new(),
-            remote_set: false,
-            pending_remote: Vec::new(),
-            pending_local: Vec::new(),
-            connected: false,
-            offerer: false,
             video_sender: None,
-            negotiating: false,
-            again: None,
         })
     }
 
@@ -270,18 +252,17 @@ impl PeerFactory {
     /// offer SDP.
     pub async fn offerer(
         &self,
-        key: u64,
+        id: PeerId,
         user: &UserId,
         video: bool,
     ) -> anyhow::Result<(Peer, String)> {
-        let mut p = self.build(key, user).await?;
-        p.offerer = true;
+        let mut p = self.build(id, user).await?;
         self.add_tracks(&mut p).await?;
         p.set_video_direction(video).await?;
         // The data channel goes into the first offer, so the answer brings SCTP up with the
         // rest of the transport while the callee rings.
         let dc = p.pc.create_data_channel(data::LABEL, None).await?;
-        let channel = data::attach(dc, data_notify(key, &self.events));
+        let channel = data::attach(dc, data_notify(id, &self.events));
         *pipeline::lock(&p.shared.data) = Some(channel);
         let offer = p.pc.create_offer(None).await?;
         p.pc.set_local_description(offer.clone()).await?;
@@ -292,15 +273,14 @@ impl PeerFactory {
     /// SDP.
     pub async fn answerer(
         &self,
-        key: u64,
+        id: PeerId,
         user: &UserId,
         offer: &str,
         video: bool,
     ) -> anyhow::Result<(Peer, String)> {
-        let mut p = self.build(key, user).await?;
+        let mut p = self.build(id, user).await?;
         p.pc.set_remote_description(RTCSessionDescription::offer(offer.to_owned())?)
             .await?;
-        p.remote_set = true;
         // After the remote offer: webrtc 0.21 then reuses the offer's transceivers
         // (research/chromium-interop.md, pitfall 8).
         self.add_tracks(&mut p).await?;
@@ -316,21 +296,13 @@ impl PeerFactory {
 }
 
 impl Peer {
-    /// Applies the far end's answer. Returns `Some(video)` when the media changed again while
-    /// a re-offer was out: offer again with it.
-    pub async fn set_answer(&mut self, sdp: &str) -> anyhow::Result<Option<bool>> {
+    /// Applies the far end's answer.
+    pub async fn set_answer(&self, sdp: &str) -> anyhow::Result<()> {
         self.pc
             .set_remote_description(RTCSessionDescription::answer(sdp.to_owned())?)
             .await?;
-        self.remote_set = true;
-        self.negotiating = false;
         self.note_video_direction().await;
-        for c in std::mem::take(&mut self.pending_remote) {
-            if let Err(e) = self.pc.add_ice_candidate(from_wire(c)).await {
-                tracing::warn!("remote candidate refused: {e}");
-            }
-        }
-        Ok(self.again.take())
+        Ok(())
     }
 
     /// Notes in the stats whether the video m-line now carries pictures.
@@ -367,31 +339,16 @@ impl Peer {
     }
 
     /// An audio↔video switch as an SDP re-offer on the same connection (same ICE and DTLS):
-    /// the video m-line becomes `inactive` or `sendrecv`. `None` while an earlier re-offer
-    /// waits for its answer (this change follows it) or when the far end offers.
-    pub async fn reoffer(&mut self, video: bool) -> anyhow::Result<Option<String>> {
-        if !self.offerer || !self.remote_set {
-            return Ok(None);
-        }
-        if self.negotiating {
-            self.again = Some(video);
-            return Ok(None);
-        }
+    /// the video m-line becomes `inactive` or `sendrecv`.
+    pub async fn reoffer(&self, video: bool) -> anyhow::Result<String> {
         self.set_video_direction(video).await?;
         let offer = self.pc.create_offer(None).await?;
         self.pc.set_local_description(offer.clone()).await?;
-        self.negotiating = true;
-        Ok(Some(offer.sdp))
-    }
-
-    /// Whether an offer from this peer's session renegotiates this connection (rather than
-    /// starting a new one, as after the far end signed in again).
-    pub fn renegotiates(&self, session: &SessionId) -> bool {
-        self.remote_set && !self.offerer && self.session.as_ref() == Some(session)
+        Ok(offer.sdp)
     }
 
     /// Answers the far end's re-offer on this connection.
-    pub async fn answer_reoffer(&mut self, offer: &str, video: bool) -> anyhow::Result<String> {
+    pub async fn answer_reoffer(&self, offer: &str, video: bool) -> anyhow::Result<String> {
         self.pc
             .set_remote_description(RTCSessionDescription::offer(offer.to_owned())?)
             .await?;
@@ -402,25 +359,28 @@ impl Peer {
         Ok(answer.sdp)
     }
 
-    /// A remote candidate: applied now, or once the remote description is set.
-    pub async fn add_candidate(&mut self, c: IceCandidate) {
-        if !self.remote_set {
-            self.pending_remote.push(c);
-            return;
-        }
+    /// A remote candidate (the core holds it until the remote description is set).
+    pub async fn add_candidate(&self, c: IceCandidate) {
         if let Err(e) = self.pc.add_ice_candidate(from_wire(c)).await {
             tracing::warn!("remote candidate refused: {e}");
         }
     }
 
-    /// Lets media flow (the call is answered) or stops it.
-    pub fn set_sending(&self, on: bool) {
-        self.shared.sending.store(on, Ordering::Relaxed);
+    /// What the media senders may send now.
+    pub fn set_gates(&self, g: Gates) {
+        self.shared.sending.store(g.sending, Ordering::Relaxed);
+        self.shared.screen_on.store(g.screen, Ordering::Relaxed);
+        self.shared
+            .audio_muted
+            .store(g.audio_muted, Ordering::Relaxed);
+        self.shared
+            .video_muted
+            .store(g.video_muted, Ordering::Relaxed);
     }
 
     pub async fn close(mut self) {
-        self.set_sending(false);
-        pipeline::lock(&self.shared.mixer).remove(self.key);
+        self.shared.sending.store(false, Ordering::Relaxed);
+        pipeline::lock(&self.shared.mixer).remove(self.id.0);
         for t in self.tasks.drain(..) {
             t.abort();
         }

@@ -215,7 +215,7 @@ pub struct Capture {
     /// far end, the microphone task cleans the near end with it.
     aec: Arc<Mutex<Option<AudioProcessor>>>,
     audio_processing: bool,
-    events: tokio::sync::mpsc::UnboundedSender<crate::engine::Event>,
+    events: tokio::sync::mpsc::UnboundedSender<crate::event::Event>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -226,7 +226,7 @@ impl Capture {
         microphone: String,
         speaker: String,
         audio_processing: bool,
-        events: tokio::sync::mpsc::UnboundedSender<crate::engine::Event>,
+        events: tokio::sync::mpsc::UnboundedSender<crate::event::Event>,
     ) -> Arc<Self> {
         Arc::new(Self {
             video: broadcast::channel(8).0,
@@ -416,13 +416,13 @@ impl Capture {
 
 /// Reports a failed device to the engine's user (and the log).
 fn device_failed(
-    events: &tokio::sync::mpsc::UnboundedSender<crate::engine::Event>,
+    events: &tokio::sync::mpsc::UnboundedSender<crate::event::Event>,
     kind: DeviceKind,
 ) -> impl Fn(&str, &DeviceError) + Send + 'static {
     let events = events.clone();
     move |id, e| {
         tracing::warn!("{e}; the call goes on without it");
-        let _ = events.send(crate::engine::Event::DeviceFailed {
+        let _ = events.send(crate::event::Event::DeviceFailed {
             kind,
             id: id.to_owned(),
             reason: e.to_string(),

@@ -1,5 +1,6 @@
-//! One call as this device sees it, sans-IO: `handle(input) -> outputs`. No sockets, no clock;
-//! the engine feeds it what happened and carries out what it says (timers included).
+//! One call's phase as this device sees it: `handle(input) -> outputs`. The engine's core
+//! ([`super::Core`]) holds one per call, feeds it what happened and carries out what it says
+//! (its timer included).
 //!
 //! Every call ends exactly once, and with the reason the server decided: when the user hangs up,
 //! media stops at once and the call is `Ending`; it ends when the server's `call_ended` names the

@@ -1,0 +1,1075 @@
+//! The engine's call logic as one sans-IO value, in the server core's style (and str0m's
+//! `Rtc`): [`Core::handle`] takes what happened with the time it happened, [`Core::poll_output`]
+//! says what to do — send a frame to the server, do something to a peer connection, tell the
+//! user — and [`Core::poll_timeout`] / [`Core::handle_timeout`] carry every timer. No tokio, no
+//! webrtc-rs, no clock of its own: the driver (`crate::driver`) feeds it and carries out the
+//! peer operations on webrtc-rs, and the tests drive it with a fake server and fake peers.
+//!
+//! Where each rule lives:
+//! - a call's phases, its end reason and the ending timer: [`phase`];
+//! - per-peer negotiation (who offers, re-offers queued behind one in flight, candidates held
+//!   until they can be used or sent): [`negotiation`];
+//! - the frames from the server (created, incoming, members, SDP and ICE relays): `server.rs`;
+//! - the user's commands, the mesh rule, media gates, mute, share and recording state, timers:
+//!   here.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use switchboard_protocol::{
+    Accept, CallId, CallMedia, CallRef, ClientFrame, ClientMessage, EndReason, IceCandidate,
+    IceToPeer, InviteMembers, Invitee, MediaState, MediaStateUpdate, RequestId, Sdp, SdpKind,
+    SdpToPeer, ServerFrame, SessionId, SwitchMedia, UserId,
+};
+
+use crate::event::DataEvent;
+use crate::event::Event;
+
+pub mod negotiation;
+pub mod phase;
+mod server;
+
+use negotiation::{Made, Negotiation, Role};
+use phase::{CallMachine, ENDING_TIMEOUT, Input as PhaseInput, Output as PhaseOutput, Request};
+
+/// Our name for one peer connection (one remote member of one call). Never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub u64);
+
+impl std::fmt::Display for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "peer {}", self.0)
+    }
+}
+
+/// How long the signaling client waits for the server's resume window to pass before it gives
+/// a lost session up itself: a little longer than the window, so that the server decides.
+pub const RESUME_GRACE: Duration = Duration::from_secs(5);
+
+/// How often the driver is asked to report stats and look after recordings while media flows.
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub enum Input {
+    // ---- the signaling client ----
+    /// Signed in (`resumed`: the same session, after a dropped socket).
+    SignedIn {
+        user: UserId,
+        session: SessionId,
+        resumed: bool,
+        resume_window: Duration,
+    },
+    /// The socket dropped; the client reconnects.
+    SignalingLost(String),
+    /// The server closed the session for good.
+    Closed(String),
+    /// A frame from the server.
+    Frame(Box<ServerFrame>),
+
+    // ---- the user ----
+    /// Call these users (`request`: the driver's number for the reply).
+    Call {
+        request: RequestId,
+        to: Vec<UserId>,
+        media: CallMedia,
+    },
+    /// Wait in a queue as a customer.
+    Enqueue {
+        request: RequestId,
+        business: switchboard_protocol::Business,
+        media: CallMedia,
+        name: Option<switchboard_protocol::Label>,
+    },
+    Accept(CallId),
+    Hangup(CallId),
+    Mute {
+        call_id: CallId,
+        audio: bool,
+        video: bool,
+    },
+    SwitchMedia(CallId, CallMedia),
+    /// Invite more users into a call in progress.
+    Invite(CallId, Vec<UserId>),
+    /// Our screen share started in this call (the driver opened the capture).
+    ShareStarted(CallId),
+    /// Stop our share in this call (`reason`: why, when it was not the user's choice).
+    StopShare {
+        call_id: CallId,
+        reason: Option<String>,
+    },
+    /// Our recording of this call: `Some(paused)` running, `None` not (any more).
+    Recording {
+        call_id: CallId,
+        state: Option<bool>,
+    },
+    /// Hang up everything now, without waiting for the server.
+    Shutdown,
+
+    // ---- the peer connections ----
+    /// A peer operation that makes an SDP (create as offerer or answerer, re-offer, answer a
+    /// re-offer) finished.
+    LocalSdp {
+        peer: PeerId,
+        result: Result<String, String>,
+    },
+    /// A local ICE candidate to trickle (`None`: gathering finished).
+    LocalCandidate {
+        peer: PeerId,
+        candidate: Option<IceCandidate>,
+    },
+    /// The peer's transport (ICE + DTLS) is up, or no longer.
+    Transport {
+        peer: PeerId,
+        connected: bool,
+    },
+    /// The first picture or audio frame from this peer was decoded.
+    FirstMedia {
+        peer: PeerId,
+        kind: &'static str,
+        at: Instant,
+    },
+    /// The peer's data channel said something.
+    Data {
+        peer: PeerId,
+        event: DataEvent,
+    },
+}
+
+/// What the media senders of one peer may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Gates {
+    /// Anything at all (the call is answered).
+    pub sending: bool,
+    /// Our screen share.
+    pub screen: bool,
+    pub audio_muted: bool,
+    /// Also true in an audio call.
+    pub video_muted: bool,
+}
+
+/// Something to do to one peer connection. The driver carries out a peer's operations in the
+/// order they come; those that make an SDP answer with [`Input::LocalSdp`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeerOp {
+    /// Create a connection to `user` that offers (the video m-line `inactive` unless `video`),
+    /// with our tracks and the data channel.
+    Offer { user: UserId, video: bool },
+    /// Create a connection to `user` that answers `offer`.
+    Answer {
+        user: UserId,
+        offer: String,
+        video: bool,
+    },
+    /// Offer again on this connection with the video m-line on or off.
+    Reoffer { video: bool },
+    /// Answer the far end's re-offer on this connection.
+    AnswerReoffer { offer: String, video: bool },
+    /// Apply the far end's answer.
+    SetAnswer(String),
+    /// Apply a remote candidate (after a remote description, always).
+    AddCandidate(IceCandidate),
+    /// What the senders may send.
+    Gates(Gates),
+    /// Close it; its stats count for `call` (if it belonged to one).
+    Close { call: Option<CallId> },
+}
+
+/// What to do to our local recording of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecorderOp {
+    /// Stop it (the call's media stopped); the driver reports `Event::RecordingStopped`.
+    Stop,
+    /// This member's screen share ended: its picture leaves the layout.
+    RemoteScreenOff(UserId),
+    /// Our own share ended.
+    OwnScreenOff,
+}
+
+/// What to do.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Send this frame to the server (it waits in the signaling queue while the socket is down).
+    Send(ClientFrame),
+    /// Do this to a peer connection.
+    Peer { peer: PeerId, op: PeerOp },
+    /// Tell the user. `Event::Ended` comes with empty stats: the driver, which holds the peers'
+    /// counters, fills them in.
+    Event(Event),
+    /// The answer to `Input::Call` or `Input::Enqueue`.
+    Reply {
+        request: RequestId,
+        result: Result<CallId, String>,
+    },
+    /// Start (true) or stop the shared capture (camera, microphone).
+    Capture(bool),
+    /// Stop our screen share (it was in this call).
+    StopShare(CallId),
+    /// Do this to our recording of this call.
+    Recorder { call_id: CallId, op: RecorderOp },
+    /// A second passed with media on in these calls: report their stats, look after their
+    /// recordings and the share's frame rate.
+    Tick(Vec<CallId>),
+}
+
+/// A peer connection as the core knows it.
+#[derive(Debug)]
+struct PeerState {
+    user: UserId,
+    /// The far end's session, once known (answers go to it; a re-offer must come from it).
+    session: Option<SessionId>,
+    /// Which call it belongs to, or which invite that has no call id yet.
+    owner: Owner,
+    neg: Negotiation,
+    connected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Owner {
+    Call(CallId),
+    Invite(RequestId),
+}
+
+struct Call {
+    machine: CallMachine,
+    media: CallMedia,
+    /// Our connection to each remote member.
+    peers: BTreeMap<UserId, PeerId>,
+    /// Members known to have joined, us included (for the mesh rule).
+    joined: Vec<UserId>,
+    answered: Option<Instant>,
+    muted: (bool, bool),
+    media_on: bool,
+    sharing: bool,
+    /// `Some(paused)` while we record it.
+    recording: Option<bool>,
+    ending_at: Option<Instant>,
+    /// Members being invited into it whose offers are still being made.
+    inviting: Vec<PeerId>,
+}
+
+/// Our invite (or queue entry) that the server has not confirmed yet.
+struct PendingInvite {
+    media: CallMedia,
+    /// The invitees in order, with the peer making our offer to each.
+    peers: Vec<(UserId, PeerId)>,
+    offers: HashMap<PeerId, String>,
+    /// The invite frame went out.
+    sent: bool,
+}
+
+/// The engine's calls, their members and peers, and every timer.
+pub struct Core {
+    me: Option<UserId>,
+    connected: bool,
+    resume_window: Duration,
+    resume_deadline: Option<Instant>,
+    next_tick: Option<Instant>,
+    calls: BTreeMap<CallId, Call>,
+    invites: BTreeMap<RequestId, PendingInvite>,
+    peers: BTreeMap<PeerId, PeerState>,
+    next_peer: u64,
+    out: VecDeque<Output>,
+}
+
+impl Default for Core {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Core {
+    pub fn new() -> Self {
+        Self {
+            me: None,
+            connected: false,
+            resume_window: Duration::from_secs(20),
+            resume_deadline: None,
+            next_tick: None,
+            calls: BTreeMap::new(),
+            invites: BTreeMap::new(),
+            peers: BTreeMap::new(),
+            next_peer: 1,
+            out: VecDeque::new(),
+        }
+    }
+
+    // ---- the driver's side ----------------------------------------------------------------
+
+    /// The next thing to do, in order.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`Core::handle_timeout`] is due next (`None`: no timer runs).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let endings = self.calls.values().filter_map(|c| c.ending_at);
+        endings
+            .chain(self.resume_deadline)
+            .chain(self.next_tick)
+            .min()
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<CallId> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.ending_at.is_some_and(|t| t <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.ending_at = None;
+            }
+            self.phase(&id, PhaseInput::EndingTimeout, now);
+        }
+        if self.resume_deadline.is_some_and(|t| t <= now) {
+            self.resume_deadline = None;
+            if !self.connected {
+                self.all_calls(PhaseInput::ResumeExpired, now);
+            }
+        }
+        if let Some(t) = self.next_tick.filter(|t| *t <= now) {
+            let on: Vec<CallId> = self
+                .calls
+                .iter()
+                .filter(|(_, c)| c.media_on)
+                .map(|(id, _)| id.clone())
+                .collect();
+            if on.is_empty() {
+                self.next_tick = None;
+            } else {
+                // From the last tick, not from `now`: a late driver does not drift.
+                self.next_tick = Some((t + TICK).max(now));
+                self.out.push_back(Output::Tick(on));
+            }
+        }
+    }
+
+    /// Who we are signed in as.
+    pub fn me(&self) -> Option<&UserId> {
+        self.me.as_ref()
+    }
+
+    /// Whether this call's media runs (it was answered and has not stopped).
+    pub fn media_on(&self, call_id: &CallId) -> bool {
+        self.calls.get(call_id).is_some_and(|c| c.media_on)
+    }
+
+    /// The calls we are in.
+    pub fn calls(&self) -> impl Iterator<Item = &CallId> {
+        self.calls.keys()
+    }
+
+    /// A call's peers with their members.
+    pub fn peers_of(&self, call_id: &CallId) -> Vec<(PeerId, UserId)> {
+        self.calls
+            .get(call_id)
+            .map(|c| c.peers.iter().map(|(u, p)| (*p, u.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Our peer with this member of this call.
+    pub fn peer_of(&self, call_id: &CallId, user: &UserId) -> Option<PeerId> {
+        self.calls.get(call_id)?.peers.get(user).copied()
+    }
+
+    /// Handles one input at `now`.
+    pub fn handle(&mut self, input: Input, now: Instant) {
+        match input {
+            Input::SignedIn {
+                user,
+                session,
+                resumed,
+                resume_window,
+            } => {
+                self.connected = true;
+                self.resume_deadline = None;
+                self.me = Some(user.clone());
+                self.resume_window = resume_window;
+                // A fresh session: the server has ended our calls.
+                let input = if resumed {
+                    PhaseInput::SignalingResumed
+                } else {
+                    PhaseInput::ResumeExpired
+                };
+                self.all_calls(input, now);
+                self.emit(Event::SignedIn {
+                    user,
+                    session,
+                    resumed,
+                });
+            }
+            Input::SignalingLost(why) => {
+                if self.connected {
+                    self.connected = false;
+                    self.resume_deadline = Some(now + self.resume_window + RESUME_GRACE);
+                    self.all_calls(PhaseInput::SignalingLost, now);
+                }
+                self.emit(Event::SignalingLost(why));
+            }
+            Input::Closed(why) => {
+                self.connected = false;
+                self.resume_deadline = None;
+                self.all_calls(PhaseInput::ResumeExpired, now);
+                self.emit(Event::Closed(why));
+            }
+            Input::Frame(f) => self.frame(*f, now),
+            Input::Call { request, to, media } => self.place_call(request, to, media),
+            Input::Enqueue {
+                request,
+                business,
+                media,
+                name,
+            } => {
+                // Like an invite with nobody to offer to yet: the agent who takes the call
+                // offers once they join (the mesh rule), while we wait.
+                self.invites.insert(
+                    request,
+                    PendingInvite {
+                        media,
+                        peers: Vec::new(),
+                        offers: HashMap::new(),
+                        sent: true,
+                    },
+                );
+                self.send_request(
+                    request,
+                    ClientMessage::Enqueue(switchboard_protocol::Enqueue {
+                        business,
+                        media,
+                        priority: 0,
+                        name,
+                        offer: None,
+                        extra: None,
+                    }),
+                );
+            }
+            Input::Accept(id) => self.phase(&id, PhaseInput::LocalAccept, now),
+            Input::Hangup(id) => self.phase(&id, PhaseInput::LocalHangup, now),
+            Input::Mute {
+                call_id,
+                audio,
+                video,
+            } => {
+                if let Some(call) = self.calls.get_mut(&call_id) {
+                    call.muted = (audio, video);
+                    self.gates(&call_id);
+                    self.tell_media_state(&call_id);
+                }
+            }
+            Input::SwitchMedia(call_id, media) => {
+                if let Some(call) = self.calls.get_mut(&call_id) {
+                    call.media = media;
+                    self.gates(&call_id);
+                    self.send(ClientMessage::SwitchMedia(SwitchMedia {
+                        call_id: call_id.clone(),
+                        media,
+                    }));
+                    self.renegotiate(&call_id);
+                }
+            }
+            Input::Invite(call_id, users) => self.invite(&call_id, users),
+            Input::ShareStarted(call_id) => {
+                if let Some(call) = self.calls.get_mut(&call_id).filter(|c| c.media_on) {
+                    call.sharing = true;
+                    self.gates(&call_id);
+                    self.tell_media_state(&call_id);
+                }
+            }
+            Input::StopShare { call_id, reason } => self.stop_share(&call_id, reason),
+            Input::Recording { call_id, state } => {
+                if let Some(call) = self.calls.get_mut(&call_id) {
+                    call.recording = state;
+                    self.tell_media_state(&call_id);
+                }
+            }
+            Input::Shutdown => {
+                let ids: Vec<CallId> = self.calls.keys().cloned().collect();
+                for id in ids {
+                    self.phase(&id, PhaseInput::LocalHangup, now);
+                    self.phase(&id, PhaseInput::EndingTimeout, now);
+                }
+            }
+            Input::LocalSdp { peer, result } => self.local_sdp(peer, result),
+            Input::LocalCandidate { peer, candidate } => self.local_candidate(peer, candidate),
+            Input::Transport { peer, connected } => {
+                let Some((call_id, p)) = self.call_peer(peer) else {
+                    return;
+                };
+                let became = connected && !p.connected;
+                p.connected = connected;
+                let user = p.user.clone();
+                if became {
+                    self.emit(Event::TransportReady { call_id, user });
+                }
+            }
+            Input::FirstMedia { peer, kind, at } => {
+                let Some((call_id, p)) = self.call_peer(peer) else {
+                    return;
+                };
+                let user = p.user.clone();
+                self.phase(&call_id, PhaseInput::MediaFlowing, now);
+                self.emit(Event::FirstMedia {
+                    call_id,
+                    user,
+                    kind,
+                    at,
+                });
+            }
+            Input::Data { peer, event } => {
+                if let Some((call_id, p)) = self.call_peer(peer) {
+                    let user = p.user.clone();
+                    self.emit(crate::event::data_event(call_id, user, event));
+                }
+            }
+        }
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------
+
+    fn emit(&mut self, e: Event) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn send(&mut self, message: ClientMessage) {
+        self.out.push_back(Output::Send(ClientFrame::new(message)));
+    }
+
+    fn send_request(&mut self, request: RequestId, message: ClientMessage) {
+        self.out
+            .push_back(Output::Send(ClientFrame::request(request, message)));
+    }
+
+    fn op(&mut self, peer: PeerId, op: PeerOp) {
+        self.out.push_back(Output::Peer { peer, op });
+    }
+
+    /// A peer of a call (not of an unconfirmed invite), with its call.
+    fn call_peer(&mut self, peer: PeerId) -> Option<(CallId, &mut PeerState)> {
+        let p = self.peers.get_mut(&peer)?;
+        match &p.owner {
+            Owner::Call(id) => Some((id.clone(), p)),
+            Owner::Invite(_) => None,
+        }
+    }
+
+    fn new_peer(&mut self, user: &UserId, owner: Owner, role: Role, made: Made) -> PeerId {
+        let id = PeerId(self.next_peer);
+        self.next_peer += 1;
+        self.peers.insert(
+            id,
+            PeerState {
+                user: user.clone(),
+                session: None,
+                owner,
+                neg: Negotiation::new(role, made),
+                connected: false,
+            },
+        );
+        id
+    }
+
+    /// Closes a peer and forgets it (`call`: its stats count for that call).
+    fn close_peer(&mut self, peer: PeerId) {
+        if let Some(p) = self.peers.remove(&peer) {
+            let call = match p.owner {
+                Owner::Call(id) => Some(id),
+                Owner::Invite(_) => None,
+            };
+            self.op(peer, PeerOp::Close { call });
+        }
+    }
+
+    fn all_calls(&mut self, input: PhaseInput, now: Instant) {
+        let ids: Vec<CallId> = self.calls.keys().cloned().collect();
+        for id in ids {
+            self.phase(&id, input.clone(), now);
+        }
+    }
+
+    fn media_state(call: &Call) -> MediaState {
+        MediaState {
+            audio: !call.muted.0,
+            video: !call.muted.1 && call.media == CallMedia::Video,
+            screen: call.sharing,
+            // Paused: nothing is being recorded, and the others see that.
+            recording: call.recording == Some(false),
+        }
+    }
+
+    fn tell_media_state(&mut self, call_id: &CallId) {
+        if let Some(call) = self.calls.get(call_id) {
+            let state = Self::media_state(call);
+            self.send(ClientMessage::MediaState(MediaStateUpdate {
+                call_id: call_id.clone(),
+                state,
+            }));
+        }
+    }
+
+    /// What each peer of the call may send now: nothing before the answer, video only in a
+    /// video call and while the camera is not muted, the screen while we share.
+    fn gates(&mut self, call_id: &CallId) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let gates = Gates {
+            sending: call.media_on,
+            screen: call.media_on && call.sharing,
+            audio_muted: call.muted.0,
+            video_muted: call.muted.1 || call.media == CallMedia::Audio,
+        };
+        let peers: Vec<PeerId> = call.peers.values().chain(&call.inviting).copied().collect();
+        for peer in peers {
+            if let Some(p) = self.peers.get_mut(&peer)
+                && p.neg.gates != Some(gates)
+            {
+                p.neg.gates = Some(gates);
+                self.op(peer, PeerOp::Gates(gates));
+            }
+        }
+    }
+
+    fn stop_share(&mut self, call_id: &CallId, reason: Option<String>) {
+        let Some(call) = self.calls.get_mut(call_id).filter(|c| c.sharing) else {
+            return;
+        };
+        call.sharing = false;
+        let recording = call.recording.is_some();
+        self.out.push_back(Output::StopShare(call_id.clone()));
+        self.gates(call_id);
+        if recording {
+            self.out.push_back(Output::Recorder {
+                call_id: call_id.clone(),
+                op: RecorderOp::OwnScreenOff,
+            });
+        }
+        self.tell_media_state(call_id);
+        self.emit(Event::ScreenShareEnded {
+            call_id: call_id.clone(),
+            reason,
+        });
+    }
+
+    // ---- the call's phase ------------------------------------------------------------------
+
+    fn phase(&mut self, call_id: &CallId, input: PhaseInput, now: Instant) {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        for o in call.machine.handle(input) {
+            self.phase_output(call_id, o, now);
+        }
+    }
+
+    fn phase_output(&mut self, call_id: &CallId, o: PhaseOutput, now: Instant) {
+        match o {
+            PhaseOutput::Send(Request::Accept) => {
+                let Some(call) = self.calls.get_mut(call_id) else {
+                    return;
+                };
+                call.answered = Some(now);
+                let media = Some(call.media);
+                self.send(ClientMessage::Accept(Accept {
+                    call_id: call_id.clone(),
+                    media,
+                    answer: None,
+                }));
+                self.mesh(call_id);
+            }
+            PhaseOutput::Send(Request::Hangup) => self.send(ClientMessage::Hangup(CallRef {
+                call_id: call_id.clone(),
+            })),
+            PhaseOutput::StartMedia => {
+                if let Some(call) = self.calls.get_mut(call_id) {
+                    call.media_on = true;
+                    call.answered.get_or_insert(now);
+                }
+                self.gates(call_id);
+                self.out.push_back(Output::Capture(true));
+                self.next_tick.get_or_insert(now + TICK);
+            }
+            PhaseOutput::StopMedia => self.stop_media(call_id),
+            PhaseOutput::ArmEndingTimer => {
+                if let Some(call) = self.calls.get_mut(call_id) {
+                    call.ending_at = Some(now + ENDING_TIMEOUT);
+                }
+            }
+            PhaseOutput::Ended(reason) => self.ended(call_id, reason, now),
+        }
+    }
+
+    /// Media stops: the share and the recording end, every peer closes.
+    fn stop_media(&mut self, call_id: &CallId) {
+        self.stop_share(call_id, None);
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let was_on = std::mem::replace(&mut call.media_on, false);
+        if call.recording.take().is_some() {
+            // The recording ends with the media: its last fragment is written now.
+            self.out.push_back(Output::Recorder {
+                call_id: call_id.clone(),
+                op: RecorderOp::Stop,
+            });
+            self.tell_media_state(call_id);
+        }
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let peers: Vec<PeerId> = std::mem::take(&mut call.peers).into_values().collect();
+        let inviting = std::mem::take(&mut call.inviting);
+        for p in peers.into_iter().chain(inviting) {
+            self.close_peer(p);
+        }
+        if !self.calls.values().any(|c| c.media_on) {
+            self.next_tick = None;
+            if was_on {
+                self.out.push_back(Output::Capture(false));
+            }
+        }
+    }
+
+    fn ended(&mut self, call_id: &CallId, reason: EndReason, now: Instant) {
+        // Media stopped before (the phase machine says so first); anything left closes.
+        self.stop_media(call_id);
+        let Some(call) = self.calls.remove(call_id) else {
+            return;
+        };
+        self.emit(Event::Ended {
+            call_id: call_id.clone(),
+            reason,
+            answered: call.answered,
+            at: now,
+            stats: Vec::new(),
+        });
+    }
+
+    // ---- placing calls, inviting, the mesh -------------------------------------------------
+
+    fn place_call(&mut self, request: RequestId, to: Vec<UserId>, media: CallMedia) {
+        let video = media == CallMedia::Video;
+        let mut peers = Vec::new();
+        for user in to {
+            let peer = self.new_peer(&user, Owner::Invite(request), Role::Offerer, Made::Invite);
+            self.op(
+                peer,
+                PeerOp::Offer {
+                    user: user.clone(),
+                    video,
+                },
+            );
+            peers.push((user, peer));
+        }
+        self.invites.insert(
+            request,
+            PendingInvite {
+                media,
+                peers,
+                offers: HashMap::new(),
+                sent: false,
+            },
+        );
+        self.send_invite_when_ready(request);
+    }
+
+    /// Sends the invite once every invitee's offer is made.
+    fn send_invite_when_ready(&mut self, request: RequestId) {
+        let Some(inv) = self.invites.get_mut(&request) else {
+            return;
+        };
+        if inv.sent || inv.peers.iter().any(|(_, p)| !inv.offers.contains_key(p)) {
+            return;
+        }
+        inv.sent = true;
+        let to = inv
+            .peers
+            .iter()
+            .map(|(user, p)| Invitee {
+                user: user.clone(),
+                offer: inv.offers.get(p).and_then(|o| Sdp::new(o.clone()).ok()),
+            })
+            .collect();
+        let media = inv.media;
+        self.send_request(
+            request,
+            ClientMessage::Invite(switchboard_protocol::Invite {
+                to,
+                media,
+                extra: None,
+            }),
+        );
+    }
+
+    /// Our invite failed (a peer could not be made, or the server refused it).
+    fn invite_failed(&mut self, request: RequestId, why: String) {
+        let Some(inv) = self.invites.remove(&request) else {
+            return;
+        };
+        for (_, p) in inv.peers {
+            self.close_peer(p);
+        }
+        self.out.push_back(Output::Reply {
+            request,
+            result: Err(why),
+        });
+    }
+
+    /// Adds members to a call in progress, each invited with our offer.
+    fn invite(&mut self, call_id: &CallId, users: Vec<UserId>) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let video = call.media == CallMedia::Video;
+        let mut fresh: Vec<UserId> = Vec::new();
+        for u in users {
+            let known = call.peers.contains_key(&u)
+                || call.inviting.iter().any(|p| self.peers[p].user == u)
+                || fresh.contains(&u);
+            if !known && Some(&u) != self.me.as_ref() {
+                fresh.push(u);
+            }
+        }
+        for user in fresh {
+            let peer = self.new_peer(
+                &user,
+                Owner::Call(call_id.clone()),
+                Role::Offerer,
+                Made::InviteMember,
+            );
+            self.op(
+                peer,
+                PeerOp::Offer {
+                    user: user.clone(),
+                    video,
+                },
+            );
+            if let Some(call) = self.calls.get_mut(call_id) {
+                call.inviting.push(peer);
+            }
+        }
+        self.gates(call_id);
+    }
+
+    /// Sends one `invite_members` for every invitee whose offer is made, once none is still
+    /// being made (one frame for a batch, as the user asked for them together).
+    fn send_member_invites(&mut self, call_id: &CallId) {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        if call
+            .inviting
+            .iter()
+            .any(|p| self.peers.get(p).is_some_and(|p| p.neg.making()))
+        {
+            return;
+        }
+        let mut to = Vec::new();
+        for peer in std::mem::take(&mut call.inviting) {
+            let Some(p) = self.peers.get_mut(&peer) else {
+                continue;
+            };
+            let Some(offer) = p.neg.offer_to_send() else {
+                continue;
+            };
+            call.peers.insert(p.user.clone(), peer);
+            to.push(Invitee {
+                user: p.user.clone(),
+                offer: Sdp::new(offer).ok(),
+            });
+        }
+        if !to.is_empty() {
+            self.send(ClientMessage::InviteMembers(InviteMembers {
+                call_id: call_id.clone(),
+                to,
+            }));
+            let ready: Vec<PeerId> = self.calls[call_id].peers.values().copied().collect();
+            for p in ready {
+                self.flush_local(p);
+            }
+        }
+    }
+
+    /// Full mesh: once we are in, for every joined member we have no connection with, the one
+    /// whose id sorts first offers (the inviter already offered to those it invited).
+    fn mesh(&mut self, call_id: &CallId) {
+        let Some(me) = self.me.clone() else { return };
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let video = call.media == CallMedia::Video;
+        let todo: Vec<UserId> = call
+            .joined
+            .iter()
+            .filter(|u| **u != me && !call.peers.contains_key(*u) && me < **u)
+            .cloned()
+            .collect();
+        for user in todo {
+            let peer = self.new_peer(
+                &user,
+                Owner::Call(call_id.clone()),
+                Role::Offerer,
+                Made::Mesh,
+            );
+            self.op(
+                peer,
+                PeerOp::Offer {
+                    user: user.clone(),
+                    video,
+                },
+            );
+            if let Some(call) = self.calls.get_mut(call_id) {
+                call.peers.insert(user, peer);
+            }
+        }
+        self.gates(call_id);
+    }
+
+    /// After an audio↔video switch (ours or another member's): re-offer to every member we made
+    /// the first offer to, with the video m-line on or off.
+    fn renegotiate(&mut self, call_id: &CallId) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let video = call.media == CallMedia::Video;
+        let peers: Vec<PeerId> = call.peers.values().copied().collect();
+        for peer in peers {
+            if let Some(p) = self.peers.get_mut(&peer)
+                && let Some(op) = p.neg.reoffer(video)
+            {
+                self.op(peer, op);
+            }
+        }
+    }
+
+    // ---- peer results ----------------------------------------------------------------------
+
+    fn local_sdp(&mut self, peer: PeerId, result: Result<String, String>) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            // Closed meanwhile (the call ended, the member left): nothing more to do with it.
+            return;
+        };
+        let Some(made) = p.neg.made(result.is_ok()) else {
+            return;
+        };
+        let user = p.user.clone();
+        let session = p.session.clone();
+        let owner = p.owner.clone();
+        match (owner, result) {
+            (Owner::Invite(request), Ok(sdp)) => {
+                if let Some(inv) = self.invites.get_mut(&request) {
+                    inv.offers.insert(peer, sdp);
+                }
+                self.send_invite_when_ready(request);
+            }
+            (Owner::Invite(request), Err(e)) => {
+                self.peers.remove(&peer);
+                self.invite_failed(request, format!("cannot set up media: {e}"));
+            }
+            (Owner::Call(call_id), Ok(sdp)) => match made {
+                Made::InviteMember => {
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.neg.hold_offer(sdp);
+                    }
+                    self.send_member_invites(&call_id);
+                }
+                // A new call's offers go out with its invite, before it has an id.
+                Made::Invite => {}
+                Made::Mesh | Made::Reoffer => {
+                    if let Ok(sdp) = Sdp::new(sdp) {
+                        let to_session = if made == Made::Mesh { None } else { session };
+                        self.send(ClientMessage::Sdp(SdpToPeer {
+                            call_id: call_id.clone(),
+                            to: user,
+                            to_session,
+                            kind: SdpKind::Offer,
+                            sdp,
+                        }));
+                    }
+                    self.flush_local(peer);
+                }
+                Made::Answer | Made::Reanswer => {
+                    if let Ok(sdp) = Sdp::new(sdp) {
+                        self.send(ClientMessage::Sdp(SdpToPeer {
+                            call_id: call_id.clone(),
+                            to: user,
+                            to_session: session,
+                            kind: SdpKind::Answer,
+                            sdp,
+                        }));
+                    }
+                    self.flush_local(peer);
+                }
+            },
+            (Owner::Call(call_id), Err(e)) => match made {
+                Made::Reoffer | Made::Reanswer => {
+                    tracing::warn!("renegotiation with {user}: {e}");
+                }
+                Made::InviteMember | Made::Invite | Made::Mesh | Made::Answer => {
+                    // The connection was never made: forget it (the driver has none).
+                    self.peers.remove(&peer);
+                    if let Some(call) = self.calls.get_mut(&call_id) {
+                        call.peers.retain(|_, p| *p != peer);
+                        call.inviting.retain(|p| *p != peer);
+                    }
+                    let message = match made {
+                        Made::InviteMember => format!("cannot invite {user}: {e}"),
+                        Made::Mesh => format!("cannot connect to {user}: {e}"),
+                        _ => format!("cannot answer {user}'s offer: {e}"),
+                    };
+                    self.emit(Event::Error {
+                        call_id: Some(call_id.clone()),
+                        message,
+                    });
+                    if made == Made::InviteMember {
+                        self.send_member_invites(&call_id);
+                    }
+                }
+            },
+        }
+    }
+
+    fn local_candidate(&mut self, peer: PeerId, candidate: Option<IceCandidate>) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.neg.pending_local.push(candidate);
+        self.flush_local(peer);
+    }
+
+    /// Sends our held candidates once the far end can use them: the call has an id and our
+    /// SDP for this connection went out.
+    fn flush_local(&mut self, peer: PeerId) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let Owner::Call(call_id) = &p.owner else {
+            return;
+        };
+        if !p.neg.sdp_sent || p.neg.pending_local.is_empty() {
+            return;
+        }
+        let call_id = call_id.clone();
+        let to = p.user.clone();
+        let to_session = p.session.clone();
+        for candidate in std::mem::take(&mut p.neg.pending_local) {
+            self.out
+                .push_back(Output::Send(ClientFrame::new(ClientMessage::IceCandidate(
+                    IceToPeer {
+                        call_id: call_id.clone(),
+                        to: to.clone(),
+                        to_session: to_session.clone(),
+                        candidate,
+                    },
+                ))));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod sim;

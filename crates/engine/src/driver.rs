@@ -1,0 +1,569 @@
+//! The engine's one task: it feeds the pure [`Core`] what happened (server frames, user
+//! commands, peer events, the time) and carries out what the core says on webrtc-rs, the
+//! signaling socket, the capture, the screen share and the recorder. Call state lives only in
+//! the core; what lives here is what the core must not hold: the connections themselves, their
+//! media counters, and the replies the handle waits for.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use switchboard_protocol::{CallId, CallMedia, ClientFrame, ClientMessage, RequestId, UserId};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use webrtc::peer_connection::RTCPeerConnectionState;
+
+use crate::config::EngineConfig;
+use crate::core::{Core, Input, Output, PeerId, PeerOp};
+use crate::event::Event;
+use crate::peers::{Peer, PeerEvent, PeerFactory};
+use crate::pipeline::{Capture, RemoteFrame, VideoKind};
+use crate::profile::VideoProfile;
+use crate::signaling::{self, SignalEvent, Signaling};
+use crate::stats::PeerStats;
+
+mod media;
+
+/// What the [`crate::Engine`] handle asks of the driver.
+pub enum Command {
+    Call {
+        to: Vec<UserId>,
+        media: CallMedia,
+        reply: oneshot::Sender<Result<CallId, String>>,
+    },
+    Enqueue {
+        business: switchboard_protocol::Business,
+        media: CallMedia,
+        name: Option<switchboard_protocol::Label>,
+        reply: oneshot::Sender<Result<CallId, String>>,
+    },
+    Accept(CallId),
+    Hangup(CallId),
+    Mute {
+        call_id: CallId,
+        audio: bool,
+        video: bool,
+    },
+    SwitchMedia(CallId, CallMedia),
+    SetProfile(VideoProfile),
+    SetCamera(String, oneshot::Sender<Result<(), String>>),
+    SetMicrophone(String, oneshot::Sender<Result<(), String>>),
+    SetSpeaker(String, oneshot::Sender<Result<(), String>>),
+    ResetDecoder(CallId),
+    Stats(CallId, oneshot::Sender<Vec<PeerStats>>),
+    LocalFrames(oneshot::Sender<broadcast::Receiver<std::sync::Arc<switchboard_media::I420Frame>>>),
+    Frames(
+        CallId,
+        UserId,
+        VideoKind,
+        oneshot::Sender<Option<broadcast::Receiver<RemoteFrame>>>,
+    ),
+    ShareScreen {
+        call_id: CallId,
+        source: String,
+        capturer: switchboard_media::screen::ScreenCapturer,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    StopScreenShare(CallId),
+    /// The capture thread of share number `.0` stopped by itself.
+    ScreenEnded(u64, String),
+    Raw(ClientMessage),
+    SendText(CallId, String),
+    SendFile {
+        call_id: CallId,
+        to: UserId,
+        name: String,
+        data: std::sync::Arc<Vec<u8>>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    AnswerFile {
+        call_id: CallId,
+        from: UserId,
+        id: String,
+        accept: bool,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Invite(CallId, Vec<UserId>),
+    StartRecording {
+        call_id: CallId,
+        path: std::path::PathBuf,
+        options: switchboard_media::RecordOptions,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    PauseRecording(CallId, bool),
+    StopRecording(
+        CallId,
+        oneshot::Sender<Option<switchboard_media::RecordingSummary>>,
+    ),
+    CutSignaling,
+    Shutdown,
+}
+
+pub(crate) struct Driver {
+    core: Core,
+    cmd_tx: mpsc::UnboundedSender<Command>,
+    events: mpsc::UnboundedSender<Event>,
+    signaling: Signaling,
+    factory: PeerFactory,
+    peers: HashMap<PeerId, Peer>,
+    /// The stats of peers closed in a call that has not ended (for `Event::Ended`).
+    final_stats: HashMap<CallId, Vec<PeerStats>>,
+    replies: HashMap<RequestId, oneshot::Sender<Result<CallId, String>>>,
+    next_request: RequestId,
+    recordings: HashMap<CallId, crate::recording::Recording>,
+    /// Our screen share (one at a time), its call and its number.
+    share: Option<(CallId, u64, crate::share::ScreenShare)>,
+    shares: u64,
+    /// The lowest screen-encoder bitrate among the sharing call's peers (the share's frame
+    /// rate follows it).
+    screen_budget: Arc<AtomicU64>,
+}
+
+impl Driver {
+    pub fn spawn(
+        cfg: EngineConfig,
+        cmd_tx: mpsc::UnboundedSender<Command>,
+        mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+        events: mpsc::UnboundedSender<Event>,
+    ) {
+        let (sig_tx, mut sig_rx) = mpsc::unbounded_channel();
+        let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
+        let signaling = signaling::spawn(cfg.server.clone(), cfg.token.clone(), sig_tx);
+        let capture = Capture::new(
+            cfg.video_profile,
+            cfg.camera.clone(),
+            cfg.microphone.clone(),
+            cfg.speaker.clone(),
+            cfg.audio_processing,
+            events.clone(),
+        );
+        let mut driver = Driver {
+            core: Core::new(),
+            factory: PeerFactory {
+                ice_servers: Vec::new(),
+                bind: cfg.media_bind.clone(),
+                events: peer_tx,
+                capture,
+                advertise: cfg.advertise.clone(),
+            },
+            cmd_tx,
+            events,
+            signaling,
+            peers: HashMap::new(),
+            final_stats: HashMap::new(),
+            replies: HashMap::new(),
+            next_request: 1,
+            recordings: HashMap::new(),
+            share: None,
+            shares: 0,
+            screen_budget: Arc::new(AtomicU64::new(crate::peer::START_BPS as u64)),
+        };
+        tokio::spawn(async move {
+            loop {
+                let deadline = driver.core.poll_timeout();
+                let timer = async move {
+                    match deadline {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    c = cmd_rx.recv() => match c {
+                        Some(Command::Shutdown) | None => {
+                            driver.shutdown().await;
+                            return;
+                        }
+                        Some(c) => driver.command(c).await,
+                    },
+                    Some(ev) = sig_rx.recv() => driver.signal(ev).await,
+                    Some(ev) = peer_rx.recv() => driver.peer_event(ev).await,
+                    () = timer => {
+                        driver.core.handle_timeout(Instant::now());
+                        driver.run().await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Feeds the core one input and carries out everything it says.
+    async fn feed(&mut self, input: Input) {
+        self.core.handle(input, Instant::now());
+        self.run().await;
+    }
+
+    /// Carries out the core's outputs, in order, until it has nothing more to say. A peer
+    /// operation's result goes back to the core at once, so its outputs follow in order.
+    async fn run(&mut self) {
+        while let Some(o) = self.core.poll_output() {
+            match o {
+                Output::Send(frame) => self.signaling.send(frame),
+                Output::Peer { peer, op } => {
+                    if let Some(input) = self.peer_op(peer, op).await {
+                        self.core.handle(input, Instant::now());
+                    }
+                }
+                Output::Event(e) => self.emit(e),
+                Output::Reply { request, result } => {
+                    if let Some(reply) = self.replies.remove(&request) {
+                        let _ = reply.send(result);
+                    }
+                }
+                Output::Capture(true) => self.factory.capture.start(),
+                Output::Capture(false) => self.factory.capture.stop(),
+                Output::StopShare(call_id) => {
+                    if self.share.as_ref().is_some_and(|(c, ..)| *c == call_id) {
+                        self.share = None;
+                    }
+                }
+                Output::Recorder { call_id, op } => self.recorder(&call_id, op).await,
+                Output::Tick(calls) => self.tick(&calls).await,
+            }
+        }
+    }
+
+    fn emit(&mut self, mut e: Event) {
+        if let Event::Ended { call_id, stats, .. } = &mut e {
+            *stats = self.final_stats.remove(call_id).unwrap_or_default();
+        }
+        let _ = self.events.send(e);
+    }
+
+    /// Carries out one peer operation; an SDP it made (or its failure) is the core's next
+    /// input.
+    async fn peer_op(&mut self, id: PeerId, op: PeerOp) -> Option<Input> {
+        let sdp = |result: anyhow::Result<String>| {
+            Some(Input::LocalSdp {
+                peer: id,
+                result: result.map_err(|e| e.to_string()),
+            })
+        };
+        match op {
+            PeerOp::Offer { user, video } => {
+                let made = self.factory.offerer(id, &user, video).await;
+                sdp(made.map(|(peer, offer)| {
+                    self.peers.insert(id, peer);
+                    offer
+                }))
+            }
+            PeerOp::Answer { user, offer, video } => {
+                let made = self.factory.answerer(id, &user, &offer, video).await;
+                sdp(made.map(|(peer, answer)| {
+                    self.peers.insert(id, peer);
+                    answer
+                }))
+            }
+            PeerOp::Reoffer { video } => {
+                let peer = self.peers.get(&id)?;
+                sdp(peer.reoffer(video).await)
+            }
+            PeerOp::AnswerReoffer { offer, video } => {
+                let peer = self.peers.get(&id)?;
+                sdp(peer.answer_reoffer(&offer, video).await)
+            }
+            PeerOp::SetAnswer(answer) => {
+                let peer = self.peers.get(&id)?;
+                if let Err(e) = peer.set_answer(&answer).await {
+                    tracing::warn!("answer from {} refused: {e}", peer.user);
+                }
+                None
+            }
+            PeerOp::AddCandidate(c) => {
+                self.peers.get(&id)?.add_candidate(c).await;
+                None
+            }
+            PeerOp::Gates(g) => {
+                self.peers.get(&id)?.set_gates(g);
+                None
+            }
+            PeerOp::Close { call } => {
+                let peer = self.peers.remove(&id)?;
+                if let Some(call) = call {
+                    // Keep what this member's media counted for the call's summary.
+                    self.final_stats
+                        .entry(call.clone())
+                        .or_default()
+                        .push(peer.shared.stats());
+                    if let Some(rec) = self.recordings.get_mut(&call) {
+                        rec.unwatch(&peer.user);
+                    }
+                }
+                peer.close().await;
+                None
+            }
+        }
+    }
+
+    // ---- the signaling client ---------------------------------------------------------------
+
+    async fn signal(&mut self, ev: SignalEvent) {
+        let input = match ev {
+            SignalEvent::Connected(w) => {
+                self.factory.ice_servers = w.ice_servers.clone();
+                Input::SignedIn {
+                    user: w.user,
+                    session: w.session_id,
+                    resumed: w.resumed,
+                    resume_window: Duration::from_secs(u64::from(w.resume_window_secs)),
+                }
+            }
+            SignalEvent::Disconnected(why) => Input::SignalingLost(why),
+            SignalEvent::Closed(why) => Input::Closed(why),
+            SignalEvent::Frame(f) => Input::Frame(f),
+        };
+        self.feed(input).await;
+    }
+
+    // ---- peer events ------------------------------------------------------------------------
+
+    async fn peer_event(&mut self, ev: PeerEvent) {
+        let input = match ev {
+            PeerEvent::Candidate(peer, candidate) => Input::LocalCandidate { peer, candidate },
+            PeerEvent::State(peer, state) => {
+                tracing::debug!(%peer, ?state, "peer connection");
+                let connected = state == RTCPeerConnectionState::Connected;
+                if let Some(p) = self.peers.get(&peer) {
+                    p.shared.transport_up.store(connected, Ordering::Relaxed);
+                }
+                Input::Transport { peer, connected }
+            }
+            PeerEvent::FirstMedia(peer, kind, at) => Input::FirstMedia { peer, kind, at },
+            PeerEvent::Data(peer, event) => Input::Data { peer, event },
+        };
+        self.feed(input).await;
+    }
+
+    // ---- commands ---------------------------------------------------------------------------
+
+    fn request(&mut self, reply: oneshot::Sender<Result<CallId, String>>) -> RequestId {
+        let request = self.next_request;
+        self.next_request += 1;
+        self.replies.insert(request, reply);
+        request
+    }
+
+    async fn command(&mut self, c: Command) {
+        match c {
+            Command::Call { to, media, reply } => {
+                let request = self.request(reply);
+                self.feed(Input::Call { request, to, media }).await;
+            }
+            Command::Enqueue {
+                business,
+                media,
+                name,
+                reply,
+            } => {
+                let request = self.request(reply);
+                self.feed(Input::Enqueue {
+                    request,
+                    business,
+                    media,
+                    name,
+                })
+                .await;
+            }
+            Command::Accept(id) => self.feed(Input::Accept(id)).await,
+            Command::Hangup(id) => self.feed(Input::Hangup(id)).await,
+            Command::Mute {
+                call_id,
+                audio,
+                video,
+            } => {
+                self.feed(Input::Mute {
+                    call_id,
+                    audio,
+                    video,
+                })
+                .await
+            }
+            Command::SwitchMedia(call_id, media) => {
+                self.feed(Input::SwitchMedia(call_id, media)).await
+            }
+            Command::Invite(call_id, users) => self.feed(Input::Invite(call_id, users)).await,
+            Command::SetProfile(p) => {
+                let _ = self.factory.capture.profile.send(p);
+            }
+            Command::SetCamera(id, reply) => {
+                let r = switchboard_media::camera::check(&id).map(|_| {
+                    let _ = self.factory.capture.camera.send(id);
+                });
+                let _ = reply.send(r.map_err(|e| e.to_string()));
+            }
+            Command::SetMicrophone(id, reply) => {
+                // Open it here first so that a bad id is refused and the old device stays.
+                let r = switchboard_media::Microphone::open(&id).map(|_| {
+                    let _ = self.factory.capture.microphone.send(id);
+                });
+                let _ = reply.send(r.map_err(|e| e.to_string()));
+            }
+            Command::SetSpeaker(id, reply) => {
+                let r = switchboard_media::Speaker::open(&id).map(|_| {
+                    let _ = self.factory.capture.speaker.send(id);
+                });
+                let _ = reply.send(r.map_err(|e| e.to_string()));
+            }
+            Command::ResetDecoder(call_id) => {
+                for p in self.call_peers(&call_id) {
+                    p.shared.reset_decoder.store(true, Ordering::Relaxed);
+                }
+            }
+            Command::Stats(call_id, reply) => {
+                let _ = reply.send(self.stats(&call_id));
+            }
+            Command::LocalFrames(reply) => {
+                self.factory.capture.start();
+                let _ = reply.send(self.factory.capture.video.subscribe());
+            }
+            Command::Frames(call_id, user, kind, reply) => {
+                let rx = self
+                    .core
+                    .peer_of(&call_id, &user)
+                    .and_then(|id| self.peers.get(&id))
+                    .map(|p| match kind {
+                        VideoKind::Camera => p.shared.frames.subscribe(),
+                        VideoKind::Screen => p.shared.screen_frames.subscribe(),
+                    });
+                let _ = reply.send(rx);
+            }
+            Command::ShareScreen {
+                call_id,
+                source,
+                capturer,
+                reply,
+            } => {
+                let r = self.start_share(&call_id, source, capturer).await;
+                let _ = reply.send(r);
+            }
+            Command::StopScreenShare(call_id) => {
+                self.feed(Input::StopShare {
+                    call_id,
+                    reason: None,
+                })
+                .await
+            }
+            Command::ScreenEnded(number, reason) => {
+                if let Some((call_id, ..)) = self.share.as_ref().filter(|(_, n, _)| *n == number) {
+                    let call_id = call_id.clone();
+                    self.feed(Input::StopShare {
+                        call_id,
+                        reason: Some(reason),
+                    })
+                    .await;
+                }
+            }
+            Command::Raw(m) => self.signaling.send(ClientFrame::new(m)),
+            Command::SendText(call_id, text) => {
+                for ch in self.channels(&call_id, None) {
+                    if let Err(e) = ch.send_text(&text) {
+                        tracing::warn!("{e}");
+                    }
+                }
+            }
+            Command::SendFile {
+                call_id,
+                to,
+                name,
+                data,
+                reply,
+            } => {
+                let Some(ch) = self.channels(&call_id, Some(&to)).into_iter().next() else {
+                    let _ = reply.send(Err(format!("{to} has no data channel in this call")));
+                    return;
+                };
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    let id = format!("{:016x}", rand::random::<u64>());
+                    let notify = move |e: crate::data::DataEvent| {
+                        let _ =
+                            events.send(crate::event::data_event(call_id.clone(), to.clone(), e));
+                    };
+                    let r = ch.send_file(&id, &name, &data, &notify).await;
+                    let _ = reply.send(r.map_err(|e| e.to_string()));
+                });
+            }
+            Command::AnswerFile {
+                call_id,
+                from,
+                id,
+                accept,
+                reply,
+            } => {
+                let answered = self
+                    .channels(&call_id, Some(&from))
+                    .iter()
+                    .any(|ch| ch.answer(&id, accept));
+                let _ = reply.send(if answered {
+                    Ok(())
+                } else {
+                    Err(format!("{from} offers no such file now"))
+                });
+            }
+            Command::StartRecording {
+                call_id,
+                path,
+                options,
+                reply,
+            } => {
+                let r = self.start_recording(&call_id, &path, options).await;
+                let _ = reply.send(r);
+            }
+            Command::PauseRecording(call_id, paused) => {
+                if let Some(rec) = self.recordings.get_mut(&call_id) {
+                    rec.pause(paused);
+                    self.feed(Input::Recording {
+                        call_id,
+                        state: Some(paused),
+                    })
+                    .await;
+                }
+            }
+            Command::StopRecording(call_id, reply) => {
+                let summary = self.stop_recording(&call_id).await;
+                if summary.is_some() {
+                    self.feed(Input::Recording {
+                        call_id,
+                        state: None,
+                    })
+                    .await;
+                }
+                let _ = reply.send(summary);
+            }
+            Command::CutSignaling => self.signaling.cut(),
+            Command::Shutdown => {}
+        }
+    }
+
+    /// A call's peer connections.
+    fn call_peers(&self, call_id: &CallId) -> Vec<&Peer> {
+        self.core
+            .peers_of(call_id)
+            .into_iter()
+            .filter_map(|(id, _)| self.peers.get(&id))
+            .collect()
+    }
+
+    /// The data channels of a call's peers (or of one member).
+    fn channels(&self, call_id: &CallId, to: Option<&UserId>) -> Vec<crate::data::Channel> {
+        self.call_peers(call_id)
+            .into_iter()
+            .filter(|p| to.is_none_or(|u| &p.user == u))
+            .filter_map(|p| crate::pipeline::lock(&p.shared.data).clone())
+            .collect()
+    }
+
+    fn stats(&self, call_id: &CallId) -> Vec<PeerStats> {
+        self.call_peers(call_id)
+            .into_iter()
+            .map(|p| p.shared.stats())
+            .collect()
+    }
+
+    async fn shutdown(&mut self) {
+        self.feed(Input::Shutdown).await;
+        // Give the hang-ups a moment to leave before the socket closes.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.signaling.shutdown();
+        self.factory.capture.stop();
+    }
+}

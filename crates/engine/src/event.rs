@@ -1,0 +1,236 @@
+//! What the engine tells its user: the leaf every other module (and every user of the
+//! engine) reads, importing nothing of the engine but the data channel's and the stats' types.
+
+use std::time::Instant;
+
+use switchboard_protocol::{
+    CallId, CallKind, CallMedia, EndReason, MediaState, ServerMessage, SessionId, UserId,
+};
+
+use crate::stats::PeerStats;
+
+/// What the engine tells its user.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Signed in, or resumed after a dropped socket (`resumed`).
+    SignedIn {
+        user: UserId,
+        session: SessionId,
+        resumed: bool,
+    },
+    /// The signaling socket dropped; reconnecting (calls go on within the resume window).
+    SignalingLost(String),
+    /// The server closed the session for good (kicked, logged out, token refused).
+    Closed(String),
+    /// Someone calls us.
+    Incoming {
+        call_id: CallId,
+        from: UserId,
+        kind: CallKind,
+        media: CallMedia,
+        members: Vec<UserId>,
+        /// The caller's display name, if they have one.
+        from_name: Option<switchboard_protocol::Label>,
+        /// For a customer from the queue: business, priority, wait, name.
+        queue: Option<switchboard_protocol::QueueContext>,
+    },
+    /// The peer connection with a member is up (ICE and DTLS done). With the offer riding on
+    /// the invite this happens while the callee still rings.
+    TransportReady { call_id: CallId, user: UserId },
+    /// A member's device is ringing.
+    Ringing { call_id: CallId, user: UserId },
+    /// A member answered (for the caller: the call is answered).
+    MemberJoined {
+        call_id: CallId,
+        user: UserId,
+        at: Instant,
+    },
+    /// A member left a group call.
+    MemberLeft {
+        call_id: CallId,
+        user: UserId,
+        reason: Option<EndReason>,
+    },
+    /// The first video picture or audio frame from a member was decoded.
+    FirstMedia {
+        call_id: CallId,
+        user: UserId,
+        kind: &'static str,
+        at: Instant,
+    },
+    /// A member muted, turned the camera off, shared a screen, started recording…
+    RemoteMediaState {
+        call_id: CallId,
+        user: UserId,
+        state: MediaState,
+    },
+    /// The call switched between audio and video.
+    MediaSwitched {
+        call_id: CallId,
+        by: UserId,
+        media: CallMedia,
+    },
+    /// A text message inside the call.
+    CallMessage {
+        call_id: CallId,
+        from: UserId,
+        text: String,
+    },
+    /// A text message over the call's data channel.
+    DataText {
+        call_id: CallId,
+        from: UserId,
+        text: String,
+    },
+    /// A file transfer moved on (`sending`: ours; otherwise theirs).
+    FileProgress {
+        call_id: CallId,
+        user: UserId,
+        name: String,
+        done: u64,
+        total: u64,
+        sending: bool,
+    },
+    /// A member offers a file: nothing of it arrives until the user accepts it
+    /// ([`Engine::answer_file`]).
+    FileOffered {
+        call_id: CallId,
+        from: UserId,
+        id: String,
+        name: String,
+        size: u64,
+    },
+    /// A whole file arrived, of the size and SHA-256 its sender announced.
+    FileReceived {
+        call_id: CallId,
+        from: UserId,
+        name: String,
+        data: std::sync::Arc<Vec<u8>>,
+    },
+    /// A file from a member did not arrive (declined, too large, damaged, more bytes than
+    /// announced); nothing of it was kept.
+    FileFailed {
+        call_id: CallId,
+        from: UserId,
+        name: String,
+        reason: String,
+    },
+    /// Stats for a call, every second while media flows.
+    Stats {
+        call_id: CallId,
+        peers: Vec<PeerStats>,
+    },
+    /// A camera, microphone or speaker could not open or stopped (unplugged, say). The calls
+    /// go on: a camera sends nothing, a microphone is replaced by silence, a speaker by the
+    /// meter, until the user picks another device.
+    DeviceFailed {
+        kind: switchboard_media::DeviceKind,
+        id: String,
+        reason: String,
+    },
+    /// The call is over.
+    Ended {
+        call_id: CallId,
+        reason: EndReason,
+        /// When we accepted or the far side joined, if it got that far.
+        answered: Option<Instant>,
+        at: Instant,
+        /// Each member's stats when media stopped.
+        stats: Vec<PeerStats>,
+    },
+    /// Our screen share ended: we stopped it (`reason` None), the call ended, or capture
+    /// stopped by itself (the shared window closed: `reason` says so). The others were told.
+    ScreenShareEnded {
+        call_id: CallId,
+        reason: Option<String>,
+    },
+    /// A recording of ours ended: stopped, the call ended, or writing failed
+    /// (`summary.error`). What was written stays playable.
+    RecordingStopped {
+        call_id: CallId,
+        summary: switchboard_media::RecordingSummary,
+    },
+    /// Anything else the server said (agent state, CTI figures, queue positions, messages).
+    Server(Box<ServerMessage>),
+    /// A request failed.
+    Error {
+        call_id: Option<CallId>,
+        message: String,
+    },
+}
+
+/// What the channel delivers.
+#[derive(Debug, Clone)]
+pub enum DataEvent {
+    Text(String),
+    /// The far end offers a file: nothing more comes until `Engine::answer_file` accepts it.
+    Offer {
+        id: String,
+        name: String,
+        size: u64,
+    },
+    /// Bytes of a file received (or, for the sender, sent) so far.
+    Progress {
+        id: String,
+        name: String,
+        done: u64,
+        total: u64,
+        sending: bool,
+    },
+    /// A whole file whose size and SHA-256 match its offer.
+    File {
+        id: String,
+        name: String,
+        data: std::sync::Arc<Vec<u8>>,
+    },
+    /// An incoming transfer ended without a file, and why.
+    Failed {
+        id: String,
+        name: String,
+        reason: String,
+    },
+}
+
+/// What the data channel said, as the engine's event.
+pub(crate) fn data_event(call_id: CallId, user: UserId, e: DataEvent) -> Event {
+    match e {
+        DataEvent::Text(text) => Event::DataText {
+            call_id,
+            from: user,
+            text,
+        },
+        DataEvent::Progress {
+            name,
+            done,
+            total,
+            sending,
+            ..
+        } => Event::FileProgress {
+            call_id,
+            user,
+            name,
+            done,
+            total,
+            sending,
+        },
+        DataEvent::Offer { id, name, size } => Event::FileOffered {
+            call_id,
+            from: user,
+            id,
+            name,
+            size,
+        },
+        DataEvent::File { name, data, .. } => Event::FileReceived {
+            call_id,
+            from: user,
+            name,
+            data,
+        },
+        DataEvent::Failed { name, reason, .. } => Event::FileFailed {
+            call_id,
+            from: user,
+            name,
+            reason,
+        },
+    }
+}
