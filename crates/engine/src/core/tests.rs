@@ -816,7 +816,7 @@ fn the_share_and_the_recording_stop_with_the_media_and_the_others_are_told() {
             ClientMessage::MediaState(m) => Some(m.state),
             _ => None,
         })
-        .last()
+        .next_back()
         .unwrap();
     assert!(!last.screen && !last.recording);
 }
