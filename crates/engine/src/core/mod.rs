@@ -46,6 +46,10 @@ impl std::fmt::Display for PeerId {
 /// a lost session up itself: a little longer than the window, so that the server decides.
 pub const RESUME_GRACE: Duration = Duration::from_secs(5);
 
+/// Where the numbers of the core's own requests start (`accept`, `invite_members`): the
+/// driver numbers the user's calls from 1, so the two never meet.
+pub const OWN_REQUESTS: RequestId = 1 << 30;
+
 /// How often the driver is asked to report stats and look after recordings while media flows.
 pub const TICK: Duration = Duration::from_secs(1);
 
@@ -244,8 +248,10 @@ struct Call {
     /// `Some(paused)` while we record it.
     recording: Option<bool>,
     ending_at: Option<Instant>,
-    /// Members being invited into it whose offers are still being made.
-    inviting: Vec<PeerId>,
+    /// Members being invited into it whose offers are still being made, by request.
+    inviting: Vec<(RequestId, PeerId)>,
+    /// Everyone the server says is in it or invited (us too), joined or not.
+    members: std::collections::BTreeSet<UserId>,
 }
 
 /// Our invite (or queue entry) that the server has not confirmed yet.
@@ -267,6 +273,13 @@ pub struct Core {
     next_tick: Option<Instant>,
     calls: BTreeMap<CallId, Call>,
     invites: BTreeMap<RequestId, PendingInvite>,
+    /// Our `invite_members` the server has not answered yet: their call and connections.
+    member_invites: BTreeMap<RequestId, (CallId, Vec<PeerId>)>,
+    /// Our `accept`s the server has not answered yet.
+    accepts: BTreeMap<RequestId, CallId>,
+    /// The number of the next request the core itself makes (the driver numbers the user's
+    /// from 1; these are far above).
+    next_request: RequestId,
     peers: BTreeMap<PeerId, PeerState>,
     next_peer: u64,
     out: VecDeque<Output>,
@@ -288,6 +301,9 @@ impl Core {
             next_tick: None,
             calls: BTreeMap::new(),
             invites: BTreeMap::new(),
+            member_invites: BTreeMap::new(),
+            accepts: BTreeMap::new(),
+            next_request: OWN_REQUESTS,
             peers: BTreeMap::new(),
             next_peer: 1,
             out: VecDeque::new(),
@@ -460,17 +476,17 @@ impl Core {
                 }
             }
             Input::SwitchMedia(call_id, media) => {
-                if let Some(call) = self.calls.get_mut(&call_id) {
-                    call.media = media;
-                    self.gates(&call_id);
-                    self.send(ClientMessage::SwitchMedia(SwitchMedia {
-                        call_id: call_id.clone(),
-                        media,
-                    }));
-                    self.renegotiate(&call_id);
+                // Asked of the server, applied when it answers (`media_switched`, which comes
+                // to every member in one order): a switch it refuses, or one that crosses
+                // another member's, leaves no member on media the others do not have.
+                if self.calls.contains_key(&call_id) {
+                    self.send(ClientMessage::SwitchMedia(SwitchMedia { call_id, media }));
                 }
             }
-            Input::Invite(call_id, users) => self.invite(&call_id, users),
+            Input::Invite(call_id, users) => {
+                let request = self.own_request();
+                self.invite(request, &call_id, users)
+            }
             Input::ShareStarted(call_id) => {
                 if let Some(call) = self.calls.get_mut(&call_id).filter(|c| c.media_on) {
                     call.sharing = true;
@@ -540,6 +556,12 @@ impl Core {
     fn send_request(&mut self, request: RequestId, message: ClientMessage) {
         self.out
             .push_back(Output::Send(ClientFrame::request(request, message)));
+    }
+
+    fn own_request(&mut self) -> RequestId {
+        let r = self.next_request;
+        self.next_request += 1;
+        r
     }
 
     fn op(&mut self, peer: PeerId, op: PeerOp) {
@@ -621,7 +643,8 @@ impl Core {
             audio_muted: call.muted.0,
             video_muted: call.muted.1 || call.media == CallMedia::Audio,
         };
-        let peers: Vec<PeerId> = call.peers.values().chain(&call.inviting).copied().collect();
+        let inviting = call.inviting.iter().map(|(_, p)| p);
+        let peers: Vec<PeerId> = call.peers.values().chain(inviting).copied().collect();
         for peer in peers {
             if let Some(p) = self.peers.get_mut(&peer)
                 && p.neg.gates != Some(gates)
@@ -672,11 +695,16 @@ impl Core {
                 };
                 call.answered = Some(now);
                 let media = Some(call.media);
-                self.send(ClientMessage::Accept(Accept {
-                    call_id: call_id.clone(),
-                    media,
-                    answer: None,
-                }));
+                let request = self.own_request();
+                self.accepts.insert(request, call_id.clone());
+                self.send_request(
+                    request,
+                    ClientMessage::Accept(Accept {
+                        call_id: call_id.clone(),
+                        media,
+                        answer: None,
+                    }),
+                );
                 self.mesh(call_id);
             }
             PhaseOutput::Send(Request::Hangup) => self.send(ClientMessage::Hangup(CallRef {
@@ -720,7 +748,10 @@ impl Core {
             return;
         };
         let peers: Vec<PeerId> = std::mem::take(&mut call.peers).into_values().collect();
-        let inviting = std::mem::take(&mut call.inviting);
+        let inviting = std::mem::take(&mut call.inviting)
+            .into_iter()
+            .map(|(_, p)| p);
+        self.member_invites.retain(|_, (c, _)| c != call_id);
         for p in peers.into_iter().chain(inviting) {
             self.close_peer(p);
         }
@@ -738,6 +769,7 @@ impl Core {
         let Some(call) = self.calls.remove(call_id) else {
             return;
         };
+        self.accepts.retain(|_, c| c != call_id);
         self.emit(Event::Ended {
             call_id: call_id.clone(),
             reason,
@@ -751,8 +783,12 @@ impl Core {
 
     fn place_call(&mut self, request: RequestId, to: Vec<UserId>, media: CallMedia) {
         let video = media == CallMedia::Video;
-        let mut peers = Vec::new();
+        let mut peers: Vec<(UserId, PeerId)> = Vec::new();
         for user in to {
+            // One connection per member: a name twice (or our own) gets no second one.
+            if peers.iter().any(|(u, _)| *u == user) || Some(&user) == self.me.as_ref() {
+                continue;
+            }
             let peer = self.new_peer(&user, Owner::Invite(request), Role::Offerer, Made::Invite);
             self.op(
                 peer,
@@ -817,16 +853,26 @@ impl Core {
         });
     }
 
-    /// Adds members to a call in progress, each invited with our offer.
-    fn invite(&mut self, call_id: &CallId, users: Vec<UserId>) {
+    /// Adds members to a call in progress, each invited with our offer. Only a member who is
+    /// in the call may, and only people who are not in it (the server would refuse both; a
+    /// connection made for nothing would wait for an answer forever).
+    fn invite(&mut self, request: RequestId, call_id: &CallId, users: Vec<UserId>) {
         let Some(call) = self.calls.get(call_id) else {
             return;
         };
+        if !call.media_on {
+            self.emit(Event::Error {
+                call_id: Some(call_id.clone()),
+                message: "answer the call before inviting others".into(),
+            });
+            return;
+        }
         let video = call.media == CallMedia::Video;
         let mut fresh: Vec<UserId> = Vec::new();
         for u in users {
-            let known = call.peers.contains_key(&u)
-                || call.inviting.iter().any(|p| self.peers[p].user == u)
+            let known = call.members.contains(&u)
+                || call.peers.contains_key(&u)
+                || call.inviting.iter().any(|(_, p)| self.peers[p].user == u)
                 || fresh.contains(&u);
             if !known && Some(&u) != self.me.as_ref() {
                 fresh.push(u);
@@ -847,49 +893,90 @@ impl Core {
                 },
             );
             if let Some(call) = self.calls.get_mut(call_id) {
-                call.inviting.push(peer);
+                call.inviting.push((request, peer));
+                call.members.insert(user);
             }
         }
         self.gates(call_id);
     }
 
-    /// Sends one `invite_members` for every invitee whose offer is made, once none is still
-    /// being made (one frame for a batch, as the user asked for them together).
+    /// Sends one `invite_members` per request whose offers are all made (one frame for the
+    /// members the user asked for together).
     fn send_member_invites(&mut self, call_id: &CallId) {
         let Some(call) = self.calls.get_mut(call_id) else {
             return;
         };
-        if call
-            .inviting
-            .iter()
-            .any(|p| self.peers.get(p).is_some_and(|p| p.neg.making()))
-        {
-            return;
-        }
-        let mut to = Vec::new();
-        for peer in std::mem::take(&mut call.inviting) {
-            let Some(p) = self.peers.get_mut(&peer) else {
-                continue;
+        let requests: std::collections::BTreeSet<RequestId> =
+            call.inviting.iter().map(|(r, _)| *r).collect();
+        for request in requests {
+            let Some(call) = self.calls.get_mut(call_id) else {
+                return;
             };
-            let Some(offer) = p.neg.offer_to_send() else {
+            let batch: Vec<PeerId> = call
+                .inviting
+                .iter()
+                .filter(|(r, _)| *r == request)
+                .map(|(_, p)| *p)
+                .collect();
+            if batch
+                .iter()
+                .any(|p| self.peers.get(p).is_some_and(|p| p.neg.making()))
+            {
                 continue;
-            };
-            call.peers.insert(p.user.clone(), peer);
-            to.push(Invitee {
-                user: p.user.clone(),
-                offer: Sdp::new(offer).ok(),
-            });
-        }
-        if !to.is_empty() {
-            self.send(ClientMessage::InviteMembers(InviteMembers {
-                call_id: call_id.clone(),
-                to,
-            }));
-            let ready: Vec<PeerId> = self.calls[call_id].peers.values().copied().collect();
-            for p in ready {
+            }
+            call.inviting.retain(|(r, _)| *r != request);
+            let mut to = Vec::new();
+            for peer in &batch {
+                let Some(p) = self.peers.get_mut(peer) else {
+                    continue;
+                };
+                let Some(offer) = p.neg.offer_to_send() else {
+                    continue;
+                };
+                call.peers.insert(p.user.clone(), *peer);
+                to.push(Invitee {
+                    user: p.user.clone(),
+                    offer: Sdp::new(offer).ok(),
+                });
+            }
+            if to.is_empty() {
+                continue;
+            }
+            self.member_invites
+                .insert(request, (call_id.clone(), batch.clone()));
+            self.send_request(
+                request,
+                ClientMessage::InviteMembers(InviteMembers {
+                    call_id: call_id.clone(),
+                    to,
+                }),
+            );
+            for p in batch {
                 self.flush_local(p);
             }
         }
+    }
+
+    /// The server refused our `invite_members`: its connections go.
+    fn member_invite_refused(&mut self, request: RequestId, why: String) {
+        let Some((call_id, peers)) = self.member_invites.remove(&request) else {
+            return;
+        };
+        if let Some(call) = self.calls.get_mut(&call_id) {
+            for p in &peers {
+                if let Some(state) = self.peers.get(p) {
+                    call.members.remove(&state.user);
+                }
+            }
+            call.peers.retain(|_, p| !peers.contains(p));
+        }
+        for p in peers {
+            self.close_peer(p);
+        }
+        self.emit(Event::Error {
+            call_id: Some(call_id),
+            message: why,
+        });
     }
 
     /// Full mesh: once we are in, for every joined member we have no connection with, the one
@@ -934,7 +1021,10 @@ impl Core {
             return;
         };
         let video = call.media == CallMedia::Video;
-        let peers: Vec<PeerId> = call.peers.values().copied().collect();
+        // Those being invited too: their offer has the old media, so they get a new one once
+        // they answer.
+        let inviting = call.inviting.iter().map(|(_, p)| p);
+        let peers: Vec<PeerId> = call.peers.values().chain(inviting).copied().collect();
         for peer in peers {
             if let Some(p) = self.peers.get_mut(&peer)
                 && let Some(op) = p.neg.reoffer(video)
@@ -1012,7 +1102,8 @@ impl Core {
                     self.peers.remove(&peer);
                     if let Some(call) = self.calls.get_mut(&call_id) {
                         call.peers.retain(|_, p| *p != peer);
-                        call.inviting.retain(|p| *p != peer);
+                        call.inviting.retain(|(_, p)| *p != peer);
+                        call.members.remove(&user);
                     }
                     let message = match made {
                         Made::InviteMember => format!("cannot invite {user}: {e}"),

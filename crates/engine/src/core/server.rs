@@ -25,12 +25,35 @@ impl Core {
             ServerMessage::CallCreated(c) => self.created(f.id, c.call_id),
             ServerMessage::Error(e) => {
                 let why = format!("{:?}: {}", e.code, e.message);
-                match f.id.filter(|id| self.invites.contains_key(id)) {
-                    Some(request) => self.invite_failed(request, why),
-                    None => self.emit(Event::Error {
+                match f.id {
+                    Some(request) if self.invites.contains_key(&request) => {
+                        self.invite_failed(request, why)
+                    }
+                    Some(request) if self.member_invites.contains_key(&request) => {
+                        self.member_invite_refused(request, why)
+                    }
+                    Some(request) if self.accepts.contains_key(&request) => {
+                        // Taken elsewhere, or we are in another call: we are not in this one,
+                        // so we leave it as the server sees it (declined), and say why.
+                        let Some(call_id) = self.accepts.remove(&request) else {
+                            return;
+                        };
+                        self.emit(Event::Error {
+                            call_id: Some(call_id.clone()),
+                            message: format!("cannot answer: {why}"),
+                        });
+                        self.phase(&call_id, PhaseInput::LocalHangup, now);
+                    }
+                    _ => self.emit(Event::Error {
                         call_id: None,
                         message: why,
                     }),
+                }
+            }
+            ServerMessage::Ack => {
+                if let Some(request) = f.id {
+                    self.member_invites.remove(&request);
+                    self.accepts.remove(&request);
                 }
             }
             ServerMessage::IncomingCall(inc) => self.incoming(inc),
@@ -71,10 +94,18 @@ impl Core {
                 });
             }
             ServerMessage::MediaSwitched(m) => {
-                if let Some(call) = self.calls.get_mut(&m.call_id) {
-                    call.media = m.media;
+                // The server's order is the truth: our own switch comes back too, and a switch
+                // that crossed ours wins if it reached the server last.
+                let Some(call) = self.calls.get_mut(&m.call_id) else {
+                    return;
+                };
+                let changed = call.media != m.media;
+                call.media = m.media;
+                if changed {
                     self.gates(&m.call_id);
                     self.renegotiate(&m.call_id);
+                } else if self.me.as_ref() == Some(&m.by) {
+                    return;
                 }
                 self.emit(Event::MediaSwitched {
                     call_id: m.call_id,
@@ -87,7 +118,7 @@ impl Core {
                 from: m.from,
                 text: m.text.into(),
             }),
-            ServerMessage::Ack | ServerMessage::Pong(_) => {}
+            ServerMessage::Pong(_) => {}
             other => self.emit(Event::Server(Box::new(other))),
         }
     }
@@ -104,7 +135,9 @@ impl Core {
         };
         let mut call = Call::new(CallMachine::outgoing(), inv.media);
         call.joined.extend(self.me.clone());
+        call.members.extend(self.me.clone());
         for (user, peer) in &inv.peers {
+            call.members.insert(user.clone());
             if let Some(p) = self.peers.get_mut(peer) {
                 p.owner = Owner::Call(call_id.clone());
                 // The offer went out with the invite.
@@ -136,6 +169,7 @@ impl Core {
             .filter(|m| m.state == MemberState::Joined)
             .map(|m| m.user.clone())
             .collect();
+        call.members = inc.members.iter().map(|m| m.user.clone()).collect();
         self.calls.insert(call_id.clone(), call);
         self.send(ClientMessage::Ringing(CallRef {
             call_id: call_id.clone(),
@@ -198,16 +232,24 @@ impl Core {
     fn member_update(&mut self, m: MemberUpdate, now: Instant) {
         let Some(me) = self.me.clone() else { return };
         match m.state {
-            MemberState::Ringing => self.emit(Event::Ringing {
-                call_id: m.call_id,
-                user: m.user,
-            }),
+            MemberState::Invited | MemberState::Ringing => {
+                if let Some(call) = self.calls.get_mut(&m.call_id) {
+                    call.members.insert(m.user.clone());
+                }
+                if m.state == MemberState::Ringing {
+                    self.emit(Event::Ringing {
+                        call_id: m.call_id,
+                        user: m.user,
+                    });
+                }
+            }
             MemberState::Joined if m.user != me => {
                 let peer = self.peer_of(&m.call_id, &m.user);
-                if let Some(call) = self.calls.get_mut(&m.call_id)
-                    && !call.joined.contains(&m.user)
-                {
-                    call.joined.push(m.user.clone());
+                if let Some(call) = self.calls.get_mut(&m.call_id) {
+                    call.members.insert(m.user.clone());
+                    if !call.joined.contains(&m.user) {
+                        call.joined.push(m.user.clone());
+                    }
                 }
                 if let Some(p) = peer.and_then(|p| self.peers.get_mut(&p))
                     && m.session.is_some()
@@ -228,9 +270,10 @@ impl Core {
                 let mut gone = Vec::new();
                 if let Some(call) = self.calls.get_mut(&m.call_id) {
                     call.joined.retain(|u| u != &m.user);
+                    call.members.remove(&m.user);
                     gone.extend(call.peers.remove(&m.user));
                     let peers = &self.peers;
-                    call.inviting.retain(|p| {
+                    call.inviting.retain(|(_, p)| {
                         let theirs = peers.get(p).is_some_and(|p| p.user == m.user);
                         if theirs {
                             gone.push(*p);
@@ -321,6 +364,7 @@ impl Call {
             recording: None,
             ending_at: None,
             inviting: Vec::new(),
+            members: Default::default(),
         }
     }
 }

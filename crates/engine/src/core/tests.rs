@@ -173,6 +173,14 @@ fn sdp_from(call: &CallId, from: &str, kind: SdpKind, sdp: &str) -> ServerMessag
     })
 }
 
+fn switched(call: &CallId, by: &str, media: CallMedia) -> ServerMessage {
+    ServerMessage::MediaSwitched(switchboard_protocol::MediaSwitched {
+        call_id: call.clone(),
+        by: uid(by),
+        media,
+    })
+}
+
 fn answer_from(call: &CallId, from: &str, sdp: &str) -> ServerMessage {
     sdp_from(call, from, SdpKind::Answer, sdp)
 }
@@ -395,7 +403,7 @@ fn nothing_is_sent_before_the_answer_and_video_only_in_a_video_call() {
     assert_eq!(gates(&out).map(|g| g.sending), Some(true));
     assert!(out.iter().any(|o| matches!(o, Output::Capture(true))));
     // A switch to video opens the camera's gate; muting the camera closes it again.
-    let out = r.input(Input::SwitchMedia(call.clone(), CallMedia::Video));
+    let out = r.frame(switched(&call, "a", CallMedia::Video));
     assert_eq!(gates(&out).map(|g| g.video_muted), Some(false));
     assert_eq!(reoffers(&out), 0, "the answering side never re-offers");
     let out = r.input(Input::Mute {
@@ -421,30 +429,52 @@ fn nothing_is_sent_before_the_answer_and_video_only_in_a_video_call() {
 // ---- negotiation -----------------------------------------------------------------------------
 
 #[test]
-fn glare_when_both_sides_switch_at_once_only_the_first_offerer_offers() {
-    // Two cores with the server between them played by hand: both switch at once.
+fn crossing_switches_end_on_the_servers_order_and_only_the_first_offerer_offers() {
+    // Two cores with the server between them played by hand: a switches to video while b
+    // switches to audio; the server took a's first.
     let mut a = Rig::signed_in("a");
     let mut b = Rig::signed_in("b");
-    let (call, pa) = a.answered_call_to_b(CallMedia::Audio);
-    let out = b.frame(incoming(&call, "a", CallMedia::Audio, &["a", "b"]));
+    let (call, pa) = a.answered_call_to_b(CallMedia::Video);
+    let out = b.frame(incoming(&call, "a", CallMedia::Video, &["a", "b"]));
     let pb = created(&out)[0];
     b.sdp(pb, "answer-1");
     b.input(Input::Accept(call.clone()));
+    a.frame(switched(&call, "a", CallMedia::Audio));
+    b.frame(switched(&call, "a", CallMedia::Audio));
+    let pa_offer = a.sdp(pa, "offer-audio");
+    assert_eq!(sdps_sent(&pa_offer).len(), 1);
+    b.frame(sdp_from(&call, "a", SdpKind::Offer, "offer-audio"));
+    b.sdp(pb, "answer-audio");
+    a.frame(answer_from(&call, "b", "answer-audio"));
 
+    // Asking changes nothing yet: the server's word does.
     let out_a = a.input(Input::SwitchMedia(call.clone(), CallMedia::Video));
-    let out_b = b.input(Input::SwitchMedia(call.clone(), CallMedia::Video));
-    assert_eq!(reoffers(&out_a), 1);
-    assert_eq!(reoffers(&out_b), 0, "the answerer waits for the offerer");
-    // Each hears of the other's switch while a's re-offer is being made: one offer at a time.
-    let switched = |by: &str| {
-        ServerMessage::MediaSwitched(switchboard_protocol::MediaSwitched {
-            call_id: call.clone(),
-            by: uid(by),
-            media: CallMedia::Video,
-        })
-    };
-    assert_eq!(reoffers(&a.frame(switched("b"))), 0);
-    assert_eq!(reoffers(&b.frame(switched("a"))), 0);
+    assert!(matches!(sent(&out_a)[..], [ClientMessage::SwitchMedia(_)]));
+    assert!(ops(&out_a).is_empty());
+    let out_b = b.input(Input::SwitchMedia(call.clone(), CallMedia::Audio));
+    assert!(ops(&out_b).is_empty());
+    // Both hear both, in the server's order.
+    let out = a.frame(switched(&call, "a", CallMedia::Video));
+    assert_eq!(
+        ops(&out).len(),
+        2,
+        "the camera's gate and a re-offer: {out:?}"
+    );
+    assert_eq!(reoffers(&out), 1);
+    assert_eq!(
+        reoffers(&a.frame(switched(&call, "b", CallMedia::Audio))),
+        0,
+        "one at a time"
+    );
+    assert_eq!(
+        reoffers(&b.frame(switched(&call, "a", CallMedia::Video))),
+        0,
+        "b never offers"
+    );
+    assert_eq!(
+        reoffers(&b.frame(switched(&call, "b", CallMedia::Audio))),
+        0
+    );
     let out = a.sdp(pa, "offer-2");
     assert_eq!(sdps_sent(&out), [(SdpKind::Offer, "offer-2".to_owned())]);
     let out = b.frame(sdp_from(&call, "a", SdpKind::Offer, "offer-2"));
@@ -454,21 +484,34 @@ fn glare_when_both_sides_switch_at_once_only_the_first_offerer_offers() {
             pb,
             &PeerOp::AnswerReoffer {
                 offer: "offer-2".into(),
-                video: true
+                video: false
             }
-        )]
+        )],
+        "b answers with the media the server ended on"
     );
-    let out = b.sdp(pb, "answer-2");
-    assert_eq!(sdps_sent(&out), [(SdpKind::Answer, "answer-2".to_owned())]);
-    // The change that came while a's offer was out is offered once more after its answer.
+    b.sdp(pb, "answer-2");
+    // The change that came while a's offer was out is offered once its answer is in.
     let out = a.frame(answer_from(&call, "b", "answer-2"));
     assert_eq!(
         ops(&out),
         [
             (pa, &PeerOp::SetAnswer("answer-2".into())),
-            (pa, &PeerOp::Reoffer { video: true })
+            (pa, &PeerOp::Reoffer { video: false })
         ]
     );
+}
+
+#[test]
+fn our_own_switch_coming_back_unchanged_is_no_news() {
+    let mut r = Rig::signed_in("a");
+    let (call, _) = r.answered_call_to_b(CallMedia::Audio);
+    assert_eq!(
+        events(&r.frame(switched(&call, "a", CallMedia::Audio))).len(),
+        0
+    );
+    let out = r.frame(switched(&call, "b", CallMedia::Audio));
+    assert!(matches!(events(&out)[..], [Event::MediaSwitched { .. }]));
+    assert_eq!(reoffers(&out), 0, "nothing changed");
 }
 
 #[test]
@@ -499,7 +542,7 @@ fn a_switch_while_the_first_offer_is_out_is_offered_after_its_answer() {
     );
     // Before b answers, the user switches to video.
     assert_eq!(
-        reoffers(&r.input(Input::SwitchMedia(call.clone(), CallMedia::Video))),
+        reoffers(&r.frame(switched(&call, "b", CallMedia::Video))),
         0
     );
     let out = r.frame(answer_from(&call, "b", "answer-1"));
@@ -572,7 +615,7 @@ fn a_member_leaving_mid_negotiation_gets_no_more_operations() {
     let pc = created(&r.frame(joined(&call, "c")))[0];
     r.sdp(pc, "offer-c");
     r.frame(answer_from(&call, "c", "answer-c"));
-    let out = r.input(Input::SwitchMedia(call.clone(), CallMedia::Video));
+    let out = r.frame(switched(&call, "c", CallMedia::Video));
     assert_eq!(reoffers(&out), 2, "to b and to c");
     let out = r.frame(left(&call, "b"));
     assert_eq!(
@@ -596,7 +639,7 @@ fn mute_during_a_reoffer_changes_the_gates_and_leaves_the_negotiation_alone() {
     let mut r = Rig::signed_in("a");
     let (call, peer) = r.answered_call_to_b(CallMedia::Audio);
     assert_eq!(
-        reoffers(&r.input(Input::SwitchMedia(call.clone(), CallMedia::Video))),
+        reoffers(&r.frame(switched(&call, "b", CallMedia::Video))),
         1
     );
     let out = r.input(Input::Mute {

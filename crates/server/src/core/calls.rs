@@ -6,9 +6,8 @@ use std::collections::HashMap;
 
 use switchboard_protocol::{
     Accept, CallCreated, CallEnded, CallId, CallKind, CallMedia, EndCode, EndReason, ErrorCode,
-    Extra, IncomingCall, Invite, InviteMembers, Label, MediaSwitched, Member, MemberState,
-    MissedCall, RequestId, Role, Sdp, SdpFromPeer, SdpKind, ServerMessage, SessionId, Side, UserId,
-    limits,
+    Extra, IncomingCall, Invite, InviteMembers, Label, Member, MemberState, MissedCall, RequestId,
+    Role, Sdp, SdpFromPeer, SdpKind, ServerMessage, SessionId, Side, UserId, limits,
 };
 
 use super::queue::QueueLeg;
@@ -604,15 +603,7 @@ impl Core {
             None,
         );
         if downgrade {
-            self.broadcast(
-                &m.call_id,
-                Some(&me.user),
-                ServerMessage::MediaSwitched(MediaSwitched {
-                    call_id: m.call_id.clone(),
-                    by: me.user.clone(),
-                    media: CallMedia::Audio,
-                }),
-            );
+            self.media_switched(&m.call_id, &me.user, CallMedia::Audio);
         }
         if let (Some(answer), Some(inviter)) = (m.answer, inviter) {
             self.relay_to(

@@ -91,15 +91,7 @@ impl Core {
         if let Some(call) = self.calls.get_mut(&m.call_id) {
             call.media = m.media;
         }
-        self.broadcast(
-            &m.call_id,
-            Some(&me.user),
-            ServerMessage::MediaSwitched(MediaSwitched {
-                call_id: m.call_id.clone(),
-                by: me.user.clone(),
-                media: m.media,
-            }),
-        );
+        self.media_switched(&m.call_id, &me.user, m.media);
         self.ack(session, id);
         Ok(())
     }
@@ -278,6 +270,37 @@ impl Core {
     }
 
     /// Sends to the joined members, except one.
+    /// Tells every member of the call (the one who switched too, and those still ringing)
+    /// that its media is now `media`: two switches that cross are applied by everyone in the
+    /// order they reached the server, so the last one wins everywhere, and a member who
+    /// answers later answers with it.
+    pub(super) fn media_switched(
+        &mut self,
+        call_id: &CallId,
+        by: &UserId,
+        media: switchboard_protocol::CallMedia,
+    ) {
+        let targets: Vec<SessionId> = self
+            .calls
+            .get(call_id)
+            .map(|c| {
+                c.members
+                    .iter()
+                    .filter(|m| m.active())
+                    .flat_map(|m| m.devices())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let switched = ServerMessage::MediaSwitched(MediaSwitched {
+            call_id: call_id.clone(),
+            by: by.clone(),
+            media,
+        });
+        for t in targets {
+            self.send(&t, switched.clone());
+        }
+    }
+
     pub(super) fn broadcast(
         &mut self,
         call_id: &CallId,
