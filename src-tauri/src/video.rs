@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
-use switchboard_engine::pipeline::RemoteFrame;
+use switchboard_engine::RemoteFrame;
 use switchboard_media::I420Frame;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;

@@ -16,7 +16,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 use crate::config::EngineConfig;
 use crate::core::{Core, Input, Output, PeerId, PeerOp};
 use crate::event::Event;
-use crate::peers::{Peer, PeerEvent, PeerFactory};
+use crate::peer::{Peer, PeerEvent, PeerFactory};
 use crate::pipeline::{Capture, RemoteFrame, VideoKind};
 use crate::profile::VideoProfile;
 use crate::signaling::{self, SignalEvent, Signaling};
@@ -156,7 +156,7 @@ impl Driver {
             recordings: HashMap::new(),
             share: None,
             shares: 0,
-            screen_budget: Arc::new(AtomicU64::new(crate::peer::START_BPS as u64)),
+            screen_budget: Arc::new(AtomicU64::new(crate::rtc_builder::START_BPS as u64)),
         };
         tokio::spawn(async move {
             loop {

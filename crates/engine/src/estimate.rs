@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::peer::{MAX_BPS, MIN_BPS};
+use crate::rtc_builder::{MAX_BPS, MIN_BPS};
 
 /// What the detector concludes from the trend of the queueing delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rtc::shared::time::SystemInstant;
 
-use crate::peer::{MAX_BPS, MIN_BPS};
+use crate::rtc_builder::{MAX_BPS, MIN_BPS};
 
 #[derive(Debug, Clone)]
 pub struct LossController {

@@ -1,285 +1,406 @@
-//! One WebRTC peer connection per remote member (webrtc 0.21): H.264 Constrained Baseline
-//! (`42e01f`, packetization-mode 1) and Opus only, NACK, PLI/FIR delivered to our encoder,
-//! and sender/receiver reports for the bitrate (crate::feedback) and the stats.
+//! A remote member's peer connection with its media tasks: created as offerer or answerer,
+//! fed remote candidates (held until the remote description is set), closed with the call.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use rtc::interceptor::{
-    Attribute, Interceptor, NackGeneratorBuilder, Packet, Slot, StreamInfo, TaggedPacket,
-};
-use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::interceptor_registry::{
-    Registry, register_default_interceptors,
-};
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
-use rtc::peer_connection::transport::RTCDtlsRole;
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
-use rtc::rtcp::receiver_report::ReceiverReport;
-use rtc::rtcp::sender_report::SenderReport;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
-    RTCRtpEncodingParameters, RtpCodecKind,
-};
-use rtc::sansio::Protocol;
-use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use switchboard_protocol::{CandidateLine, IceCandidate, IceServer, Label, UserId};
+use tokio::sync::mpsc;
+use webrtc::data_channel::DataChannel;
+use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceServer, SettingEngineBuilder,
+    PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCIceGatheringState,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
 };
-use webrtc::rtp_transceiver::RtpSender;
+use webrtc::rtp_transceiver::{RTCRtpSenderId, RTCRtpTransceiverDirection};
 
-/// The H.264 format we send and accept: what OpenH264 produces.
-pub const H264_FMTP: &str =
-    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
-/// Where the bitrate estimate starts (libwebrtc's default start rate: a guess that is safe on
-/// most links; GCC ramps up from here), and its bounds (bits per second).
-pub const START_BPS: f64 = 300_000.0;
-pub const MIN_BPS: f64 = 100_000.0;
-pub const MAX_BPS: f64 = 4_000_000.0;
+use crate::core::{Gates, PeerId};
+use crate::data::{self, DataEvent};
+use crate::pipeline::{self, Capture, PeerShared, VideoKind};
+use crate::rtc_builder;
 
-fn video_codec() -> RTCRtpCodec {
-    let fb = |typ: &str, parameter: &str| RTCPFeedback {
-        typ: typ.to_owned(),
-        parameter: parameter.to_owned(),
-    };
-    RTCRtpCodec {
-        mime_type: MIME_TYPE_H264.to_owned(),
-        clock_rate: 90_000,
-        channels: 0,
-        sdp_fmtp_line: H264_FMTP.to_owned(),
-        rtcp_feedback: vec![
-            fb("nack", ""),
-            fb("nack", "pli"),
-            fb("ccm", "fir"),
-            // The receiver's delay-based estimate (crate::estimate).
-            fb("goog-remb", ""),
-        ],
-    }
+/// What a peer connection reports to the engine, tagged with the peer's key.
+#[derive(Debug)]
+pub enum PeerEvent {
+    /// A local candidate to trickle (`None`: gathering finished).
+    Candidate(PeerId, Option<IceCandidate>),
+    State(PeerId, RTCPeerConnectionState),
+    FirstMedia(PeerId, &'static str, Instant),
+    Data(PeerId, DataEvent),
 }
 
-fn audio_codec() -> RTCRtpCodec {
-    RTCRtpCodec {
-        mime_type: MIME_TYPE_OPUS.to_owned(),
-        clock_rate: 48_000,
-        channels: 2,
-        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-        rtcp_feedback: vec![],
-    }
+/// Rewrites a local candidate line before it is signalled.
+pub type Advertise = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+struct Handler {
+    id: PeerId,
+    tx: mpsc::UnboundedSender<PeerEvent>,
+    shared: Arc<PeerShared>,
+    advertise: Option<Advertise>,
+    /// The connection itself, once built (to find which m-line a new track came on).
+    pc: std::sync::OnceLock<std::sync::Weak<dyn PeerConnection>>,
 }
 
-/// Marks inbound PLI/FIR and sender/receiver reports for delivery to the application: by default
-/// webrtc 0.21's interceptor chain ends in a no-op and `TrackLocal::poll()` never sees them
-/// (research/chromium-interop.md, pitfall 2). Keyframe requests go to the encoder; receiver
-/// reports give loss, jitter and RTT for the stats and the loss-based bitrate.
-/// Everything passes on unchanged otherwise.
-#[derive(Default)]
-struct FeedbackToApp {
-    read: std::collections::VecDeque<TaggedPacket>,
-    write: std::collections::VecDeque<TaggedPacket>,
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackToApp {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Packet::Rtcp(packets) = &msg.message.packet
-            && packets.iter().any(|p| {
-                is_keyframe_request(p.as_ref())
-                    || is_report(p.as_ref())
-                    || remb(p.as_ref()).is_some()
-            })
-        {
-            msg.message.add(Attribute::DeliverToApplication);
+impl Handler {
+    /// Whether a remote video track came on the screen's m-line: our engines and the widget
+    /// lay them out audio, camera, screen, and browsers and webrtc 0.21 name the m-lines by
+    /// their place (mid `0`, `1`, `2`). `None` if it cannot be told. (Counting video receivers
+    /// would not do: an `inactive` camera m-line has none.)
+    async fn on_screen_line(&self, track: &Arc<dyn TrackRemote>) -> Option<bool> {
+        let pc = self.pc.get()?.upgrade()?;
+        for t in pc.get_transceivers().await {
+            if let Ok(Some(r)) = t.receiver().await
+                && Arc::ptr_eq(r.track(), track)
+            {
+                let mid = t.mid().await.ok().flatten()?;
+                return mid.parse::<u32>().ok().map(|place| place >= 2);
+            }
         }
-        self.read.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<TaggedPacket> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<TaggedPacket> {
-        self.write.pop_front()
+        None
     }
 }
 
-impl Interceptor for FeedbackToApp {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
-}
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        match event.candidate.to_json() {
+            Ok(mut init) => {
+                if let Some(f) = &self.advertise {
+                    init.candidate = f(&init.candidate);
+                }
+                if let Some(c) = to_wire(init) {
+                    let _ = self.tx.send(PeerEvent::Candidate(self.id, Some(c)));
+                }
+            }
+            Err(e) => tracing::warn!("unusable local candidate: {e}"),
+        }
+    }
 
-/// PLI or FIR.
-pub fn is_keyframe_request(p: &dyn rtc::rtcp::Packet) -> bool {
-    let any = p.as_any();
-    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
-}
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.tx.send(PeerEvent::Candidate(self.id, None));
+        }
+    }
 
-/// A receiver or sender report (RTCP RR, SR): loss and RTT for the sender, the RTP → wall
-/// clock mapping for the receiver.
-pub fn is_report(p: &dyn rtc::rtcp::Packet) -> bool {
-    p.as_any().is::<ReceiverReport>() || p.as_any().is::<SenderReport>()
-}
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.tx.send(PeerEvent::State(self.id, state));
+    }
 
-/// The bitrate of a REMB (the receiver's delay-based estimate), bits per second.
-pub fn remb(p: &dyn rtc::rtcp::Packet) -> Option<f64> {
-    p.as_any()
-        .downcast_ref::<ReceiverEstimatedMaximumBitrate>()
-        .map(|r| f64::from(r.bitrate))
-}
+    /// The far end opened a channel: ours when we answered its offer and have none yet. Any
+    /// other (a second one, another label, one while we made our own) is closed at once, so a
+    /// peer can neither replace our channel nor park data in channels nobody reads.
+    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        let label = dc.label().await.unwrap_or_default();
+        {
+            let mut slot = pipeline::lock(&self.shared.data);
+            if takes_remote_channel(&label, slot.is_some()) {
+                *slot = Some(data::attach(dc, data_notify(self.id, &self.tx)));
+                return;
+            }
+        }
+        tracing::warn!("the far end opened a data channel we did not agree to; closing it");
+        if let Err(e) = dc.close().await {
+            tracing::debug!("closing a refused data channel: {e}");
+        }
+    }
 
-/// A REMB for this SSRC.
-pub fn remb_packet(media_ssrc: u32, bps: f64) -> Vec<Box<dyn rtc::rtcp::Packet>> {
-    vec![Box::new(ReceiverEstimatedMaximumBitrate {
-        sender_ssrc: 0,
-        bitrate: bps as f32,
-        ssrcs: vec![media_ssrc],
-    })]
-}
-
-/// A PLI for this SSRC.
-pub fn pli(media_ssrc: u32) -> Vec<Box<dyn rtc::rtcp::Packet>> {
-    vec![Box::new(PictureLossIndication {
-        sender_ssrc: 0,
-        media_ssrc,
-    })]
-}
-
-/// A local track and what is needed to write to it.
-pub struct LocalTrack {
-    pub track: Arc<TrackLocalStaticSample>,
-    pub sender: Arc<dyn RtpSender>,
-    pub ssrc: u32,
-}
-
-impl LocalTrack {
-    /// The payload type the far end negotiated (not necessarily the one we registered:
-    /// research/chromium-interop.md, pitfall 3).
-    pub async fn payload_type(&self) -> Option<u8> {
-        let params = self.sender.get_parameters().await.ok()?;
-        params.rtp_parameters.codecs.first().map(|c| c.payload_type)
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let shared = self.shared.clone();
+        match track.kind().await {
+            RtpCodecKind::Video => {
+                // By m-line: a browser's screen in a voice call is its first video track to
+                // arrive (the camera's m-line is inactive), yet it is the screen.
+                let kind = match self.on_screen_line(&track).await {
+                    Some(false) => VideoKind::Camera,
+                    Some(true) => VideoKind::Screen,
+                    // Not told by its place: our engines name the screen's track `…-screen`.
+                    None if track.track_id().await.ends_with("-screen") => VideoKind::Screen,
+                    None => VideoKind::Camera,
+                };
+                tokio::spawn(pipeline::receive_video(shared, track, kind));
+            }
+            RtpCodecKind::Audio => {
+                tokio::spawn(pipeline::receive_audio(shared, track));
+            }
+            _ => {}
+        }
     }
 }
 
-/// Builds a peer connection bound to `bind` (e.g. `127.0.0.1:0` or `0.0.0.0:0`).
-pub async fn build(
-    ice_servers: &[switchboard_protocol::IceServer],
-    bind: &str,
-    handler: Arc<dyn PeerConnectionEventHandler>,
-) -> anyhow::Result<Arc<dyn PeerConnection>> {
-    let mut media = MediaEngine::default();
-    media.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: video_codec(),
-            payload_type: 102,
-        },
-        RtpCodecKind::Video,
-    )?;
-    media.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: audio_codec(),
-            payload_type: 111,
-        },
-        RtpCodecKind::Audio,
-    )?;
-    // No send-side congestion control from rtc 0.21 for now: its congestion-control
-    // interceptor (TWCC + GCC) added ~270 ms of latency to loopback calls and made audio late
-    // (measured: video p50 274 ms vs 8 ms without it), and its loss half misreads 5 % loss as
-    // 15–30 %. The bitrate follows RTCP receiver reports instead (crate::feedback, libwebrtc's
-    // loss-based rules). See docs/engine.md.
-    let registry = register_default_interceptors(Registry::new(), &mut media)?
-        // Ask for each lost packet at most three times: unbounded repeats flood a congested
-        // link with NACKs and retransmissions of retransmissions (measured under a 300 kbit/s
-        // cap: three times more packets dropped than delivered).
-        .with(
-            Slot::NackGenerator,
-            NackGeneratorBuilder::new()
-                .with_max_nacks_per_packet(3)
-                .build(),
-        );
-    let registry = registry.with(Slot::from(14_000), FeedbackToApp::default());
-
-    let config = RTCConfigurationBuilder::new()
-        .with_ice_servers(
-            ice_servers
-                .iter()
-                .map(|s| RTCIceServer {
-                    urls: s.urls.clone(),
-                    username: s.username.clone().unwrap_or_default(),
-                    credential: s.credential.clone().unwrap_or_default(),
-                })
-                .collect(),
-        )
-        .build();
-    // Answer as the DTLS server: the offerer opens the handshake and our reply leaves from the
-    // read path, avoiding webrtc 0.21's ~190 ms client-side stall on the answering side
-    // (research/chromium-interop.md, pitfall 1).
-    let settings = SettingEngineBuilder::new()
-        .with_answering_dtls_role(RTCDtlsRole::Server)
-        .build();
-    let pc = PeerConnectionBuilder::new()
-        .with_configuration(config)
-        .with_media_engine(media)
-        .with_setting_engine(settings)
-        .with_interceptor_registry(registry)
-        .with_handler(handler)
-        .with_udp_addrs(vec![bind.to_owned()])
-        // A file sent over the data channel waits for room instead of filling memory.
-        .with_data_channel_send_buffer_limit(1 << 20)
-        .build()
-        .await?;
-    Ok(Arc::new(pc))
+/// Whether a data channel the far end opened becomes the call's: only ours by its label, and
+/// only while we have none.
+fn takes_remote_channel(label: &str, have_one: bool) -> bool {
+    label == data::LABEL && !have_one
 }
 
-/// Adds our audio or video track; `name` (`audio`, `video`, `screen`) ends its track id, which
-/// tells the far end which video track is the screen.
-pub async fn add_track(
-    pc: &Arc<dyn PeerConnection>,
-    kind: RtpCodecKind,
-    stream: &str,
-    name: &str,
-) -> anyhow::Result<LocalTrack> {
-    let ssrc = rand::random::<u32>();
-    let codec = match kind {
-        RtpCodecKind::Video => video_codec(),
-        _ => audio_codec(),
-    };
-    let track = Arc::new(TrackLocalStaticSample::new(
-        Instant::now(),
-        MediaStreamTrack::new(
-            stream.to_owned(),
-            format!("{stream}-{name}"),
-            name.to_owned(),
-            kind,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
-                    ..Default::default()
-                },
-                codec,
-                ..Default::default()
-            }],
-        ),
-    )?);
-    let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
-    Ok(LocalTrack {
-        track,
-        sender,
-        ssrc,
+fn data_notify(
+    id: PeerId,
+    tx: &mpsc::UnboundedSender<PeerEvent>,
+) -> Arc<dyn Fn(DataEvent) + Send + Sync> {
+    let tx = tx.clone();
+    Arc::new(move |e| {
+        let _ = tx.send(PeerEvent::Data(id, e));
     })
+}
+
+fn to_wire(init: RTCIceCandidateInit) -> Option<IceCandidate> {
+    Some(IceCandidate {
+        candidate: CandidateLine::new(init.candidate).ok()?,
+        sdp_mid: init.sdp_mid.and_then(|m| Label::new(m).ok()),
+        sdp_mline_index: init.sdp_mline_index,
+        username_fragment: init.username_fragment.and_then(|u| Label::new(u).ok()),
+    })
+}
+
+fn from_wire(c: IceCandidate) -> RTCIceCandidateInit {
+    RTCIceCandidateInit {
+        candidate: c.candidate.into(),
+        sdp_mid: c.sdp_mid.map(Into::into),
+        sdp_mline_index: c.sdp_mline_index,
+        username_fragment: c.username_fragment.map(Into::into),
+        ..Default::default()
+    }
+}
+
+/// One remote member's connection: the webrtc-rs peer connection with its media tasks. Its
+/// negotiation state (who offers, what waits) is the core's (`crate::core::negotiation`).
+pub struct Peer {
+    pub id: PeerId,
+    pub user: UserId,
+    pub pc: Arc<dyn PeerConnection>,
+    pub shared: Arc<PeerShared>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Our video sender, to find its transceiver for an audio↔video renegotiation.
+    video_sender: Option<RTCRtpSenderId>,
+}
+
+/// Everything needed to make peers.
+pub struct PeerFactory {
+    pub ice_servers: Vec<IceServer>,
+    pub bind: String,
+    pub events: mpsc::UnboundedSender<PeerEvent>,
+    pub capture: Arc<Capture>,
+    pub advertise: Option<Advertise>,
+}
+
+impl PeerFactory {
+    async fn build(&self, id: PeerId, user: &UserId) -> anyhow::Result<Peer> {
+        let tx = self.events.clone();
+        let shared = PeerShared::new(
+            user.as_str(),
+            id.0,
+            self.capture.mixer.clone(),
+            Box::new(move |kind, at| {
+                let _ = tx.send(PeerEvent::FirstMedia(id, kind, at));
+            }),
+        );
+        let handler = Arc::new(Handler {
+            id,
+            tx: self.events.clone(),
+            shared: shared.clone(),
+            advertise: self.advertise.clone(),
+            pc: std::sync::OnceLock::new(),
+        });
+        let pc = rtc_builder::build(&self.ice_servers, &self.bind, handler.clone()).await?;
+        let _ = handler.pc.set(Arc::downgrade(&pc));
+        Ok(Peer {
+            id,
+            user: user.clone(),
+            pc,
+            shared,
+            tasks: Vec::new(),
+            video_sender: None,
+        })
+    }
+
+    /// Adds our audio, camera and screen tracks and starts their (gated) senders. The screen's
+    /// m-line is always there (`sendrecv`, silent until we share): starting and stopping a
+    /// share needs no renegotiation, and either side may share in an audio call too.
+    async fn add_tracks(&self, p: &mut Peer) -> anyhow::Result<()> {
+        // Unique across engines: webrtc 0.21 routes RTCP by track id and checks remote tracks
+        // first, so a far-end track with the same id as ours would swallow our PLIs.
+        let stream = format!("sb-{:016x}", rand::random::<u64>());
+        let audio = rtc_builder::add_track(&p.pc, RtpCodecKind::Audio, &stream, "audio").await?;
+        let video = rtc_builder::add_track(&p.pc, RtpCodecKind::Video, &stream, "video").await?;
+        let screen = rtc_builder::add_track(&p.pc, RtpCodecKind::Video, &stream, "screen").await?;
+        p.video_sender = Some(video.sender.id());
+        p.tasks.push(tokio::spawn(pipeline::send_video(
+            p.shared.clone(),
+            screen,
+            self.capture.screen.subscribe(),
+            self.capture.profile.subscribe(),
+            VideoKind::Screen,
+        )));
+        p.tasks.push(tokio::spawn(pipeline::send_audio(
+            p.shared.clone(),
+            audio,
+            self.capture.audio.subscribe(),
+        )));
+        p.tasks.push(tokio::spawn(pipeline::send_video(
+            p.shared.clone(),
+            video,
+            self.capture.video.subscribe(),
+            self.capture.profile.subscribe(),
+            VideoKind::Camera,
+        )));
+        Ok(())
+    }
+
+    /// A peer that offers (the video m-line `inactive` in an audio call): returns it with the
+    /// offer SDP.
+    pub async fn offerer(
+        &self,
+        id: PeerId,
+        user: &UserId,
+        video: bool,
+    ) -> anyhow::Result<(Peer, String)> {
+        let mut p = self.build(id, user).await?;
+        self.add_tracks(&mut p).await?;
+        p.set_video_direction(video).await?;
+        // The data channel goes into the first offer, so the answer brings SCTP up with the
+        // rest of the transport while the callee rings.
+        let dc = p.pc.create_data_channel(data::LABEL, None).await?;
+        let channel = data::attach(dc, data_notify(id, &self.events));
+        *pipeline::lock(&p.shared.data) = Some(channel);
+        let offer = p.pc.create_offer(None).await?;
+        p.pc.set_local_description(offer.clone()).await?;
+        Ok((p, offer.sdp))
+    }
+
+    /// A peer that answers this offer (`video`: the call's media): returns it with the answer
+    /// SDP.
+    pub async fn answerer(
+        &self,
+        id: PeerId,
+        user: &UserId,
+        offer: &str,
+        video: bool,
+    ) -> anyhow::Result<(Peer, String)> {
+        let mut p = self.build(id, user).await?;
+        p.pc.set_remote_description(RTCSessionDescription::offer(offer.to_owned())?)
+            .await?;
+        // After the remote offer: webrtc 0.21 then reuses the offer's transceivers
+        // (research/chromium-interop.md, pitfall 8).
+        self.add_tracks(&mut p).await?;
+        // In a voice call the camera's m-line is answered `inactive`: webrtc 0.21 would
+        // answer `sendrecv` even to an `inactive` offer, which Chromium refuses ("Incompatible
+        // receive direction").
+        p.set_video_direction(video).await?;
+        let answer = p.pc.create_answer(None).await?;
+        p.pc.set_local_description(answer.clone()).await?;
+        p.note_video_direction().await;
+        Ok((p, answer.sdp))
+    }
+}
+
+impl Peer {
+    /// Applies the far end's answer.
+    pub async fn set_answer(&self, sdp: &str) -> anyhow::Result<()> {
+        self.pc
+            .set_remote_description(RTCSessionDescription::answer(sdp.to_owned())?)
+            .await?;
+        self.note_video_direction().await;
+        Ok(())
+    }
+
+    /// Notes in the stats whether the video m-line now carries pictures.
+    async fn note_video_direction(&self) {
+        for t in self.pc.get_transceivers().await {
+            if let Ok(Some(sender)) = t.sender().await
+                && Some(sender.id()) == self.video_sender
+                && let Ok(d) = t.current_direction().await
+            {
+                let on = !matches!(
+                    d,
+                    RTCRtpTransceiverDirection::Inactive | RTCRtpTransceiverDirection::Unspecified
+                );
+                self.shared.update(|s| s.video.negotiated = on);
+            }
+        }
+    }
+
+    /// Sets our video m-line to send and receive (a video call) or to nothing (an audio call).
+    async fn set_video_direction(&self, video: bool) -> anyhow::Result<()> {
+        let direction = if video {
+            RTCRtpTransceiverDirection::Sendrecv
+        } else {
+            RTCRtpTransceiverDirection::Inactive
+        };
+        for t in self.pc.get_transceivers().await {
+            if let Ok(Some(sender)) = t.sender().await
+                && Some(sender.id()) == self.video_sender
+            {
+                t.set_direction(direction).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An audio↔video switch as an SDP re-offer on the same connection (same ICE and DTLS):
+    /// the video m-line becomes `inactive` or `sendrecv`.
+    pub async fn reoffer(&self, video: bool) -> anyhow::Result<String> {
+        self.set_video_direction(video).await?;
+        let offer = self.pc.create_offer(None).await?;
+        self.pc.set_local_description(offer.clone()).await?;
+        Ok(offer.sdp)
+    }
+
+    /// Answers the far end's re-offer on this connection.
+    pub async fn answer_reoffer(&self, offer: &str, video: bool) -> anyhow::Result<String> {
+        self.pc
+            .set_remote_description(RTCSessionDescription::offer(offer.to_owned())?)
+            .await?;
+        self.set_video_direction(video).await?;
+        let answer = self.pc.create_answer(None).await?;
+        self.pc.set_local_description(answer.clone()).await?;
+        self.note_video_direction().await;
+        Ok(answer.sdp)
+    }
+
+    /// A remote candidate (the core holds it until the remote description is set).
+    pub async fn add_candidate(&self, c: IceCandidate) {
+        if let Err(e) = self.pc.add_ice_candidate(from_wire(c)).await {
+            tracing::warn!("remote candidate refused: {e}");
+        }
+    }
+
+    /// What the media senders may send now.
+    pub fn set_gates(&self, g: Gates) {
+        self.shared.sending.store(g.sending, Ordering::Relaxed);
+        self.shared.screen_on.store(g.screen, Ordering::Relaxed);
+        self.shared
+            .audio_muted
+            .store(g.audio_muted, Ordering::Relaxed);
+        self.shared
+            .video_muted
+            .store(g.video_muted, Ordering::Relaxed);
+    }
+
+    pub async fn close(mut self) {
+        self.shared.sending.store(false, Ordering::Relaxed);
+        pipeline::lock(&self.shared.mixer).remove(self.id.0);
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!("closing a peer connection: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_first_channel_is_taken_from_the_far_end() {
+        assert!(takes_remote_channel(data::LABEL, false));
+        assert!(
+            !takes_remote_channel(data::LABEL, true),
+            "a second one replaces nothing"
+        );
+        assert!(!takes_remote_channel("exfil", false));
+    }
 }

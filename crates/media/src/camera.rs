@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use nokhwa::utils::{ApiBackend, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType};
 
 use crate::convert::{PixelFormat, fit, to_i420};
-use crate::devices::{DeviceError, DeviceInfo, DeviceKind};
+use crate::device::{DeviceError, DeviceInfo, DeviceKind};
 use crate::pattern::PatternCamera;
 use crate::video::I420Frame;
 

@@ -5,61 +5,14 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rubato::{FftFixedIn, Resampler};
 
 use crate::audio::{FRAME, RATE, ToneMicrophone};
-
-/// A device that cannot be used, said plainly.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DeviceError {
-    #[error("no {kind} called {id:?} (see the device list)")]
-    NotFound { kind: &'static str, id: String },
-    #[error("cannot open {id}: {reason}")]
-    CannotOpen { id: String, reason: String },
-}
-
-/// One device as a user picks it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DeviceInfo {
-    /// Stable across runs and hot-plugs: what settings store.
-    pub id: String,
-    pub name: String,
-    pub kind: DeviceKind,
-    pub synthetic: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceKind {
-    Camera,
-    Microphone,
-    Speaker,
-}
-
-/// The devices that always exist (agents use them for test calls).
-pub fn synthetic_devices() -> Vec<DeviceInfo> {
-    let d = |id: &str, name: &str, kind| DeviceInfo {
-        id: id.into(),
-        name: name.into(),
-        kind,
-        synthetic: true,
-    };
-    vec![
-        d("pattern", "Test pattern (synthetic)", DeviceKind::Camera),
-        d(
-            "tone",
-            "Tone with timing marks (synthetic)",
-            DeviceKind::Microphone,
-        ),
-        d(
-            "file:PATH",
-            "A WAV file played as the microphone",
-            DeviceKind::Microphone,
-        ),
-        d("meter", "Level meter (synthetic)", DeviceKind::Speaker),
-    ]
-}
+pub use crate::device::{
+    DeviceChange, DeviceError, DeviceInfo, DeviceKind, diff, synthetic_devices,
+};
 
 /// Every device a call can use: the synthetic ones first, then the sound cards and cameras.
 pub fn all_devices() -> Vec<DeviceInfo> {
@@ -67,6 +20,26 @@ pub fn all_devices() -> Vec<DeviceInfo> {
     all.extend(crate::sound::sound_devices());
     all.extend(crate::camera::camera_devices());
     all
+}
+
+/// Polls the device list every `every` on a thread of its own and reports changes until the
+/// receiver is dropped.
+pub fn watch(every: Duration) -> std::sync::mpsc::Receiver<DeviceChange> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut known = all_devices();
+        loop {
+            std::thread::sleep(every);
+            let now = all_devices();
+            for change in diff(&known, &now) {
+                if tx.send(change).is_err() {
+                    return;
+                }
+            }
+            known = now;
+        }
+    });
+    rx
 }
 
 /// A source of 20 ms, 48 kHz mono frames.
@@ -277,5 +250,56 @@ mod tests {
         let f = mic.frame();
         let crossings = f.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
         assert!((36..=44).contains(&crossings), "{crossings} crossings");
+    }
+}
+
+#[cfg(test)]
+mod listing_tests {
+    use super::*;
+
+    fn dev(id: &str) -> DeviceInfo {
+        DeviceInfo {
+            id: id.into(),
+            name: id.into(),
+            kind: DeviceKind::Microphone,
+            synthetic: false,
+        }
+    }
+
+    #[test]
+    fn hot_plug_is_a_diff_of_lists() {
+        let before = [dev("audio:usb-1"), dev("audio:hdmi")];
+        let after = [dev("audio:hdmi"), dev("audio:usb-2")];
+        assert_eq!(
+            diff(&before, &after),
+            vec![
+                DeviceChange::Removed(dev("audio:usb-1")),
+                DeviceChange::Added(dev("audio:usb-2"))
+            ]
+        );
+        assert!(diff(&after, &after).is_empty());
+    }
+
+    #[test]
+    fn the_list_has_the_synthetic_devices_and_only_sound_cards_that_open() {
+        let all = all_devices();
+        for id in ["pattern", "tone", "meter"] {
+            assert!(all.iter().any(|d| d.id == id), "{id} missing from {all:?}");
+        }
+        // Whatever this machine has, a listed sound card opened its default configuration;
+        // ALSA's phantom "default" on a card-less machine is not among them.
+        for d in all.iter().filter(|d| !d.synthetic) {
+            assert!(d.id.starts_with("audio:"), "{d:?}");
+        }
+        // One id per device and direction (a headset is both a microphone and a speaker).
+        let keys: Vec<(String, String)> = all
+            .iter()
+            .map(|d| (format!("{:?}", d.kind), d.id.clone()))
+            .collect();
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(keys.len(), unique.len(), "duplicate ids: {keys:?}");
+        assert!(!all.iter().any(|d| d.id.ends_with(":null")), "{all:?}");
     }
 }

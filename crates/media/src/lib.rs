@@ -16,6 +16,7 @@ pub mod audio;
 pub mod camera;
 pub mod convert;
 pub mod cue;
+pub mod device;
 pub mod devices;
 pub mod h264;
 pub mod jitter;

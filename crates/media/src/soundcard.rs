@@ -16,7 +16,7 @@ use cpal::{FromSample, Sample, SampleFormat, SizedSample};
 use rubato::{FftFixedIn, FftFixedOut, Resampler};
 
 use crate::audio::{FRAME, RATE};
-use crate::devices::{DeviceError, DeviceKind};
+use crate::device::{DeviceError, DeviceKind};
 
 /// Ring capacity: 200 ms at the device rate. More than that queued means the reader stalled;
 /// the oldest audio is dropped rather than letting latency grow.

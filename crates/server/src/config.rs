@@ -230,7 +230,7 @@ impl Config {
         if let Some(bad) = self
             .trusted_proxies
             .iter()
-            .find(|p| crate::throttle::parse_network(p).is_none())
+            .find(|p| parse_network(p).is_none())
         {
             return Err(ConfigError::Invalid(format!(
                 "trusted_proxies: {bad:?} is not an address or a network (10.0.0.0/8)"
@@ -338,6 +338,13 @@ impl Config {
         candidates.push("/usr/share/switchboard-server/widget".into());
         candidates.into_iter().find(|d| built(d))
     }
+}
+
+/// An address or a network, as `trusted_proxies` names them.
+pub fn parse_network(s: &str) -> Option<ipnet::IpNet> {
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 #[cfg(test)]

@@ -13,14 +13,7 @@ use axum::http::HeaderMap;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
-use crate::config::Config;
-
-/// An address or a network, as `trusted_proxies` names them.
-pub fn parse_network(s: &str) -> Option<IpNet> {
-    s.parse::<IpNet>()
-        .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
-}
+use crate::config::{Config, parse_network};
 
 /// The part of an address that identifies one caller: the address itself for IPv4, its /64
 /// network for IPv6.

@@ -1,0 +1,190 @@
+//! The media that flows through a peer connection, one job per file over the per-peer state
+//! here ([`PeerShared`]): `capture` (the local sources, shared by all peers, with echo
+//! cancellation), `send` (one encoder per peer and track, following its own bitrate
+//! estimate, keyframes on request), `receive` (RTP → assembler → OpenH264 with PLI, and RTP →
+//! jitter buffer → Opus with FEC and PLC → the mixer).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use switchboard_media::{I420Frame, Mixer, Stamp};
+use tokio::sync::broadcast;
+
+use crate::rtc_builder::START_BPS;
+use crate::stats::{Latencies, PeerStats};
+
+mod capture;
+mod receive;
+mod send;
+
+pub use capture::Capture;
+pub use receive::{receive_audio, receive_video};
+pub use send::{send_audio, send_video};
+
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A decoded picture from a remote member, for the video bridge and the tests.
+#[derive(Debug, Clone)]
+pub struct RemoteFrame {
+    pub picture: Arc<I420Frame>,
+    /// The pattern's stamp, when the sender is a pattern camera.
+    pub stamp: Option<Stamp>,
+    pub decoded_at: Instant,
+}
+
+/// The two video tracks of a peer connection: the camera, and a shared screen or window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoKind {
+    Camera,
+    Screen,
+}
+
+/// The screen encoder's ceiling (1080p screen content stays legible well below it), and its
+/// frame-rate range: text needs sharpness more than motion.
+pub const SCREEN_MAX_BPS: u64 = 2_500_000;
+pub const SCREEN_MAX_FPS: u32 = 15;
+pub const SCREEN_MIN_FPS: u32 = 5;
+
+impl VideoKind {
+    fn stats(self, s: &mut PeerStats) -> &mut crate::stats::VideoStats {
+        match self {
+            Self::Camera => &mut s.video,
+            Self::Screen => &mut s.screen,
+        }
+    }
+
+    fn target(self, sh: &PeerShared) -> &AtomicU64 {
+        match self {
+            Self::Camera => &sh.target_bps,
+            Self::Screen => &sh.screen_bps,
+        }
+    }
+
+    /// Nothing of this kind goes out now (camera off or muted; no screen shared).
+    fn off(self, sh: &PeerShared) -> bool {
+        match self {
+            Self::Camera => sh.video_muted.load(Ordering::Relaxed),
+            Self::Screen => !sh.screen_on.load(Ordering::Relaxed),
+        }
+    }
+
+    fn frames(self, sh: &PeerShared) -> &broadcast::Sender<RemoteFrame> {
+        match self {
+            Self::Camera => &sh.frames,
+            Self::Screen => &sh.screen_frames,
+        }
+    }
+
+    fn latency(self, sh: &PeerShared) -> &Mutex<Latencies> {
+        match self {
+            Self::Camera => &sh.video_latency,
+            Self::Screen => &sh.screen_latency,
+        }
+    }
+
+    /// The name of its first picture in `FirstMedia`.
+    fn media(self) -> &'static str {
+        match self {
+            Self::Camera => "video",
+            Self::Screen => "screen",
+        }
+    }
+}
+
+/// What a peer's media tasks share with the engine.
+pub struct PeerShared {
+    /// Media may flow (the call is answered). Nothing is sent before.
+    pub sending: AtomicBool,
+    /// The transport (ICE + DTLS) is up. Frames written before would be dropped inside the
+    /// stack yet counted as sent: a lost DTLS flight delays it by a second.
+    pub transport_up: AtomicBool,
+    pub audio_muted: AtomicBool,
+    pub video_muted: AtomicBool,
+    /// Our screen share goes to this member.
+    pub screen_on: AtomicBool,
+    /// Ask the video receiver to drop its decoder state (then it asks for a keyframe).
+    pub reset_decoder: AtomicBool,
+    pub stats: Mutex<PeerStats>,
+    /// The bitrate the video encoder follows (from receiver reports), bits per second.
+    pub target_bps: AtomicU64,
+    /// The same for the screen-share encoder.
+    pub screen_bps: AtomicU64,
+    /// Decoded remote pictures.
+    pub frames: broadcast::Sender<RemoteFrame>,
+    /// Decoded pictures of the member's screen share.
+    pub screen_frames: broadcast::Sender<RemoteFrame>,
+    /// Called at the first media from this peer (video picture or audio frame): kind, when.
+    pub first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
+    /// The data channel, once created (offerer) or announced (answerer).
+    pub data: Mutex<Option<crate::data::Channel>>,
+    /// Where this member's decoded audio goes, under `key`.
+    pub mixer: Arc<Mutex<Mixer>>,
+    pub key: u64,
+    video_latency: Mutex<Latencies>,
+    screen_latency: Mutex<Latencies>,
+    audio_latency: Mutex<Latencies>,
+}
+
+impl PeerShared {
+    pub fn new(
+        user: &str,
+        key: u64,
+        mixer: Arc<Mutex<Mixer>>,
+        first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            sending: AtomicBool::new(false),
+            transport_up: AtomicBool::new(false),
+            audio_muted: AtomicBool::new(false),
+            video_muted: AtomicBool::new(false),
+            screen_on: AtomicBool::new(false),
+            reset_decoder: AtomicBool::new(false),
+            stats: Mutex::new(PeerStats {
+                user: user.to_owned(),
+                ..Default::default()
+            }),
+            target_bps: AtomicU64::new(START_BPS as u64),
+            screen_bps: AtomicU64::new(START_BPS as u64),
+            // Room for a consumer (the video bridge, a test) that is briefly busy.
+            frames: broadcast::channel(16).0,
+            screen_frames: broadcast::channel(16).0,
+            first_media,
+            data: Mutex::new(None),
+            mixer,
+            key,
+            video_latency: Mutex::new(Latencies::default()),
+            screen_latency: Mutex::new(Latencies::default()),
+            audio_latency: Mutex::new(Latencies::default()),
+        })
+    }
+
+    pub fn stats(&self) -> PeerStats {
+        let mut s = lock(&self.stats).clone();
+        s.video.latency_ms_p50 = lock(&self.video_latency).p50();
+        s.audio.latency_ms_p50 = lock(&self.audio_latency).p50();
+        s.video.target_bps = self.target_bps.load(Ordering::Relaxed);
+        s.screen.latency_ms_p50 = lock(&self.screen_latency).p50();
+        s.screen.target_bps = self.screen_bps.load(Ordering::Relaxed);
+        s
+    }
+
+    /// Media goes out: the call is answered and the transport is up.
+    fn may_send(&self) -> bool {
+        self.sending.load(Ordering::Relaxed) && self.transport_up.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn update(&self, f: impl FnOnce(&mut PeerStats)) {
+        f(&mut lock(&self.stats));
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicked media task must not take the stats down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
