@@ -7,8 +7,8 @@ use serde::Serialize;
 use switchboard_protocol::{CallMedia, EndWrapUp, SetAgentState, Transfer};
 use tauri::{Manager, State};
 
-use crate::console::{Account, CmdResult, CommandError, Console, Settings};
-use crate::history::{CallRow, HistoryQuery, MessageRow};
+use switchboard_console::console::{Account, CmdResult, CommandError, Console, Settings};
+use switchboard_console::history::{CallRow, HistoryQuery, MessageRow};
 
 type C<'a> = State<'a, Arc<Console>>;
 
@@ -52,7 +52,7 @@ pub fn settings(c: C<'_>) -> Settings {
 pub fn set_preferences(
     c: C<'_>,
     app: tauri::AppHandle,
-    preferences: crate::console::Preferences,
+    preferences: switchboard_console::console::Preferences,
 ) -> CmdResult<()> {
     c.set_preferences(preferences)?;
     // The tray's language and the global keys follow at once.
@@ -66,7 +66,7 @@ pub async fn test_sound(
     c: C<'_>,
     cue: switchboard_media::Cue,
     device: Option<String>,
-) -> CmdResult<crate::sounds::SoundTest> {
+) -> CmdResult<switchboard_console::sounds::SoundTest> {
     c.test_sound(cue, device.as_deref()).await
 }
 
@@ -121,7 +121,9 @@ pub async fn invite(c: C<'_>, call_id: String, users: Vec<String>) -> CmdResult<
 
 /// What can be shared (screens and windows, with thumbnails).
 #[tauri::command]
-pub async fn screen_sources(c: C<'_>) -> CmdResult<Vec<crate::console::ScreenSourceView>> {
+pub async fn screen_sources(
+    c: C<'_>,
+) -> CmdResult<Vec<switchboard_console::console::ScreenSourceView>> {
     c.screen_sources().await
 }
 
@@ -270,7 +272,7 @@ pub async fn export_history(c: C<'_>, query: HistoryQuery, path: String) -> CmdR
 }
 
 #[tauri::command]
-pub async fn video_endpoint(c: C<'_>) -> CmdResult<crate::video::Endpoint> {
+pub async fn video_endpoint(c: C<'_>) -> CmdResult<switchboard_console::video::Endpoint> {
     c.video_endpoint().await
 }
 

@@ -17,7 +17,7 @@ use tauri::{AppHandle, Manager};
 use tauri_plugin_global_shortcut::{GlobalShortcutExt, Shortcut, ShortcutState};
 use tauri_plugin_notification::NotificationExt;
 
-use crate::console::{Console, Settings, Ui, UiEvent};
+use switchboard_console::console::{Console, Settings, Ui, UiEvent};
 
 /// The app's identifier in tauri.conf.json.
 pub const BASE_IDENTIFIER: &str = "io.switchboard.console";

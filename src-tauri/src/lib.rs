@@ -4,12 +4,10 @@
 
 mod codec;
 mod commands;
-pub mod console;
 pub mod desktop;
-pub mod history;
-pub mod sounds;
 pub mod updates;
-pub mod video;
+
+use switchboard_console::console;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -374,7 +374,7 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
 }
 
 fn in_call<R: Runtime>(app: &AppHandle<R>) -> bool {
-    app.try_state::<std::sync::Arc<crate::console::Console>>()
+    app.try_state::<std::sync::Arc<switchboard_console::console::Console>>()
         .is_some_and(|c| c.in_call())
 }
 

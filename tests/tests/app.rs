@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use switchboard_app::console::{Console, Ui, UiEvent};
-use switchboard_app::history::HistoryQuery;
+use switchboard_console::console::{Console, Ui, UiEvent};
+use switchboard_console::history::HistoryQuery;
 use switchboard_protocol::CallMedia;
 use switchboard_tests::calls::Side;
 use switchboard_tests::server::DevServer;
@@ -247,7 +247,7 @@ async fn the_console_signs_in_calls_shows_pictures_and_keeps_the_history() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ringer_rings_until_answered_and_an_auto_answer_announces_itself() {
-    use switchboard_app::console::{AutoAnswer, Preferences};
+    use switchboard_console::console::{AutoAnswer, Preferences};
     use switchboard_media::Cue;
 
     let server = DevServer::start("").unwrap();

@@ -123,7 +123,7 @@ impl History {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./src-tauri/migrations").run(&pool).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
         let history = Self { pool };
         let marked = history.mark_abnormal().await?;
         Ok((history, marked))

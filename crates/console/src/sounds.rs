@@ -113,7 +113,7 @@ impl Sounds {
     pub async fn test(&self, device: &str, cue: Cue, volume: u8) -> CmdResult<SoundTest> {
         let player = CuePlayer::start(device, cue, volume)
             .map_err(|e| CommandError::new("device", format!("{device}: {e}")))?;
-        let played = tauri::async_runtime::spawn_blocking(move || {
+        let played = tokio::task::spawn_blocking(move || {
             if cue.loops() {
                 // One ring period is enough to judge a ringer.
                 std::thread::sleep(std::time::Duration::from_secs(3));

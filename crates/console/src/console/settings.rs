@@ -1,0 +1,187 @@
+//! What the agent set: server, devices, auto-answer, screen pop, shortcuts, recording.
+
+use serde::{Deserialize, Serialize};
+use switchboard_engine::VideoProfile;
+use switchboard_protocol::CallKind;
+
+/// What the agent set, kept in the profile's data directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: String,
+    pub user: String,
+    pub camera: String,
+    pub microphone: String,
+    pub speaker: String,
+    pub video_profile: String,
+    pub auto_answer: AutoAnswer,
+    /// Opened on answer (a CRM's screen pop): `{caller}`, `{business}`, `{call_id}` are filled in.
+    pub screen_pop_url: String,
+    /// Run on answer, with `SB_CALLER`, `SB_BUSINESS`, `SB_CALL_ID` in its environment (never
+    /// pasted into the command line: a caller's name cannot inject anything).
+    pub screen_pop_command: String,
+    /// The ringer's speaker; empty: the call's speaker.
+    pub ringer: String,
+    /// 0–100.
+    pub ring_volume: u8,
+    /// A short tone when a call answers itself.
+    pub announce_tone: bool,
+    /// The UI's language (`en`, `zh-CN`): the tray and notifications speak it too.
+    pub language: String,
+    pub shortcuts: Shortcuts,
+    /// Where recordings go; empty: `recordings` in the profile's data directory.
+    pub recordings_dir: String,
+    /// What a recording holds.
+    pub record_media: switchboard_media::RecordMedia,
+    /// Burn the agent's id and the time into recorded pictures.
+    pub record_watermark: bool,
+}
+
+/// Keys that answer, hang up and mute from anywhere on the desktop (X11, Windows, macOS;
+/// Wayland has no global keys). An empty key is not registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Shortcuts {
+    pub global: bool,
+    pub answer: String,
+    pub hangup: String,
+    pub mute: String,
+}
+
+impl Default for Shortcuts {
+    fn default() -> Self {
+        Self {
+            global: true,
+            answer: "CommandOrControl+Alt+A".into(),
+            hangup: "CommandOrControl+Alt+H".into(),
+            mute: "CommandOrControl+Alt+M".into(),
+        }
+    }
+}
+
+/// What the settings page saves in one go (devices and the video profile apply one by one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    pub auto_answer: AutoAnswer,
+    pub screen_pop_url: String,
+    pub screen_pop_command: String,
+    pub ringer: String,
+    pub ring_volume: u8,
+    pub announce_tone: bool,
+    pub language: String,
+    pub shortcuts: Shortcuts,
+    pub recordings_dir: String,
+    pub record_media: switchboard_media::RecordMedia,
+    pub record_watermark: bool,
+}
+
+impl From<Settings> for Preferences {
+    fn from(s: Settings) -> Self {
+        Self {
+            auto_answer: s.auto_answer,
+            screen_pop_url: s.screen_pop_url,
+            screen_pop_command: s.screen_pop_command,
+            ringer: s.ringer,
+            ring_volume: s.ring_volume,
+            announce_tone: s.announce_tone,
+            language: s.language,
+            shortcuts: s.shortcuts,
+            recordings_dir: s.recordings_dir,
+            record_media: s.record_media,
+            record_watermark: s.record_watermark,
+        }
+    }
+}
+
+/// Which calls answer themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoAnswer {
+    #[default]
+    Off,
+    Always,
+    /// Customers from the queue only (contact-center desks).
+    Queue,
+}
+
+impl AutoAnswer {
+    pub fn answers(self, kind: CallKind) -> bool {
+        match self {
+            Self::Off => false,
+            Self::Always => true,
+            Self::Queue => kind == CallKind::Queue,
+        }
+    }
+}
+
+/// What a screen pop knows about the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PopContext {
+    pub caller: String,
+    pub business: Option<String>,
+    pub call_id: String,
+}
+
+/// The screen-pop URL with the call's facts filled in, percent-encoded.
+pub fn screen_pop_url(template: &str, ctx: &PopContext) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    let enc = |v: &str| utf8_percent_encode(v, NON_ALPHANUMERIC).to_string();
+    template
+        .replace("{caller}", &enc(&ctx.caller))
+        .replace("{business}", &enc(ctx.business.as_deref().unwrap_or("")))
+        .replace("{call_id}", &enc(&ctx.call_id))
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: String::new(),
+            user: String::new(),
+            camera: "pattern".into(),
+            microphone: "tone".into(),
+            speaker: "meter".into(),
+            video_profile: VideoProfile::default().to_string(),
+            auto_answer: AutoAnswer::Off,
+            screen_pop_url: String::new(),
+            screen_pop_command: String::new(),
+            ringer: String::new(),
+            ring_volume: 80,
+            announce_tone: true,
+            language: String::new(),
+            shortcuts: Shortcuts::default(),
+            recordings_dir: String::new(),
+            record_media: switchboard_media::RecordMedia::Both,
+            record_watermark: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_protocol::CallKind;
+
+    #[test]
+    fn the_screen_pop_url_carries_the_call_encoded() {
+        let ctx = PopContext {
+            caller: "Ann & Co/张".into(),
+            business: Some("billing".into()),
+            call_id: "n1-42".into(),
+        };
+        assert_eq!(
+            screen_pop_url(
+                "https://crm.example/pop?c={caller}&b={business}&id={call_id}",
+                &ctx
+            ),
+            "https://crm.example/pop?c=Ann%20%26%20Co%2F%E5%BC%A0&b=billing&id=n1%2D42"
+        );
+    }
+
+    #[test]
+    fn auto_answer_takes_what_it_is_set_to() {
+        assert!(!AutoAnswer::Off.answers(CallKind::Queue));
+        assert!(AutoAnswer::Always.answers(CallKind::Direct));
+        assert!(AutoAnswer::Queue.answers(CallKind::Queue));
+        assert!(!AutoAnswer::Queue.answers(CallKind::Direct));
+    }
+}
