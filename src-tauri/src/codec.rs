@@ -15,7 +15,7 @@ use tauri::{AppHandle, Manager, Runtime};
 pub struct CodecDir(pub PathBuf);
 
 /// What the UI shows about the video codec.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct CodecStatus {
     /// `source`: built in; `cisco`: Cisco's binary, downloaded with consent.
     pub build: &'static str,

@@ -13,7 +13,7 @@ use switchboard_console::history::{CallRow, HistoryQuery, MessageRow};
 type C<'a> = State<'a, Arc<Console>>;
 
 /// The build, as the UI shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct AppInfo {
     pub name: &'static str,
     pub version: &'static str,

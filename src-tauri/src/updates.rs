@@ -21,7 +21,7 @@ const FIRST_CHECK: Duration = Duration::from_secs(3);
 const CHECK_EVERY: Duration = Duration::from_secs(6 * 3600);
 
 /// What the UI shows about updates (the `update` event and `update_status`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum UpdateStatus {
     /// Not checked yet.
@@ -59,7 +59,7 @@ pub enum UpdateStatus {
     },
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct UpdateInfo {
     pub version: String,
     pub current: String,

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import App from "./App.svelte";
-import { tauriBackend, type UiEvent } from "./lib/backend";
+import { tauriBackend, type AudioStats, type PeerStats, type UiEvent, type VideoStats } from "./lib/backend";
 import { PROTOCOL_VERSION } from "./generated/protocol";
 
 afterEach(() => {
@@ -338,6 +338,21 @@ describe("the console", () => {
     );
     expect((await screen.findByTestId("share-indicator")).textContent).toContain("Order 7731 — CRM");
     expect(screen.queryByTestId("screen-picker")).toBeNull();
+    // What the share costs and loses: the screen track's own figures, not the camera's.
+    const track = (v: Partial<VideoStats> = {}): VideoStats => ({
+      sent: 0, skipped: 0, received: 0, decoded: 0, in_order: 0, lost: 0, dropped: 0, keyframes_requested: 0,
+      keyframe_requests_received: 0, far_loss: 0, target_bps: 0, send_bps: 0, remote_estimate_bps: 0,
+      latency_ms_p50: null, width: 0, height: 0, negotiated: true, ...v,
+    });
+    const audio: AudioStats = {
+      sent: 0, received: 0, decoded: 0, fec: 0, concealed: 0, lost: 0, late: 0, jitter_ms: 0, marks: 0,
+      latency_ms_p50: null, level_dbfs: -90, recent_level_dbfs: -90,
+    };
+    const peer = (screenStats: VideoStats): PeerStats => ({
+      user: "bob", video: track({ send_bps: 900_000 }), screen: screenStats, audio, rtt_ms: 20, quality: 5,
+    });
+    await send({ type: "stats", call_id: "c-13", peers: [peer(track({ send_bps: 1_200_000, skipped: 3, far_loss: 0.025 }))] });
+    expect((await screen.findByTestId("share-stats")).textContent).toBe("1200 kbit/s · 3 pictures skipped · 2.5% lost");
     // The window closed: the share is off and the agent is told why.
     await send({ type: "screen_share", call_id: "c-13", sharing: false, source: null, reason: "the shared window was closed" });
     await vi.waitFor(() => expect(screen.queryByTestId("share-indicator")).toBeNull());
@@ -346,6 +361,8 @@ describe("the console", () => {
     await send({ type: "member_joined", call_id: "c-13", user: "bob" });
     await send({ type: "remote_media", call_id: "c-13", user: "bob", state: { audio: true, video: false, screen: true, recording: false } });
     expect(await screen.findByText("bob's screen")).toBeTruthy();
+    await send({ type: "stats", call_id: "c-13", peers: [peer(track({ decoded: 140, lost: 2 }))] });
+    expect((await screen.findByTestId("share-in-stats")).textContent).toBe("140 pictures · 2 lost");
     await send({ type: "remote_media", call_id: "c-13", user: "bob", state: { audio: true, video: false, screen: false, recording: false } });
     await vi.waitFor(() => expect(screen.queryByText("bob's screen")).toBeNull());
   });

@@ -141,7 +141,19 @@ fn real_main() -> Result<()> {
             c.args(["test", "-p", "switchboard-protocol", "--test", "golden"]);
             c.env("UPDATE_GOLDEN", "1");
             run(&mut c)?;
-            println!("rewrote crates/protocol/tests/fixtures/ and ui/src/generated/protocol.ts");
+            // The IPC types: the console's and the shell's.
+            for (package, test) in [
+                ("switchboard-console", "the_uis_console_types_are_fresh"),
+                ("switchboard", "the_uis_shell_types_are_fresh"),
+            ] {
+                let mut c = cargo();
+                c.args(["test", "-p", package, "--lib", test]);
+                c.env("UPDATE_GOLDEN", "1");
+                run(&mut c)?;
+            }
+            println!(
+                "rewrote crates/protocol/tests/fixtures/ and ui/src/generated/{{protocol,console,shell}}.ts"
+            );
             Ok(())
         }
     }

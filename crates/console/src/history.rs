@@ -36,7 +36,7 @@ pub struct NewCall {
     pub started_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Outgoing,
@@ -53,7 +53,7 @@ impl Direction {
 }
 
 /// One row of the history, as the UI lists it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct CallRow {
     pub call_id: String,
     pub direction: String,
@@ -71,11 +71,12 @@ pub struct CallRow {
     pub recording_path: Option<String>,
     pub notes: String,
     pub disposition: Option<String>,
+    #[ts(type = "{ quality: number } | null")]
     pub quality: Option<serde_json::Value>,
 }
 
 /// An in-call text message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct MessageRow {
     pub at: i64,
     pub from_user: String,
@@ -83,7 +84,7 @@ pub struct MessageRow {
 }
 
 /// Which calls to list.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct HistoryQuery {
     pub account: String,

@@ -6,6 +6,7 @@
 pub mod console;
 pub mod history;
 pub mod sounds;
+pub mod typescript;
 pub mod video;
 
 pub use console::{Console, Ui, UiEvent};

@@ -84,7 +84,7 @@ pub type Sources =
     Arc<dyn Fn(Tile) -> Pin<Box<dyn Future<Output = Option<Source>> + Send>> + Send + Sync>;
 
 /// The running bridge: where the webview connects.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
 pub struct Endpoint {
     pub url: String,
     pub secret: String,

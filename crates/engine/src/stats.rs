@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// Video, one direction each way with one member.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
 pub struct VideoStats {
     /// Encoded frames we sent to this member.
     pub sent: u64,
@@ -46,7 +46,7 @@ pub struct VideoStats {
 }
 
 /// Audio, likewise.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
 pub struct AudioStats {
     /// 20 ms Opus frames we sent.
     pub sent: u64,
@@ -75,7 +75,7 @@ pub struct AudioStats {
 }
 
 /// One remote member.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
 pub struct PeerStats {
     pub user: String,
     pub video: VideoStats,

@@ -13,7 +13,7 @@ use crate::audio::{FRAME, RATE};
 use crate::devices::{DeviceError, Microphone, Speaker};
 
 /// What to play.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Cue {
     /// A double ring (400 + 450 Hz, 0.4 s on, 0.2 s off, 0.4 s on, 2 s off), until stopped.

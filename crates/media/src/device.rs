@@ -11,7 +11,7 @@ pub enum DeviceError {
 }
 
 /// One device as a user picks it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct DeviceInfo {
     /// Stable across runs and hot-plugs: what settings store.
     pub id: String,
@@ -20,7 +20,7 @@ pub struct DeviceInfo {
     pub synthetic: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
     Camera,

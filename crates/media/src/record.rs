@@ -29,7 +29,7 @@ use crate::opus::OpusEncoder;
 use crate::video::I420Frame;
 
 /// What a recording holds (mPaaS `media_type` 1 / 2 / 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordMedia {
     Audio,

@@ -34,7 +34,7 @@ pub use ids::*;
 pub use reason::{EndCode, EndReason, Side};
 pub use server::*;
 pub use session::*;
-pub use typescript::typescript_bindings;
+pub use typescript::{Bindings, check_generated, protocol_names, typescript_bindings};
 
 /// The protocol version this build speaks, sent as `hello.v` and in the server's reply.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -144,3 +144,110 @@ pub fn typescript_bindings() -> String {
     }
     out
 }
+
+/// A generated TypeScript file for types outside this crate (the console's IPC types, the
+/// shell's): the same declarations, with `import type` lines for the names it takes from
+/// other generated files.
+pub struct Bindings {
+    cfg: Config,
+    out: String,
+    declared: std::collections::BTreeSet<String>,
+    used: std::collections::BTreeSet<String>,
+}
+
+struct Names<'a>(&'a Config, &'a mut std::collections::BTreeSet<String>);
+
+impl ts_rs::TypeVisitor for Names<'_> {
+    fn visit<T: TS + 'static + ?Sized>(&mut self) {
+        self.1.insert(T::ident(self.0));
+    }
+}
+
+impl Bindings {
+    /// A file that starts with `header` (comment lines).
+    pub fn new(header: &str) -> Self {
+        Self {
+            cfg: Config::new().with_large_int("number"),
+            out: String::new(),
+            declared: Default::default(),
+            used: Default::default(),
+        }
+        .with_header(header)
+    }
+
+    fn with_header(mut self, header: &str) -> Self {
+        self.out.push_str(header);
+        self
+    }
+
+    /// Declares `T` here.
+    pub fn declare<T: TS + 'static>(&mut self) -> &mut Self {
+        declare::<T>(&self.cfg, &mut self.out);
+        self.declared.insert(T::ident(&self.cfg));
+        T::visit_dependencies(&mut Names(&self.cfg, &mut self.used));
+        self
+    }
+
+    /// The names this file declares.
+    pub fn names(&self) -> std::collections::BTreeSet<String> {
+        self.declared.clone()
+    }
+
+    /// The file, importing each name it uses but does not declare from the first of `from`
+    /// (module, names it declares) that has it.
+    pub fn finish(&self, from: &[(&str, std::collections::BTreeSet<String>)]) -> String {
+        let mut imports = String::new();
+        for (module, names) in from {
+            let take: Vec<&str> = self
+                .used
+                .iter()
+                .filter(|n| !self.declared.contains(*n) && names.contains(*n))
+                .map(String::as_str)
+                .collect();
+            if !take.is_empty() {
+                imports.push_str(&format!(
+                    "import type {{ {} }} from \"{module}\";\n",
+                    take.join(", ")
+                ));
+            }
+        }
+        let mut out = self.out.clone();
+        if let Some(end) = out.find("\n\n").filter(|_| !imports.is_empty()) {
+            out.insert_str(end + 2, &format!("{imports}\n"));
+        }
+        while out.ends_with("\n\n") {
+            out.pop();
+        }
+        out
+    }
+}
+
+/// The names `protocol.ts` declares (for files that import from it).
+pub fn protocol_names() -> std::collections::BTreeSet<String> {
+    typescript_bindings()
+        .lines()
+        .filter_map(|l| l.strip_prefix("export type "))
+        .filter_map(|l| l.split([' ', '<', '=']).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Compares a generated file with the one on disk (the test fails when it is stale), or
+/// rewrites it when `UPDATE_GOLDEN` is set (`cargo xtask codegen`).
+pub fn check_generated(path: &std::path::Path, generated: &str) -> Result<(), String> {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        return std::fs::write(path, generated).map_err(|e| e.to_string());
+    }
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    if on_disk == generated {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is stale: run `cargo xtask codegen` and commit the result",
+            path.display()
+        ))
+    }
+}

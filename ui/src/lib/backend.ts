@@ -13,67 +13,55 @@ import type {
   Transfer,
 } from "../generated/protocol";
 
-/** What the shell reports about this build (the `app_info` command). */
-export interface AppInfo {
-  name: string;
-  version: string;
-  protocol_version: number;
-  platform: string;
-  profile: string | null;
-}
-
-/** A failed command, as Rust returns it. */
-export interface CommandError {
-  code: string;
-  message: string;
-}
+// Every type Rust sends or takes is generated from the Rust types (`cargo xtask codegen`; a
+// test fails when a generated file is stale): none is written here by hand.
+export type {
+  Account,
+  AutoAnswer,
+  CallRow,
+  CommandError,
+  Cue,
+  DeviceInfo,
+  DeviceKind,
+  Direction,
+  MessageRow,
+  PeerStats,
+  Preferences,
+  RecordMedia,
+  ScreenSourceView as ScreenSource,
+  Settings,
+  Shortcuts,
+  SoundTest,
+  UiEvent,
+  VideoStats,
+  AudioStats,
+  Endpoint as VideoEndpoint,
+} from "../generated/console";
+export type { AppInfo, CodecStatus, UpdateInfo, UpdateStatus } from "../generated/shell";
+import type {
+  CallRow,
+  CommandError,
+  DeviceInfo,
+  DeviceKind,
+  HistoryQuery as HistoryFilter,
+  MessageRow,
+  Preferences,
+  ScreenSourceView as ScreenSource,
+  Settings,
+  SoundTest,
+  UiEvent,
+  Account,
+  Cue,
+  Endpoint as VideoEndpoint,
+} from "../generated/console";
+/** A history search: every field has a default on the Rust side (`serde(default)`), and the
+ * account is always the signed-in one, so the UI sends only what it sets. */
+export type HistoryQuery = Partial<Omit<HistoryFilter, "account">>;
+import type { AppInfo, CodecStatus, UpdateStatus } from "../generated/shell";
 
 export function errorText(e: unknown): string {
   if (e && typeof e === "object" && "message" in e) return String((e as CommandError).message);
   return String(e);
-}
-
-export interface Account {
-  user: string;
-  role: Role;
-  server: string;
-}
-
-export type AutoAnswer = "off" | "always" | "queue";
-
-/** Global keys (X11, Windows, macOS): an empty key is not registered. */
-export interface Shortcuts {
-  global: boolean;
-  answer: string;
-  hangup: string;
-  mute: string;
-}
-
-/** What the settings page saves in one go. */
-export interface Preferences {
-  auto_answer: AutoAnswer;
-  screen_pop_url: string;
-  screen_pop_command: string;
-  /** The ringer's speaker; empty: the call's speaker. */
-  ringer: string;
-  /** 0–100. */
-  ring_volume: number;
-  announce_tone: boolean;
-  language: string;
-  shortcuts: Shortcuts;
-  /** Where recordings go; empty: the profile's data directory. */
-  recordings_dir: string;
-  record_media: "audio" | "video" | "both";
-  record_watermark: boolean;
-}
-
-export interface Settings extends Preferences {
-  server: string;
-  user: string;
-  camera: string;
-  microphone: string;
-  speaker: string;
-  video_profile: string;
 }
 
 /** The preferences part of the settings (what `setPreferences` takes). */
@@ -93,185 +81,6 @@ export function preferencesOf(s: Settings): Preferences {
     record_media,
     record_watermark,
   };
-}
-
-export type Cue = "ring" | "announce" | "speaker_test";
-
-/** What a test sound played. */
-export interface SoundTest {
-  device: string;
-  played_ms: number;
-  /** Measured by the synthetic `meter` speaker; sound cards do not say. */
-  level_dbfs: number | null;
-}
-
-export type DeviceKind = "camera" | "microphone" | "speaker";
-
-export interface DeviceInfo {
-  id: string;
-  name: string;
-  kind: DeviceKind;
-  synthetic: boolean;
-}
-
-export interface VideoStats {
-  sent: number;
-  received: number;
-  decoded: number;
-  in_order: number;
-  lost: number;
-  dropped: number;
-  target_bps: number;
-  send_bps: number;
-  latency_ms_p50: number | null;
-  width: number;
-  height: number;
-  negotiated: boolean;
-}
-
-export interface AudioStats {
-  sent: number;
-  received: number;
-  decoded: number;
-  lost: number;
-  concealed: number;
-  jitter_ms: number;
-  level_dbfs: number;
-  recent_level_dbfs: number;
-}
-
-export interface PeerStats {
-  user: string;
-  video: VideoStats;
-  audio: AudioStats;
-  rtt_ms: number | null;
-  /** 1 (bad) … 5 (excellent). */
-  quality: number;
-}
-
-export interface CallRow {
-  call_id: string;
-  direction: "outgoing" | "incoming";
-  peers: string[];
-  media: CallMedia;
-  queue: boolean;
-  business: string | null;
-  started_at: number;
-  answered_at: number | null;
-  ended_at: number | null;
-  duration_ms: number | null;
-  end_code: string | null;
-  end_side: string | null;
-  recording_path: string | null;
-  notes: string;
-  disposition: string | null;
-  quality: { quality: number } | null;
-}
-
-export interface MessageRow {
-  at: number;
-  from_user: string;
-  text: string;
-}
-
-export interface HistoryQuery {
-  text?: string;
-  direction?: "outgoing" | "incoming";
-  media?: CallMedia;
-  missed?: boolean;
-  end_code?: string;
-  since?: number;
-  until?: number;
-  limit?: number;
-  offset?: number;
-}
-
-export interface VideoEndpoint {
-  url: string;
-  secret: string;
-}
-
-/** Everything Rust tells the UI, one stream (the `console` event). */
-export type UiEvent =
-  | { type: "signed_in"; user: string; role: Role; server: string; resumed: boolean }
-  | { type: "reconnecting"; reason: string }
-  | { type: "signed_out"; reason: string }
-  | {
-      type: "incoming";
-      call_id: string;
-      from: string;
-      from_name: string | null;
-      kind: CallKind;
-      media: CallMedia;
-      members: string[];
-      queue: QueueContext | null;
-    }
-  | { type: "ringing"; call_id: string; user: string }
-  | { type: "member_joined"; call_id: string; user: string }
-  | { type: "member_left"; call_id: string; user: string }
-  | { type: "first_media"; call_id: string; user: string; kind: string }
-  | { type: "remote_media"; call_id: string; user: string; state: MediaState }
-  | { type: "media_switched"; call_id: string; by: string; media: CallMedia }
-  | { type: "message"; call_id: string; from: string; text: string; at: number; mine: boolean }
-  | { type: "stats"; call_id: string; peers: PeerStats[] }
-  | { type: "device_failed"; kind: DeviceKind; id: string; reason: string }
-  | { type: "ended"; call_id: string; code: string; side: string; duration_ms: number }
-  | { type: "server"; message: { type: string; [k: string]: unknown } }
-  | { type: "history_changed"; call_id: string }
-  | { type: "export_progress"; done: number; total: number }
-  | { type: "error"; call_id: string | null; message: string }
-  | { type: "sound"; cue: Cue; device: string; playing: boolean }
-  | { type: "mic_level"; dbfs: number }
-  | { type: "shortcut"; action: "answer" | "hangup" | "mute" }
-  | { type: "recording"; call_id: string; recording: boolean; paused: boolean; path: string }
-  | { type: "screen_share"; call_id: string; sharing: boolean; source: string | null; reason: string | null }
-  | { type: "file_progress"; call_id: string; user: string; name: string; done: number; total: number; sending: boolean }
-  | { type: "file_offered"; call_id: string; from: string; id: string; name: string; size: number }
-  | { type: "file_received"; call_id: string; from: string; name: string; path: string }
-  | { type: "file_failed"; call_id: string; from: string; name: string; reason: string };
-
-/** A newer version the update server announced. */
-export interface UpdateInfo {
-  version: string;
-  current: string;
-  notes: string | null;
-  date: string | null;
-}
-
-/** Where updating stands (Rust's `UpdateStatus`; also pushed as `update` events). */
-export type UpdateStatus =
-  | { state: "idle" }
-  | { state: "disabled"; reason: string }
-  | { state: "checking" }
-  | { state: "up_to_date"; current: string }
-  | { state: "available"; update: UpdateInfo }
-  | { state: "downloading"; update: UpdateInfo; received: number; total: number | null }
-  | { state: "ready"; update: UpdateInfo }
-  | { state: "installing"; update: UpdateInfo }
-  | { state: "installed"; update: UpdateInfo }
-  | { state: "failed"; message: string };
-
-/** The video codec (Rust's `CodecStatus`): built in, or Cisco's binary downloaded with consent. */
-export interface CodecStatus {
-  build: "source" | "cisco";
-  ready: boolean;
-  notice: string;
-  license_url: string;
-  version: string;
-  url: string | null;
-  approx_bytes: number;
-}
-
-/** A screen or window that can be shared. */
-export interface ScreenSource {
-  id: string;
-  name: string;
-  /** `dialog`: the system's own picker chooses (the Wayland portal). */
-  kind: "screen" | "window" | "dialog";
-  width: number;
-  height: number;
-  /** A JPEG data URL, when the source can show itself before it is chosen. */
-  thumbnail: string | null;
 }
 
 export interface Backend {

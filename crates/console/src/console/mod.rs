@@ -27,7 +27,7 @@ pub use settings::*;
 pub use ui::*;
 
 /// Who is signed in.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Account {
     pub user: String,
     pub role: Role,

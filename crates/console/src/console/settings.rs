@@ -5,7 +5,7 @@ use switchboard_engine::VideoProfile;
 use switchboard_protocol::CallKind;
 
 /// What the agent set, kept in the profile's data directory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct Settings {
     pub server: String,
@@ -39,7 +39,7 @@ pub struct Settings {
 
 /// Keys that answer, hang up and mute from anywhere on the desktop (X11, Windows, macOS;
 /// Wayland has no global keys). An empty key is not registered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct Shortcuts {
     pub global: bool,
@@ -60,7 +60,7 @@ impl Default for Shortcuts {
 }
 
 /// What the settings page saves in one go (devices and the video profile apply one by one).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Preferences {
     pub auto_answer: AutoAnswer,
     pub screen_pop_url: String,
@@ -94,7 +94,7 @@ impl From<Settings> for Preferences {
 }
 
 /// Which calls answer themselves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum AutoAnswer {
     #[default]

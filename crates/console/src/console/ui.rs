@@ -5,7 +5,7 @@ use switchboard_engine::PeerStats;
 use switchboard_protocol::{CallKind, CallMedia, MediaState, QueueContext, Role};
 
 /// What the UI is told, as one event stream (`console` in the webview).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum UiEvent {
     SignedIn {
@@ -81,6 +81,8 @@ pub enum UiEvent {
     },
     /// Agent state, CTI figures, queue positions and the rest, as the server sent them.
     Server {
+        /// A server frame as the protocol has it.
+        #[ts(as = "switchboard_protocol::ServerMessage")]
         message: serde_json::Value,
     },
     HistoryChanged {
@@ -106,6 +108,7 @@ pub enum UiEvent {
     },
     /// A global key was pressed: `answer`, `hangup` or `mute`.
     Shortcut {
+        #[ts(type = "\"answer\" | \"hangup\" | \"mute\"")]
         action: String,
     },
     /// A file on its way (either way): bytes done of total.
@@ -158,7 +161,7 @@ pub enum UiEvent {
 }
 
 /// A source in the screen-share picker.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ScreenSourceView {
     #[serde(flatten)]
     pub source: switchboard_media::screen::ScreenSource,
@@ -191,7 +194,7 @@ pub trait Ui: Send + Sync + 'static {
 }
 
 /// A command that failed, as the UI shows it: a stable code and a sentence.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct CommandError {
     pub code: &'static str,

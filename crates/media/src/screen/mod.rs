@@ -33,7 +33,7 @@ pub enum CaptureError {
 }
 
 /// What kind of thing a source shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     Screen,
@@ -43,7 +43,7 @@ pub enum SourceKind {
 }
 
 /// A screen or window the agent can pick.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct ScreenSource {
     /// `x11:screen:N`, `x11:window:0xID`, `portal`, `scap:display:N` or `scap:window:N`.
     pub id: String,
