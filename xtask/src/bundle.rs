@@ -11,30 +11,11 @@ use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::proc::{self, run, run_in};
+use crate::proc::{self, run, run_in, without_secrets};
 use crate::{step, target_dir};
 
 const THROWAWAY_PASSWORD: &str = "throwaway";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// Secrets only `tauri build` needs: no other program xtask starts gets them (npm scripts,
-/// build scripts, test processes, actionlint).
-const SECRETS: &[&str] = &[
-    "TAURI_SIGNING_PRIVATE_KEY",
-    "TAURI_SIGNING_PRIVATE_KEY_PASSWORD",
-    "APPLE_CERTIFICATE",
-    "APPLE_CERTIFICATE_PASSWORD",
-    "APPLE_PASSWORD",
-    "WINDOWS_CERTIFICATE",
-    "WINDOWS_CERTIFICATE_PASSWORD",
-];
-
-pub fn without_secrets(mut c: Command) -> Command {
-    for s in SECRETS {
-        c.env_remove(s);
-    }
-    c
-}
 
 /// Where installed apps may fetch updates from: https, or plain http to the machine itself.
 fn check_update_address(name: &str, url: &str) -> Result<()> {

@@ -6,6 +6,9 @@ mod actionlint;
 mod bench;
 mod bundle;
 mod devserver;
+// Checks of the code's shape, run with the tests.
+#[cfg(test)]
+mod layout;
 mod proc;
 // Debian packaging: Linux only (the release workflow also runs xtask on Windows and macOS).
 #[cfg(target_os = "linux")]

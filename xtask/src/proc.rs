@@ -133,3 +133,22 @@ pub fn terminate(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Secrets only `tauri build` needs: no other program xtask starts gets them (npm scripts,
+/// build scripts, test processes, actionlint).
+const SECRETS: &[&str] = &[
+    "TAURI_SIGNING_PRIVATE_KEY",
+    "TAURI_SIGNING_PRIVATE_KEY_PASSWORD",
+    "APPLE_CERTIFICATE",
+    "APPLE_CERTIFICATE_PASSWORD",
+    "APPLE_PASSWORD",
+    "WINDOWS_CERTIFICATE",
+    "WINDOWS_CERTIFICATE_PASSWORD",
+];
+
+pub fn without_secrets(mut c: std::process::Command) -> std::process::Command {
+    for s in SECRETS {
+        c.env_remove(s);
+    }
+    c
+}

@@ -37,7 +37,7 @@ const EXPECTED: &[&str] = &[
 
 /// Builds the release server and packs it; returns the `.deb`'s path.
 pub fn build(root: &Path, target_dir: &Path, version: &str) -> Result<PathBuf> {
-    let mut c = crate::bundle::without_secrets(cargo());
+    let mut c = crate::proc::without_secrets(cargo());
     c.current_dir(root)
         .args(["build", "--release", "-p", PACKAGE]);
     run(&mut c)?;

@@ -5,8 +5,10 @@
 
 pub mod console;
 pub mod history;
+pub mod settings;
 pub mod sounds;
 pub mod typescript;
+pub mod ui;
 pub mod video;
 
 pub use console::{Console, Ui, UiEvent};

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use switchboard_media::{Cue, CuePlayer, DeviceKind, LevelMeter};
 
-use crate::console::{CmdResult, CommandError, Settings, Ui, UiEvent};
+use crate::settings::Settings;
+use crate::ui::{CmdResult, CommandError, Ui, UiEvent};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())

@@ -4,6 +4,8 @@
 //! Each sample must serialize to exactly its fixture and the fixture must read back to the same
 //! value through the codec a server or client uses. `UPDATE_GOLDEN=1 cargo test -p
 //! switchboard-protocol` (or `cargo xtask codegen`) rewrites the fixtures after a deliberate change.
+//!
+//! Longer than 800 lines because every message has its golden sample here, in one list to review.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 

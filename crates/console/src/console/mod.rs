@@ -20,11 +20,9 @@ mod agent;
 mod bridge;
 mod calls;
 mod events;
-mod settings;
-mod ui;
 
-pub use settings::*;
-pub use ui::*;
+pub use crate::settings::*;
+pub use crate::ui::*;
 
 /// Who is signed in.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]

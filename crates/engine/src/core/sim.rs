@@ -15,12 +15,17 @@
 //! Frames in flight when a socket drops are kept (the server queues what it sends while a
 //! session is away, the client what it sends while its socket is down); a drop lasts at most
 //! a second, within every timer that would end a call.
+//!
+//! Longer than 800 lines because the simulated world (the server link, the fake peers, the steps) and
+//! the checks it runs read as one: splitting them would scatter one model over several files.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use proptest::prelude::*;
-use switchboard_protocol::{CallKind, CandidateLine, Label, Role, ServerMessage, Welcome};
+use switchboard_protocol::{
+    CallKind, CandidateLine, EndReason, Label, Role, ServerMessage, Welcome,
+};
 use switchboard_server::core as server;
 
 use super::*;

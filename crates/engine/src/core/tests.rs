@@ -1,10 +1,13 @@
 //! One rule per test, on the core alone: inputs in, outputs out, time passed by hand.
+//!
+//! Longer than 800 lines because it holds one test per rule of the core with the rig they share.
 #![allow(clippy::unwrap_used)]
 
 use super::*;
 use switchboard_protocol::{
     CallCreated, CallEnded, CallKind, CandidateLine, EndCode, EndReason, IceFromPeer, IncomingCall,
-    Member, MemberState, MemberUpdate, PeerMediaState, SdpFromPeer, ServerMessage, Side,
+    Member, MemberState, MemberUpdate, PeerMediaState, Sdp, SdpFromPeer, SdpKind, ServerMessage,
+    Side,
 };
 
 fn uid(s: &str) -> UserId {

@@ -5,6 +5,9 @@
 //!
 //! Call control lives in `calls.rs`, the ACD queue in `queue.rs`; this file owns sessions,
 //! presence, direct messages, timers and the dispatch of client frames.
+//!
+//! Longer than 800 lines because it is the core's public face in one page: its configuration,
+//! accounts, inputs, outputs, timers and dispatch.
 
 mod calls;
 mod cti;

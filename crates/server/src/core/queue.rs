@@ -1,6 +1,9 @@
 //! The customer-service queue (ACD): agents with skills and states, customers waiting by
 //! priority and arrival, routing to the longest-idle ready agent with the skill, RONA, abandon,
 //! queue timeout, blind transfer, wrap-up, queue positions and CTI figures.
+//!
+//! Longer than 800 lines because the ACD's routing, its waiting list and its agent index change
+//! together; the queue-at-scale issue rebuilds it on indexes.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
