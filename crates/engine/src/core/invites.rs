@@ -15,14 +15,7 @@ impl Core {
             if peers.iter().any(|(u, _)| *u == user) || Some(&user) == self.me.as_ref() {
                 continue;
             }
-            let peer = self.new_peer(&user, Owner::Invite(request), Role::Offerer, Made::Invite);
-            self.op(
-                peer,
-                PeerOp::Offer {
-                    user: user.clone(),
-                    video,
-                },
-            );
+            let peer = self.offer_to(&user, Owner::Invite(request), Made::Invite, video);
             peers.push((user, peer));
         }
         self.invites.insert(
@@ -105,19 +98,8 @@ impl Core {
             }
         }
         for user in fresh {
-            let peer = self.new_peer(
-                &user,
-                Owner::Call(call_id.clone()),
-                Role::Offerer,
-                Made::InviteMember,
-            );
-            self.op(
-                peer,
-                PeerOp::Offer {
-                    user: user.clone(),
-                    video,
-                },
-            );
+            let owner = Owner::Call(call_id.clone());
+            let peer = self.offer_to(&user, owner, Made::InviteMember, video);
             if let Some(call) = self.calls.get_mut(call_id) {
                 call.inviting.push((request, peer));
                 call.members.insert(user);
@@ -220,19 +202,7 @@ impl Core {
             .cloned()
             .collect();
         for user in todo {
-            let peer = self.new_peer(
-                &user,
-                Owner::Call(call_id.clone()),
-                Role::Offerer,
-                Made::Mesh,
-            );
-            self.op(
-                peer,
-                PeerOp::Offer {
-                    user: user.clone(),
-                    video,
-                },
-            );
+            let peer = self.offer_to(&user, Owner::Call(call_id.clone()), Made::Mesh, video);
             if let Some(call) = self.calls.get_mut(call_id) {
                 call.peers.insert(user, peer);
             }
@@ -258,5 +228,19 @@ impl Core {
                 self.op(peer, op);
             }
         }
+    }
+
+    /// A new connection to `user` that makes the first offer (`made`: what the offer is for).
+    pub(super) fn offer_to(
+        &mut self,
+        user: &UserId,
+        owner: Owner,
+        made: Made,
+        video: bool,
+    ) -> PeerId {
+        let peer = self.new_peer(user, owner, Role::Offerer, made);
+        let user = user.clone();
+        self.op(peer, PeerOp::Offer { user, video });
+        peer
     }
 }

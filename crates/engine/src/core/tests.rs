@@ -83,8 +83,9 @@ impl Rig {
         self.drain()
     }
 
-    /// We call `b` and it answers: returns the call and our (offering) peer.
-    fn answered_call_to_b(&mut self, media: CallMedia) -> (CallId, PeerId) {
+    /// We call `b`, our offer is made and the server created the call (`c1`): returns it and
+    /// our (offering) peer.
+    fn created_call_to_b(&mut self, media: CallMedia) -> (CallId, PeerId) {
         let out = self.input(Input::Call {
             request: 1,
             to: vec![uid("b")],
@@ -99,6 +100,12 @@ impl Rig {
                 call_id: call.clone(),
             }),
         );
+        (call, peer)
+    }
+
+    /// We call `b` and it answers: returns the call and our (offering) peer.
+    fn answered_call_to_b(&mut self, media: CallMedia) -> (CallId, PeerId) {
+        let (call, peer) = self.created_call_to_b(media);
         self.frame(joined(&call, "b"));
         self.frame(answer_from(&call, "b", "answer-1"));
         (call, peer)
@@ -529,20 +536,7 @@ fn an_offer_on_a_connection_we_offered_is_refused() {
 #[test]
 fn a_switch_while_the_first_offer_is_out_is_offered_after_its_answer() {
     let mut r = Rig::signed_in("me");
-    let out = r.input(Input::Call {
-        request: 1,
-        to: vec![uid("b")],
-        media: CallMedia::Audio,
-    });
-    let peer = created(&out)[0];
-    r.sdp(peer, "offer-1");
-    let call = cid("c1");
-    r.reply(
-        1,
-        ServerMessage::CallCreated(CallCreated {
-            call_id: call.clone(),
-        }),
-    );
+    let (call, peer) = r.created_call_to_b(CallMedia::Audio);
     // Before b answers, the user switches to video.
     assert_eq!(
         reoffers(&r.frame(switched(&call, "b", CallMedia::Video))),
@@ -573,20 +567,7 @@ fn an_answer_nobody_asked_for_is_dropped() {
 #[test]
 fn remote_candidates_wait_for_the_remote_description() {
     let mut r = Rig::signed_in("me");
-    let out = r.input(Input::Call {
-        request: 1,
-        to: vec![uid("b")],
-        media: CallMedia::Audio,
-    });
-    let peer = created(&out)[0];
-    r.sdp(peer, "offer-1");
-    let call = cid("c1");
-    r.reply(
-        1,
-        ServerMessage::CallCreated(CallCreated {
-            call_id: call.clone(),
-        }),
-    );
+    let (call, peer) = r.created_call_to_b(CallMedia::Audio);
     let ice = |n| {
         ServerMessage::IceCandidate(IceFromPeer {
             call_id: call.clone(),
@@ -789,19 +770,7 @@ fn a_hangup_waits_for_the_servers_reason_and_then_for_nothing() {
 #[test]
 fn a_hangup_the_server_never_confirms_ends_with_our_own_reason() {
     let mut r = Rig::signed_in("a");
-    let out = r.input(Input::Call {
-        request: 1,
-        to: vec![uid("b")],
-        media: CallMedia::Audio,
-    });
-    r.sdp(created(&out)[0], "o");
-    let call = cid("c1");
-    r.reply(
-        1,
-        ServerMessage::CallCreated(CallCreated {
-            call_id: call.clone(),
-        }),
-    );
+    let (call, _) = r.created_call_to_b(CallMedia::Audio);
     r.input(Input::Hangup(call));
     assert!(end_reason(&r.advance(Duration::from_secs(2))).is_none());
     assert_eq!(
