@@ -519,8 +519,9 @@ impl Driver {
                 }
             }
             Command::StopRecording(call_id, reply) => {
+                let had = self.recordings.contains_key(&call_id);
                 let summary = self.stop_recording(&call_id).await;
-                if summary.is_some() {
+                if had {
                     self.feed(Input::Recording {
                         call_id,
                         state: None,

@@ -367,11 +367,6 @@ impl Core {
         }
     }
 
-    /// Who we are signed in as.
-    pub fn me(&self) -> Option<&UserId> {
-        self.me.as_ref()
-    }
-
     /// Whether this call's media runs (it was answered and has not stopped).
     pub fn media_on(&self, call_id: &CallId) -> bool {
         self.calls.get(call_id).is_some_and(|c| c.media_on)

@@ -86,11 +86,6 @@ impl Negotiation {
         !self.making.is_empty()
     }
 
-    /// Whether a re-offer is out or being made.
-    pub fn renegotiating(&self) -> bool {
-        self.awaiting_answer || self.making.contains(&Made::Reoffer)
-    }
-
     /// The oldest SDP being made is done (`ok`) or failed: what it was for.
     pub fn made(&mut self, ok: bool) -> Option<Made> {
         let made = self.making.pop_front()?;
