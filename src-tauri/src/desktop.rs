@@ -18,6 +18,7 @@ use tauri_plugin_global_shortcut::{GlobalShortcutExt, Shortcut, ShortcutState};
 use tauri_plugin_notification::NotificationExt;
 
 use switchboard_console::console::{Console, Settings, Ui, UiEvent};
+use switchboard_engine::Event;
 
 /// The app's identifier in tauri.conf.json.
 pub const BASE_IDENTIFIER: &str = "io.switchboard.console";
@@ -91,15 +92,26 @@ impl Desk {
 
     /// Folds one event in; an incoming call gives a notice.
     pub fn on_event(&mut self, e: &UiEvent) -> Option<Notice> {
+        let e = match e {
+            UiEvent::SignedIn { user, .. } => {
+                self.user = Some(user.clone());
+                return None;
+            }
+            UiEvent::ScreenShareStarted { call_id, .. } => {
+                self.sharing = Some(call_id.clone());
+                return None;
+            }
+            UiEvent::Engine(e) => e,
+            _ => return None,
+        };
         match e {
-            UiEvent::SignedIn { user, .. } => self.user = Some(user.clone()),
-            UiEvent::SignedOut { .. } => {
+            Event::Closed { .. } => {
                 *self = Self {
                     zh: self.zh,
                     ..Self::default()
                 }
             }
-            UiEvent::Incoming {
+            Event::Incoming {
                 call_id,
                 from,
                 from_name,
@@ -107,8 +119,10 @@ impl Desk {
                 queue,
                 ..
             } => {
-                let who = from_name.clone().unwrap_or_else(|| from.clone());
-                self.ringing.push((call_id.clone(), who.clone()));
+                let who = from_name
+                    .as_ref()
+                    .map_or_else(|| from.to_string(), ToString::to_string);
+                self.ringing.push((call_id.to_string(), who.clone()));
                 let video = matches!(media, switchboard_protocol::CallMedia::Video);
                 let mut body = format!(
                     "{who} · {}",
@@ -126,25 +140,27 @@ impl Desk {
                     body,
                 });
             }
-            UiEvent::MemberJoined { call_id, .. } | UiEvent::FirstMedia { call_id, .. } => {
-                self.ringing.retain(|(id, _)| id != call_id);
-                self.calls.insert(call_id.clone());
+            Event::MemberJoined { call_id, .. } | Event::FirstMedia { call_id, .. } => {
+                let id = call_id.to_string();
+                self.ringing.retain(|(r, _)| *r != id);
+                self.calls.insert(id);
             }
-            UiEvent::Ended { call_id, .. } => {
-                self.ringing.retain(|(id, _)| id != call_id);
-                self.calls.remove(call_id);
-                if self.sharing.as_ref() == Some(call_id) {
+            Event::Ended { call_id, .. } => {
+                let id = call_id.to_string();
+                self.ringing.retain(|(r, _)| *r != id);
+                self.calls.remove(&id);
+                if self.sharing.as_ref() == Some(&id) {
                     self.sharing = None;
                 }
             }
-            UiEvent::ScreenShare {
-                call_id, sharing, ..
-            } => self.sharing = sharing.then(|| call_id.clone()),
-            UiEvent::Server { message } => {
-                if let Ok(ServerMessage::AgentState(u)) =
-                    serde_json::from_value::<ServerMessage>(message.clone())
-                {
-                    self.agent = Some(u.state);
+            Event::ScreenShareEnded { call_id, .. }
+                if self.sharing.as_deref() == Some(call_id.as_str()) =>
+            {
+                self.sharing = None;
+            }
+            Event::Server { message } => {
+                if let ServerMessage::AgentState(u) = &**message {
+                    self.agent = Some(u.state.clone());
                 }
             }
             _ => {}
@@ -492,10 +508,10 @@ pub fn register_keys(app: &AppHandle, s: &Settings) {
             Err(e) => {
                 tracing::warn!("global key {key} ({action}): {e}");
                 if let Some(c) = app.try_state::<Arc<Console>>() {
-                    c.ui().emit(UiEvent::Error {
-                        call_id: None,
-                        message: format!("global key {key} ({action}): {e}"),
-                    });
+                    c.ui().emit(UiEvent::error(
+                        None,
+                        format!("global key {key} ({action}): {e}"),
+                    ));
                 }
             }
         }
@@ -605,7 +621,9 @@ pub fn init_logging(dir: &Path) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use switchboard_protocol::{CallKind, CallMedia};
+    use std::time::Instant;
+
+    use switchboard_protocol::{CallId, CallKind, CallMedia, EndCode, EndReason, Side, UserId};
 
     fn signed_in() -> Desk {
         let mut d = Desk::default();
@@ -619,9 +637,18 @@ mod tests {
     }
 
     fn agent(d: &mut Desk, state: serde_json::Value) {
-        d.on_event(&UiEvent::Server {
-            message: serde_json::json!({"type": "agent_state", "state": state, "since": 1}),
-        });
+        let message = serde_json::json!({"type": "agent_state", "state": state, "since": 1});
+        d.on_event(&UiEvent::Engine(Event::Server {
+            message: Box::new(serde_json::from_value(message).unwrap()),
+        }));
+    }
+
+    fn id(s: &str) -> CallId {
+        CallId::new(s).unwrap()
+    }
+
+    fn user(s: &str) -> UserId {
+        UserId::new(s).unwrap()
     }
 
     #[test]
@@ -641,31 +668,39 @@ mod tests {
         assert_eq!(d.light(), Light::Available);
 
         let notice = d
-            .on_event(&UiEvent::Incoming {
-                call_id: "c1".into(),
-                from: "cust-1".into(),
-                from_name: Some("Wang Li".into()),
+            .on_event(&UiEvent::Engine(Event::Incoming {
+                call_id: id("c1"),
+                from: user("cust-1"),
+                from_name: Some(Label::new("Wang Li").unwrap()),
                 kind: CallKind::Queue,
                 media: CallMedia::Video,
                 members: vec![],
                 queue: None,
-            })
+            }))
             .unwrap();
         assert_eq!(notice.title, "Incoming call");
         assert_eq!(notice.body, "Wang Li · video");
         assert_eq!(d.light(), Light::Ringing);
         assert_eq!(d.status(), "Switchboard — amy: Ringing: Wang Li");
-        d.on_event(&UiEvent::MemberJoined {
-            call_id: "c1".into(),
-            user: "cust-1".into(),
-        });
+        d.on_event(&UiEvent::Engine(Event::MemberJoined {
+            call_id: id("c1"),
+            user: user("cust-1"),
+            at: Instant::now(),
+        }));
         assert_eq!(d.light(), Light::Busy);
         // Sharing the screen: the tray offers to stop it, until it stops or the call ends.
-        let share = |on| UiEvent::ScreenShare {
-            call_id: "c1".into(),
-            sharing: on,
-            source: None,
-            reason: None,
+        let share = |on| {
+            if on {
+                UiEvent::ScreenShareStarted {
+                    call_id: "c1".into(),
+                    source: "x11:0".into(),
+                }
+            } else {
+                UiEvent::Engine(Event::ScreenShareEnded {
+                    call_id: id("c1"),
+                    reason: None,
+                })
+            }
         };
         d.on_event(&share(true));
         assert_eq!(d.sharing(), Some("c1"));
@@ -676,12 +711,13 @@ mod tests {
         d.on_event(&share(false));
         assert_eq!(d.sharing(), None);
         d.on_event(&share(true));
-        d.on_event(&UiEvent::Ended {
-            call_id: "c1".into(),
-            code: "hangup".into(),
-            side: "remote".into(),
-            duration_ms: 5,
-        });
+        d.on_event(&UiEvent::Engine(Event::Ended {
+            call_id: id("c1"),
+            reason: EndReason::new(EndCode::Hangup, Side::Remote),
+            answered: None,
+            at: Instant::now(),
+            stats: Vec::new(),
+        }));
         agent(
             &mut d,
             serde_json::json!({"status": "wrap_up", "call_id": "c1"}),
@@ -689,7 +725,7 @@ mod tests {
         assert_eq!(d.light(), Light::Busy);
         assert_eq!(d.status(), "Switchboard — amy: Wrap-up");
         assert_eq!(d.sharing(), None);
-        d.on_event(&UiEvent::SignedOut { reason: "x".into() });
+        d.on_event(&UiEvent::Engine(Event::Closed { reason: "x".into() }));
         assert_eq!(d.light(), Light::Off);
     }
 
@@ -700,15 +736,15 @@ mod tests {
         agent(&mut d, serde_json::json!({"status": "ready"}));
         assert_eq!(d.status(), "Switchboard — amy: 就绪");
         let n = d
-            .on_event(&UiEvent::Incoming {
-                call_id: "c".into(),
-                from: "bob".into(),
+            .on_event(&UiEvent::Engine(Event::Incoming {
+                call_id: id("c"),
+                from: user("bob"),
                 from_name: None,
                 kind: CallKind::Direct,
                 media: CallMedia::Audio,
                 members: vec![],
                 queue: None,
-            })
+            }))
             .unwrap();
         assert_eq!((n.title.as_str(), n.body.as_str()), ("来电", "bob · 语音"));
     }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use switchboard_console::console::{Console, Ui, UiEvent};
 use switchboard_console::history::HistoryQuery;
-use switchboard_protocol::CallMedia;
+use switchboard_engine::Event;
+use switchboard_protocol::{CallMedia, wire_name};
 use switchboard_tests::calls::Side;
 use switchboard_tests::server::DevServer;
 use tokio::sync::mpsc;
@@ -82,7 +83,7 @@ async fn the_console_signs_in_calls_shows_pictures_and_keeps_the_history() {
     let answered = bob.answer().await.unwrap();
     assert_eq!(answered.to_string(), call);
     until(&mut rx, "bob's pictures in the stats", |e| match e {
-        UiEvent::Stats { call_id, peers } if *call_id == call => peers
+        UiEvent::Engine(Event::Stats { call_id, peers }) if call_id.as_str() == call => peers
             .iter()
             .find(|p| p.user == "bob" && p.video.decoded > 10)
             .map(|_| ()),
@@ -141,7 +142,9 @@ async fn the_console_signs_in_calls_shows_pictures_and_keeps_the_history() {
             .await
     });
     let (from, id, size) = until(&mut rx, "bob's offer", |e| match e {
-        UiEvent::FileOffered { from, id, size, .. } => Some((from.clone(), id.clone(), *size)),
+        UiEvent::Engine(Event::FileOffered { from, id, size, .. }) => {
+            Some((from.to_string(), id.clone(), *size))
+        }
         _ => None,
     })
     .await;
@@ -150,7 +153,10 @@ async fn the_console_signs_in_calls_shows_pictures_and_keeps_the_history() {
     let unanswered = tokio::time::timeout(Duration::from_millis(1500), async {
         loop {
             match rx.recv().await {
-                Some(UiEvent::FileReceived { .. } | UiEvent::FileProgress { .. }) | None => {
+                Some(
+                    UiEvent::FileReceived { .. } | UiEvent::Engine(Event::FileProgress { .. }),
+                )
+                | None => {
                     return;
                 }
                 Some(_) => {}
@@ -205,12 +211,9 @@ async fn the_console_signs_in_calls_shows_pictures_and_keeps_the_history() {
 
     bob.engine.hangup(&cid);
     let (code, side) = until(&mut rx, "the end", |e| match e {
-        UiEvent::Ended {
-            call_id,
-            code,
-            side,
-            ..
-        } if *call_id == call => Some((code.clone(), side.clone())),
+        UiEvent::Engine(Event::Ended {
+            call_id, reason, ..
+        }) if call_id.as_str() == call => Some((wire_name(&reason.code), wire_name(&reason.side))),
         _ => None,
     })
     .await;
@@ -353,7 +356,7 @@ async fn the_ringer_rings_until_answered_and_an_auto_answer_announces_itself() {
         ]
     );
     until(&mut rx, "alice in the call", |e| match e {
-        UiEvent::FirstMedia { call_id, .. } if *call_id == call.to_string() => Some(()),
+        UiEvent::Engine(Event::FirstMedia { call_id, .. }) if *call_id == call => Some(()),
         _ => None,
     })
     .await;

@@ -541,7 +541,7 @@ async fn the_engine_refreshes_its_token_so_a_short_lived_one_keeps_it_signed_in(
     .expect("no call 8 s after sign-in: the sessions ended with their tokens");
     for side in [&alice, &bob] {
         assert!(
-            !side.seen.iter().any(|e| matches!(e, Event::Closed(_))),
+            !side.seen.iter().any(|e| matches!(e, Event::Closed { .. })),
             "signed out: {:?}",
             side.seen
         );

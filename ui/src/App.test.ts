@@ -191,7 +191,7 @@ describe("the console", () => {
     await fireEvent.click(screen.getByTestId("hangup"));
     await vi.waitFor(() => expect(calls.some((c) => c.cmd === "hangup")).toBe(true));
     const historyLoads = calls.filter((c) => c.cmd === "history").length;
-    await send({ type: "ended", call_id: "c-7", code: "hangup", side: "local", duration_ms: 5000 });
+    await send({ type: "ended", call_id: "c-7", reason: { code: "hangup", side: "local" }, stats: [] });
     await vi.waitFor(() => expect(screen.getByTestId("call-phase").textContent).toContain("by you"));
     // The history reloads once the call is written.
     await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "history").length).toBeGreaterThan(historyLoads));
@@ -354,16 +354,16 @@ describe("the console", () => {
     await send({ type: "stats", call_id: "c-13", peers: [peer(track({ send_bps: 1_200_000, skipped: 3, far_loss: 0.025 }))] });
     expect((await screen.findByTestId("share-stats")).textContent).toBe("1200 kbit/s · 3 pictures skipped · 2.5% lost");
     // The window closed: the share is off and the agent is told why.
-    await send({ type: "screen_share", call_id: "c-13", sharing: false, source: null, reason: "the shared window was closed" });
+    await send({ type: "screen_share_ended", call_id: "c-13", reason: "the shared window was closed" });
     await vi.waitFor(() => expect(screen.queryByTestId("share-indicator")).toBeNull());
     expect(document.body.textContent).toContain("Screen share stopped: the shared window was closed");
     // Bob shares: his screen gets its own large tile, even in an audio call.
     await send({ type: "member_joined", call_id: "c-13", user: "bob" });
-    await send({ type: "remote_media", call_id: "c-13", user: "bob", state: { audio: true, video: false, screen: true, recording: false } });
+    await send({ type: "remote_media_state", call_id: "c-13", user: "bob", state: { audio: true, video: false, screen: true, recording: false } });
     expect(await screen.findByText("bob's screen")).toBeTruthy();
     await send({ type: "stats", call_id: "c-13", peers: [peer(track({ decoded: 140, lost: 2 }))] });
     expect((await screen.findByTestId("share-in-stats")).textContent).toBe("140 pictures · 2 lost");
-    await send({ type: "remote_media", call_id: "c-13", user: "bob", state: { audio: true, video: false, screen: false, recording: false } });
+    await send({ type: "remote_media_state", call_id: "c-13", user: "bob", state: { audio: true, video: false, screen: false, recording: false } });
     await vi.waitFor(() => expect(screen.queryByText("bob's screen")).toBeNull());
   });
 
@@ -393,7 +393,7 @@ describe("the console", () => {
     expect(calls.map((c) => c.cmd)).toContain("download_update");
     // In a call: installing (which restarts the app) waits.
     expect((screen.getByTestId("update-install") as HTMLButtonElement).disabled).toBe(true);
-    await send({ type: "ended", call_id: "c-15", code: "normal", side: "local", duration_ms: 1000 });
+    await send({ type: "ended", call_id: "c-15", reason: { code: "call_completed", side: "local" }, stats: [] });
     await vi.waitFor(() => expect((screen.getByTestId("update-install") as HTMLButtonElement).disabled).toBe(false));
     // Rust's verdict on a tampered file arrives as an event and is shown as it is.
     const message = "The update was refused: its signature does not match Switchboard's signing key.";

@@ -389,8 +389,10 @@ async fn answer_loop(
                     return Ok(all_normal);
                 }
             }
-            Event::Closed(why) => bail!("signed out by the server: {why}"),
-            Event::Server(m) if agent => eprintln!("{}", switchboard_protocol::encode(&m)),
+            Event::Closed { reason: why } => bail!("signed out by the server: {why}"),
+            Event::Server { message: m } if agent => {
+                eprintln!("{}", switchboard_protocol::encode(&m))
+            }
             _ => {}
         }
     }
@@ -552,7 +554,7 @@ async fn follow(
                 s.chat = chat;
                 return Ok(s);
             }
-            Event::Closed(why) => bail!("signed out by the server: {why}"),
+            Event::Closed { reason: why } => bail!("signed out by the server: {why}"),
             Event::DeviceFailed { kind, id, reason } => {
                 eprintln!("{kind:?} {id} failed: {reason}; the call goes on without it");
             }

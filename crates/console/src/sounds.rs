@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+use switchboard_engine::Event;
 use switchboard_media::{Cue, CuePlayer, DeviceKind, LevelMeter};
 
 use crate::settings::Settings;
@@ -63,11 +64,11 @@ impl Sounds {
             }
             Err(e) => {
                 tracing::warn!("ringer {device}: {e}");
-                ui.emit(UiEvent::DeviceFailed {
+                ui.emit(UiEvent::Engine(Event::DeviceFailed {
                     kind: DeviceKind::Speaker,
                     id: device.to_owned(),
                     reason: format!("the ringer cannot play: {e}"),
-                });
+                }));
             }
         }
     }
@@ -152,11 +153,11 @@ impl Sounds {
                     -100.0
                 },
             }),
-            Err(e) => ui.emit(UiEvent::DeviceFailed {
+            Err(e) => ui.emit(UiEvent::Engine(Event::DeviceFailed {
                 kind: DeviceKind::Microphone,
                 id: id.clone(),
                 reason: e.to_string(),
-            }),
+            })),
         })
         .map_err(|e| CommandError::new("device", format!("{device}: {e}")))?;
         *meter = Some(m);

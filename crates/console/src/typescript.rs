@@ -29,6 +29,8 @@ pub fn console_bindings() -> Bindings {
         .declare::<switchboard_engine::VideoStats>()
         .declare::<switchboard_engine::AudioStats>()
         .declare::<switchboard_engine::PeerStats>()
+        .declare::<switchboard_media::RecordingSummary>()
+        .declare::<switchboard_engine::Event>()
         .declare::<Direction>()
         .declare::<CallRow>()
         .declare::<MessageRow>()

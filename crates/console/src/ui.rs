@@ -1,62 +1,23 @@
 //! What the UI is told and how a command fails.
 
 use serde::Serialize;
-use switchboard_engine::PeerStats;
-use switchboard_protocol::{CallKind, CallMedia, MediaState, QueueContext, Role};
+use switchboard_engine::Event;
+use switchboard_protocol::{CallId, Role};
 
-/// What the UI is told, as one event stream (`console` in the webview).
+/// What the UI is told, as one event stream (`console` in the webview): the engine's events as
+/// the engine says them, and the console's own — those that carry what only the console
+/// knows (the account, the history's time, where a file was saved) or that it makes itself.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum UiEvent {
+    /// Signed in as this account (or the engine resumed its session).
     SignedIn {
         user: String,
         role: Role,
         server: String,
         resumed: bool,
     },
-    /// The connection dropped; the engine reconnects (calls go on within the resume window).
-    Reconnecting {
-        reason: String,
-    },
-    SignedOut {
-        reason: String,
-    },
-    Incoming {
-        call_id: String,
-        from: String,
-        from_name: Option<String>,
-        kind: CallKind,
-        media: CallMedia,
-        members: Vec<String>,
-        queue: Option<QueueContext>,
-    },
-    Ringing {
-        call_id: String,
-        user: String,
-    },
-    MemberJoined {
-        call_id: String,
-        user: String,
-    },
-    MemberLeft {
-        call_id: String,
-        user: String,
-    },
-    FirstMedia {
-        call_id: String,
-        user: String,
-        kind: String,
-    },
-    RemoteMedia {
-        call_id: String,
-        user: String,
-        state: MediaState,
-    },
-    MediaSwitched {
-        call_id: String,
-        by: String,
-        media: CallMedia,
-    },
+    /// A text in a call, theirs or ours (`mine`), at the time the history keeps.
     Message {
         call_id: String,
         from: String,
@@ -64,37 +25,12 @@ pub enum UiEvent {
         at: i64,
         mine: bool,
     },
-    Stats {
-        call_id: String,
-        peers: Vec<PeerStats>,
-    },
-    DeviceFailed {
-        kind: switchboard_media::DeviceKind,
-        id: String,
-        reason: String,
-    },
-    Ended {
-        call_id: String,
-        code: String,
-        side: String,
-        duration_ms: i64,
-    },
-    /// Agent state, CTI figures, queue positions and the rest, as the server sent them.
-    Server {
-        /// A server frame as the protocol has it.
-        #[ts(as = "switchboard_protocol::ServerMessage")]
-        message: serde_json::Value,
-    },
     HistoryChanged {
         call_id: String,
     },
     ExportProgress {
         done: u64,
         total: u64,
-    },
-    Error {
-        call_id: Option<String>,
-        message: String,
     },
     /// The ringer or the announce tone started or stopped.
     Sound {
@@ -111,53 +47,38 @@ pub enum UiEvent {
         #[ts(type = "\"answer\" | \"hangup\" | \"mute\"")]
         action: String,
     },
-    /// A file on its way (either way): bytes done of total.
-    FileProgress {
-        call_id: String,
-        user: String,
-        name: String,
-        done: u64,
-        total: u64,
-        sending: bool,
-    },
-    /// A member offers a file: nothing is received or saved until the agent accepts it
-    /// (`answer_file`).
-    FileOffered {
-        call_id: String,
-        from: String,
-        id: String,
-        name: String,
-        size: u64,
-    },
-    /// A file arrived whole (its size and checksum as announced) and was saved.
+    /// A file arrived whole (its size and checksum as announced) and was saved here.
     FileReceived {
         call_id: String,
         from: String,
         name: String,
         path: String,
     },
-    /// A file from a member did not arrive (declined, too large, damaged); nothing was saved.
-    FileFailed {
-        call_id: String,
-        from: String,
-        name: String,
-        reason: String,
-    },
-    /// Our recording of a call started, paused, resumed or stopped.
+    /// Our recording of a call started or was paused or resumed (its end is the engine's
+    /// `recording_stopped`).
     Recording {
         call_id: String,
-        recording: bool,
         paused: bool,
         path: String,
     },
-    /// Our screen share in a call started or stopped (`reason`: why, when not our choice:
-    /// the shared window closed).
-    ScreenShare {
+    /// Our screen share in a call started (its end is the engine's `screen_share_ended`).
+    ScreenShareStarted {
         call_id: String,
-        sharing: bool,
-        source: Option<String>,
-        reason: Option<String>,
+        source: String,
     },
+    /// What the engine said, as it said it.
+    #[serde(untagged)]
+    Engine(Event),
+}
+
+impl UiEvent {
+    /// Something went wrong, in this call or none.
+    pub fn error(call_id: Option<&str>, message: impl std::fmt::Display) -> Self {
+        Self::Engine(Event::Error {
+            call_id: call_id.and_then(|c| CallId::new(c).ok()),
+            message: message.to_string(),
+        })
+    }
 }
 
 /// A source in the screen-share picker.
@@ -223,3 +144,62 @@ impl From<switchboard_engine::EngineError> for CommandError {
 }
 
 pub type CmdResult<T> = Result<T, CommandError>;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Instant;
+
+    use serde_json::json;
+    use switchboard_protocol::{EndCode, EndReason, Side, UserId};
+
+    use super::*;
+
+    /// The webview reads one stream: the console's events and the engine's, each an object
+    /// tagged by `type` (what `ui/src/generated/console.ts` declares), with the engine's
+    /// instants left in Rust.
+    #[test]
+    fn the_ui_reads_the_engines_events_as_the_engine_says_them() {
+        let id = CallId::new("c1").unwrap();
+        let ended = UiEvent::Engine(Event::Ended {
+            call_id: id.clone(),
+            reason: EndReason::new(EndCode::Hangup, Side::Remote),
+            answered: Some(Instant::now()),
+            at: Instant::now(),
+            stats: Vec::new(),
+        });
+        assert_eq!(
+            serde_json::to_value(&ended).unwrap(),
+            json!({"type": "ended", "call_id": "c1",
+                   "reason": {"code": "hangup", "side": "remote"}, "stats": []})
+        );
+        let joined = UiEvent::Engine(Event::MemberJoined {
+            call_id: id.clone(),
+            user: UserId::new("bob").unwrap(),
+            at: Instant::now(),
+        });
+        assert_eq!(
+            serde_json::to_value(&joined).unwrap(),
+            json!({"type": "member_joined", "call_id": "c1", "user": "bob"})
+        );
+        let own = UiEvent::ScreenShareStarted {
+            call_id: "c1".into(),
+            source: "x11:0".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&own).unwrap(),
+            json!({"type": "screen_share_started", "call_id": "c1", "source": "x11:0"})
+        );
+        assert_eq!(
+            serde_json::to_value(UiEvent::error(Some("c1"), "no")).unwrap(),
+            json!({"type": "error", "call_id": "c1", "message": "no"})
+        );
+        // What the console says in its own words is never sent as the engine said it.
+        let text = UiEvent::Engine(Event::CallMessage {
+            call_id: id,
+            from: UserId::new("bob").unwrap(),
+            text: "hi".into(),
+        });
+        assert!(serde_json::to_value(&text).is_err());
+    }
+}

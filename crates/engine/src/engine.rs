@@ -49,8 +49,8 @@ impl Engine {
             tokio::select! {
                 ev = events.recv() => match ev {
                     Some(Event::SignedIn { user, .. }) => return Ok((Engine { tx, user }, events)),
-                    Some(Event::Closed(why)) => return Err(EngineError::SignIn(why)),
-                    Some(Event::SignalingLost(why)) => last_error = why,
+                    Some(Event::Closed { reason: why }) => return Err(EngineError::SignIn(why)),
+                    Some(Event::SignalingLost { reason: why }) => last_error = why,
                     Some(_) => {}
                     None => return Err(EngineError::Stopped),
                 },

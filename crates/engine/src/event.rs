@@ -1,7 +1,13 @@
 //! What the engine tells its user: the leaf every other module (and every user of the
-//! engine) reads, importing nothing of the engine but the data channel's and the stats' types.
+//! engine) reads, importing nothing of the engine but the stats' types. The events are also
+//! what the console's UI receives (`ui/src/generated/console.ts`): they serialize as JSON
+//! objects tagged by `type`; instants and file bytes stay in Rust, and the few events the
+//! console tells in its own words (with the account, the history's time, the saved file) are
+//! not serialized at all.
 
 use std::time::Instant;
+
+use serde::Serialize;
 
 use switchboard_protocol::{
     CallId, CallKind, CallMedia, EndReason, MediaState, ServerMessage, SessionId, UserId,
@@ -10,18 +16,21 @@ use switchboard_protocol::{
 use crate::stats::PeerStats;
 
 /// What the engine tells its user.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// Signed in, or resumed after a dropped socket (`resumed`).
+    /// Signed in, or resumed after a dropped socket (`resumed`). The console tells its UI with
+    /// the account (`signed_in`).
+    #[serde(skip)]
     SignedIn {
         user: UserId,
         session: SessionId,
         resumed: bool,
     },
     /// The signaling socket dropped; reconnecting (calls go on within the resume window).
-    SignalingLost(String),
-    /// The server closed the session for good (kicked, logged out, token refused).
-    Closed(String),
+    SignalingLost { reason: String },
+    /// The session is over for good (kicked, logged out, token refused).
+    Closed { reason: String },
     /// Someone calls us.
     Incoming {
         call_id: CallId,
@@ -43,6 +52,7 @@ pub enum Event {
     MemberJoined {
         call_id: CallId,
         user: UserId,
+        #[serde(skip)]
         at: Instant,
     },
     /// A member left a group call.
@@ -56,6 +66,7 @@ pub enum Event {
         call_id: CallId,
         user: UserId,
         kind: &'static str,
+        #[serde(skip)]
         at: Instant,
     },
     /// A member muted, turned the camera off, shared a screen, started recording…
@@ -70,13 +81,15 @@ pub enum Event {
         by: UserId,
         media: CallMedia,
     },
-    /// A text message inside the call.
+    /// A text message inside the call (the console tells its UI with the history's time).
+    #[serde(skip)]
     CallMessage {
         call_id: CallId,
         from: UserId,
         text: String,
     },
-    /// A text message over the call's data channel.
+    /// A text message over the call's data channel (told like [`Event::CallMessage`]).
+    #[serde(skip)]
     DataText {
         call_id: CallId,
         from: UserId,
@@ -100,7 +113,9 @@ pub enum Event {
         name: String,
         size: u64,
     },
-    /// A whole file arrived, of the size and SHA-256 its sender announced.
+    /// A whole file arrived, of the size and SHA-256 its sender announced (the console tells
+    /// its UI where it saved it).
+    #[serde(skip)]
     FileReceived {
         call_id: CallId,
         from: UserId,
@@ -133,7 +148,9 @@ pub enum Event {
         call_id: CallId,
         reason: EndReason,
         /// When we accepted or the far side joined, if it got that far.
+        #[serde(skip)]
         answered: Option<Instant>,
+        #[serde(skip)]
         at: Instant,
         /// Each member's stats when media stopped.
         stats: Vec<PeerStats>,
@@ -151,7 +168,7 @@ pub enum Event {
         summary: switchboard_media::RecordingSummary,
     },
     /// Anything else the server said (agent state, CTI figures, queue positions, messages).
-    Server(Box<ServerMessage>),
+    Server { message: Box<ServerMessage> },
     /// A request failed.
     Error {
         call_id: Option<CallId>,

@@ -83,9 +83,10 @@ pub enum RecordError {
     Stopped,
 }
 
-/// What a finished recording holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a finished recording holds (the console's UI is told it as it is).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct RecordingSummary {
+    #[ts(type = "string")]
     pub path: PathBuf,
     /// Recorded time (pauses excluded), ms.
     pub duration_ms: u64,
@@ -93,8 +94,17 @@ pub struct RecordingSummary {
     pub audio_frames: u64,
     pub bytes: u64,
     /// Set when writing failed part-way (disk full, the folder went away): what was written
-    /// before stays playable.
+    /// before stays playable. Told as its sentence.
+    #[serde(serialize_with = "as_sentence")]
+    #[ts(as = "Option<String>")]
     pub error: Option<RecordError>,
+}
+
+fn as_sentence<S: serde::Serializer>(e: &Option<RecordError>, s: S) -> Result<S::Ok, S::Error> {
+    match e {
+        Some(e) => s.serialize_some(&e.to_string()),
+        None => s.serialize_none(),
+    }
 }
 
 /// Which picture a source gives.

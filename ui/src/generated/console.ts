@@ -1,7 +1,7 @@
 // Generated from crates/console, crates/engine and crates/media by `cargo xtask codegen`.
 // Do not edit by hand. The commands and events: see docs/app.md.
 
-import type { CallKind, CallMedia, MediaState, QueueContext, Role, ServerMessage } from "./protocol";
+import type { CallId, CallKind, CallMedia, EndReason, Label, MediaState, QueueContext, Role, ServerMessage, UserId } from "./protocol";
 
 /**
  * A command that failed, as the UI shows it: a stable code and a sentence.
@@ -247,6 +247,37 @@ rtt_ms: number | null,
  */
 quality: number, };
 
+/**
+ * What a finished recording holds (the console's UI is told it as it is).
+ */
+export type RecordingSummary = { path: string, 
+/**
+ * Recorded time (pauses excluded), ms.
+ */
+duration_ms: number, video_frames: number, audio_frames: number, bytes: number, 
+/**
+ * Set when writing failed part-way (disk full, the folder went away): what was written
+ * before stays playable. Told as its sentence.
+ */
+error: string | null, };
+
+/**
+ * What the engine tells its user.
+ */
+export type Event = { "type": "signaling_lost", reason: string, } | { "type": "closed", reason: string, } | { "type": "incoming", call_id: CallId, from: UserId, kind: CallKind, media: CallMedia, members: Array<UserId>, 
+/**
+ * The caller's display name, if they have one.
+ */
+from_name: Label | null, 
+/**
+ * For a customer from the queue: business, priority, wait, name.
+ */
+queue: QueueContext | null, } | { "type": "transport_ready", call_id: CallId, user: UserId, } | { "type": "ringing", call_id: CallId, user: UserId, } | { "type": "member_joined", call_id: CallId, user: UserId, } | { "type": "member_left", call_id: CallId, user: UserId, reason: EndReason | null, } | { "type": "first_media", call_id: CallId, user: UserId, kind: string, } | { "type": "remote_media_state", call_id: CallId, user: UserId, state: MediaState, } | { "type": "media_switched", call_id: CallId, by: UserId, media: CallMedia, } | { "type": "file_progress", call_id: CallId, user: UserId, name: string, done: number, total: number, sending: boolean, } | { "type": "file_offered", call_id: CallId, from: UserId, id: string, name: string, size: number, } | { "type": "file_failed", call_id: CallId, from: UserId, name: string, reason: string, } | { "type": "stats", call_id: CallId, peers: Array<PeerStats>, } | { "type": "device_failed", kind: DeviceKind, id: string, reason: string, } | { "type": "ended", call_id: CallId, reason: EndReason, 
+/**
+ * Each member's stats when media stopped.
+ */
+stats: Array<PeerStats>, } | { "type": "screen_share_ended", call_id: CallId, reason: string | null, } | { "type": "recording_stopped", call_id: CallId, summary: RecordingSummary, } | { "type": "server", message: ServerMessage, } | { "type": "error", call_id: CallId | null, message: string, };
+
 export type Direction = "outgoing" | "incoming";
 
 /**
@@ -321,10 +352,8 @@ id: string, name: string, kind: SourceKind,
 width: number, height: number, };
 
 /**
- * What the UI is told, as one event stream (`console` in the webview).
+ * What the UI is told, as one event stream (`console` in the webview): the engine's events as
+ * the engine says them, and the console's own — those that carry what only the console
+ * knows (the account, the history's time, where a file was saved) or that it makes itself.
  */
-export type UiEvent = { "type": "signed_in", user: string, role: Role, server: string, resumed: boolean, } | { "type": "reconnecting", reason: string, } | { "type": "signed_out", reason: string, } | { "type": "incoming", call_id: string, from: string, from_name: string | null, kind: CallKind, media: CallMedia, members: Array<string>, queue: QueueContext | null, } | { "type": "ringing", call_id: string, user: string, } | { "type": "member_joined", call_id: string, user: string, } | { "type": "member_left", call_id: string, user: string, } | { "type": "first_media", call_id: string, user: string, kind: string, } | { "type": "remote_media", call_id: string, user: string, state: MediaState, } | { "type": "media_switched", call_id: string, by: string, media: CallMedia, } | { "type": "message", call_id: string, from: string, text: string, at: number, mine: boolean, } | { "type": "stats", call_id: string, peers: Array<PeerStats>, } | { "type": "device_failed", kind: DeviceKind, id: string, reason: string, } | { "type": "ended", call_id: string, code: string, side: string, duration_ms: number, } | { "type": "server", 
-/**
- * A server frame as the protocol has it.
- */
-message: ServerMessage, } | { "type": "history_changed", call_id: string, } | { "type": "export_progress", done: number, total: number, } | { "type": "error", call_id: string | null, message: string, } | { "type": "sound", cue: Cue, device: string, playing: boolean, } | { "type": "mic_level", dbfs: number, } | { "type": "shortcut", action: "answer" | "hangup" | "mute", } | { "type": "file_progress", call_id: string, user: string, name: string, done: number, total: number, sending: boolean, } | { "type": "file_offered", call_id: string, from: string, id: string, name: string, size: number, } | { "type": "file_received", call_id: string, from: string, name: string, path: string, } | { "type": "file_failed", call_id: string, from: string, name: string, reason: string, } | { "type": "recording", call_id: string, recording: boolean, paused: boolean, path: string, } | { "type": "screen_share", call_id: string, sharing: boolean, source: string | null, reason: string | null, };
+export type UiEvent = { "type": "signed_in", user: string, role: Role, server: string, resumed: boolean, } | { "type": "message", call_id: string, from: string, text: string, at: number, mine: boolean, } | { "type": "history_changed", call_id: string, } | { "type": "export_progress", done: number, total: number, } | { "type": "sound", cue: Cue, device: string, playing: boolean, } | { "type": "mic_level", dbfs: number, } | { "type": "shortcut", action: "answer" | "hangup" | "mute", } | { "type": "file_received", call_id: string, from: string, name: string, path: string, } | { "type": "recording", call_id: string, paused: boolean, path: string, } | { "type": "screen_share_started", call_id: string, source: string, } | Event;

@@ -105,10 +105,10 @@ export class ConsoleState {
         this.account = { user: e.user, role: e.role, server: e.server };
         this.connection = "online";
         break;
-      case "reconnecting":
+      case "signaling_lost":
         this.connection = "reconnecting";
         break;
-      case "signed_out":
+      case "closed":
         this.account = null;
         this.connection = "offline";
         this.agent = null;
@@ -144,7 +144,7 @@ export class ConsoleState {
         if (c) c.joined = c.joined.filter((u) => u !== e.user);
         break;
       }
-      case "remote_media": {
+      case "remote_media_state": {
         if (c) c.remote[e.user] = { ...e.state };
         break;
       }
@@ -163,7 +163,7 @@ export class ConsoleState {
       case "ended": {
         if (c) {
           c.phase = "ended";
-          c.end = { code: e.code, side: e.side };
+          c.end = { code: e.reason.code, side: e.reason.side };
         }
         this.historyVersion++;
         break;
@@ -231,10 +231,15 @@ export class ConsoleState {
         break;
       }
       case "recording":
-        if (c) c.recording = { on: e.recording, paused: e.paused, path: e.path || c.recording.path };
+        if (c) c.recording = { on: true, paused: e.paused, path: e.path || c.recording.path };
         break;
-      case "screen_share":
-        if (c && !e.sharing) {
+      case "recording_stopped":
+        if (c) c.recording = { on: false, paused: false, path: e.summary.path || c.recording.path };
+        // Writing failed part-way: what was written stays playable, but say so.
+        if (e.summary.error) this.notice = e.summary.error;
+        break;
+      case "screen_share_ended":
+        if (c) {
           c.sharing = null;
           // Not our choice (the shared window closed): say why.
           if (e.reason) this.notice = `${t("share.ended")}: ${e.reason}`;
@@ -249,6 +254,8 @@ export class ConsoleState {
       case "sound":
       case "ringing":
       case "first_media":
+      case "transport_ready":
+      case "screen_share_started":
         break;
     }
   }

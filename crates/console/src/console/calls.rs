@@ -70,10 +70,10 @@ impl Console {
         if !s.screen_pop_url.trim().is_empty() {
             let url = screen_pop_url(s.screen_pop_url.trim(), ctx);
             if let Err(e) = open::that_detached(&url) {
-                self.ui.emit(UiEvent::Error {
-                    call_id: Some(ctx.call_id.clone()),
-                    message: format!("screen pop {url}: {e}"),
-                });
+                self.ui.emit(UiEvent::error(
+                    Some(&ctx.call_id),
+                    format!("screen pop {url}: {e}"),
+                ));
             }
         }
         if !s.screen_pop_command.trim().is_empty() {
@@ -91,10 +91,10 @@ impl Console {
                 .env("SB_CALL_ID", &ctx.call_id)
                 .stdin(std::process::Stdio::null());
             if let Err(e) = cmd.spawn() {
-                self.ui.emit(UiEvent::Error {
-                    call_id: Some(ctx.call_id.clone()),
-                    message: format!("screen pop command: {e}"),
-                });
+                self.ui.emit(UiEvent::error(
+                    Some(&ctx.call_id),
+                    format!("screen pop command: {e}"),
+                ));
             }
         }
     }
@@ -194,7 +194,6 @@ impl Console {
         let p = path.display().to_string();
         self.ui.emit(UiEvent::Recording {
             call_id: id.to_owned(),
-            recording: true,
             paused: false,
             path: p.clone(),
         });
@@ -207,7 +206,6 @@ impl Console {
         engine.pause_recording(&call_id(id)?, paused);
         self.ui.emit(UiEvent::Recording {
             call_id: id.to_owned(),
-            recording: true,
             paused,
             path: String::new(),
         });
@@ -338,11 +336,9 @@ impl Console {
             .share_screen(&cid, source)
             .await
             .map_err(|e| CommandError::new("screen", e))?;
-        self.ui.emit(UiEvent::ScreenShare {
+        self.ui.emit(UiEvent::ScreenShareStarted {
             call_id: id.to_owned(),
-            sharing: true,
-            source: Some(source.to_owned()),
-            reason: None,
+            source: source.to_owned(),
         });
         Ok(())
     }

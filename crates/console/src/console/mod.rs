@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use switchboard_engine::auth::{self, ServerAddress};
-use switchboard_engine::{Engine, EngineConfig};
+use switchboard_engine::{Engine, EngineConfig, Event};
 use switchboard_protocol::{CallId, Role, UserId};
 
 use crate::history::History;
@@ -218,9 +218,9 @@ impl Console {
             s.engine.shutdown();
             // The pump writes the calls' ends as the engine hangs up; give it a moment.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(3), s.pump).await;
-            self.ui.emit(UiEvent::SignedOut {
+            self.ui.emit(UiEvent::Engine(Event::Closed {
                 reason: "signed out".into(),
-            });
+            }));
         }
     }
 

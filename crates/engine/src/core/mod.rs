@@ -422,13 +422,13 @@ impl Core {
                     self.resume_deadline = Some(now + self.resume_window + RESUME_GRACE);
                     self.all_calls(PhaseInput::SignalingLost, now);
                 }
-                self.emit(Event::SignalingLost(why));
+                self.emit(Event::SignalingLost { reason: why });
             }
             Input::Closed(why) => {
                 self.connected = false;
                 self.resume_deadline = None;
                 self.all_calls(PhaseInput::ResumeExpired, now);
-                self.emit(Event::Closed(why));
+                self.emit(Event::Closed { reason: why });
             }
             Input::Frame(f) => self.frame(*f, now),
             Input::Call { request, to, media } => self.place_call(request, to, media),

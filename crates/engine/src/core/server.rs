@@ -19,7 +19,9 @@ impl Core {
             ServerMessage::Queued(q) => {
                 // The customer's place in the queue, for whoever shows it.
                 let call_id = q.call_id.clone();
-                self.emit(Event::Server(Box::new(ServerMessage::Queued(q))));
+                self.emit(Event::Server {
+                    message: Box::new(ServerMessage::Queued(q)),
+                });
                 self.created(f.id, call_id);
             }
             ServerMessage::CallCreated(c) => self.created(f.id, c.call_id),
@@ -119,7 +121,9 @@ impl Core {
                 text: m.text.into(),
             }),
             ServerMessage::Pong(_) => {}
-            other => self.emit(Event::Server(Box::new(other))),
+            other => self.emit(Event::Server {
+                message: Box::new(other),
+            }),
         }
     }
 
