@@ -367,6 +367,16 @@ describe("the console", () => {
     await vi.waitFor(() => expect(screen.queryByText("bob's screen")).toBeNull());
   });
 
+  it("shows a member whose media path is lost until it is back", async () => {
+    fakeRust(true);
+    await answeredCall("c-20", "bob");
+    expect(screen.queryByTestId("path-lost")).toBeNull();
+    await send({ type: "transport_lost", call_id: "c-20", user: "bob" });
+    expect((await screen.findByTestId("path-lost")).textContent).toBe("No media with bob: reconnecting…");
+    await send({ type: "transport_ready", call_id: "c-20", user: "bob" });
+    await vi.waitFor(() => expect(screen.queryByTestId("path-lost")).toBeNull());
+  });
+
   it("says why nothing can be shared", async () => {
     fakeRust(true, (cmd) => {
       if (cmd === "screen_sources") throw { code: "screen", message: "no display to capture (DISPLAY is not set)" };

@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 use crate::config::EngineConfig;
-use crate::core::{Core, Input, Output, PeerId, PeerOp};
+use crate::core::{Core, Input, Output, PeerId, PeerOp, TransportState};
 use crate::event::Event;
 use crate::peer::{Peer, PeerEvent, PeerFactory};
 use crate::pipeline::{Capture, RemoteFrame, VideoKind};
@@ -253,9 +253,9 @@ impl Driver {
                     answer
                 }))
             }
-            PeerOp::Reoffer { video } => {
+            PeerOp::Reoffer { video, ice_restart } => {
                 let peer = self.peers.get(&id)?;
-                sdp(peer.reoffer(video).await)
+                sdp(peer.reoffer(video, ice_restart).await)
             }
             PeerOp::AnswerReoffer { offer, video } => {
                 let peer = self.peers.get(&id)?;
@@ -321,11 +321,19 @@ impl Driver {
             PeerEvent::Candidate(peer, candidate) => Input::LocalCandidate { peer, candidate },
             PeerEvent::State(peer, state) => {
                 tracing::debug!(%peer, ?state, "peer connection");
-                let connected = state == RTCPeerConnectionState::Connected;
+                let state = match state {
+                    RTCPeerConnectionState::Connected => TransportState::Connected,
+                    RTCPeerConnectionState::Disconnected => TransportState::Disconnected,
+                    RTCPeerConnectionState::Failed => TransportState::Failed,
+                    RTCPeerConnectionState::Connecting => TransportState::Connecting,
+                    // `new` comes first and `closed` after our own close: nothing to say.
+                    _ => return,
+                };
                 if let Some(p) = self.peers.get(&peer) {
-                    p.shared.transport_up.store(connected, Ordering::Relaxed);
+                    let up = state == TransportState::Connected;
+                    p.shared.transport_up.store(up, Ordering::Relaxed);
                 }
-                Input::Transport { peer, connected }
+                Input::Transport { peer, state }
             }
             PeerEvent::FirstMedia(peer, kind, at) => Input::FirstMedia { peer, kind, at },
             PeerEvent::Data(peer, event) => Input::Data { peer, event },

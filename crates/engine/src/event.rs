@@ -43,9 +43,13 @@ pub enum Event {
         /// For a customer from the queue: business, priority, wait, name.
         queue: Option<switchboard_protocol::QueueContext>,
     },
-    /// The peer connection with a member is up (ICE and DTLS done). With the offer riding on
-    /// the invite this happens while the callee still rings.
+    /// The peer connection with a member is up (ICE and DTLS done), the first time or again
+    /// after [`Event::TransportLost`]. With the offer riding on the invite this happens while
+    /// the callee still rings.
     TransportReady { call_id: CallId, user: UserId },
+    /// The media path to a member is down (or could not be found): nothing flows between us
+    /// until it is back; the engine restarts ICE meanwhile.
+    TransportLost { call_id: CallId, user: UserId },
     /// A member's device is ringing.
     Ringing { call_id: CallId, user: UserId },
     /// A member answered (for the caller: the call is answered).

@@ -338,10 +338,15 @@ impl Peer {
         Ok(())
     }
 
-    /// An audio↔video switch as an SDP re-offer on the same connection (same ICE and DTLS):
-    /// the video m-line becomes `inactive` or `sendrecv`.
-    pub async fn reoffer(&self, video: bool) -> anyhow::Result<String> {
+    /// A re-offer on the same connection: an audio↔video switch (the video m-line becomes
+    /// `inactive` or `sendrecv`; same ICE and DTLS), and with `ice_restart` fresh ICE
+    /// credentials and candidates gathered again on sockets bound anew (the path was lost: the
+    /// address may have changed).
+    pub async fn reoffer(&self, video: bool, ice_restart: bool) -> anyhow::Result<String> {
         self.set_video_direction(video).await?;
+        if ice_restart {
+            self.pc.restart_ice().await?;
+        }
         let offer = self.pc.create_offer(None).await?;
         self.pc.set_local_description(offer.clone()).await?;
         Ok(offer.sdp)

@@ -39,6 +39,8 @@ export interface LiveCall {
   /** What we share in the call (a source's name), if anything. */
   sharing: string | null;
   stats: PeerStats[];
+  /** Members whose media path is down (the engine restarts ICE meanwhile). */
+  pathLost: string[];
   chat: ChatLine[];
   end: { code: string; side: string } | null;
 }
@@ -56,6 +58,7 @@ function liveCall(
     sharing: null,
     remote: {},
     stats: [],
+    pathLost: [],
     chat: [],
     end: null,
   };
@@ -251,10 +254,15 @@ export class ConsoleState {
       case "shortcut":
         void this.shortcut(e.action);
         break;
+      case "transport_lost":
+        if (c && !c.pathLost.includes(e.user)) c.pathLost.push(e.user);
+        break;
+      case "transport_ready":
+        if (c) c.pathLost = c.pathLost.filter((u) => u !== e.user);
+        break;
       case "sound":
       case "ringing":
       case "first_media":
-      case "transport_ready":
       case "screen_share_started":
         break;
     }

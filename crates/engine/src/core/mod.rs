@@ -12,6 +12,7 @@
 //!   until they can be used or sent): [`negotiation`]; what the peers report back:
 //!   `results.rs`;
 //! - placing calls, invites, the mesh rule, re-offers after a switch: `invites.rs`;
+//! - each peer's media path, lost and restored by an ICE restart: [`path`];
 //! - the frames from the server (created, incoming, members, SDP and ICE relays): `server.rs`;
 //! - the user's commands, media gates, mute, share and recording state, timers: here.
 
@@ -29,11 +30,13 @@ use crate::event::Event;
 mod invites;
 mod lifecycle;
 pub mod negotiation;
+pub mod path;
 pub mod phase;
 mod results;
 mod server;
 
 use negotiation::{Made, Negotiation, Role};
+pub use path::TransportState;
 use phase::{CallMachine, ENDING_TIMEOUT, Input as PhaseInput, Output as PhaseOutput, Request};
 
 /// Our name for one peer connection (one remote member of one call). Never reused.
@@ -126,10 +129,10 @@ pub enum Input {
         peer: PeerId,
         candidate: Option<IceCandidate>,
     },
-    /// The peer's transport (ICE + DTLS) is up, or no longer.
+    /// The peer's transport (ICE + DTLS) changed.
     Transport {
         peer: PeerId,
-        connected: bool,
+        state: TransportState,
     },
     /// The first picture or audio frame from this peer was decoded.
     FirstMedia {
@@ -169,8 +172,9 @@ pub enum PeerOp {
         offer: String,
         video: bool,
     },
-    /// Offer again on this connection with the video m-line on or off.
-    Reoffer { video: bool },
+    /// Offer again on this connection with the video m-line on or off; with fresh ICE
+    /// credentials (an ICE restart) when `ice_restart`.
+    Reoffer { video: bool, ice_restart: bool },
     /// Answer the far end's re-offer on this connection.
     AnswerReoffer { offer: String, video: bool },
     /// Apply the far end's answer.
@@ -229,7 +233,7 @@ struct PeerState {
     /// Which call it belongs to, or which invite that has no call id yet.
     owner: Owner,
     neg: Negotiation,
-    connected: bool,
+    path: path::Path,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,7 +328,9 @@ impl Core {
     /// When [`Core::handle_timeout`] is due next (`None`: no timer runs).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let endings = self.calls.values().filter_map(|c| c.ending_at);
+        let restarts = self.peers.values().filter_map(|p| p.path.timer());
         endings
+            .chain(restarts)
             .chain(self.resume_deadline)
             .chain(self.next_tick)
             .min()
@@ -344,6 +350,7 @@ impl Core {
             }
             self.phase(&id, PhaseInput::EndingTimeout, now);
         }
+        self.path_timers(now);
         if self.resume_deadline.is_some_and(|t| t <= now) {
             self.resume_deadline = None;
             if !self.connected {
@@ -509,17 +516,7 @@ impl Core {
             }
             Input::LocalSdp { peer, result } => self.local_sdp(peer, result),
             Input::LocalCandidate { peer, candidate } => self.local_candidate(peer, candidate),
-            Input::Transport { peer, connected } => {
-                let Some((call_id, p)) = self.call_peer(peer) else {
-                    return;
-                };
-                let became = connected && !p.connected;
-                p.connected = connected;
-                let user = p.user.clone();
-                if became {
-                    self.emit(Event::TransportReady { call_id, user });
-                }
-            }
+            Input::Transport { peer, state } => self.transport(peer, state, now),
             Input::FirstMedia { peer, kind, at } => {
                 let Some((call_id, p)) = self.call_peer(peer) else {
                     return;
@@ -586,7 +583,7 @@ impl Core {
                 session: None,
                 owner,
                 neg: Negotiation::new(role, made),
-                connected: false,
+                path: path::Path::default(),
             },
         );
         id

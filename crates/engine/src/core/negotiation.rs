@@ -7,6 +7,8 @@
 //! - One offer at a time: a change while an offer is out (the first one included) or while
 //!   one is being made is offered again once the answer is in, with the media of that moment.
 //! - An answer is applied only while our offer waits for one.
+//! - An ICE restart is a re-offer with fresh ICE credentials, by the same rules (`path.rs`
+//!   says when); asked for while an offer is out, it rides on the one that follows.
 //! - Remote candidates wait until a remote description is set; ours wait until our SDP for
 //!   the connection went out (and the call has an id: see `Core::flush_local`).
 
@@ -51,6 +53,8 @@ pub struct Negotiation {
     pub remote_set: bool,
     /// The media changed while a negotiation was under way: offer again after it.
     again: bool,
+    /// The next offer restarts ICE.
+    restart: bool,
     /// Remote candidates that came before the remote description.
     pending_remote: Vec<IceCandidate>,
     /// Our candidates that cannot be sent yet.
@@ -73,6 +77,7 @@ impl Negotiation {
             awaiting_answer: false,
             remote_set: role == Role::Answerer,
             again: false,
+            restart: false,
             pending_remote: Vec::new(),
             pending_local: Vec::new(),
             sdp_sent: false,
@@ -125,7 +130,21 @@ impl Negotiation {
             return None;
         }
         self.making.push_back(Made::Reoffer);
-        Some(PeerOp::Reoffer { video })
+        Some(PeerOp::Reoffer {
+            video,
+            ice_restart: std::mem::take(&mut self.restart),
+        })
+    }
+
+    /// The path is lost: the operation to offer with fresh ICE credentials now, or `None`
+    /// (the far end offers on this connection, or an offer is under way and the restart
+    /// follows it).
+    pub fn restart(&mut self, video: bool) -> Option<PeerOp> {
+        if self.role != Role::Offerer {
+            return None;
+        }
+        self.restart = true;
+        self.reoffer(video)
     }
 
     /// The far end's answer came: whether it is applied (only while our offer waits).

@@ -10,6 +10,8 @@
 //!   between them, negotiated both ways, on the call's media, which both agree on;
 //! - every engine ends each of its calls once, with the reason the server gave it, and both
 //!   sides of a direct call end with the same code;
+//! - a media path that breaks (both ends see it `disconnected` or `failed`) comes back through
+//!   an ICE restart by the offering side, and both cores see it up again;
 //! - after everyone hangs up: no call, no open peer, no unanswered request, no timer.
 //!
 //! Frames in flight when a socket drops are kept (the server queues what it sends while a
@@ -46,6 +48,10 @@ struct FakePeer {
     video: bool,
     gates: Gates,
     candidates: usize,
+    /// The media path between this connection and its far end is broken.
+    down: bool,
+    /// The offer out restarts ICE.
+    restarting: bool,
 }
 
 /// What a fake SDP says: who made it, on which peer, with which video direction.
@@ -98,6 +104,8 @@ struct World {
     broken: Vec<String>,
     /// Calls someone invited more members into (no longer direct).
     grown: std::collections::HashSet<CallId>,
+    /// Broken paths that came back.
+    restored: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +126,9 @@ enum Step {
     /// A candidate, a transport change or first media at this engine.
     PeerEvent(usize),
     Drop(usize),
+    /// The media paths of this engine break (its address changed, say): `failed` at once, or
+    /// `disconnected`.
+    PathDrop(usize, bool),
     /// Time passes (ringing runs out, stats tick).
     Wait(u64),
     /// Everything in flight is delivered, and what must hold once nothing moves is checked.
@@ -140,6 +151,7 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
         5 => e.clone().prop_map(Step::PeerResult),
         4 => e.clone().prop_map(Step::PeerEvent),
         1 => e.clone().prop_map(Step::Drop),
+        1 => (e.clone(), any::<bool>()).prop_map(|(a, f)| Step::PathDrop(a, f)),
         1 => (100u64..4_000).prop_map(Step::Wait),
         2 => Just(Step::Settle),
     ]
@@ -158,6 +170,7 @@ impl World {
             base: Instant::now(),
             broken: Vec::new(),
             grown: Default::default(),
+            restored: 0,
         };
         for i in 0..n {
             let user = UserId::new(format!("u{i}")).unwrap();
@@ -273,6 +286,8 @@ impl World {
             video: false,
             gates: Gates::default(),
             candidates: 0,
+            down: false,
+            restarting: false,
         };
         if !matches!(op, PeerOp::Offer { .. } | PeerOp::Answer { .. }) {
             match eng.peers.get(&id) {
@@ -315,7 +330,7 @@ impl World {
                 eng.peers.insert(id, p);
                 eng.results.push_back((id, Ok(sdp_of(i, id, video, n))));
             }
-            PeerOp::Reoffer { video } => {
+            PeerOp::Reoffer { video, ice_restart } => {
                 let p = eng.peers.get_mut(&id).unwrap();
                 if !p.offerer || p.have_local_offer {
                     self.broken.push(format!(
@@ -324,6 +339,7 @@ impl World {
                 }
                 p.have_local_offer = true;
                 p.video = video;
+                p.restarting = ice_restart;
                 eng.results.push_back((id, Ok(sdp_of(i, id, video, n))));
             }
             PeerOp::AnswerReoffer { offer, video } => {
@@ -350,10 +366,16 @@ impl World {
                 p.have_local_offer = false;
                 p.remote_set = true;
                 p.remote = Some((e, pid));
-                eng.peer_events.push_back(Input::Transport {
-                    peer: id,
-                    connected: true,
-                });
+                // An answer connects both ends, except that a broken path comes back only
+                // through an ICE restart.
+                let restart = std::mem::take(&mut p.restarting);
+                if p.down && !restart {
+                    return;
+                }
+                if std::mem::replace(&mut p.down, false) {
+                    self.restored += 1;
+                }
+                self.connect(i, id, e, pid);
             }
             PeerOp::AddCandidate(_) => {
                 let p = &eng.peers[&id];
@@ -370,6 +392,73 @@ impl World {
                 eng.peers.get_mut(&id).unwrap().closed = true;
             }
         }
+    }
+
+    /// The path between engine `i`'s peer `id` and engine `j`'s peer `pj` is up: both ends
+    /// hear it.
+    fn connect(&mut self, i: usize, id: PeerId, j: usize, pj: PeerId) {
+        self.engines[i].peer_events.push_back(Input::Transport {
+            peer: id,
+            state: TransportState::Connected,
+        });
+        if let Some(far) = self.engines.get_mut(j).and_then(|e| e.peers.get_mut(&pj))
+            && !far.closed
+        {
+            far.down = false;
+            self.engines[j].peer_events.push_back(Input::Transport {
+                peer: pj,
+                state: TransportState::Connected,
+            });
+        }
+    }
+
+    /// Engine `i`'s media paths break: both ends of each see it.
+    fn path_drop(&mut self, i: usize, failed: bool) {
+        let state = if failed {
+            TransportState::Failed
+        } else {
+            TransportState::Disconnected
+        };
+        let ends: Vec<(PeerId, usize, PeerId)> = self.engines[i]
+            .peers
+            .iter()
+            .filter(|(_, p)| !p.closed)
+            .filter_map(|(id, p)| p.remote.map(|(j, pj)| (*id, j, pj)))
+            .collect();
+        for (id, j, pj) in ends {
+            // Only a path that exists: negotiated both ways.
+            let Some(far) = self.engines[j]
+                .peers
+                .get_mut(&pj)
+                .filter(|f| !f.closed && f.remote == Some((i, id)))
+            else {
+                continue;
+            };
+            far.down = true;
+            self.engines[j]
+                .peer_events
+                .push_back(Input::Transport { peer: pj, state });
+            if let Some(p) = self.engines[i].peers.get_mut(&id) {
+                p.down = true;
+            }
+            self.engines[i]
+                .peer_events
+                .push_back(Input::Transport { peer: id, state });
+        }
+    }
+
+    /// A broken path whose two ends are both open (it must come back).
+    fn broken_path(&self) -> Option<String> {
+        self.engines.iter().enumerate().find_map(|(i, e)| {
+            e.peers
+                .iter()
+                .filter(|(_, p)| p.down && !p.closed)
+                .find_map(|(id, p)| {
+                    let (j, pj) = p.remote?;
+                    let far = self.engines[j].peers.get(&pj)?;
+                    (!far.closed).then(|| format!("u{i} {id} – u{j} {pj}"))
+                })
+        })
     }
 
     /// Carries out the server's outputs.
@@ -601,6 +690,7 @@ impl World {
             Step::PeerResult(a) => self.peer_result(a),
             Step::PeerEvent(a) => self.peer_event(a),
             Step::Drop(a) => self.drop_socket(a),
+            Step::PathDrop(a, failed) => self.path_drop(a, failed),
             Step::Wait(ms) => {
                 // Long waits only while every socket is up and nothing is on the wire: a drop
                 // or a slow frame stays shorter than any timer that would end a call.
@@ -627,7 +717,8 @@ impl World {
                     || !e.results.is_empty()
                     || !e.peer_events.is_empty()
             });
-            if !busy {
+            // A broken path waits for its restart timer.
+            if !busy && self.broken_path().is_none() {
                 return;
             }
             for i in 0..self.engines.len() {
@@ -638,7 +729,10 @@ impl World {
             }
             self.tick(10);
         }
-        panic!("the world did not settle");
+        panic!(
+            "the world did not settle (a path still broken: {:?})",
+            self.broken_path()
+        );
     }
 
     /// Every two members with media on in the same call are connected, both ways, on the
@@ -671,6 +765,11 @@ impl World {
                     }
                     if fx.have_local_offer || fy.have_local_offer {
                         return Err(format!("u{x}–u{y} in {call}: an offer still out"));
+                    }
+                    let up =
+                        |e: &Engine, p: PeerId| e.core.peers.get(&p).is_some_and(|s| s.path.up);
+                    if fx.down || fy.down || !up(ex, px) || !up(ey, py) {
+                        return Err(format!("u{x}–u{y} in {call}: the media path is not back"));
                     }
                     if fx.offerer == fy.offerer {
                         return Err(format!("u{x}–u{y} in {call}: both sides offered"));
@@ -810,6 +909,8 @@ struct Reached {
     pairs: usize,
     /// Of them, in calls of three or more.
     mesh_pairs: usize,
+    /// Broken media paths that came back.
+    restored: usize,
 }
 
 fn play(n: usize, steps: &[Step]) -> Result<Reached, String> {
@@ -850,6 +951,7 @@ fn play(n: usize, steps: &[Step]) -> Result<Reached, String> {
     }
     w.check_endings()?;
     w.check_quiet()?;
+    reached.restored = w.restored;
     Ok(reached)
 }
 
@@ -872,17 +974,22 @@ proptest! {
 fn the_scenarios_reach_answered_calls_and_group_calls() {
     use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let (mut cases, mut with_pairs, mut with_mesh) = (0, 0, 0);
+    let (mut cases, mut with_pairs, mut with_mesh, mut with_restored) = (0, 0, 0, 0);
     for _ in 0..300 {
         let (n, steps) = scenario().new_tree(&mut runner).unwrap().current();
         let r = play(n, &steps).unwrap();
         cases += 1;
         with_pairs += usize::from(r.pairs > 0);
         with_mesh += usize::from(r.mesh_pairs > 0);
+        with_restored += usize::from(r.restored > 0);
     }
-    eprintln!("{cases} scenarios: {with_pairs} with answered calls, {with_mesh} with group calls");
+    eprintln!(
+        "{cases} scenarios: {with_pairs} with answered calls, {with_mesh} with group calls, \
+         {with_restored} with a broken media path restored"
+    );
     assert!(with_pairs * 2 > cases, "{with_pairs} of {cases}");
     assert!(with_mesh * 10 > cases, "{with_mesh} of {cases}");
+    assert!(with_restored * 10 > cases, "{with_restored} of {cases}");
 }
 
 /// Member 0 calls member 1, who answers.

@@ -1,6 +1,7 @@
 //! One rule per test, on the core alone: inputs in, outputs out, time passed by hand.
 //!
-//! Longer than 800 lines because it holds one test per rule of the core with the rig they share.
+//! Longer than 800 lines because it holds one test per rule of the core with the rig they share
+//! (the media path's rules are in `path.rs` beside it).
 #![allow(clippy::unwrap_used)]
 
 use super::*;
@@ -506,7 +507,13 @@ fn crossing_switches_end_on_the_servers_order_and_only_the_first_offerer_offers(
         ops(&out),
         [
             (pa, &PeerOp::SetAnswer("answer-2".into())),
-            (pa, &PeerOp::Reoffer { video: false })
+            (
+                pa,
+                &PeerOp::Reoffer {
+                    video: false,
+                    ice_restart: false
+                }
+            )
         ]
     );
 }
@@ -547,7 +554,13 @@ fn a_switch_while_the_first_offer_is_out_is_offered_after_its_answer() {
         ops(&out),
         [
             (peer, &PeerOp::SetAnswer("answer-1".into())),
-            (peer, &PeerOp::Reoffer { video: true })
+            (
+                peer,
+                &PeerOp::Reoffer {
+                    video: true,
+                    ice_restart: false
+                }
+            )
         ]
     );
 }
@@ -864,14 +877,14 @@ fn first_media_makes_the_call_active_and_is_told() {
     let (call, peer) = r.accepted_call_from_a(CallMedia::Audio);
     let out = r.input(Input::Transport {
         peer,
-        connected: true,
+        state: TransportState::Connected,
     });
     assert!(matches!(events(&out)[..], [Event::TransportReady { .. }]));
     // The same state again is not news.
     assert!(
         r.input(Input::Transport {
             peer,
-            connected: true
+            state: TransportState::Connected,
         })
         .is_empty()
     );
@@ -882,3 +895,5 @@ fn first_media_makes_the_call_active_and_is_told() {
     });
     assert!(matches!(events(&out)[..], [Event::FirstMedia { call_id, .. }] if *call_id == call));
 }
+
+mod path;
