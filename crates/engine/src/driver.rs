@@ -37,14 +37,8 @@ pub enum Command {
         name: Option<switchboard_protocol::Label>,
         reply: oneshot::Sender<Result<CallId, String>>,
     },
-    Accept(CallId),
-    Hangup(CallId),
-    Mute {
-        call_id: CallId,
-        audio: bool,
-        video: bool,
-    },
-    SwitchMedia(CallId, CallMedia),
+    /// What the core takes as it is (accept, hang up, mute, switch, invite, stop sharing).
+    Core(Input),
     SetProfile(VideoProfile),
     SetCamera(String, oneshot::Sender<Result<(), String>>),
     SetMicrophone(String, oneshot::Sender<Result<(), String>>),
@@ -64,7 +58,6 @@ pub enum Command {
         capturer: switchboard_media::screen::ScreenCapturer,
         reply: oneshot::Sender<Result<(), String>>,
     },
-    StopScreenShare(CallId),
     /// The capture thread of share number `.0` stopped by itself.
     ScreenEnded(u64, String),
     Raw(ClientMessage),
@@ -83,7 +76,6 @@ pub enum Command {
         accept: bool,
         reply: oneshot::Sender<Result<(), String>>,
     },
-    Invite(CallId, Vec<UserId>),
     StartRecording {
         call_id: CallId,
         path: std::path::PathBuf,
@@ -371,24 +363,7 @@ impl Driver {
                 })
                 .await;
             }
-            Command::Accept(id) => self.feed(Input::Accept(id)).await,
-            Command::Hangup(id) => self.feed(Input::Hangup(id)).await,
-            Command::Mute {
-                call_id,
-                audio,
-                video,
-            } => {
-                self.feed(Input::Mute {
-                    call_id,
-                    audio,
-                    video,
-                })
-                .await
-            }
-            Command::SwitchMedia(call_id, media) => {
-                self.feed(Input::SwitchMedia(call_id, media)).await
-            }
-            Command::Invite(call_id, users) => self.feed(Input::Invite(call_id, users)).await,
+            Command::Core(input) => self.feed(input).await,
             Command::SetProfile(p) => {
                 let _ = self.factory.capture.profile.send(p);
             }
@@ -442,13 +417,6 @@ impl Driver {
             } => {
                 let r = self.start_share(&call_id, source, capturer).await;
                 let _ = reply.send(r);
-            }
-            Command::StopScreenShare(call_id) => {
-                self.feed(Input::StopShare {
-                    call_id,
-                    reason: None,
-                })
-                .await
             }
             Command::ScreenEnded(number, reason) => {
                 if let Some((call_id, ..)) = self.share.as_ref().filter(|(_, n, _)| *n == number) {

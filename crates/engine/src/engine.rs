@@ -7,6 +7,7 @@ use switchboard_protocol::{CallId, CallMedia, ClientMessage, Text, UserId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::config::EngineConfig;
+use crate::core::Input;
 use crate::driver::{Command, Driver};
 use crate::event::Event;
 use crate::pipeline::RemoteFrame;
@@ -109,26 +110,26 @@ impl Engine {
     }
 
     pub fn accept(&self, call_id: &CallId) {
-        self.send(Command::Accept(call_id.clone()));
+        self.send(Command::Core(Input::Accept(call_id.clone())));
     }
 
     /// Hangs up, cancels (before an answer) or declines (while ringing).
     pub fn hangup(&self, call_id: &CallId) {
-        self.send(Command::Hangup(call_id.clone()));
+        self.send(Command::Core(Input::Hangup(call_id.clone())));
     }
 
     /// Stops (true) or resumes (false) sending audio and video; the others are told.
     pub fn mute(&self, call_id: &CallId, audio: bool, video: bool) {
-        self.send(Command::Mute {
+        self.send(Command::Core(Input::Mute {
             call_id: call_id.clone(),
             audio,
             video,
-        });
+        }));
     }
 
     /// Switches the call between audio and video, for every member.
     pub fn switch_media(&self, call_id: &CallId, media: CallMedia) {
-        self.send(Command::SwitchMedia(call_id.clone(), media));
+        self.send(Command::Core(Input::SwitchMedia(call_id.clone(), media)));
     }
 
     /// Changes the camera's resolution and frame rate, also during a call.
@@ -218,7 +219,10 @@ impl Engine {
 
     /// Stops our screen share in this call (an [`Event::ScreenShareEnded`] follows).
     pub fn stop_screen_share(&self, call_id: &CallId) {
-        self.send(Command::StopScreenShare(call_id.clone()));
+        self.send(Command::Core(Input::StopShare {
+            call_id: call_id.clone(),
+            reason: None,
+        }));
     }
 
     /// Our own camera's pictures (the local preview). Starts the camera if no call has.
@@ -234,7 +238,7 @@ impl Engine {
     /// invite carries our offer to each, so their transport is up while they ring; the other
     /// members connect to each newcomer as it joins, by the mesh rule.
     pub fn invite(&self, call_id: &CallId, users: Vec<UserId>) {
-        self.send(Command::Invite(call_id.clone(), users));
+        self.send(Command::Core(Input::Invite(call_id.clone(), users)));
     }
 
     /// Records the call on this machine into `path` (fragmented MP4; see
