@@ -268,7 +268,7 @@ async fn the_ringer_rings_until_answered_and_an_auto_answer_announces_itself() {
         ring_volume: 60,
         announce_tone: true,
         language: "zh-CN".into(),
-        shortcuts: s.shortcuts.clone(),
+        shortcuts: s.preferences.shortcuts.clone(),
         recordings_dir: dir.path().join("rec").display().to_string(),
         record_media: switchboard_media::RecordMedia::Both,
         record_watermark: true,
@@ -285,7 +285,7 @@ async fn the_ringer_rings_until_answered_and_an_auto_answer_announces_itself() {
     };
     let e = console.set_preferences(nowhere).unwrap_err();
     assert!(e.message.contains("no-such-card"), "{e:?}");
-    assert_eq!(console.settings().ring_volume, 80);
+    assert_eq!(console.settings().preferences.ring_volume, 80);
     console.set_preferences(prefs).unwrap();
     // Remembered across a restart.
     let again = Console::open(dir.path(), Arc::new(ChannelUi(mpsc::unbounded_channel().0)))
@@ -293,8 +293,8 @@ async fn the_ringer_rings_until_answered_and_an_auto_answer_announces_itself() {
         .unwrap();
     assert_eq!(
         (
-            again.settings().ring_volume,
-            again.settings().ringer.as_str()
+            again.settings().preferences.ring_volume,
+            again.settings().preferences.ringer.as_str()
         ),
         (60, "meter")
     );
@@ -388,7 +388,7 @@ async fn the_ringer_rings_until_answered_and_an_auto_answer_announces_itself() {
         .unwrap();
     assert_eq!(row.recording_path.as_deref(), Some(path.as_str()));
     assert!(std::fs::metadata(&path).unwrap().len() > 10_000);
-    let mut p = Preferences::from(console.settings());
+    let mut p = console.settings().preferences;
     p.recordings_dir = "/proc/no-such-folder".into();
     console.set_preferences(p).unwrap();
     assert_eq!(

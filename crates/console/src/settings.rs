@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use switchboard_engine::VideoProfile;
 use switchboard_protocol::CallKind;
 
-/// What the agent set, kept in the profile's data directory.
+/// What the agent set, kept in the profile's data directory: where and as whom to sign in, the
+/// devices, and the preferences the settings page saves in one go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct Settings {
@@ -14,27 +15,10 @@ pub struct Settings {
     pub microphone: String,
     pub speaker: String,
     pub video_profile: String,
-    pub auto_answer: AutoAnswer,
-    /// Opened on answer (a CRM's screen pop): `{caller}`, `{business}`, `{call_id}` are filled in.
-    pub screen_pop_url: String,
-    /// Run on answer, with `SB_CALLER`, `SB_BUSINESS`, `SB_CALL_ID` in its environment (never
-    /// pasted into the command line: a caller's name cannot inject anything).
-    pub screen_pop_command: String,
-    /// The ringer's speaker; empty: the call's speaker.
-    pub ringer: String,
-    /// 0–100.
-    pub ring_volume: u8,
-    /// A short tone when a call answers itself.
-    pub announce_tone: bool,
-    /// The UI's language (`en`, `zh-CN`): the tray and notifications speak it too.
-    pub language: String,
-    pub shortcuts: Shortcuts,
-    /// Where recordings go; empty: `recordings` in the profile's data directory.
-    pub recordings_dir: String,
-    /// What a recording holds.
-    pub record_media: switchboard_media::RecordMedia,
-    /// Burn the agent's id and the time into recorded pictures.
-    pub record_watermark: bool,
+    /// Flattened: the settings file keeps one level, as it always had.
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub preferences: Preferences,
 }
 
 /// Keys that answer, hang up and mute from anywhere on the desktop (X11, Windows, macOS;
@@ -61,36 +45,29 @@ impl Default for Shortcuts {
 
 /// What the settings page saves in one go (devices and the video profile apply one by one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct Preferences {
     pub auto_answer: AutoAnswer,
+    /// Opened on answer (a CRM's screen pop): `{caller}`, `{business}`, `{call_id}` are filled in.
     pub screen_pop_url: String,
+    /// Run on answer, with `SB_CALLER`, `SB_BUSINESS`, `SB_CALL_ID` in its environment (never
+    /// pasted into the command line: a caller's name cannot inject anything).
     pub screen_pop_command: String,
+    /// The ringer's speaker; empty: the call's speaker.
     pub ringer: String,
+    /// 0–100.
     pub ring_volume: u8,
+    /// A short tone when a call answers itself.
     pub announce_tone: bool,
+    /// The UI's language (`en`, `zh-CN`): the tray and notifications speak it too.
     pub language: String,
     pub shortcuts: Shortcuts,
+    /// Where recordings go; empty: `recordings` in the profile's data directory.
     pub recordings_dir: String,
+    /// What a recording holds.
     pub record_media: switchboard_media::RecordMedia,
+    /// Burn the agent's id and the time into recorded pictures.
     pub record_watermark: bool,
-}
-
-impl From<Settings> for Preferences {
-    fn from(s: Settings) -> Self {
-        Self {
-            auto_answer: s.auto_answer,
-            screen_pop_url: s.screen_pop_url,
-            screen_pop_command: s.screen_pop_command,
-            ringer: s.ringer,
-            ring_volume: s.ring_volume,
-            announce_tone: s.announce_tone,
-            language: s.language,
-            shortcuts: s.shortcuts,
-            recordings_dir: s.recordings_dir,
-            record_media: s.record_media,
-            record_watermark: s.record_watermark,
-        }
-    }
 }
 
 /// Which calls answer themselves.
@@ -141,6 +118,14 @@ impl Default for Settings {
             microphone: "tone".into(),
             speaker: "meter".into(),
             video_profile: VideoProfile::default().to_string(),
+            preferences: Preferences::default(),
+        }
+    }
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
             auto_answer: AutoAnswer::Off,
             screen_pop_url: String::new(),
             screen_pop_command: String::new(),
@@ -175,6 +160,30 @@ mod tests {
             ),
             "https://crm.example/pop?c=Ann%20%26%20Co%2F%E5%BC%A0&b=billing&id=n1%2D42"
         );
+    }
+
+    /// A settings file of any earlier build (one level, fields missing) still reads.
+    #[test]
+    fn the_settings_file_keeps_one_level() {
+        let s = Settings {
+            server: "cc.example.com".into(),
+            preferences: Preferences {
+                ring_volume: 35,
+                ..Preferences::default()
+            },
+            ..Settings::default()
+        };
+        let json = serde_json::to_value(&s).unwrap_or_default();
+        assert_eq!(json["ring_volume"], 35);
+        assert_eq!(json["server"], "cc.example.com");
+        let old: Settings =
+            serde_json::from_str(r#"{"server":"x","auto_answer":"queue","ring_volume":10}"#)
+                .unwrap_or_default();
+        assert_eq!(old.server, "x");
+        assert_eq!(old.preferences.auto_answer, AutoAnswer::Queue);
+        assert_eq!(old.preferences.ring_volume, 10);
+        assert_eq!(old.camera, "pattern");
+        assert!(old.preferences.announce_tone);
     }
 
     #[test]

@@ -28,10 +28,10 @@ pub struct SoundTest {
 
 /// The ringer plays here: its own device, else the call's speaker.
 pub fn ringer_device(s: &Settings) -> &str {
-    if s.ringer.is_empty() {
+    if s.preferences.ringer.is_empty() {
         &s.speaker
     } else {
-        &s.ringer
+        &s.preferences.ringer
     }
 }
 
@@ -53,7 +53,7 @@ impl Sounds {
             return;
         }
         let device = ringer_device(s);
-        match CuePlayer::start(device, Cue::Ring, s.ring_volume) {
+        match CuePlayer::start(device, Cue::Ring, s.preferences.ring_volume) {
             Ok(p) => {
                 *ringing = Some((call_id.to_owned(), p));
                 ui.emit(UiEvent::Sound {
@@ -95,7 +95,7 @@ impl Sounds {
 
     /// The short tone that tells the agent an auto-answered caller is connected now.
     pub fn announce(&self, ui: &dyn Ui, s: &Settings) {
-        if !s.announce_tone {
+        if !s.preferences.announce_tone {
             return;
         }
         match CuePlayer::start(&s.speaker, Cue::Announce, 100) {

@@ -67,8 +67,8 @@ impl Console {
     /// Opens the configured URL and runs the configured command for an answered call.
     pub(super) fn screen_pop(&self, ctx: &PopContext) {
         let s = self.settings();
-        if !s.screen_pop_url.trim().is_empty() {
-            let url = screen_pop_url(s.screen_pop_url.trim(), ctx);
+        if !s.preferences.screen_pop_url.trim().is_empty() {
+            let url = screen_pop_url(s.preferences.screen_pop_url.trim(), ctx);
             if let Err(e) = open::that_detached(&url) {
                 self.ui.emit(UiEvent::error(
                     Some(&ctx.call_id),
@@ -76,14 +76,14 @@ impl Console {
                 ));
             }
         }
-        if !s.screen_pop_command.trim().is_empty() {
+        if !s.preferences.screen_pop_command.trim().is_empty() {
             let mut cmd = if cfg!(windows) {
                 let mut c = std::process::Command::new("cmd");
-                c.args(["/C", s.screen_pop_command.trim()]);
+                c.args(["/C", s.preferences.screen_pop_command.trim()]);
                 c
             } else {
                 let mut c = std::process::Command::new("sh");
-                c.args(["-c", s.screen_pop_command.trim()]);
+                c.args(["-c", s.preferences.screen_pop_command.trim()]);
                 c
             };
             cmd.env("SB_CALLER", &ctx.caller)
@@ -115,19 +115,15 @@ impl Console {
                 format!("no speaker called {ringer:?} for the ringer"),
             ));
         }
-        self.save_settings(|s| {
-            s.auto_answer = p.auto_answer;
-            s.screen_pop_url = p.screen_pop_url.trim().to_owned();
-            s.screen_pop_command = p.screen_pop_command.trim().to_owned();
-            s.ringer = ringer.to_owned();
-            s.ring_volume = p.ring_volume;
-            s.announce_tone = p.announce_tone;
-            s.language = p.language.trim().to_owned();
-            s.shortcuts = p.shortcuts;
-            s.recordings_dir = p.recordings_dir.trim().to_owned();
-            s.record_media = p.record_media;
-            s.record_watermark = p.record_watermark;
-        });
+        let trimmed = Preferences {
+            screen_pop_url: p.screen_pop_url.trim().to_owned(),
+            screen_pop_command: p.screen_pop_command.trim().to_owned(),
+            ringer: ringer.to_owned(),
+            language: p.language.trim().to_owned(),
+            recordings_dir: p.recordings_dir.trim().to_owned(),
+            ..p.clone()
+        };
+        self.save_settings(|s| s.preferences = trimmed);
         Ok(())
     }
 
@@ -140,7 +136,7 @@ impl Console {
     ) -> CmdResult<SoundTest> {
         let s = self.settings();
         let (default, volume) = match cue {
-            switchboard_media::Cue::Ring => (ringer_device(&s), s.ring_volume),
+            switchboard_media::Cue::Ring => (ringer_device(&s), s.preferences.ring_volume),
             _ => (s.speaker.as_str(), 100),
         };
         let device = device.filter(|d| !d.is_empty()).unwrap_or(default);
@@ -150,10 +146,10 @@ impl Console {
     /// Where recordings go.
     pub fn recordings_dir(&self) -> PathBuf {
         let s = self.settings();
-        if s.recordings_dir.is_empty() {
+        if s.preferences.recordings_dir.is_empty() {
             self.data_dir.join("recordings")
         } else {
-            PathBuf::from(s.recordings_dir)
+            PathBuf::from(s.preferences.recordings_dir)
         }
     }
 
@@ -183,8 +179,8 @@ impl Console {
         let path = dir.join(format!("{stamp}-{}-{short}.mp4", account.user));
         let s = self.settings();
         let options = switchboard_media::RecordOptions {
-            media: s.record_media,
-            watermark: s.record_watermark.then(|| account.user.clone()),
+            media: s.preferences.record_media,
+            watermark: s.preferences.record_watermark.then(|| account.user.clone()),
             ..Default::default()
         };
         engine

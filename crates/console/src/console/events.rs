@@ -187,7 +187,7 @@ impl Console {
         });
         let settings = self.settings();
         self.sounds.ring(&*self.ui, &id, &settings);
-        if settings.auto_answer.answers(kind) {
+        if settings.preferences.auto_answer.answers(kind) {
             // A moment for the agent to hear it ring, as desk phones do, then the announce
             // tone: "you are connected now".
             let me = self.clone();
