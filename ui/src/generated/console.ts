@@ -27,7 +27,44 @@ export type Shortcuts = { global: boolean, answer: string, hangup: string, mute:
 /**
  * What the settings page saves in one go (devices and the video profile apply one by one).
  */
-export type Preferences = { auto_answer: AutoAnswer, screen_pop_url: string, screen_pop_command: string, ringer: string, ring_volume: number, announce_tone: boolean, language: string, shortcuts: Shortcuts, recordings_dir: string, record_media: RecordMedia, record_watermark: boolean, };
+export type Preferences = { auto_answer: AutoAnswer, 
+/**
+ * Opened on answer (a CRM's screen pop): `{caller}`, `{business}`, `{call_id}` are filled in.
+ */
+screen_pop_url: string, 
+/**
+ * Run on answer, with `SB_CALLER`, `SB_BUSINESS`, `SB_CALL_ID` in its environment (never
+ * pasted into the command line: a caller's name cannot inject anything).
+ */
+screen_pop_command: string, 
+/**
+ * The ringer's speaker; empty: the call's speaker.
+ */
+ringer: string, 
+/**
+ * 0–100.
+ */
+ring_volume: number, 
+/**
+ * A short tone when a call answers itself.
+ */
+announce_tone: boolean, 
+/**
+ * The UI's language (`en`, `zh-CN`): the tray and notifications speak it too.
+ */
+language: string, shortcuts: Shortcuts, 
+/**
+ * Where recordings go; empty: `recordings` in the profile's data directory.
+ */
+recordings_dir: string, 
+/**
+ * What a recording holds.
+ */
+record_media: RecordMedia, 
+/**
+ * Burn the agent's id and the time into recorded pictures.
+ */
+record_watermark: boolean, };
 
 /**
  * What a recording holds (mPaaS `media_type` 1 / 2 / 3).
@@ -35,7 +72,8 @@ export type Preferences = { auto_answer: AutoAnswer, screen_pop_url: string, scr
 export type RecordMedia = "audio" | "video" | "both";
 
 /**
- * What the agent set, kept in the profile's data directory.
+ * What the agent set, kept in the profile's data directory: where and as whom to sign in, the
+ * devices, and the preferences the settings page saves in one go.
  */
 export type Settings = { server: string, user: string, camera: string, microphone: string, speaker: string, video_profile: string, auto_answer: AutoAnswer, 
 /**
