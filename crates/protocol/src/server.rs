@@ -187,6 +187,11 @@ pub struct Welcome {
     pub limits: Limits,
     /// STUN/TURN servers for peer connections (like the browser's `iceServers`).
     pub ice_servers: Vec<IceServer>,
+    /// Peer connections must go through a relay (the browser's `iceTransportPolicy: "relay"`):
+    /// the realm keeps its agents' addresses from the far end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
+    pub relay_only: bool,
 }
 
 /// The `ping` reply.

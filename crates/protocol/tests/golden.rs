@@ -423,6 +423,7 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                         credential: Some("b64hmac=".into()),
                     },
                 ],
+                relay_only: false,
             })),
         ),
         ("pong", reply(1, M::Pong(Pong { server_time: T0 }))),

@@ -87,6 +87,8 @@ pub struct Config {
     /// first of `$SWITCHBOARD_WIDGET_DIR`, `ui/dist-widget` under the working directory or
     /// beside the executable's workspace, `/usr/share/switchboard-server/widget`.
     pub widget_dir: Option<std::path::PathBuf>,
+    /// The TURN relay this server runs itself (`[relay]`; off unless `listen` is set).
+    pub relay: crate::turn::RelayConfig,
 }
 
 /// Settings of one realm.
@@ -100,6 +102,9 @@ pub struct RealmConfig {
     pub businesses: Option<BTreeSet<Business>>,
     /// Overrides `reveal_staffing` for this realm.
     pub reveal_staffing: Option<bool>,
+    /// Peer connections only through a relay: customers never learn an agent's address (nor
+    /// agents a customer's). Needs a relay (`[relay]` or a TURN server in `ice_servers`).
+    pub relay_only: bool,
 }
 
 /// An ICE server as the browser's `RTCIceServer`.
@@ -156,6 +161,7 @@ impl Default for Config {
             messages_per_second: limits.messages_per_second,
             message_burst: limits.burst,
             widget_dir: None,
+            relay: crate::turn::RelayConfig::default(),
         }
     }
 }
@@ -250,6 +256,19 @@ impl Config {
                 )));
             }
         }
+        let relays = self.relay.listen.is_some()
+            || self
+                .ice_servers
+                .iter()
+                .any(|s| s.urls.iter().any(|u| u.starts_with("turn")));
+        if let Some((name, _)) = self.realms.iter().find(|(_, r)| r.relay_only && !relays) {
+            return Err(ConfigError::Invalid(format!(
+                "realm {name}: relay_only needs a relay ([relay] listen, or a turn: server in ice_servers)"
+            )));
+        }
+        if let Some(problem) = self.relay.problem() {
+            return Err(ConfigError::Invalid(problem));
+        }
         if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(ConfigError::Invalid(
                 "metrics_token must have at least 16 characters".into(),
@@ -303,6 +322,12 @@ impl Config {
                 .filter_map(|(name, r)| r.reveal_staffing.map(|v| (name.clone(), v)))
                 .collect(),
             default_reveal_staffing: self.reveal_staffing,
+            relay_only: self
+                .realms
+                .iter()
+                .filter(|(_, r)| r.relay_only)
+                .map(|(name, _)| name.clone())
+                .collect(),
             unstaffed_wait_ms: self.unstaffed_wait_secs * 1000,
             businesses: self
                 .realms

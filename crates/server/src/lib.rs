@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod store;
 pub mod throttle;
 pub mod token;
+pub mod turn;
 mod ws;
 
 use std::io::Write;
@@ -103,10 +104,32 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         }
     }
 
+    let metrics = Metrics::default();
+    let boot = format!("{:x}", now / 1000);
+    let mut core_config = config.core(&boot);
+    // Our own relay, announced first with credentials made from its secret.
+    let relay = match config.relay.listen {
+        Some(_) => {
+            let secret = match &config.relay.secret {
+                Some(s) => s.clone(),
+                None => turn::secret_in(&opts.data_dir)?,
+            };
+            let relay = turn::start(&config.relay, secret.clone(), metrics.relay.clone()).await?;
+            core_config.ice_servers.insert(
+                0,
+                crate::core::RelayServer {
+                    urls: config.relay.urls(relay.addr),
+                    auth: crate::core::RelayAuth::Secret(secret),
+                },
+            );
+            Some(relay)
+        }
+        None => None,
+    };
+
     let (records_tx, records_rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(write_records(store.clone(), records_rx));
-    let boot = format!("{:x}", now / 1000);
-    let hub = LocalHub::new(config.core(&boot), records_tx);
+    let hub = LocalHub::new(core_config, records_tx);
     let mut unskilled = Vec::new();
     for (user, account) in store.accounts().await? {
         if account.role == Role::Agent && account.skills.is_empty() {
@@ -132,7 +155,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         hub: hub.clone(),
         tokens: tokens.clone(),
         store: store.clone(),
-        metrics: Metrics::default(),
+        metrics,
         throttle: Throttle::new(&config),
         admin_writes: tokio::sync::Mutex::new(()),
         next_conn: AtomicU64::new(1),
@@ -208,6 +231,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let _ = pruner.await;
     drop(app);
     drop(hub);
+    drop(relay);
     // The last sender is gone once the hub is: the writer drains the channel and stops.
     let _ = writer.await;
     store.close().await;

@@ -30,6 +30,8 @@ pub struct Metrics {
     agents_working: Gauge,
     rate_limit_entries: Gauge,
     sockets_open: Gauge,
+    /// The TURN relay's own figures.
+    pub relay: crate::turn::RelayMetrics,
 }
 
 impl Default for Metrics {
@@ -49,8 +51,24 @@ impl Default for Metrics {
             agents_working: Gauge::default(),
             rate_limit_entries: Gauge::default(),
             sockets_open: Gauge::default(),
+            relay: crate::turn::RelayMetrics::default(),
             registry: Registry::default(),
         };
+        registry.register(
+            "relay_allocations",
+            "TURN allocations held now",
+            m.relay.allocations.clone(),
+        );
+        registry.register(
+            "relay_relayed_bytes",
+            "Bytes relayed between clients and peers, both ways",
+            m.relay.relayed_bytes.clone(),
+        );
+        registry.register(
+            "relay_refusals",
+            "What the relay refused: expired or forged credentials, quotas, denied peers, bandwidth",
+            m.relay.refusals.clone(),
+        );
         registry.register(
             "connections",
             "WebSocket connections accepted",

@@ -923,7 +923,12 @@ limits: Limits,
 /**
  * STUN/TURN servers for peer connections (like the browser's `iceServers`).
  */
-ice_servers: Array<IceServer>, };
+ice_servers: Array<IceServer>, 
+/**
+ * Peer connections must go through a relay (the browser's `iceTransportPolicy: "relay"`):
+ * the realm keeps its agents' addresses from the far end.
+ */
+relay_only?: boolean, };
 
 /**
  * The `ping` reply.

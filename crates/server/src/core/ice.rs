@@ -42,11 +42,16 @@ pub enum RelayAuth {
 /// Time-limited TURN credentials for `user` until `expires` (Unix seconds).
 pub(crate) fn turn_credentials(secret: &str, user: &str, expires: u64) -> (String, String) {
     let username = format!("{expires}:{user}");
+    let credential = turn_password(secret, &username);
+    (username, credential)
+}
+
+/// The password of a TURN REST API user name: base64(HMAC-SHA1(secret, username)).
+pub(crate) fn turn_password(secret: &str, username: &str) -> String {
     let mut mac =
         Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(username.as_bytes());
-    let credential = B64.encode(mac.finalize().into_bytes());
-    (username, credential)
+    B64.encode(mac.finalize().into_bytes())
 }
 
 impl Core {

@@ -14,7 +14,7 @@ mod cti;
 mod ending;
 #[cfg(test)]
 mod hostile;
-mod ice;
+pub(crate) mod ice;
 mod presence;
 #[cfg(test)]
 mod props;
@@ -119,6 +119,8 @@ pub struct CoreConfig {
     /// Realms that tell customers at once that nobody serves their queue
     /// (`no_agent_available`); realms not listed use `default_reveal_staffing`.
     pub reveal_staffing: HashMap<String, bool>,
+    /// Realms whose peer connections go through a relay only.
+    pub relay_only: std::collections::BTreeSet<String>,
     /// Whether realms not listed do.
     pub default_reveal_staffing: bool,
     /// Where staffing is not revealed: how long a customer waits in a queue that no agent
@@ -157,6 +159,7 @@ impl Default for CoreConfig {
             max_session_ms: 24 * 3_600_000,
             customer_max_session_ms: 4 * 3_600_000,
             reveal_staffing: HashMap::new(),
+            relay_only: Default::default(),
             default_reveal_staffing: false,
             unstaffed_wait_ms: 60_000,
             businesses: HashMap::new(),
@@ -779,6 +782,7 @@ impl Core {
                 .unwrap_or(u32::MAX),
             limits: self.config.limits,
             ice_servers: self.ice_servers_for(login, now),
+            relay_only: self.config.relay_only.contains(login.user.realm.as_str()),
         };
         // Straight to the connection, ahead of anything that waited while disconnected.
         self.out.push(Output::Send {

@@ -225,6 +225,7 @@ impl Client {
                 resume_window_secs: 0,
                 limits: Limits::default(),
                 ice_servers: vec![],
+                relay_only: false,
             },
             next_id: 0,
         };
