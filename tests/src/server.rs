@@ -19,10 +19,23 @@ pub struct DevServer {
 impl DevServer {
     /// Starts the server with `--dev` on a free port, with an optional configuration file.
     pub fn start(config: &str) -> Result<Self> {
+        Self::start_on(
+            Command::new(binary("switchboard-server")),
+            "127.0.0.1:0",
+            config,
+        )
+    }
+
+    /// The same inside a network namespace, listening on `listen` there (`SERVER_IP:0`).
+    pub fn start_in(ns: &crate::netns::Netns, listen: &str, config: &str) -> Result<Self> {
+        Self::start_on(ns.command(binary("switchboard-server")), listen, config)
+    }
+
+    fn start_on(mut command: Command, listen: &str, config: &str) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         std::fs::write(dir.path().join("server.toml"), config)?;
-        let mut child = Command::new(binary("switchboard-server"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--dev", "--data-dir"])
+        let mut child = command
+            .args(["serve", "--listen", listen, "--dev", "--data-dir"])
             .arg(dir.path().join("data"))
             .arg("--config")
             .arg(dir.path().join("server.toml"))

@@ -417,6 +417,8 @@ async fn follow(
     let mut answered: Option<Instant> = None;
     // What the others said in the call's chat.
     let mut chat = Vec::new();
+    // The media path: up, lost and restored, from the start of following the call.
+    let mut path = PathWatch::new();
     // The first picture and the first sound; the summary uses the picture when there is one.
     let mut first: (Option<Instant>, Option<Instant>) = (None, None);
     // `--record`, `--share`, `--say` start once, at the first media of any kind.
@@ -441,15 +443,24 @@ async fn follow(
             engine.hangup(call_id);
             answered.get_or_insert(now);
             // Wait for the end without re-arming.
-            return finish(events, call_id, answered, first.0.or(first.1), chat).await;
+            let mut s = finish(events, call_id, answered, first.0.or(first.1), chat).await?;
+            s.media_path = path.summary();
+            return Ok(s);
         };
         match ev {
-            Event::TransportReady { call_id: c, .. }
-                if &c == call_id && from.is_some() && answered.is_none() =>
-            {
-                answered = Some(Instant::now());
-                engine.accept(call_id);
-                eprintln!("answered");
+            Event::TransportReady { call_id: c, user } if &c == call_id => {
+                if path.ready() {
+                    eprintln!("media path to {user} is back");
+                }
+                if from.is_some() && answered.is_none() {
+                    answered = Some(Instant::now());
+                    engine.accept(call_id);
+                    eprintln!("answered");
+                }
+            }
+            Event::TransportLost { call_id: c, user } if &c == call_id => {
+                path.lost();
+                eprintln!("no media path to {user}: reconnecting");
             }
             Event::MemberJoined {
                 call_id: c,
@@ -552,6 +563,7 @@ async fn follow(
             } if &c == call_id => {
                 let mut s = Summary::new(reason, a.or(answered), first.0.or(first.1), at, &stats);
                 s.chat = chat;
+                s.media_path = path.summary();
                 return Ok(s);
             }
             Event::Closed { reason: why } => bail!("signed out by the server: {why}"),
@@ -559,6 +571,62 @@ async fn follow(
                 eprintln!("{kind:?} {id} failed: {reason}; the call goes on without it");
             }
             _ => {}
+        }
+    }
+}
+
+/// Follows a call's media path for its summary.
+struct PathWatch {
+    start: Instant,
+    up: bool,
+    down: bool,
+    lost: u32,
+    restored: u32,
+    first_lost: Option<Instant>,
+    restored_after: Option<Duration>,
+}
+
+impl PathWatch {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            up: false,
+            down: false,
+            lost: 0,
+            restored: 0,
+            first_lost: None,
+            restored_after: None,
+        }
+    }
+
+    /// The path is up; whether it came back from a loss.
+    fn ready(&mut self) -> bool {
+        self.up = true;
+        let back = std::mem::replace(&mut self.down, false);
+        if back {
+            self.restored += 1;
+            if self.restored_after.is_none() {
+                self.restored_after = self.first_lost.map(|t| t.elapsed());
+            }
+        }
+        back
+    }
+
+    fn lost(&mut self) {
+        self.down = true;
+        self.lost += 1;
+        self.first_lost.get_or_insert_with(Instant::now);
+    }
+
+    fn summary(&self) -> summary::MediaPath {
+        let ms = |d: Duration| d.as_millis() as u64;
+        summary::MediaPath {
+            up: self.up,
+            lost: self.lost,
+            lost_after_ms: self.first_lost.map(|t| ms(t.duration_since(self.start))),
+            restored: self.restored,
+            restored_after_ms: self.restored_after.map(ms),
+            down_at_end: self.down || !self.up,
         }
     }
 }

@@ -17,6 +17,25 @@ pub struct Summary {
     pub screen: ScreenSummary,
     /// What the others said in the call's chat, `user: text`.
     pub chat: Vec<String>,
+    /// Whether media could flow at all, and whether the path held.
+    pub media_path: MediaPath,
+}
+
+/// The media path (ICE + DTLS) to the others during the call.
+#[derive(Debug, Default, Serialize)]
+pub struct MediaPath {
+    /// It came up at least once.
+    pub up: bool,
+    /// Times it went down, or was found missing (no path at all).
+    pub lost: u32,
+    /// From the start of the call (our call or the ring) to the first loss being told, ms.
+    pub lost_after_ms: Option<u64>,
+    /// Times it came back (an ICE restart).
+    pub restored: u32,
+    /// From the first loss to the first return, ms.
+    pub restored_after_ms: Option<u64>,
+    /// Down when the call ended.
+    pub down_at_end: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -97,6 +116,7 @@ impl Summary {
             audio,
             screen,
             chat: Vec::new(),
+            media_path: MediaPath::default(),
         }
     }
 

@@ -109,6 +109,8 @@ pub(crate) struct Driver {
     /// The lowest screen-encoder bitrate among the sharing call's peers (the share's frame
     /// rate follows it).
     screen_budget: Arc<AtomicU64>,
+    /// Local bridges for TURN over TCP (webrtc-rs relays over UDP only).
+    tcp_bridges: crate::turn_tcp::TcpBridges,
 }
 
 impl Driver {
@@ -133,6 +135,7 @@ impl Driver {
             core: Core::new(),
             factory: PeerFactory {
                 ice_servers: Vec::new(),
+                relay_only: false,
                 bind: cfg.media_bind.clone(),
                 events: peer_tx,
                 capture,
@@ -149,6 +152,7 @@ impl Driver {
             share: None,
             shares: 0,
             screen_budget: Arc::new(AtomicU64::new(crate::rtc_builder::START_BPS as u64)),
+            tcp_bridges: Default::default(),
         };
         tokio::spawn(async move {
             loop {
@@ -291,7 +295,8 @@ impl Driver {
     async fn signal(&mut self, ev: SignalEvent) {
         let input = match ev {
             SignalEvent::Connected(w) => {
-                self.factory.ice_servers = w.ice_servers.clone();
+                self.factory.ice_servers = self.tcp_bridges.rewrite(&w.ice_servers).await;
+                self.factory.relay_only = w.relay_only;
                 Input::SignedIn {
                     user: w.user,
                     session: w.session_id,

@@ -23,6 +23,7 @@ mod rtc_builder;
 pub mod share;
 pub mod signaling;
 pub mod stats;
+mod turn_tcp;
 
 pub use config::EngineConfig;
 pub use engine::{Engine, EngineError};

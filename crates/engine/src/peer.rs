@@ -179,6 +179,8 @@ pub struct Peer {
 /// Everything needed to make peers.
 pub struct PeerFactory {
     pub ice_servers: Vec<IceServer>,
+    /// Only relayed candidates (the realm hides our addresses from the far end).
+    pub relay_only: bool,
     pub bind: String,
     pub events: mpsc::UnboundedSender<PeerEvent>,
     pub capture: Arc<Capture>,
@@ -203,7 +205,13 @@ impl PeerFactory {
             advertise: self.advertise.clone(),
             pc: std::sync::OnceLock::new(),
         });
-        let pc = rtc_builder::build(&self.ice_servers, &self.bind, handler.clone()).await?;
+        let pc = rtc_builder::build(
+            &self.ice_servers,
+            self.relay_only,
+            &self.bind,
+            handler.clone(),
+        )
+        .await?;
         let _ = handler.pc.set(Arc::downgrade(&pc));
         Ok(Peer {
             id,

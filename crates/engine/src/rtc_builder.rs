@@ -2,9 +2,11 @@
 //! (`42e01f`, packetization-mode 1) and Opus only, NACK, PLI/FIR delivered to our encoder,
 //! and sender/receiver reports for the bitrate (crate::feedback) and the stats.
 
+use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::{
     Attribute, Interceptor, NackGeneratorBuilder, Packet, Slot, StreamInfo, TaggedPacket,
 };
@@ -28,7 +30,7 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceServer, SettingEngineBuilder,
+    RTCConfigurationBuilder, RTCIceServer, RTCIceTransportPolicy, SettingEngineBuilder,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -176,9 +178,28 @@ impl LocalTrack {
     }
 }
 
+/// How long a path may carry nothing before webrtc-rs calls it `disconnected`.
+pub const ICE_DISCONNECTED_AFTER: Duration = Duration::from_secs(2);
+/// How much longer before it calls it `failed`.
+pub const ICE_FAILED_AFTER: Duration = Duration::from_secs(4);
+
+/// Whether webrtc-rs's mDNS socket can start here. It joins 224.0.0.251 on "any interface" when
+/// a connection is built, and the kernel refuses that (ENODEV, "No such device") where no route
+/// covers the group: a host with only its own subnet and no default route (a container, a VPN,
+/// a lab network). webrtc-rs then fails the whole connection, so we ask the kernel the same
+/// question first and go without mDNS where the answer is no: only `.local` candidates from
+/// browsers (which hide their host addresses behind mDNS) are lost, and their server-reflexive
+/// and peer-reflexive candidates still connect.
+fn mdns_join_works() -> bool {
+    std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|s| s.join_multicast_v4(&Ipv4Addr::new(224, 0, 0, 251), &Ipv4Addr::UNSPECIFIED))
+        .is_ok()
+}
+
 /// Builds a peer connection bound to `bind` (e.g. `127.0.0.1:0` or `0.0.0.0:0`).
 pub async fn build(
     ice_servers: &[switchboard_protocol::IceServer],
+    relay_only: bool,
     bind: &str,
     handler: Arc<dyn PeerConnectionEventHandler>,
 ) -> anyhow::Result<Arc<dyn PeerConnection>> {
@@ -225,13 +246,31 @@ pub async fn build(
                 })
                 .collect(),
         )
+        .with_ice_transport_policy(if relay_only {
+            RTCIceTransportPolicy::Relay
+        } else {
+            RTCIceTransportPolicy::All
+        })
         .build();
     // Answer as the DTLS server: the offerer opens the handshake and our reply leaves from the
     // read path, avoiding webrtc 0.21's ~190 ms client-side stall on the answering side
     // (research/chromium-interop.md, pitfall 1).
-    let settings = SettingEngineBuilder::new()
+    let mut settings = SettingEngineBuilder::new()
         .with_answering_dtls_role(RTCDtlsRole::Server)
-        .build();
+        // A lost path is noticed after 2 s without a packet (media flows all the time;
+        // keep-alives every second when it does not) and given up 4 s later; a path never
+        // found fails 6 s after the checks began. webrtc-rs waits 5 s and 25 s: too long to
+        // tell a caller that no media can flow, and to restart ICE (core/path.rs) before the
+        // call is heard as dead.
+        .with_ice_timeouts(
+            Some(ICE_DISCONNECTED_AFTER),
+            Some(ICE_FAILED_AFTER),
+            Some(Duration::from_secs(1)),
+        );
+    if !mdns_join_works() {
+        settings = settings.with_multicast_dns_mode(MulticastDnsMode::Disabled);
+    }
+    let settings = settings.build();
     let pc = PeerConnectionBuilder::new()
         .with_configuration(config)
         .with_media_engine(media)
