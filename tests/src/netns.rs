@@ -137,9 +137,15 @@ pub fn link(
 /// How a site's NAT maps its host's outgoing flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nat {
-    /// One public port per host port whatever the destination (Linux's masquerade keeps the
-    /// port): a peer that learned it from STUN can reach the host once the host has sent
-    /// towards it (hole punching). The home router's NAT.
+    /// Endpoint-independent mapping and filtering (RFC 4787): the host's address is mapped
+    /// one to one, every port as it is, and what arrives for the public address goes to the
+    /// host. A peer that learned the mapping from STUN reaches the host straight away.
+    ///
+    /// (Linux's `masquerade` keeps ports too, but a peer's packet that arrives before the
+    /// host has sent to that peer leaves a conntrack entry that makes the host's own flow
+    /// take another port: two of them punching holes at once often end on the relay. That
+    /// is a fair picture of many home routers, and the relay is the right answer there; this
+    /// variant shows the direct path when the NATs allow it.)
     EndpointIndependent,
     /// A new random public port for every destination (`masquerade fully-random`): what STUN
     /// saw is not what a peer sees, so only a relay connects two of these. The carrier-grade
@@ -168,8 +174,8 @@ impl Site {
     /// Drops every UDP datagram the host sends out (a firewall that passes only TCP).
     pub fn block_udp(&self) -> Result<()> {
         self.nat.nft(
-            "table inet sb_block { chain forward { type filter hook forward priority 0; \
-             iifname \"lan\" meta l4proto udp drop; } }",
+            "table inet sb_block {\n chain forward {\n  type filter hook forward priority 0;\n  \
+             iifname \"lan\" meta l4proto udp drop\n }\n}\n",
         )
     }
 }
@@ -217,14 +223,18 @@ impl Internet {
         nat.ip(&["route", "add", "default", "via", &gw.to_string()])?;
         host.ip(&["route", "add", "default", "via", &format!("10.0.{n}.1")])?;
         nat.sysctl("net.ipv4.ip_forward=1")?;
-        let random = match nat_kind {
-            Nat::EndpointIndependent => "",
-            Nat::Symmetric => " fully-random",
-        };
-        nat.nft(&format!(
-            "table ip sb_nat {{ chain postrouting {{ type nat hook postrouting priority 100; \
-             oifname \"wan\" masquerade{random}; }} }}"
-        ))?;
+        let host_ip = Ipv4Addr::new(10, 0, n, 2);
+        nat.nft(&match nat_kind {
+            Nat::EndpointIndependent => format!(
+                "table ip sb_nat {{\n chain prerouting {{\n  type nat hook prerouting priority -100;\n  \
+                 iifname \"wan\" ip daddr {wan} dnat to {host_ip}\n }}\n \
+                 chain postrouting {{\n  type nat hook postrouting priority 100;\n  \
+                 oifname \"wan\" ip saddr {host_ip} snat to {wan}\n }}\n}}\n"
+            ),
+            Nat::Symmetric => "table ip sb_nat {\n chain postrouting {\n  type nat hook postrouting priority 100;\n  \
+                 oifname \"wan\" masquerade fully-random\n }\n}\n"
+                .to_owned(),
+        })?;
         self.sites.push(Site {
             number: n,
             host,
@@ -238,9 +248,9 @@ impl Internet {
     pub fn block_udp_between(&self, a: usize, b: usize) -> Result<()> {
         let (a, b) = (self.sites[a].public_ip(), self.sites[b].public_ip());
         self.public.nft(&format!(
-            "table inet sb_cut {{ chain forward {{ type filter hook forward priority 0; \
-             ip saddr {a} ip daddr {b} meta l4proto udp drop; \
-             ip saddr {b} ip daddr {a} meta l4proto udp drop; }} }}"
+            "table inet sb_cut {{\n chain forward {{\n  type filter hook forward priority 0;\n  \
+             ip saddr {a} ip daddr {b} meta l4proto udp drop\n  \
+             ip saddr {b} ip daddr {a} meta l4proto udp drop\n }}\n}}\n"
         ))
     }
 }

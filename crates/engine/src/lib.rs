@@ -31,4 +31,4 @@ pub use event::Event;
 pub use peer::Advertise;
 pub use pipeline::{RemoteFrame, VideoKind};
 pub use profile::VideoProfile;
-pub use stats::{AudioStats, PeerStats, VideoStats};
+pub use stats::{AudioStats, PeerStats, Route, VideoStats};

@@ -372,6 +372,40 @@ impl Peer {
         Ok(answer.sdp)
     }
 
+    /// The path ICE chose, from webrtc-rs's stats: relayed if either end of the selected pair
+    /// is a relay candidate.
+    pub async fn route(&self) -> Option<crate::stats::Route> {
+        use rtc::peer_connection::transport::RTCIceCandidateType;
+        use rtc::statistics::StatsSelector;
+        use rtc::statistics::report::RTCStatsReportEntry as Entry;
+        let report = self
+            .pc
+            .get_stats(std::time::Instant::now(), StatsSelector::None)
+            .await;
+        let selected = &report.transport()?.selected_candidate_pair_id;
+        let Some(Entry::IceCandidatePair(pair)) = report.get(selected) else {
+            return None;
+        };
+        // The pair names its candidates by their own ids; the report keys them with a prefix
+        // (`RTCLocalIceCandidate_<id>`), so they are found by that ending.
+        let relay = |id: &str| {
+            report.iter().any(|e| {
+                matches!(
+                    e,
+                    Entry::LocalCandidate(c) | Entry::RemoteCandidate(c)
+                        if c.candidate_type == RTCIceCandidateType::Relay
+                ) && e.id().ends_with(id)
+            })
+        };
+        Some(
+            if relay(&pair.local_candidate_id) || relay(&pair.remote_candidate_id) {
+                crate::stats::Route::Relay
+            } else {
+                crate::stats::Route::Direct
+            },
+        )
+    }
+
     /// A remote candidate (the core holds it until the remote description is set).
     pub async fn add_candidate(&self, c: IceCandidate) {
         if let Err(e) = self.pc.add_ice_candidate(from_wire(c)).await {

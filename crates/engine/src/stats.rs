@@ -86,6 +86,21 @@ pub struct PeerStats {
     pub rtt_ms: Option<f64>,
     /// 1 (bad) … 5 (excellent), from loss, RTT and jitter, like the SDKs' network quality.
     pub quality: u8,
+    /// How media leaves here for this member, once ICE chose a path: through a relay when
+    /// our end of the chosen pair is a relay candidate or the far end's is one we were told of.
+    /// (A far end known only as peer-reflexive may still be the far end's relay: its own side
+    /// says so.)
+    pub route: Option<Route>,
+}
+
+/// The path media takes to a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// Straight between the two (host, server- or peer-reflexive candidates).
+    Direct,
+    /// Through a TURN relay (ours, the far end's, or both).
+    Relay,
 }
 
 /// Network quality from loss (fraction), RTT and jitter (ms), in the spirit of TRTC's

@@ -99,11 +99,15 @@ fn main() -> anyhow::Result<()> {
             config,
             dev,
         } => {
+            let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into());
+            // The relay's STUN library logs every unauthenticated first request (the TURN
+            // handshake's normal 401) as an error: quiet unless asked for by name.
+            if !std::env::var("RUST_LOG").is_ok_and(|v| v.contains("stun_proto")) {
+                filter = filter.add_directive("stun_proto=off".parse().expect("a valid directive"));
+            }
             tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info".into()),
-                )
+                .with_env_filter(filter)
                 .with_writer(std::io::stderr)
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();

@@ -238,6 +238,57 @@ fn hmac_password(secret: &str, username: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// STUN Binding: the relay tells a client the address it sees (its server-reflexive
+/// candidate), over UDP and over TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binding_request_learns_the_address_the_relay_sees() {
+    let server = Server::start(CONFIG);
+    let relay = relay_of(&server, "alice").await;
+    let request = |tid: u8| {
+        let mut m = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+        m.extend([tid; 12]);
+        m
+    };
+    // XOR-MAPPED-ADDRESS (0x0020), IPv4: port and address xored with the magic cookie.
+    let mapped = |reply: &[u8]| -> SocketAddr {
+        assert_eq!(&reply[..2], &[0x01, 0x01], "a Binding success");
+        let mut at = 20;
+        while at + 4 <= reply.len() {
+            let kind = u16::from_be_bytes([reply[at], reply[at + 1]]);
+            let len = usize::from(u16::from_be_bytes([reply[at + 2], reply[at + 3]]));
+            if kind == 0x0020 {
+                let v = &reply[at + 4..at + 4 + len];
+                let port = u16::from_be_bytes([v[2], v[3]]) ^ 0x2112;
+                let ip =
+                    std::net::Ipv4Addr::new(v[4] ^ 0x21, v[5] ^ 0x12, v[6] ^ 0xa4, v[7] ^ 0x42);
+                return SocketAddr::from((ip, port));
+            }
+            at += 4 + len.next_multiple_of(4);
+        }
+        panic!("no XOR-MAPPED-ADDRESS in {reply:02x?}");
+    };
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    udp.send_to(&request(1), relay.addr).await.unwrap();
+    let mut buf = [0u8; 256];
+    let (n, _) = tokio::time::timeout(WAIT, udp.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mapped(&buf[..n]), udp.local_addr().unwrap());
+    let mut tcp = TcpStream::connect(relay.addr).await.unwrap();
+    tcp.write_all(&request(2)).await.unwrap();
+    let mut reply = [0u8; 20];
+    tokio::time::timeout(WAIT, tcp.read_exact(&mut reply))
+        .await
+        .unwrap()
+        .unwrap();
+    let len = usize::from(u16::from_be_bytes([reply[2], reply[3]]));
+    let mut body = vec![0u8; len];
+    tcp.read_exact(&mut body).await.unwrap();
+    let whole = [&reply[..], &body[..]].concat();
+    assert_eq!(mapped(&whole), tcp.local_addr().unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_on_loopback_are_never_reached_through_the_relay() {
     let server = Server::start(CONFIG);

@@ -162,6 +162,13 @@ impl Driver {
             self.screen_budget.store(bps, Ordering::Relaxed);
         }
         for call_id in calls {
+            // The route can change (an ICE restart, a better pair found): asked every tick.
+            for id in self.core.peers_of(call_id).into_iter().map(|(id, _)| id) {
+                if let Some(p) = self.peers.get(&id) {
+                    let route = p.route().await;
+                    p.shared.update(|s| s.route = route);
+                }
+            }
             let peers = self.stats(call_id);
             self.emit(Event::Stats {
                 call_id: call_id.clone(),

@@ -27,8 +27,11 @@ use turn_server_proto::api::{
 use turn_server_proto::server::TurnServer;
 use turn_server_proto::stun::agent::Transmit;
 use turn_server_proto::types::TransportType;
-use turn_server_proto::types::stun::attribute::Username;
-use turn_server_proto::types::stun::message::{LongTermKeyCredentials, Message};
+use turn_server_proto::types::stun::attribute::{Username, XorMappedAddress};
+use turn_server_proto::types::stun::message::{
+    BINDING, LongTermKeyCredentials, Message, MessageClass, MessageWrite, MessageWriteExt,
+    MessageWriteVec,
+};
 
 use gate::{Bucket, Quotas, Refusal, peer_allowed, rest_password};
 
@@ -385,6 +388,28 @@ async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>>
     Ok(frame)
 }
 
+/// What the gate does with a client's message.
+enum Gate {
+    Pass,
+    Drop,
+    Reply(Vec<u8>),
+}
+
+/// The answer to a STUN Binding request (the client's address as the relay sees it), made
+/// here: turn-server-proto 0.7.3 addresses its own Binding response to the relay itself
+/// (`handle_stun_binding` replies to `transmit.to`), which would leave clients without a
+/// server-reflexive candidate. Anything else: `None`.
+fn binding_response(msg: &Message<'_>, from: SocketAddr) -> Option<Vec<u8>> {
+    if !msg.has_class(MessageClass::Request) || !msg.has_method(BINDING) {
+        return None;
+    }
+    let mapped = XorMappedAddress::new(from, msg.transaction_id());
+    let mut response = Message::builder_success(msg, MessageWriteVec::with_capacity(64));
+    response.add_attribute(&mapped).ok()?;
+    response.add_fingerprint().ok()?;
+    Some(response.finish())
+}
+
 /// The relay's state, owned by its one task.
 struct State {
     udp_server: TurnServer,
@@ -442,32 +467,35 @@ impl State {
         }
     }
 
-    /// Lets a client's message through the credentials gate: `false` drops it.
-    fn admit(&mut self, on_tcp: bool, from: SocketAddr, data: &[u8]) -> bool {
+    /// Lets a client's message through the credentials gate: `Pass` hands it to the
+    /// protocol, `Drop` does not, `Reply` answers it here.
+    fn admit(&mut self, on_tcp: bool, from: SocketAddr, data: &[u8]) -> Gate {
         let Ok(msg) = Message::from_bytes(data) else {
             // ChannelData, or garbage the protocol will drop itself.
-            return true;
+            return Gate::Pass;
         };
+        if let Some(reply) = binding_response(&msg, from) {
+            return Gate::Reply(reply);
+        }
         let Ok(name) = msg.attribute::<Username>() else {
-            // Unauthenticated (the first Allocate, Binding): the protocol answers 401 or
-            // the mapped address.
-            return true;
+            // Unauthenticated (the first Allocate): the protocol answers 401 with a nonce.
+            return Gate::Pass;
         };
         let name = name.username().to_owned();
         let now = unix_now();
         if let Some(expiry) = self.known.get(&name) {
             if *expiry <= now {
                 self.metrics.refused(Refusal::Expired);
-                return false;
+                return Gate::Drop;
             }
             self.users.insert((on_tcp, from), name);
-            return true;
+            return Gate::Pass;
         }
         let password = match rest_password(&self.secret, &name, now) {
             Ok(p) => p,
             Err(why) => {
                 self.metrics.refused(why);
-                return false;
+                return Gate::Drop;
             }
         };
         let key =
@@ -475,7 +503,7 @@ impl State {
         if msg.validate_integrity(&key.into()).is_err() {
             // Not told to the protocol, which answers 401 to a name it does not know.
             self.metrics.refused(Refusal::Forged);
-            return true;
+            return Gate::Pass;
         }
         let expiry = name
             .split_once(':')
@@ -485,35 +513,43 @@ impl State {
         self.tcp_server.add_user(name.clone(), password);
         self.known.insert(name.clone(), expiry);
         self.users.insert((on_tcp, from), name);
-        true
+        Gate::Pass
     }
 
     fn event(&mut self, ev: Ev, out: &mut Vec<Transmit<Vec<u8>>>) {
         let now = self.now();
         match ev {
-            Ev::Udp { from, data } => {
-                if self.admit(false, from, &data)
-                    && let Some(t) = self.udp_server.recv(
+            Ev::Udp { from, data } => match self.admit(false, from, &data) {
+                Gate::Pass => {
+                    if let Some(t) = self.udp_server.recv(
                         Transmit::new(&data[..], TransportType::Udp, from, self.addr),
                         now,
-                    )
-                {
-                    out.push(t.build());
+                    ) {
+                        out.push(t.build());
+                    }
                 }
-            }
+                Gate::Reply(reply) => {
+                    out.push(Transmit::new(reply, TransportType::Udp, self.addr, from));
+                }
+                Gate::Drop => {}
+            },
             Ev::TcpOpen { from, writer } => {
                 self.tcp_writers.insert(from, writer);
             }
-            Ev::Tcp { from, data } => {
-                if self.admit(true, from, &data)
-                    && let Some(t) = self.tcp_server.recv(
+            Ev::Tcp { from, data } => match self.admit(true, from, &data) {
+                Gate::Pass => {
+                    if let Some(t) = self.tcp_server.recv(
                         Transmit::new(&data[..], TransportType::Tcp, from, self.addr),
                         now,
-                    )
-                {
-                    out.push(t.build());
+                    ) {
+                        out.push(t.build());
+                    }
                 }
-            }
+                Gate::Reply(reply) => {
+                    out.push(Transmit::new(reply, TransportType::Tcp, self.addr, from));
+                }
+                Gate::Drop => {}
+            },
             Ev::TcpClosed { from } => {
                 self.tcp_writers.remove(&from);
                 self.users.remove(&(true, from));
