@@ -349,10 +349,12 @@ describe("the console", () => {
       latency_ms_p50: null, level_dbfs: -90, recent_level_dbfs: -90,
     };
     const peer = (screenStats: VideoStats): PeerStats => ({
-      user: "bob", video: track({ send_bps: 900_000 }), screen: screenStats, audio, rtt_ms: 20, quality: 5,
+      user: "bob", video: track({ send_bps: 900_000 }), screen: screenStats, audio, rtt_ms: 20, quality: 5, route: "relay",
     });
     await send({ type: "stats", call_id: "c-13", peers: [peer(track({ send_bps: 1_200_000, skipped: 3, far_loss: 0.025 }))] });
     expect((await screen.findByTestId("share-stats")).textContent).toBe("1200 kbit/s · 3 pictures skipped · 2.5% lost");
+    // The network indicator says the media goes through a relay.
+    expect(screen.getByTestId("route").textContent).toBe("via relay");
     // The window closed: the share is off and the agent is told why.
     await send({ type: "screen_share_ended", call_id: "c-13", reason: "the shared window was closed" });
     await vi.waitFor(() => expect(screen.queryByTestId("share-indicator")).toBeNull());

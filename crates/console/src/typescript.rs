@@ -28,6 +28,7 @@ pub fn console_bindings() -> Bindings {
         .declare::<switchboard_media::DeviceInfo>()
         .declare::<switchboard_engine::VideoStats>()
         .declare::<switchboard_engine::AudioStats>()
+        .declare::<switchboard_engine::Route>()
         .declare::<switchboard_engine::PeerStats>()
         .declare::<switchboard_media::RecordingSummary>()
         .declare::<switchboard_engine::Event>()

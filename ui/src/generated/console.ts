@@ -269,6 +269,11 @@ level_dbfs: number,
 recent_level_dbfs: number, };
 
 /**
+ * The path media takes to a member.
+ */
+export type Route = "direct" | "relay";
+
+/**
  * One remote member.
  */
 export type PeerStats = { user: string, video: VideoStats, 
@@ -283,7 +288,14 @@ rtt_ms: number | null,
 /**
  * 1 (bad) … 5 (excellent), from loss, RTT and jitter, like the SDKs' network quality.
  */
-quality: number, };
+quality: number, 
+/**
+ * How media leaves here for this member, once ICE chose a path: through a relay when
+ * our end of the chosen pair is a relay candidate or the far end's is one we were told of.
+ * (A far end known only as peer-reflexive may still be the far end's relay: its own side
+ * says so.)
+ */
+route: Route | null, };
 
 /**
  * What a finished recording holds (the console's UI is told it as it is).
