@@ -214,6 +214,7 @@ impl Driver {
                 }
                 Output::Recorder { call_id, op } => self.recorder(&call_id, op).await,
                 Output::Tick(calls) => self.tick(&calls).await,
+                Output::CheckSignaling => self.signaling.probe(),
             }
         }
     }

@@ -267,6 +267,9 @@ pub async fn build(
             Some(ICE_FAILED_AFTER),
             Some(Duration::from_secs(1)),
         );
+    // An ICE restart binds the media sockets anew and gathers on them: after an address
+    // change the old sockets send from an address that is gone.
+    settings = settings.with_discard_local_candidates_during_ice_restart(true);
     if !mdns_join_works() {
         settings = settings.with_multicast_dns_mode(MulticastDnsMode::Disabled);
     }

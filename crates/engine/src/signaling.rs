@@ -31,6 +31,9 @@ pub enum SignalEvent {
 enum Control {
     /// Drop the socket without a close handshake, as a network failure would (then reconnect).
     Cut,
+    /// Ask the server for a sign of life now; without one within [`PROBE_WITHIN`], the socket
+    /// is taken for dead and replaced.
+    Probe,
     Shutdown,
 }
 
@@ -52,6 +55,12 @@ impl Signaling {
         let _ = self.control.send(Control::Cut);
     }
 
+    /// Checks the socket now (the media path was lost: the network may have changed under a
+    /// socket that still looks open, and an ICE restart's offer must not go into it).
+    pub fn probe(&self) {
+        let _ = self.control.send(Control::Probe);
+    }
+
     pub fn shutdown(&self) {
         let _ = self.control.send(Control::Shutdown);
     }
@@ -61,6 +70,8 @@ impl Signaling {
 const SILENCE: Duration = Duration::from_secs(30);
 /// We ping too (an application `ping`), so a half-open socket is noticed from this side.
 const PING_EVERY: Duration = Duration::from_secs(10);
+/// How long a probe waits for any frame from the server.
+const PROBE_WITHIN: Duration = Duration::from_secs(2);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
@@ -202,6 +213,8 @@ async fn connection(
     }
 
     let mut heard = Instant::now();
+    // A probe waiting for a sign of life: sent at, and its deadline.
+    let mut probe: Option<(Instant, Instant)> = None;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -217,6 +230,13 @@ async fn connection(
                 let Some(frame) = frame else { return Stop::Final("engine gone".into()) };
                 if let Err(e) = ws.send(Message::text(encode(&frame))).await {
                     return Stop::Retry(format!("send failed: {e}"));
+                }
+            }
+            _ = tokio::time::sleep_until(probe.map_or_else(Instant::now, |(_, d)| d)), if probe.is_some() => {
+                if let Some((sent, _)) = probe.take()
+                    && heard < sent
+                {
+                    return Stop::Retry(format!("no answer to a probe within {PROBE_WITHIN:?}"));
                 }
             }
             msg = ws.next() => {
@@ -258,6 +278,16 @@ async fn connection(
             }
             c = control_rx.recv() => match c {
                 Some(Control::Cut) => return Stop::Retry("cut on request".into()),
+                Some(Control::Probe) => {
+                    if probe.is_none() {
+                        let sent = Instant::now();
+                        probe = Some((sent, sent + PROBE_WITHIN));
+                        let ping = ClientFrame::new(ClientMessage::Ping);
+                        if let Err(e) = ws.send(Message::text(encode(&ping))).await {
+                            return Stop::Retry(format!("send failed: {e}"));
+                        }
+                    }
+                }
                 Some(Control::Shutdown) | None => {
                     let _ = ws.close(None).await;
                     return Stop::Final("shut down".into());

@@ -222,6 +222,9 @@ pub enum Output {
     /// A second passed with media on in these calls: report their stats, look after their
     /// recordings and the share's frame rate.
     Tick(Vec<CallId>),
+    /// A media path was lost: check that the signaling socket still carries anything (an ICE
+    /// restart's offer must go through it), and replace it if it does not.
+    CheckSignaling,
 }
 
 /// A peer connection as the core knows it.
@@ -417,6 +420,10 @@ impl Core {
                     PhaseInput::ResumeExpired
                 };
                 self.all_calls(input, now);
+                if resumed {
+                    // What went out on the dead socket may be lost with it.
+                    self.restart_lost_paths(now);
+                }
                 self.emit(Event::SignedIn {
                     user,
                     session,

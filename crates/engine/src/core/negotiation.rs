@@ -147,6 +147,12 @@ impl Negotiation {
         self.reoffer(video)
     }
 
+    /// Our offer out is given up (it may have been lost with a dead socket): the next offer
+    /// may go. An answer to it that still comes is refused unless a new offer waits.
+    pub fn abandon_offer(&mut self) {
+        self.awaiting_answer = false;
+    }
+
     /// The far end's answer came: whether it is applied (only while our offer waits).
     pub fn accept_answer(&mut self) -> bool {
         if !self.awaiting_answer {

@@ -12,6 +12,9 @@
 //! - A restart that does not bring the path back is tried again after [`RESTART_RETRY`],
 //!   doubling up to [`RESTART_RETRY_MAX`], for as long as the path is down and the connection
 //!   lives.
+//! - A lost path may mean a changed network under the signaling socket too: the driver is
+//!   asked to check it (`Output::CheckSignaling`); once the session is resumed on a new
+//!   socket, the restart offer that may have died with the old one is made again.
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +24,7 @@ use super::negotiation::Role;
 use super::*;
 
 /// How long a `disconnected` path may come back by itself before the offerer restarts ICE.
-pub const RESTART_GRACE: Duration = Duration::from_millis(1_000);
+pub const RESTART_GRACE: Duration = Duration::from_millis(500);
 /// How long a restart has to bring the path back before the next.
 pub const RESTART_RETRY: Duration = Duration::from_secs(5);
 /// The longest wait between two restarts.
@@ -96,9 +99,30 @@ impl Core {
                 }
                 if newly_lost {
                     self.emit(Event::TransportLost { call_id, user });
+                    if self.connected {
+                        self.out.push_back(Output::CheckSignaling);
+                    }
                 }
             }
         }
+    }
+
+    /// The session is back on a new socket: the offers of lost paths are made again, at once
+    /// (one that went out on the old socket may never have reached the server).
+    pub(super) fn restart_lost_paths(&mut self, now: Instant) {
+        let lost: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.path.lost && !p.path.up && p.neg.role == Role::Offerer)
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in lost {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                p.neg.abandon_offer();
+                p.path.restart_at = Some(now);
+            }
+        }
+        self.path_timers(now);
     }
 
     /// Restarts ICE on every lost path whose time has come.

@@ -253,7 +253,8 @@ impl World {
                 Output::Capture(_)
                 | Output::StopShare(_)
                 | Output::Recorder { .. }
-                | Output::Tick(_) => {}
+                | Output::Tick(_)
+                | Output::CheckSignaling => {}
             }
         }
     }
@@ -332,7 +333,9 @@ impl World {
             }
             PeerOp::Reoffer { video, ice_restart } => {
                 let p = eng.peers.get_mut(&id).unwrap();
-                if !p.offerer || p.have_local_offer {
+                // An ICE restart may replace an offer given up with a dead socket (webrtc
+                // allows a new local offer in have-local-offer); nothing else may.
+                if !p.offerer || (p.have_local_offer && !ice_restart) {
                     self.broken.push(format!(
                         "u{i}: re-offer on {id} while not stable or not ours"
                     ));

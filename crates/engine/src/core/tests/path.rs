@@ -155,3 +155,37 @@ fn a_restart_timer_goes_with_its_call() {
     r.advance(TICK);
     assert_eq!(r.core.poll_timeout(), None);
 }
+
+#[test]
+fn a_lost_path_has_the_signaling_checked_and_its_restart_made_again_after_a_resume() {
+    let mut r = Rig::signed_in("me");
+    let (_, peer) = up_call_to_b(&mut r);
+    let out = state(&mut r, peer, TransportState::Failed);
+    assert!(
+        out.iter().any(|o| matches!(o, Output::CheckSignaling)),
+        "the socket may have died with the network"
+    );
+    assert_eq!(restarts(&r.advance(Duration::ZERO)), [peer]);
+    r.sdp(peer, "offer-r1");
+    // The socket was dead: the offer never reached b, no answer comes. The session resumes
+    // on a new socket, and the restart is offered again at once.
+    r.input(Input::SignalingLost("probe unanswered".into()));
+    let out = r.input(Input::SignedIn {
+        user: uid("me"),
+        session: sid("s-me"),
+        resumed: true,
+        resume_window: Duration::from_secs(20),
+    });
+    assert_eq!(restarts(&out), [peer]);
+    // A path that is up is left alone by a resume.
+    let out = state(&mut r, peer, TransportState::Connected);
+    assert!(matches!(events(&out)[..], [Event::TransportReady { .. }]));
+    r.input(Input::SignalingLost("blip".into()));
+    let out = r.input(Input::SignedIn {
+        user: uid("me"),
+        session: sid("s-me"),
+        resumed: true,
+        resume_window: Duration::from_secs(20),
+    });
+    assert!(restarts(&out).is_empty());
+}
