@@ -24,6 +24,9 @@ const browser = await chromium.launch({
     "--autoplay-policy=no-user-gesture-required",
     // getDisplayMedia without a picker: the fake capture device stands in for the screen.
     "--auto-select-desktop-capture-source=Entire screen",
+    // Media needs a secure context: in production the widget is served over HTTPS; here the
+    // service is plain HTTP on a test network's address (localhost counts as secure anyway).
+    `--unsafely-treat-insecure-origin-as-secure=${server}`,
   ],
 });
 const commands = createInterface({ input: process.stdin });
@@ -68,7 +71,13 @@ try {
     }
     await page.waitForTimeout(50);
   }
-  out({ phase: await attr("data-phase") });
+  const phase = await attr("data-phase");
+  if (phase === "ended") {
+    // Why, as the widget says it.
+    out({ phase, why: await page.locator("[data-testid=ended]").innerText() });
+  } else {
+    out({ phase });
+  }
   // The first picture from the agent (in a video call), then media for STAY_MS.
   if (media === "video") {
     await page.waitForFunction(
@@ -98,6 +107,9 @@ try {
     video_size: await attr("data-video-size"),
     audio_energy: Number(await attr("data-audio-energy")),
     codecs: await attr("data-codecs"),
+    route: await attr("data-route"),
+    media_lost: (await attr("data-media-lost")) === "true",
+    remote_candidates: (await attr("data-remote-candidates")) || "",
   });
   // Hang up from here when told, unless the agent hangs up first.
   const ended = page.waitForSelector("[data-testid=ended]", { timeout: 30000 });

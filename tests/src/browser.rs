@@ -18,12 +18,26 @@ pub struct Browser {
 
 impl Browser {
     pub fn start(server: &DevServer, business: &str, env: &[(&str, &str)]) -> Self {
+        Self::spawn(Command::new("node"), server, business, env)
+    }
+
+    /// The same inside a network namespace (node and its Chromium run there).
+    pub fn start_in(
+        ns: &crate::netns::Netns,
+        server: &DevServer,
+        business: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
+        Self::spawn(ns.command("node"), server, business, env)
+    }
+
+    fn spawn(mut node: Command, server: &DevServer, business: &str, env: &[(&str, &str)]) -> Self {
         assert!(
             std::path::Path::new(CHROMIUM).exists(),
             "{CHROMIUM} is missing: `cargo xtask setup` installs Debian's chromium"
         );
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut child = Command::new("node")
+        let mut child = node
             .arg(root.join("tests/browser/widget.mjs"))
             .current_dir(&root)
             .env("SERVER", server.http())

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use switchboard_tests::binary;
+use switchboard_tests::browser::Browser;
 use switchboard_tests::netns::{Internet, Nat, Netns, SERVER_IP, link};
 use switchboard_tests::server::DevServer;
 
@@ -307,4 +308,92 @@ fn an_address_change_mid_call_restarts_ice_and_pictures_come_back() {
         "pictures came back only after {:?}",
         pictures - moved
     );
+}
+
+/// The agent CLI at `site`, ready for `business`, taking the first customer and hanging up
+/// after `secs`; its summary is the first JSON line of its output.
+fn agent_at(net: &Internet, site: usize, dev: &DevServer, secs: u32) -> Child {
+    let s = &net.sites[site];
+    cli(
+        &s.host,
+        dev,
+        &dev.url(),
+        "a1",
+        &format!("{}:0", s.host_ip()),
+    )
+    .args(["agent", "--ready", "--auto-accept", "--skill", "billing"])
+    .args(["--call-duration", &secs.to_string(), "--duration", "40"])
+    .spawn()
+    .unwrap()
+}
+
+/// The agent's summary of its first call (the process is ended once it printed it).
+fn agent_summary(mut agent: Child) -> serde_json::Value {
+    use std::io::{BufRead, BufReader};
+    let stdout = agent.stdout.take().unwrap();
+    let line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with('{'))
+        .expect("the agent's summary");
+    let _ = agent.kill();
+    let _ = agent.wait();
+    serde_json::from_str(&line).unwrap()
+}
+
+/// The customer in real Chromium (the widget) behind a symmetric NAT, the agent behind
+/// another: media both ways through the relay, as the browser's own getStats says.
+#[test]
+fn a_browser_customer_behind_symmetric_nat_reaches_the_agent_through_the_relay() {
+    let mut net = Internet::new().unwrap();
+    net.site(Nat::Symmetric).unwrap();
+    net.site(Nat::Symmetric).unwrap();
+    let dev = public_server(&net, "");
+    let agent = agent_at(&net, 1, &dev, 8);
+    std::thread::sleep(Duration::from_millis(700));
+    let browser = Browser::start_in(&net.sites[0].host, &dev, "billing", &[("STAY_MS", "4000")]);
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    let figures = browser.until("video_decoded");
+    assert_eq!(figures["route"], "relay", "{figures}");
+    assert!(figures["video_decoded"].as_u64().unwrap() > 60, "{figures}");
+    assert!(figures["audio_energy"].as_f64().unwrap() > 0.0, "{figures}");
+    assert_eq!(figures["media_lost"], false, "{figures}");
+    let ended = browser.until("ended");
+    assert_eq!(ended["ended"]["code"], "hangup", "{ended}");
+    let a1 = agent_summary(agent);
+    assert!(a1["video"]["decoded"].as_u64().unwrap() > 60, "{a1}");
+    assert!(a1["audio"]["decoded"].as_u64().unwrap() > 100, "{a1}");
+}
+
+/// A realm that keeps its agents' addresses from customers (`relay_only`): even where the
+/// direct path would work, the browser learns of the agent's side only the relay's address,
+/// and the media goes through it.
+#[test]
+fn relay_only_hides_the_agents_address_from_the_browser() {
+    let mut net = Internet::new().unwrap();
+    net.site(Nat::EndpointIndependent).unwrap();
+    net.site(Nat::EndpointIndependent).unwrap();
+    let dev = public_server(&net, "[realms.dev]\nrelay_only = true\n");
+    let agent = agent_at(&net, 1, &dev, 8);
+    std::thread::sleep(Duration::from_millis(700));
+    let browser = Browser::start_in(&net.sites[0].host, &dev, "billing", &[("STAY_MS", "3000")]);
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    let figures = browser.until("video_decoded");
+    assert_eq!(figures["route"], "relay", "{figures}");
+    let remote = figures["remote_candidates"].as_str().unwrap();
+    assert!(!remote.is_empty(), "{figures}");
+    for c in remote.split(',') {
+        // Chromium hides the address of a peer-reflexive candidate (`prflx `): those can
+        // only be the relay's here, since nothing else sends to the browser.
+        let (kind, address) = c.split_once(' ').unwrap_or((c, ""));
+        assert!(
+            matches!(kind, "relay" | "prflx")
+                && (address.is_empty() || address == SERVER_IP.to_string()),
+            "the browser learned {c} of the agent's side: {figures}"
+        );
+    }
+    assert!(figures["video_decoded"].as_u64().unwrap() > 30, "{figures}");
+    browser.until("ended");
+    let a1 = agent_summary(agent);
+    assert_eq!(a1["media_path"]["route"], "relay", "{a1}");
 }

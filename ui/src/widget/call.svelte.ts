@@ -70,6 +70,13 @@ export class WidgetCall {
   localStream = $state<MediaStream | null>(null);
   /** What the agent says of their media (screen share, recording). */
   remoteState = $state<MediaState | null>(null);
+  /** The media path is down (or was never found): the browser restarts ICE meanwhile. */
+  mediaLost = $state(false);
+  /** The path the media takes, from the selected candidate pair: `direct` or `relay`. */
+  route = $state<"direct" | "relay" | null>(null);
+  /** The agent's side's candidates as this browser knows them (`relay 203.0.113.1`, …):
+   * what of the agent's network it learned. */
+  remoteCandidates = $state<string[]>([]);
   /** What the browser counts of the agent's media (its own `getStats()`), every second. */
   stats = $state<MediaFigures>({ videoDecoded: 0, width: 0, height: 0, audioEnergy: 0, firstFrameMs: null, codecs: [] });
   /** When the agent answered (ms, `performance.now()`). */
@@ -98,6 +105,13 @@ export class WidgetCall {
   private nextId = 1;
   /** STUN/TURN servers the service announced. */
   private iceServers: RTCIceServer[] = [];
+  /** The realm wants media through the relay only (the agent never sees our address). */
+  private relayOnly = false;
+  /** We made the connection's first offer: we restart its ICE when its path is lost. */
+  private weOffered = false;
+  /** The next ICE restart, and when a lost path is given up. */
+  private restartTimer: ReturnType<typeof setTimeout> | null = null;
+  private giveUpTimer: ReturnType<typeof setTimeout> | null = null;
   /** Frames are handled one after another (an offer's answer before the next frame). */
   private handling: Promise<void> = Promise.resolve();
   /** A share being picked (the browser's picker is open). */
@@ -204,6 +218,7 @@ export class WidgetCall {
             username: s.username,
             credential: s.credential,
           }));
+          this.relayOnly = f.relay_only ?? false;
           resolve();
           return;
         }
@@ -241,9 +256,14 @@ export class WidgetCall {
   }
 
   /** A peer connection with our handlers (its transceivers come from our offer or theirs). */
-  private connection(): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+  private connection(offering = false): RTCPeerConnection {
+    const pc = new RTCPeerConnection({
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.relayOnly ? "relay" : "all",
+    });
     this.pc = pc;
+    this.weOffered = offering;
+    this.mediaLost = false;
     // The agent's tracks share one stream id: sort them by m-line instead. The third is the
     // agent's screen, shown while they say they share.
     const remote = new MediaStream();
@@ -260,13 +280,52 @@ export class WidgetCall {
       if (e.candidate && e.candidate.candidate) this.trickle(e.candidate);
     };
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "failed" && pc === this.pc) this.fail("the media connection failed");
+      if (pc === this.pc) this.pathChanged(pc);
     };
     return pc;
   }
 
+  /** How long a lost path may stay lost before the call is given up. */
+  static readonly GIVE_UP_MS = 30_000;
+
+  /** The media path came up, or went down: say so, and (as the offering side, like the
+   * engine's rule) restart ICE — 0.5 s after `disconnected`, at once after `failed`, again
+   * every 5 s — until it is back or given up. The answering side waits for the agent's. */
+  private pathChanged(pc: RTCPeerConnection): void {
+    const s = pc.connectionState;
+    if (s === "connected") {
+      this.mediaLost = false;
+      for (const t of [this.restartTimer, this.giveUpTimer]) if (t) clearTimeout(t);
+      this.restartTimer = this.giveUpTimer = null;
+      return;
+    }
+    if (s !== "disconnected" && s !== "failed") return;
+    this.mediaLost = true;
+    this.giveUpTimer ??= setTimeout(() => {
+      if (pc === this.pc && this.mediaLost) {
+        this.sendHangup();
+        this.fail("the media connection failed and did not come back");
+      }
+    }, WidgetCall.GIVE_UP_MS);
+    if (this.weOffered && !this.restartTimer)
+      this.restartTimer = setTimeout(() => void this.restartIce(pc), s === "failed" ? 0 : 500);
+  }
+
+  private async restartIce(pc: RTCPeerConnection): Promise<void> {
+    this.restartTimer = null;
+    if (pc !== this.pc || !this.mediaLost || !this.callId || !this.agent) return;
+    // One offer at a time: one still out is followed by the next try.
+    if (pc.signalingState === "stable") {
+      pc.restartIce();
+      await pc.setLocalDescription(await pc.createOffer());
+      const sdp = pc.localDescription?.sdp ?? "";
+      this.send({ type: "sdp", call_id: this.callId, to: this.agent, kind: "offer", sdp });
+    }
+    this.restartTimer = setTimeout(() => void this.restartIce(pc), 5_000);
+  }
+
   private async makeOffer(local: MediaStream): Promise<string> {
-    const pc = this.connection();
+    const pc = this.connection(true);
     const [audio] = local.getAudioTracks();
     const [video] = local.getVideoTracks();
     pc.addTransceiver(audio ?? "audio", { direction: "sendrecv", streams: [local] });
@@ -446,6 +505,18 @@ export class WidgetCall {
     if (next.videoDecoded > 0 && next.firstFrameMs === null && this.answeredAt !== null)
       next.firstFrameMs = Math.round(performance.now() - this.answeredAt);
     this.stats = next;
+    const remote = new Set<string>();
+    report.forEach((c) => {
+      if (c.type === "remote-candidate") remote.add(`${c.candidateType} ${c.address ?? c.ip ?? "?"}`);
+    });
+    this.remoteCandidates = [...remote].sort();
+    // The route: relayed when either end of the selected candidate pair is a relay candidate.
+    report.forEach((t) => {
+      if (t.type !== "transport" || !t.selectedCandidatePairId) return;
+      const pair = report.get(t.selectedCandidatePairId);
+      const ends = [report.get(pair?.localCandidateId), report.get(pair?.remoteCandidateId)];
+      if (pair) this.route = ends.some((c) => c?.candidateType === "relay") ? "relay" : "direct";
+    });
   }
 
   private flushIce(): void {
