@@ -6,6 +6,7 @@ pub mod browser;
 pub mod calls;
 pub mod drive;
 pub mod ffmpeg;
+pub mod netcalls;
 pub mod netns;
 pub mod relay;
 pub mod server;

@@ -77,6 +77,11 @@ impl DevServer {
         })
     }
 
+    /// The server's process id (its CPU time is read from /proc by the benches).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
