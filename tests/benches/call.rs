@@ -13,6 +13,7 @@ use switchboard_engine::Event;
 use switchboard_protocol::CallMedia;
 use switchboard_tests::binary;
 use switchboard_tests::calls::{Side, uid};
+use switchboard_tests::cpu_seconds;
 use switchboard_tests::server::DevServer;
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -94,15 +95,6 @@ async fn recovery(server: &DevServer) -> f64 {
     alice.engine.hangup(&call);
     bob.ended(&call).await.unwrap();
     ms
-}
-
-/// CPU seconds (user + system) of a process so far, from /proc (Linux).
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
 }
 
 /// Runs both sides of a 20 s 720p30 call as CLI processes; CPU seconds of each.

@@ -10,18 +10,10 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use switchboard_tests::cpu_seconds;
 use switchboard_tests::netcalls::{address_change, cli, last_json};
 use switchboard_tests::netns::{Internet, Nat, SERVER_IP};
 use switchboard_tests::server::DevServer;
-
-/// CPU seconds (user + system) of a process so far, from /proc (Linux).
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
 
 /// The relay's relayed bytes so far, from the server's metrics (read inside its namespace).
 fn relayed_bytes(net: &Internet, dev: &DevServer) -> f64 {

@@ -31,6 +31,15 @@ pub fn target_profile_dir() -> PathBuf {
     deps.parent().expect("deps has a parent").to_path_buf()
 }
 
+/// CPU seconds (user + system) a process used so far, from /proc (Linux), for the benches.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 /// Where tests leave screenshots and other artefacts for people to look at (not committed).
 pub fn artefacts_dir() -> PathBuf {
     target_profile_dir().join("../screenshots")

@@ -61,39 +61,10 @@ impl TokenKey {
 
     /// The data dir's key, generated (32 random bytes, readable only by the owner) on first use.
     pub fn load_or_create(data_dir: &Path) -> std::io::Result<Self> {
-        let path = data_dir.join(KEY_FILE);
-        match std::fs::read(&path) {
-            Ok(key) if key.len() >= 32 => return Ok(Self { key }),
-            Ok(_) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{} is shorter than 32 bytes", path.display()),
-                ));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        std::fs::create_dir_all(data_dir)?;
-        let key: [u8; 32] = rand::random();
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(&path) {
-            Ok(mut f) => {
-                f.write_all(&key)?;
-                f.sync_all()?;
-                Ok(Self { key: key.to_vec() })
-            }
-            // Another process created it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Self::load_or_create(data_dir)
-            }
-            Err(e) => Err(e),
-        }
+        let key = secret_file(&data_dir.join(KEY_FILE), || {
+            rand::random::<[u8; 32]>().to_vec()
+        })?;
+        Ok(Self { key })
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -127,6 +98,44 @@ impl TokenKey {
             return Err(TokenError::Expired);
         }
         Ok(claims)
+    }
+}
+
+/// A secret kept in a file of the data dir: read when it is there (at least 32 bytes), else
+/// made with `make` and written readable only by the owner. Two processes starting at once
+/// end with the same secret (the second reads the first's).
+pub(crate) fn secret_file(path: &Path, make: impl Fn() -> Vec<u8>) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(secret) if secret.len() >= 32 => return Ok(secret),
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} is shorter than 32 bytes", path.display()),
+            ));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let secret = make();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(mut f) => {
+            f.write_all(&secret)?;
+            f.sync_all()?;
+            Ok(secret)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => secret_file(path, make),
+        Err(e) => Err(e),
     }
 }
 

@@ -144,42 +144,21 @@ impl RelayMetrics {
     }
 }
 
-/// The relay's shared secret kept in the data directory (`relay.secret`), made on first use.
+/// The relay's shared secret kept in the data directory (`relay.secret`), made on first use:
+/// 48 hexadecimal characters (a secret coturn's configuration can hold as it is).
 pub fn secret_in(data_dir: &std::path::Path) -> std::io::Result<String> {
-    let path = data_dir.join("relay.secret");
-    match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => return Ok(s.trim().to_owned()),
-        Ok(_) => {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{} holds fewer than 32 characters", path.display()),
-            ));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    std::fs::create_dir_all(data_dir)?;
-    let secret: String = rand::random::<[u8; 24]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(&path) {
-        Ok(mut f) => {
-            use std::io::Write;
-            f.write_all(secret.as_bytes())?;
-            f.sync_all()?;
-            Ok(secret)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => secret_in(data_dir),
-        Err(e) => Err(e),
-    }
+    let secret = crate::token::secret_file(&data_dir.join("relay.secret"), || {
+        rand::random::<[u8; 24]>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into_bytes()
+    })?;
+    String::from_utf8(secret)
+        .map(|s| s.trim().to_owned())
+        .map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "relay.secret is not text")
+        })
 }
 
 /// A running relay.
