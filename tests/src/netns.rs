@@ -191,6 +191,30 @@ impl Internet {
         let public = Netns::new("pub")?;
         public.ip(&["addr", "add", &format!("{SERVER_IP}/32"), "dev", "lo"])?;
         public.sysctl("net.ipv4.ip_forward=1")?;
+        // The rest of the internet: a default route out of a link that leads nowhere (a veth
+        // pair whose far end takes nothing, a fixed neighbour so no ARP fails), where datagrams
+        // to addresses nobody here has (a peer's private host candidate) vanish without an
+        // error, as they do upstream of a real server. Without it the kernel answers
+        // ENETUNREACH, and coturn closes an allocation whose relayed socket saw a send error.
+        // (No `dummy` link: this kernel has no such module.)
+        public.ip(&[
+            "link", "add", "upstream", "type", "veth", "peer", "name", "void",
+        ])?;
+        public.ip(&["link", "set", "void", "up"])?;
+        public.ip(&["link", "set", "upstream", "up"])?;
+        public.ip(&["addr", "add", "192.0.2.1/30", "dev", "upstream"])?;
+        public.ip(&[
+            "neigh",
+            "add",
+            "192.0.2.2",
+            "lladdr",
+            "02:00:00:00:00:02",
+            "nud",
+            "permanent",
+            "dev",
+            "upstream",
+        ])?;
+        public.ip(&["route", "add", "default", "via", "192.0.2.2"])?;
         Ok(Self {
             public,
             sites: Vec::new(),

@@ -119,6 +119,10 @@ fn assert_media(alice: &serde_json::Value, bob: &serde_json::Value, route: &str)
         assert_eq!(me["media_path"]["up"], true, "{me}");
         let sent = them["video"]["sent"].as_u64().unwrap();
         let decoded = me["video"]["decoded"].as_u64().unwrap();
+        eprintln!(
+            "{route}: {decoded} of {sent} pictures decoded, {} audio frames",
+            me["audio"]["decoded"]
+        );
         assert!(sent >= 60, "{them}");
         assert!(
             decoded * 100 >= sent * 95,
@@ -285,4 +289,121 @@ fn relay_only_hides_the_agents_address_from_the_browser() {
     browser.until("ended");
     let a1 = agent_summary(agent);
     assert_eq!(a1["media_path"]["route"], "relay", "{a1}");
+}
+
+/// coturn (Debian's package) on the public network in place of our relay, with the same
+/// shared secret (`use-auth-secret`), and the server announcing it (`[[ice_servers]] secret`):
+/// the deployment `docs/server.md` describes. Killed with the value.
+struct Coturn {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Coturn {
+    const SECRET: &str = "coturn-shared-secret-0123456789";
+
+    fn start(net: &Internet) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let child = net
+            .public
+            .command("turnserver")
+            // -n: no /etc/turnserver.conf, only what is said here.
+            .args([
+                "-n",
+                "--no-cli",
+                "--no-tls",
+                "--no-dtls",
+                "--simple-log",
+                "--no-stdout-log",
+            ])
+            .arg(format!("--listening-ip={SERVER_IP}"))
+            .arg(format!("--relay-ip={SERVER_IP}"))
+            .args([
+                "--listening-port=3478",
+                "--realm=switchboard",
+                "--use-auth-secret",
+            ])
+            .arg(format!("--static-auth-secret={}", Self::SECRET))
+            // Its own files in the test's folder (the default database and pid file are in
+            // /var, shared by every test).
+            .arg(format!("--pidfile={}", dir.path().join("pid").display()))
+            .arg(format!("--db={}", dir.path().join("turndb").display()))
+            .arg(format!("--log-file={}", dir.path().join("log").display()))
+            .spawn()
+            .expect("coturn's turnserver (cargo xtask setup installs it)");
+        // Ready once its log counts the servers it opened (after its listeners).
+        let log = dir.path().join("log");
+        for _ in 0..100 {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("Total General servers") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, _dir: dir }
+    }
+
+    /// The signaling server, announcing coturn with the shared secret (no relay of its own).
+    fn server(net: &Internet) -> DevServer {
+        let config = format!(
+            "[[ice_servers]]\nurls = [\"stun:{SERVER_IP}:3478\", \"turn:{SERVER_IP}:3478?transport=udp\", \"turn:{SERVER_IP}:3478?transport=tcp\"]\nsecret = \"{}\"\n",
+            Self::SECRET
+        );
+        DevServer::start_in(&net.public, &format!("{SERVER_IP}:0"), &config).unwrap()
+    }
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Symmetric NATs both sides, coturn relaying.
+#[test]
+fn coturn_in_place_of_our_relay_carries_the_call_behind_symmetric_nats() {
+    let mut net = Internet::new().unwrap();
+    net.site(Nat::Symmetric).unwrap();
+    net.site(Nat::Symmetric).unwrap();
+    let _coturn = Coturn::start(&net);
+    let dev = Coturn::server(&net);
+    let (alice, bob) = call_across(&net, &dev);
+    assert_media(&alice, &bob, "relay");
+}
+
+/// A network passing only TCP, coturn relaying over TCP.
+#[test]
+fn coturn_in_place_of_our_relay_carries_the_call_over_tcp() {
+    let mut net = Internet::new().unwrap();
+    net.site(Nat::EndpointIndependent).unwrap();
+    net.site(Nat::EndpointIndependent).unwrap();
+    net.sites[0].block_udp().unwrap();
+    let _coturn = Coturn::start(&net);
+    let dev = Coturn::server(&net);
+    let (alice, bob) = call_across(&net, &dev);
+    assert_media(&alice, &bob, "relay");
+}
+
+/// The customer in Chromium behind a symmetric NAT, the agent behind another, coturn
+/// relaying: the customer's credentials come from the same shared secret.
+#[test]
+fn coturn_in_place_of_our_relay_carries_a_browser_customers_call() {
+    let mut net = Internet::new().unwrap();
+    net.site(Nat::Symmetric).unwrap();
+    net.site(Nat::Symmetric).unwrap();
+    let _coturn = Coturn::start(&net);
+    let dev = Coturn::server(&net);
+    let agent = agent_at(&net, 1, &dev, 8);
+    std::thread::sleep(Duration::from_millis(700));
+    let browser = Browser::start_in(&net.sites[0].host, &dev, "billing", &[("STAY_MS", "4000")]);
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    let figures = browser.until("video_decoded");
+    assert_eq!(figures["route"], "relay", "{figures}");
+    assert!(figures["video_decoded"].as_u64().unwrap() > 60, "{figures}");
+    assert!(figures["audio_energy"].as_f64().unwrap() > 0.0, "{figures}");
+    browser.until("ended");
+    let a1 = agent_summary(agent);
+    assert!(a1["video"]["decoded"].as_u64().unwrap() > 60, "{a1}");
+    assert!(a1["audio"]["decoded"].as_u64().unwrap() > 100, "{a1}");
 }
