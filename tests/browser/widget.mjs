@@ -6,7 +6,8 @@
 // STAY_MS (how long to stay in the call before reporting the media figures), SAY (a chat line
 // to send once in the call, then wait for the agent's), SHARE=1 (share the screen: Chromium's
 // fake display source), CALL (call this user directly, signed in as CALLER, instead of waiting
-// in the queue).
+// in the queue), WATCH=1 (while staying, a line every 200 ms with the pictures decoded so far and
+// whether the media path is lost).
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 
@@ -101,7 +102,19 @@ try {
     await page.waitForSelector("[data-testid=stop-share]", { timeout: 15000 });
     out({ sharing: true });
   }
-  await page.waitForTimeout(stayMs);
+  if (process.env.WATCH) {
+    for (const until = Date.now() + stayMs; Date.now() < until; ) {
+      out({
+        watch: {
+          video_decoded: Number(await attr("data-video-decoded")),
+          media_lost: (await attr("data-media-lost")) === "true",
+        },
+      });
+      await page.waitForTimeout(200);
+    }
+  } else {
+    await page.waitForTimeout(stayMs);
+  }
   out({
     video_decoded: Number(await attr("data-video-decoded")),
     video_size: await attr("data-video-size"),

@@ -407,3 +407,57 @@ fn coturn_in_place_of_our_relay_carries_a_browser_customers_call() {
     assert!(a1["video"]["decoded"].as_u64().unwrap() > 60, "{a1}");
     assert!(a1["audio"]["decoded"].as_u64().unwrap() > 100, "{a1}");
 }
+
+/// The customer's address changes in the middle of a call with the widget (a phone moving
+/// from Wi-Fi to mobile data): the media path is lost, ICE restarts between Chromium and the
+/// engine (whichever offered), and the browser decodes pictures again by itself.
+#[test]
+fn a_browser_customers_address_change_restarts_ice_and_pictures_come_back() {
+    let mut net = Internet::new().unwrap();
+    net.site(Nat::Symmetric).unwrap();
+    net.site(Nat::Symmetric).unwrap();
+    let dev = public_server(&net, "");
+    let agent = agent_at(&net, 1, &dev, 25);
+    std::thread::sleep(Duration::from_millis(700));
+    let host = &net.sites[0].host;
+    let browser = Browser::start_in(
+        host,
+        &dev,
+        "billing",
+        &[("STAY_MS", "20000"), ("WATCH", "1")],
+    );
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    let watch = |b: &Browser| b.until("watch")["watch"].clone();
+    // Pictures flowing first.
+    while watch(&browser)["video_decoded"].as_u64().unwrap() < 60 {}
+    let moved = std::time::Instant::now();
+    let old = format!("{}/24", net.sites[0].host_ip());
+    host.ip(&["addr", "del", &old, "dev", "eth0"]).unwrap();
+    host.ip(&["addr", "add", "10.0.1.3/24", "dev", "eth0"])
+        .unwrap();
+    host.ip(&["route", "add", "default", "via", "10.0.1.1"])
+        .unwrap();
+    // Lost, as the widget says...
+    let mut w = watch(&browser);
+    while !w["media_lost"].as_bool().unwrap() {
+        assert!(moved.elapsed() < Duration::from_secs(15), "never lost: {w}");
+        w = watch(&browser);
+    }
+    let lost = moved.elapsed();
+    let before = w["video_decoded"].as_u64().unwrap();
+    // ...then back, and pictures decoded again.
+    while w["media_lost"].as_bool().unwrap() || w["video_decoded"].as_u64().unwrap() < before + 15 {
+        assert!(moved.elapsed() < Duration::from_secs(18), "not back: {w}");
+        w = watch(&browser);
+    }
+    eprintln!(
+        "widget address change: lost after {lost:?}, pictures again after {:?}",
+        moved.elapsed()
+    );
+    let figures = browser.until("video_decoded");
+    assert_eq!(figures["media_lost"], false, "{figures}");
+    browser.until("ended");
+    let a1 = agent_summary(agent);
+    assert!(a1["media_path"]["restored"].as_u64().unwrap() >= 1, "{a1}");
+    assert_eq!(a1["media_path"]["down_at_end"], false, "{a1}");
+}

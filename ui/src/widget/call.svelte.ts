@@ -88,6 +88,13 @@ export class WidgetCall {
   private skewMs = 0;
 
   private ws: WebSocket | null = null;
+  /** Where and as whom we connected, and the session to resume after a lost socket. */
+  private server = "";
+  private token = "";
+  private sessionId: string | null = null;
+  private resumeWindowMs = 0;
+  /** A reconnection under way (one at a time). */
+  private reconnecting: Promise<void> | null = null;
   private pc: RTCPeerConnection | null = null;
   private callId: string | null = null;
   private me: string | null = null;
@@ -190,7 +197,12 @@ export class WidgetCall {
     }
   }
 
+  /** Opens the WebSocket and says hello; with a session of ours, resumes it (its calls go on:
+   * the engine's rule, `docs/protocol.md` "Session"). */
   private connect(server: string, token: string): Promise<void> {
+    this.server = server;
+    this.token = token;
+    const resume = this.sessionId;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(wsUrl(server));
       this.ws = ws;
@@ -201,15 +213,29 @@ export class WidgetCall {
             v: PROTOCOL_VERSION,
             token,
             client: { name: "switchboard-widget", version: "1", platform: "browser" },
+            ...(resume ? { resume } : {}),
           }),
         );
       ws.onerror = () => reject(new Error("cannot reach the service"));
       ws.onclose = () => {
-        if (this.phase !== "ended" && this.phase !== "idle") this.fail("the connection to the service closed");
+        reject(new Error("the connection to the service closed"));
+        // A socket we replaced says nothing; a call in progress tries to resume.
+        if (ws !== this.ws || this.phase === "ended" || this.phase === "idle") return;
+        if (this.sessionId) void this.reconnect();
+        else this.fail("the connection to the service closed");
       };
       ws.onmessage = (m) => {
+        if (ws !== this.ws) return;
         const f = JSON.parse(String(m.data)) as ServerFrame;
         if (f.type === "hello") {
+          if (resume && !f.resumed) {
+            // The window passed, or the service forgot us: our call is over.
+            this.sessionId = null;
+            reject(new Error("the connection to the service was lost"));
+            return;
+          }
+          this.sessionId = f.session_id;
+          this.resumeWindowMs = f.resume_window_secs * 1000;
           this.me = f.user;
           this.skewMs = f.server_time - Date.now();
           this.refreshIn(f.token_expires_at - f.server_time);
@@ -240,7 +266,51 @@ export class WidgetCall {
   }
 
   private send(m: ClientMessage, id?: number): void {
-    this.ws?.send(JSON.stringify(id ? { id, ...m } : m));
+    // Nothing goes out while a socket is being replaced (a restart follows the resume).
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(id ? { id, ...m } : m));
+  }
+
+  /** After the media path was lost: is the service still there? A socket that stays silent
+   * for 2 s (an address change leaves TCP hanging on the old one) is replaced. */
+  private async probeSignaling(): Promise<void> {
+    if (this.reconnecting || !this.ws) return;
+    const silent = new Promise<"silent">((r) => setTimeout(() => r("silent"), 2000));
+    const reply = await Promise.race([this.request({ type: "ping" }).catch(() => "silent" as const), silent]);
+    if (reply !== "silent" || this.over()) return;
+    const old = this.ws;
+    this.ws = null;
+    old?.close();
+    await this.reconnect();
+  }
+
+  /** Opens a new socket and resumes the session, trying every second for as long as the
+   * service keeps it; then the lost restart offer is made again. */
+  private reconnect(): Promise<void> {
+    this.reconnecting ??= (async () => {
+      const until = Date.now() + Math.max(this.resumeWindowMs, 5000);
+      for (;;) {
+        if (this.over()) return;
+        try {
+          await this.connect(this.server, this.token);
+          break;
+        } catch (e) {
+          if (!this.sessionId || Date.now() > until) {
+            this.fail(e instanceof Error ? e.message : String(e));
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+      this.reconnecting = null;
+      const pc = this.pc;
+      if (pc && this.mediaLost && this.weOffered) {
+        // An offer that went out on the dead socket never arrived: take it back, offer anew.
+        if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" });
+        if (this.restartTimer) clearTimeout(this.restartTimer);
+        await this.restartIce(pc);
+      }
+    })().finally(() => (this.reconnecting = null));
+    return this.reconnecting;
   }
 
   /** Sends a request and waits for the frame that answers it. */
@@ -300,6 +370,7 @@ export class WidgetCall {
       return;
     }
     if (s !== "disconnected" && s !== "failed") return;
+    if (!this.mediaLost) void this.probeSignaling();
     this.mediaLost = true;
     this.giveUpTimer ??= setTimeout(() => {
       if (pc === this.pc && this.mediaLost) {
@@ -453,6 +524,7 @@ export class WidgetCall {
         this.fail(f.message);
         break;
       case "token_refreshed":
+        this.token = f.token;
         this.refreshIn(f.expires_at - (Date.now() + this.skewMs));
         break;
     }
