@@ -1,7 +1,8 @@
 //! The server's own TURN relay over loopback, driven by a TURN client of another code base
 //! (turn-client-proto, sans-IO, under a small driver here): credentials from `hello` allocate
 //! over UDP and TCP; expired and forged ones do not; a user's allocations are capped; peers on
-//! loopback are never reached; garbage and a silent TCP connection harm nobody.
+//! loopback are never reached; garbage and a silent TCP connection harm nobody; a stale nonce
+//! gets a fresh one; one user's allocation flood leaves the others theirs.
 //!
 //! Relaying to an allowed (public) peer cannot be shown on loopback — loopback is exactly what
 //! the relay refuses — so calls through it are proven in network namespaces
@@ -361,4 +362,84 @@ async fn garbage_and_silent_connections_harm_nobody() {
     t.allocated()
         .await
         .expect("a TCP allocation after the garbage");
+}
+
+/// A Refresh signed with the right key but a nonce the relay never gave (or one gone stale)
+/// gets 438 Stale Nonce with a fresh nonce; signed again with that one it succeeds, and the
+/// allocation lives on. (Browsers and webrtc-rs retry a 438 with the new nonce.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_with_a_stale_nonce_gets_a_fresh_one_and_the_allocation_lives_on() {
+    use turn_client_proto::stun::types::attribute::{ErrorCode, Nonce, Realm, Username};
+    use turn_client_proto::stun::types::message::{
+        IntegrityAlgorithm, Message, MessageClass, MessageWrite, MessageWriteExt, MessageWriteVec,
+    };
+    use turn_client_proto::types::TurnCredentials;
+    use turn_client_proto::types::attribute::Lifetime;
+    use turn_client_proto::types::message::REFRESH;
+
+    let server = Server::start(CONFIG);
+    let relay = relay_of(&server, "alice").await;
+    let mut t = Turn::allocate(&relay, &relay.username, &relay.password, false).await;
+    t.allocated().await.expect("an allocation");
+    // The allocation's own 5-tuple: the client's socket.
+    let socket = t.udp.take().unwrap();
+    let key = TurnCredentials::new(&relay.username, &relay.password)
+        .into_long_term_credentials("switchboard");
+    let refresh = async |nonce: &str| -> Vec<u8> {
+        let mut m = Message::builder_request(REFRESH, MessageWriteVec::new());
+        m.add_attribute(&Lifetime::new(600)).unwrap();
+        m.add_attribute(&Username::new(&relay.username).unwrap())
+            .unwrap();
+        m.add_attribute(&Realm::new("switchboard").unwrap())
+            .unwrap();
+        m.add_attribute(&Nonce::new(nonce).unwrap()).unwrap();
+        m.add_message_integrity(&key.clone().into(), IntegrityAlgorithm::Sha1)
+            .unwrap();
+        socket.send_to(&m.finish(), relay.addr).await.unwrap();
+        let mut buf = vec![0u8; 1500];
+        let (n, _) = tokio::time::timeout(WAIT, socket.recv_from(&mut buf))
+            .await
+            .expect("an answer to the refresh")
+            .unwrap();
+        buf.truncate(n);
+        buf
+    };
+    let reply = refresh("a-nonce-from-long-ago").await;
+    let reply = Message::from_bytes(&reply).unwrap();
+    assert_eq!(reply.class(), MessageClass::Error);
+    assert_eq!(reply.attribute::<ErrorCode>().unwrap().code(), 438);
+    let fresh = reply.attribute::<Nonce>().unwrap().nonce().to_owned();
+    assert_ne!(fresh, "a-nonce-from-long-ago");
+
+    let reply = refresh(&fresh).await;
+    let reply = Message::from_bytes(&reply).unwrap();
+    assert_eq!(reply.class(), MessageClass::Success, "{reply}");
+    assert_eq!(reply.attribute::<Lifetime>().unwrap().seconds(), 600);
+    assert_eq!(metric(&server, "switchboard_relay_allocations"), 1.0);
+}
+
+/// One user asks for a hundred allocations: two are granted (the cap), the rest refused and
+/// counted, and another user's allocation made before the flood stays and a new one is granted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allocation_flood_from_one_user_leaves_the_others_alone() {
+    let server = Server::start(CONFIG);
+    let bob = relay_of(&server, "bob").await;
+    let mut before = Turn::allocate(&bob, &bob.username, &bob.password, false).await;
+    before.allocated().await.expect("bob's allocation");
+    let alice = relay_of(&server, "alice").await;
+    let mut granted = 0;
+    let mut flood = Vec::new();
+    for _ in 0..100 {
+        let mut t = Turn::allocate(&alice, &alice.username, &alice.password, false).await;
+        if t.allocated().await.is_some() {
+            granted += 1;
+        }
+        flood.push(t); // held: each a 5-tuple of its own
+    }
+    assert_eq!(granted, 2, "the user's cap");
+    assert_eq!(metric(&server, "switchboard_relay_allocations"), 3.0);
+    assert!(metric(&server, "switchboard_relay_refusals") >= 98.0);
+    let mut after = Turn::allocate(&bob, &bob.username, &bob.password, false).await;
+    after.allocated().await.expect("bob's second allocation");
+    assert_eq!(metric(&server, "switchboard_relay_allocations"), 4.0);
 }
