@@ -492,8 +492,8 @@ async fn customers_get_only_time_limited_relay_credentials() {
     assert_eq!(servers.len(), 1, "{servers:?}");
     assert_eq!(servers[0].urls, ["turn:rest.example.org:3478"]);
     let username = servers[0].username.as_deref().unwrap();
-    let (expires, user) = username.split_once(':').unwrap();
-    assert_eq!(user, c.user);
+    let (expires, holder) = username.split_once(':').unwrap();
+    assert_eq!(holder, format!("{}/{}", c.user, c.welcome.realm));
     let expires: u64 = expires.parse().unwrap();
     let now = c.welcome.server_time / 1000;
     assert!(

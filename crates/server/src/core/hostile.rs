@@ -196,9 +196,9 @@ fn customers_get_only_time_limited_relay_credentials() {
     );
     // World's sign-ins may live 24 h; a customer's credentials stop at their 4 h limit.
     let expires = (w.now + w.core.config.customer_max_session_ms) / 1000;
-    let username = format!("{expires}:cust1");
+    let username = format!("{expires}:cust1/{}", key("cust1").realm);
     assert_eq!(servers[1].username.as_deref(), Some(username.as_str()));
-    let (_, credential) = ice::turn_credentials("s3cret", "cust1", expires);
+    let (_, credential) = ice::turn_credentials("s3cret", &key("cust1"), expires);
     assert_eq!(servers[1].credential, Some(credential));
     let a = w.login("alice");
     let servers = welcome(&mut w, &a).ice_servers;
@@ -209,7 +209,7 @@ fn customers_get_only_time_limited_relay_credentials() {
         servers[2]
             .username
             .as_ref()
-            .is_some_and(|u| u == &format!("{expires}:alice"))
+            .is_some_and(|u| u == &format!("{expires}:alice/{}", key("alice").realm))
     );
     // A resume late in a sign-in gets only what is left of it, not a fresh lifetime.
     let late = Login {
@@ -224,7 +224,7 @@ fn customers_get_only_time_limited_relay_credentials() {
     let expires = (w.now + 600_000) / 1000;
     assert_eq!(
         servers[2].username.as_deref(),
-        Some(format!("{expires}:alice").as_str())
+        Some(format!("{expires}:alice/{}", key("alice").realm).as_str())
     );
 }
 

@@ -1,7 +1,7 @@
 //! The STUN and TURN servers each session is told about. A TURN server configured with a shared
 //! secret (coturn's `use-auth-secret` / `static-auth-secret`) gets credentials made for the
 //! session and valid only as long as it may live (the "TURN REST API" scheme:
-//! `username = "<expiry>:<user>"`, `credential = base64(HMAC-SHA1(secret, username))`). A TURN
+//! `username = "<expiry>:<user>/<realm>"`, `credential = base64(HMAC-SHA1(secret, username))`). A TURN
 //! server with a fixed user name and password is announced to staff only: handing it to
 //! anonymous customers would make the relay free for anyone to use.
 
@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use switchboard_protocol::{IceServer, Role};
 
-use super::{Core, Login, Millis};
+use super::{Core, Login, Millis, UserKey};
 
 /// One configured STUN or TURN server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +39,11 @@ pub enum RelayAuth {
     Secret(String),
 }
 
-/// Time-limited TURN credentials for `user` until `expires` (Unix seconds).
-pub(crate) fn turn_credentials(secret: &str, user: &str, expires: u64) -> (String, String) {
-    let username = format!("{expires}:{user}");
+/// Time-limited TURN credentials for `user` of `realm` until `expires` (Unix seconds). The
+/// name says whose they are (`<expiry>:<user>/<realm>`): the relay caps allocations per
+/// account and per realm by it (a user id holds no '/'; coturn reads only the expiry).
+pub(crate) fn turn_credentials(secret: &str, user: &UserKey, expires: u64) -> (String, String) {
+    let username = format!("{expires}:{}/{}", user.user, user.realm);
     let credential = turn_password(secret, &username);
     (username, credential)
 }
@@ -79,7 +81,7 @@ impl Core {
                         credential,
                     } => (Some(username.clone()), Some(credential.clone())),
                     RelayAuth::Secret(secret) => {
-                        let (u, c) = turn_credentials(secret, login.user.user.as_str(), expires);
+                        let (u, c) = turn_credentials(secret, &login.user, expires);
                         (Some(u), Some(c))
                     }
                 };
@@ -97,13 +99,19 @@ impl Core {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use switchboard_protocol::{Label, UserId};
 
     #[test]
     fn credentials_follow_the_turn_rest_scheme() {
         // What coturn computes for this user name and secret:
         // `echo -n "1433895918:user" | openssl dgst -binary -sha1 -hmac secret | base64`.
-        let (u, c) = turn_credentials("secret", "user", 1_433_895_918);
-        assert_eq!(u, "1433895918:user");
-        assert_eq!(c, "duY86vsmGEXM+Ma7pGS//SXJIv0=");
+        assert_eq!(
+            turn_password("secret", "1433895918:user"),
+            "duY86vsmGEXM+Ma7pGS//SXJIv0="
+        );
+        let amy = UserKey::new(Label::new("acme").unwrap(), UserId::new("amy").unwrap());
+        let (u, c) = turn_credentials("secret", &amy, 1_433_895_918);
+        assert_eq!(u, "1433895918:amy/acme");
+        assert_eq!(c, turn_password("secret", &u));
     }
 }

@@ -1,6 +1,6 @@
 //! What the relay lets through, decided without sockets: whose credentials hold (the TURN REST
-//! API's time-limited ones, never a static password), how many allocations one user and the
-//! whole relay may hold, which peers may be reached through it (never this machine, link-local
+//! API's time-limited ones, never a static password), how many allocations one user, one realm
+//! (tenant) and the whole relay may hold, which peers may be reached through it (never this machine, link-local
 //! or — unless configured — private networks: a relay must not be a way into the server's own
 //! network), and how fast one allocation may send.
 
@@ -21,6 +21,8 @@ pub enum Refusal {
     Forged,
     /// This user holds as many allocations as they may.
     UserQuota,
+    /// This realm's users hold as many allocations as the realm may.
+    RealmQuota,
     /// The relay holds as many allocations as it may.
     RelayFull,
     /// A peer the relay must not reach.
@@ -35,6 +37,7 @@ impl Refusal {
             Self::Expired => "expired",
             Self::Forged => "forged",
             Self::UserQuota => "user_quota",
+            Self::RealmQuota => "realm_quota",
             Self::RelayFull => "relay_full",
             Self::DeniedPeer => "denied_peer",
             Self::Bandwidth => "bandwidth",
@@ -92,37 +95,69 @@ pub fn peer_allowed(ip: IpAddr, allowed: &[IpNet]) -> bool {
     !private || allowed.iter().any(|n| n.contains(&ip))
 }
 
-/// Allocations held, per user and in all.
+/// Whom a REST user name (`<expiry>:<user>/<realm>`, as the signaling issues them) is for: the
+/// account, across its sign-ins (`user/realm`: ids are unique within a realm only), and its
+/// realm (empty for a name issued without one).
+pub fn holder(username: &str) -> (&str, &str) {
+    let who = username.split_once(':').map_or(username, |(_, w)| w);
+    // A user id holds no '/'; a realm's name may.
+    let realm = who.split_once('/').map_or("", |(_, r)| r);
+    (who, realm)
+}
+
+/// How many allocations one account, one realm and everyone may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub per_user: usize,
+    pub per_realm: usize,
+    pub total: usize,
+}
+
+/// Allocations held, per account, per realm and in all.
 #[derive(Debug, Default)]
 pub struct Quotas {
     per_user: HashMap<String, usize>,
+    per_realm: HashMap<String, usize>,
     total: usize,
 }
 
 impl Quotas {
-    /// Counts one more allocation for `user`, if it fits both caps.
-    pub fn take(&mut self, user: &str, per_user: usize, total: usize) -> Result<(), Refusal> {
-        if self.total >= total {
+    /// Counts one more allocation for the holder of `username`, if it fits every cap.
+    pub fn take(&mut self, username: &str, caps: Caps) -> Result<(), Refusal> {
+        let (user, realm) = holder(username);
+        if self.total >= caps.total {
             return Err(Refusal::RelayFull);
         }
+        if self.per_realm.get(realm).copied().unwrap_or(0) >= caps.per_realm {
+            return Err(Refusal::RealmQuota);
+        }
         let held = self.per_user.entry(user.to_owned()).or_default();
-        if *held >= per_user {
+        if *held >= caps.per_user {
             return Err(Refusal::UserQuota);
         }
         *held += 1;
+        *self.per_realm.entry(realm.to_owned()).or_default() += 1;
         self.total += 1;
         Ok(())
     }
 
-    /// One of `user`'s allocations is gone.
-    pub fn give_back(&mut self, user: &str) {
-        if let Some(held) = self.per_user.get_mut(user) {
-            *held -= 1;
-            self.total -= 1;
-            if *held == 0 {
-                self.per_user.remove(user);
+    /// One of the allocations of `username`'s holder is gone.
+    pub fn give_back(&mut self, username: &str) {
+        let (user, realm) = holder(username);
+        let Some(held) = self.per_user.get_mut(user) else {
+            return;
+        };
+        *held -= 1;
+        if *held == 0 {
+            self.per_user.remove(user);
+        }
+        if let Some(r) = self.per_realm.get_mut(realm) {
+            *r -= 1;
+            if *r == 0 {
+                self.per_realm.remove(realm);
             }
         }
+        self.total -= 1;
     }
 
     pub fn total(&self) -> usize {
@@ -228,20 +263,34 @@ mod tests {
     }
 
     #[test]
-    fn quotas_cap_a_user_and_the_relay() {
+    fn quotas_cap_a_user_across_sign_ins_a_realm_and_the_relay() {
+        let caps = Caps {
+            per_user: 3,
+            per_realm: 4,
+            total: 6,
+        };
         let mut q = Quotas::default();
-        for _ in 0..3 {
-            q.take("amy", 3, 5).unwrap();
+        // Three sign-ins of amy (names with other expiries) are one account.
+        for expiry in [100, 200, 300] {
+            q.take(&format!("{expiry}:amy/acme"), caps).unwrap();
         }
-        assert_eq!(q.take("amy", 3, 5), Err(Refusal::UserQuota));
-        q.take("bob", 3, 5).unwrap();
-        q.take("bob", 3, 5).unwrap();
-        assert_eq!(q.take("cy", 3, 5), Err(Refusal::RelayFull));
-        q.give_back("amy");
-        q.take("cy", 3, 5).unwrap();
-        assert_eq!(q.total(), 5);
-        q.give_back("nobody");
-        assert_eq!(q.total(), 5);
+        assert_eq!(q.take("400:amy/acme", caps), Err(Refusal::UserQuota));
+        // amy of another realm is someone else.
+        q.take("100:amy/globex", caps).unwrap();
+        q.take("100:bob/acme", caps).unwrap();
+        assert_eq!(q.take("100:cy/acme", caps), Err(Refusal::RealmQuota));
+        q.take("100:cy/globex", caps).unwrap();
+        assert_eq!(q.take("100:dee/initech", caps), Err(Refusal::RelayFull));
+        q.give_back("200:amy/acme");
+        q.take("100:cy/acme", caps).unwrap();
+        assert_eq!(q.total(), 6);
+        q.give_back("100:nobody/acme");
+        assert_eq!(q.total(), 6);
+        assert_eq!(
+            holder("1:a.b@c/Acme Inc/EU"),
+            ("a.b@c/Acme Inc/EU", "Acme Inc/EU")
+        );
+        assert_eq!(holder("1:coturn-style"), ("coturn-style", ""));
     }
 
     #[test]

@@ -33,7 +33,7 @@ use turn_server_proto::types::stun::message::{
     MessageWriteVec,
 };
 
-use gate::{Bucket, Quotas, Refusal, peer_allowed, rest_password};
+use gate::{Bucket, Caps, Quotas, Refusal, peer_allowed, rest_password};
 
 /// `[relay]` in the server's configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -53,8 +53,12 @@ pub struct RelayConfig {
     pub secret: Option<String>,
     /// The realm in the TURN long-term credentials.
     pub realm: String,
-    /// Allocations one user may hold at once (each call leg of each device takes one or two).
+    /// Allocations one user may hold at once, all their sign-ins together (each call leg of
+    /// each device takes one or two).
     pub max_allocations_per_user: usize,
+    /// Allocations the users of one realm (tenant) may hold together: one tenant cannot take
+    /// the whole relay from the others.
+    pub max_allocations_per_realm: usize,
     /// Allocations in all.
     pub max_allocations: usize,
     /// The most one allocation relays, each way, in kbit/s (720p video is about 2 500).
@@ -75,6 +79,7 @@ impl Default for RelayConfig {
             secret: None,
             realm: "switchboard".into(),
             max_allocations_per_user: 16,
+            max_allocations_per_realm: 2_000,
             max_allocations: 4_000,
             max_kbps_per_allocation: 8_000,
             allowed_peer_networks: Vec::new(),
@@ -101,8 +106,11 @@ impl RelayConfig {
                 "relay: allowed_peer_networks: {bad:?} is not a network"
             ));
         }
-        if self.max_allocations == 0 || self.max_allocations_per_user == 0 {
-            return Some("relay: max_allocations and _per_user must be above 0".into());
+        if self.max_allocations == 0
+            || self.max_allocations_per_user == 0
+            || self.max_allocations_per_realm == 0
+        {
+            return Some("relay: max_allocations, _per_user and _per_realm must be above 0".into());
         }
         None
     }
@@ -677,11 +685,12 @@ impl State {
             .get(&(on_tcp, client))
             .cloned()
             .unwrap_or_default();
-        if let Err(why) = self.quotas.take(
-            &user,
-            self.config.max_allocations_per_user,
-            self.config.max_allocations,
-        ) {
+        let caps = Caps {
+            per_user: self.config.max_allocations_per_user,
+            per_realm: self.config.max_allocations_per_realm,
+            total: self.config.max_allocations,
+        };
+        if let Err(why) = self.quotas.take(&user, caps) {
             self.metrics.refused(why);
             return Err(SocketAllocateError::InsufficientCapacity);
         }
