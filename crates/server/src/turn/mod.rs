@@ -242,10 +242,18 @@ pub async fn start(
     let Some(listen) = config.listen else {
         return Err(std::io::Error::other("relay: no listen address"));
     };
-    let udp = Arc::new(UdpSocket::bind(listen).await?);
+    // TCP on the same port as UDP (what clients are told). With port 0 the kernel picks UDP's
+    // port, which TCP may hold already (another connection's ephemeral port): pick again.
+    let mut tries = if listen.port() == 0 { 20 } else { 1 };
+    let (udp, tcp) = loop {
+        let udp = UdpSocket::bind(listen).await?;
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => break (Arc::new(udp), tcp),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries > 1 => tries -= 1,
+            Err(e) => return Err(e),
+        }
+    };
     let addr = udp.local_addr()?;
-    // TCP on the same port as UDP (what clients are told).
-    let tcp = TcpListener::bind(addr).await?;
     let (tx, rx) = mpsc::channel(QUEUE);
     tokio::spawn(read_udp(udp.clone(), tx.clone()));
     tokio::spawn(accept_tcp(tcp, tx.clone(), config.max_tcp_per_address));
