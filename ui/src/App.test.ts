@@ -355,6 +355,12 @@ describe("the console", () => {
     expect((await screen.findByTestId("share-stats")).textContent).toBe("1200 kbit/s · 3 pictures skipped · 2.5% lost");
     // The network indicator says the media goes through a relay.
     expect(screen.getByTestId("route").textContent).toBe("via relay");
+    expect(screen.getByTestId("quality").getAttribute("aria-label")).toBe("Network quality 5/5, via relay");
+    // And so do the settings, while the call goes on.
+    await fireEvent.click(await screen.findByTestId("open-settings"));
+    expect((await screen.findByTestId("settings-route")).textContent?.trim()).toBe(
+      "Network: the call in progress goes through the relay server",
+    );
     // The window closed: the share is off and the agent is told why.
     await send({ type: "screen_share_ended", call_id: "c-13", reason: "the shared window was closed" });
     await vi.waitFor(() => expect(screen.queryByTestId("share-indicator")).toBeNull());

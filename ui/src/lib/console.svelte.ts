@@ -423,6 +423,13 @@ export class ConsoleState {
   }
 }
 
+/** How a call's media travels: through a TURN relay when any member's does (more delay, and
+ * the relay's bandwidth), direct otherwise; unknown (null) until ICE chose. */
+export function routeOf(stats: PeerStats[]): "direct" | "relay" | null {
+  if (stats.some((s) => s.route === "relay")) return "relay";
+  return stats.some((s) => s.route === "direct") ? "direct" : null;
+}
+
 /** The agent's state as a short label key. */
 export function agentLabel(s: AgentState | undefined): string {
   return s?.status ?? "offline";
