@@ -70,8 +70,10 @@ impl Signaling {
 const SILENCE: Duration = Duration::from_secs(30);
 /// We ping too (an application `ping`), so a half-open socket is noticed from this side.
 const PING_EVERY: Duration = Duration::from_secs(10);
-/// How long a probe waits for any frame from the server.
-const PROBE_WITHIN: Duration = Duration::from_secs(2);
+/// How long a probe waits for any frame from the server: a live server answers within a round
+/// trip, and a false alarm costs only a resume, while every second here is a second longer
+/// without media after an address change (the restart offer waits for a live socket).
+const PROBE_WITHIN: Duration = Duration::from_secs(1);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 

@@ -271,10 +271,11 @@ export class WidgetCall {
   }
 
   /** After the media path was lost: is the service still there? A socket that stays silent
-   * for 2 s (an address change leaves TCP hanging on the old one) is replaced. */
+   * for 1 s (an address change leaves TCP hanging on the old one) is replaced: a live service
+   * answers within a round trip, and a false alarm costs only a resume. */
   private async probeSignaling(): Promise<void> {
     if (this.reconnecting || !this.ws) return;
-    const silent = new Promise<"silent">((r) => setTimeout(() => r("silent"), 2000));
+    const silent = new Promise<"silent">((r) => setTimeout(() => r("silent"), 1000));
     const reply = await Promise.race([this.request({ type: "ping" }).catch(() => "silent" as const), silent]);
     if (reply !== "silent" || this.over()) return;
     const old = this.ws;
