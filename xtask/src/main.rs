@@ -170,6 +170,7 @@ fn bundle_skip(verify: bool) -> Vec<&'static str> {
         "tests: browser interop",
         "tests: recordings",
         "tests: networks",
+        "tests: cluster",
     ];
     if !verify {
         skip.extend(["tests: display and audio", setup::TEST_TOOLS]);

@@ -89,6 +89,17 @@ pub struct Config {
     pub widget_dir: Option<std::path::PathBuf>,
     /// The TURN relay this server runs itself (`[relay]`; off unless `listen` is set).
     pub relay: crate::turn::RelayConfig,
+    /// Where accounts and records live (`[store]`).
+    pub store: StoreConfig,
+}
+
+/// The database of accounts and records.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `postgres://user:password@host/db` (what several nodes share), or `sqlite://path`.
+    /// Unset: `switchboard.db` (SQLite) in the data directory.
+    pub url: Option<String>,
 }
 
 /// Settings of one realm.
@@ -162,6 +173,7 @@ impl Default for Config {
             message_burst: limits.burst,
             widget_dir: None,
             relay: crate::turn::RelayConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -268,6 +280,16 @@ impl Config {
         }
         if let Some(problem) = self.relay.problem() {
             return Err(ConfigError::Invalid(problem));
+        }
+        if let Some(url) = &self.store.url
+            && !["postgres://", "postgresql://", "sqlite:"]
+                .iter()
+                .any(|p| url.starts_with(p))
+        {
+            return Err(ConfigError::Invalid(
+                "store url: postgres://… or sqlite://… (unset: SQLite in the data directory)"
+                    .into(),
+            ));
         }
         if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(ConfigError::Invalid(

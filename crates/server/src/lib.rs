@@ -86,7 +86,10 @@ fn label(s: &str) -> anyhow::Result<Label> {
 /// before this returns.
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let config = opts.config;
-    let store = Store::open(&opts.data_dir).await?;
+    let store = match &config.store.url {
+        Some(url) => Store::connect(url).await?,
+        None => Store::open(&opts.data_dir).await?,
+    };
     let tokens = TokenKey::load_or_create(&opts.data_dir)?;
     let now = now_ms();
     if opts.dev {

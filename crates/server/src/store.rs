@@ -1,17 +1,20 @@
-//! The durable part: accounts and call detail records in SQLite (sqlx, with migrations), in
-//! the data dir. Live state (sessions, calls in progress, the queue) is not here; see `hub`.
-//! Password hashing (argon2, ~19 MiB and tens of milliseconds each) runs on tokio's blocking
-//! threads, a few at a time, so that a flood of sign-ins never stalls the sockets.
+//! The durable part: accounts and call detail records, in SQLite in the data dir (the embedded
+//! default) or in PostgreSQL (`[store] url`, what several nodes share), through sqlx's `Any`
+//! driver: one set of queries in the SQL both speak (`$n` parameters, `ON CONFLICT`, no
+//! dialect's own functions), and the same migrations written once per dialect
+//! (`migrations/` and `migrations_postgres/`). Live state (sessions, calls in progress, the
+//! queue) is not here; see `hub`. Password hashing (argon2, ~19 MiB and tens of milliseconds
+//! each) runs on tokio's blocking threads, a few at a time, so that a flood of sign-ins never
+//! stalls the sockets.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
 use switchboard_protocol::{Business, Label, Role, Skill};
 use tokio::sync::Semaphore;
 
@@ -21,7 +24,7 @@ use switchboard_protocol::{EndReason, MissedCall, ReceivedMessage, from_wire_nam
 /// The database.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
     /// Hashes computed at once (each takes a core and ~19 MiB).
     hashing: Arc<Semaphore>,
 }
@@ -74,7 +77,7 @@ impl AccountRow {
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// SQLite said no.
+    /// The database said no.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     /// Migrations failed.
@@ -103,7 +106,7 @@ fn unmillis(v: i64) -> u64 {
 }
 
 /// A text column as one of the protocol's checked strings (ids, labels, text).
-fn col<T: TryFrom<String>>(r: &sqlx::sqlite::SqliteRow, name: &str) -> Option<T> {
+fn col<T: TryFrom<String>>(r: &AnyRow, name: &str) -> Option<T> {
     T::try_from(r.try_get::<String, _>(name).ok()?).ok()
 }
 
@@ -113,16 +116,36 @@ impl Store {
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
         let path = data_dir.join("switchboard.db");
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        Self::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    /// Opens the database at `url` (`sqlite://…` or `postgres://…`) and runs its dialect's
+    /// migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Per connection: wait for the writer instead of failing at once, and
+                        // sync at checkpoints only (WAL keeps what was committed).
+                        conn.execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        if sqlite {
+            // Kept in the file: once is enough.
+            pool.execute("PRAGMA journal_mode = WAL").await?;
+            sqlx::migrate!("./migrations").run(&pool).await?;
+        } else {
+            sqlx::migrate!("./migrations_postgres").run(&pool).await?;
+        }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             pool,
@@ -146,33 +169,34 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO accounts (realm, user_id, role, password_hash, display_name, disabled, created_at, queue_priority, tokens_after)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (realm, user_id) DO UPDATE SET
                role = excluded.role,
                password_hash = COALESCE(excluded.password_hash, accounts.password_hash),
                display_name = excluded.display_name,
                queue_priority = excluded.queue_priority,
-               tokens_after = MAX(accounts.tokens_after, excluded.tokens_after)",
+               tokens_after = CASE WHEN accounts.tokens_after > excluded.tokens_after
+                 THEN accounts.tokens_after ELSE excluded.tokens_after END",
         )
         .bind(row.user.realm.as_str())
         .bind(row.user.user.as_str())
         .bind(role_str(row.role))
         .bind(hash)
         .bind(row.display_name.as_ref().map(|d| d.as_str()))
-        .bind(row.disabled)
+        .bind(i64::from(row.disabled))
         .bind(millis(now))
         .bind(i64::from(row.queue_priority))
         .bind(millis(row.tokens_after))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM account_skills WHERE realm = ? AND user_id = ?")
+        sqlx::query("DELETE FROM account_skills WHERE realm = $1 AND user_id = $2")
             .bind(row.user.realm.as_str())
             .bind(row.user.user.as_str())
             .execute(&mut *tx)
             .await?;
         for s in &row.skills {
             sqlx::query(
-                "INSERT INTO account_skills (realm, user_id, business, level) VALUES (?, ?, ?, ?)",
+                "INSERT INTO account_skills (realm, user_id, business, level) VALUES ($1, $2, $3, $4)",
             )
             .bind(row.user.realm.as_str())
             .bind(row.user.user.as_str())
@@ -193,14 +217,17 @@ impl Store {
         now: u64,
     ) -> Result<bool, StoreError> {
         let hash = self.hash(password).await?;
-        let r =
-            sqlx::query("UPDATE accounts SET password_hash = ?, tokens_after = MAX(tokens_after, ?) WHERE realm = ? AND user_id = ?")
-                .bind(hash)
-                .bind(millis(now))
-                .bind(user.realm.as_str())
-                .bind(user.user.as_str())
-                .execute(&self.pool)
-                .await?;
+        let r = sqlx::query(
+            "UPDATE accounts SET password_hash = $1,
+                 tokens_after = CASE WHEN tokens_after > $2 THEN tokens_after ELSE $2 END
+                 WHERE realm = $3 AND user_id = $4",
+        )
+        .bind(hash)
+        .bind(millis(now))
+        .bind(user.realm.as_str())
+        .bind(user.user.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -213,20 +240,24 @@ impl Store {
         now: u64,
     ) -> Result<bool, StoreError> {
         let after = if disabled { now } else { 0 };
-        let r = sqlx::query("UPDATE accounts SET disabled = ?, tokens_after = MAX(tokens_after, ?) WHERE realm = ? AND user_id = ?")
-            .bind(disabled)
-            .bind(millis(after))
-            .bind(user.realm.as_str())
-            .bind(user.user.as_str())
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE accounts SET disabled = $1,
+                 tokens_after = CASE WHEN tokens_after > $2 THEN tokens_after ELSE $2 END
+                 WHERE realm = $3 AND user_id = $4",
+        )
+        .bind(i64::from(disabled))
+        .bind(millis(after))
+        .bind(user.realm.as_str())
+        .bind(user.user.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected() == 1)
     }
 
     /// One account.
     pub async fn account(&self, user: &UserKey) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after FROM accounts WHERE realm = ? AND user_id = ?",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after FROM accounts WHERE realm = $1 AND user_id = $2",
         )
         .bind(user.realm.as_str())
         .bind(user.user.as_str())
@@ -250,7 +281,7 @@ impl Store {
     ) -> Result<HashMap<UserKey, Vec<Skill>>, StoreError> {
         let rows = match only {
             Some(u) => {
-                sqlx::query("SELECT realm, user_id, business, level FROM account_skills WHERE realm = ? AND user_id = ? ORDER BY business")
+                sqlx::query("SELECT realm, user_id, business, level FROM account_skills WHERE realm = $1 AND user_id = $2 ORDER BY business")
                     .bind(u.realm.as_str())
                     .bind(u.user.as_str())
                     .fetch_all(&self.pool)
@@ -304,7 +335,7 @@ impl Store {
         password: &str,
     ) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after, password_hash FROM accounts WHERE realm = ? AND user_id = ?",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after, password_hash FROM accounts WHERE realm = $1 AND user_id = $2",
         )
         .bind(user.realm.as_str())
         .bind(user.user.as_str())
@@ -369,7 +400,7 @@ impl Store {
                 Record::Leg(l) => {
                     sqlx::query(
                         "INSERT INTO call_legs (call_id, realm, user_id, role, invited_at, joined_at, left_at, end_code, end_side)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(l.call_id.as_str())
                     .bind(l.user.realm.as_str())
@@ -385,8 +416,14 @@ impl Store {
                 }
                 Record::Call(c) => {
                     sqlx::query(
-                        "INSERT OR REPLACE INTO calls (call_id, realm, kind, media, from_user, created_at, answered_at, ended_at, end_code, end_side, business, priority, wait_ms, agent)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO calls (call_id, realm, kind, media, from_user, created_at, answered_at, ended_at, end_code, end_side, business, priority, wait_ms, agent)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                         ON CONFLICT (call_id) DO UPDATE SET realm = excluded.realm, kind = excluded.kind,
+                           media = excluded.media, from_user = excluded.from_user,
+                           created_at = excluded.created_at, answered_at = excluded.answered_at,
+                           ended_at = excluded.ended_at, end_code = excluded.end_code,
+                           end_side = excluded.end_side, business = excluded.business,
+                           priority = excluded.priority, wait_ms = excluded.wait_ms, agent = excluded.agent",
                     )
                     .bind(c.call_id.as_str())
                     .bind(c.realm.as_str())
@@ -413,7 +450,7 @@ impl Store {
                     at,
                 } => {
                     sqlx::query(
-                        "INSERT INTO wrap_ups (call_id, realm, agent, disposition, notes, at) VALUES (?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO wrap_ups (call_id, realm, agent, disposition, notes, at) VALUES ($1, $2, $3, $4, $5, $6)",
                     )
                     .bind(call_id.as_str())
                     .bind(agent.realm.as_str())
@@ -431,8 +468,8 @@ impl Store {
                     delivered,
                 } => {
                     sqlx::query(
-                        "INSERT OR IGNORE INTO messages (msg_id, realm, from_user, to_user, seq, body, sent_at, delivered)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO messages (msg_id, realm, from_user, to_user, seq, body, sent_at, delivered)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (msg_id) DO NOTHING",
                     )
                     .bind(message.msg_id.as_str())
                     .bind(to.realm.as_str())
@@ -441,14 +478,14 @@ impl Store {
                     .bind(i64::try_from(message.seq).unwrap_or(i64::MAX))
                     .bind(message.text.as_str())
                     .bind(millis(message.sent_at))
-                    .bind(*delivered)
+                    .bind(i64::from(*delivered))
                     .execute(&mut *tx)
                     .await?;
                 }
                 Record::MissedCall { user, call } => {
                     sqlx::query(
                         "INSERT INTO missed_calls (realm, user_id, call_id, from_user, media, at, end_code, end_side)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(user.realm.as_str())
                     .bind(user.user.as_str())
@@ -468,7 +505,7 @@ impl Store {
                 } => {
                     if let Some(m) = message {
                         sqlx::query(
-                            "UPDATE messages SET delivered = 2 WHERE msg_id = ? AND delivered = 0",
+                            "UPDATE messages SET delivered = 2 WHERE msg_id = $1 AND delivered = 0",
                         )
                         .bind(m.as_str())
                         .execute(&mut *tx)
@@ -476,7 +513,7 @@ impl Store {
                     }
                     if let Some(c) = call {
                         sqlx::query(
-                            "UPDATE missed_calls SET delivered = 2 WHERE realm = ? AND user_id = ? AND call_id = ? AND delivered = 0",
+                            "UPDATE missed_calls SET delivered = 2 WHERE realm = $1 AND user_id = $2 AND call_id = $3 AND delivered = 0",
                         )
                         .bind(user.realm.as_str())
                         .bind(user.user.as_str())
@@ -487,8 +524,8 @@ impl Store {
                 }
                 Record::Delivered { user } => {
                     for sql in [
-                        "UPDATE messages SET delivered = 1 WHERE realm = ? AND to_user = ? AND delivered = 0",
-                        "UPDATE missed_calls SET delivered = 1 WHERE realm = ? AND user_id = ? AND delivered = 0",
+                        "UPDATE messages SET delivered = 1 WHERE realm = $1 AND to_user = $2 AND delivered = 0",
+                        "UPDATE missed_calls SET delivered = 1 WHERE realm = $1 AND user_id = $2 AND delivered = 0",
                     ] {
                         sqlx::query(sql)
                             .bind(user.realm.as_str())
@@ -576,7 +613,7 @@ impl Store {
     }
 
     /// The pool, for queries in tests and tools.
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -586,13 +623,13 @@ impl Store {
     }
 }
 
-fn account_row(r: &sqlx::sqlite::SqliteRow) -> Option<AccountRow> {
+fn account_row(r: &AnyRow) -> Option<AccountRow> {
     let display: Option<String> = r.try_get("display_name").ok()?;
     Some(AccountRow {
         user: UserKey::new(col(r, "realm")?, col(r, "user_id")?),
         role: from_wire_name(&col::<String>(r, "role")?)?,
         display_name: display.and_then(|d| Label::new(d).ok()),
-        disabled: r.try_get("disabled").ok()?,
+        disabled: r.try_get::<i64, _>("disabled").ok()? != 0,
         skills: Vec::new(),
         queue_priority: u8::try_from(r.try_get::<i64, _>("queue_priority").ok()?).ok()?,
         tokens_after: unmillis(r.try_get("tokens_after").ok()?),

@@ -33,7 +33,7 @@ use switchboard_protocol::{
     ServerMessage, SessionEndCode, SessionId, Skill, UserId, Welcome,
 };
 
-pub use calls::CallSummary;
+pub use calls::{CallSummary, LegRecord, QueueSummary};
 pub use ice::{RelayAuth, RelayServer};
 pub use queue::QueueFigures;
 

@@ -2,6 +2,8 @@
 //! protocol, for the integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod postgres;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
