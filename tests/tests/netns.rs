@@ -93,6 +93,14 @@ fn no_path_between_the_peers_is_told_within_seconds() {
     }
 }
 
+/// The public network with two sites behind NATs of one kind.
+fn two_sites(nat: Nat) -> Internet {
+    let mut net = Internet::new().unwrap();
+    net.site(nat).unwrap();
+    net.site(nat).unwrap();
+    net
+}
+
 /// The server with its relay (`[relay]` on port 3478) on the public network.
 fn public_server(net: &Internet, extra: &str) -> DevServer {
     let config = format!("[relay]\nlisten = \"{SERVER_IP}:3478\"\n{extra}");
@@ -136,9 +144,7 @@ fn assert_media(alice: &serde_json::Value, bob: &serde_json::Value, route: &str)
 /// candidates, hole punching) carries the call; the relay is not needed.
 #[test]
 fn behind_endpoint_independent_nats_the_call_goes_direct() {
-    let mut net = Internet::new().unwrap();
-    net.site(Nat::EndpointIndependent).unwrap();
-    net.site(Nat::EndpointIndependent).unwrap();
+    let net = two_sites(Nat::EndpointIndependent);
     let dev = public_server(&net, "");
     let (alice, bob) = call_across(&net, &dev);
     assert_media(&alice, &bob, "direct");
@@ -148,9 +154,7 @@ fn behind_endpoint_independent_nats_the_call_goes_direct() {
 /// connects them.
 #[test]
 fn behind_symmetric_nats_the_relay_carries_the_call() {
-    let mut net = Internet::new().unwrap();
-    net.site(Nat::Symmetric).unwrap();
-    net.site(Nat::Symmetric).unwrap();
+    let net = two_sites(Nat::Symmetric);
     let dev = public_server(&net, "");
     let (alice, bob) = call_across(&net, &dev);
     assert_media(&alice, &bob, "relay");
@@ -159,9 +163,7 @@ fn behind_symmetric_nats_the_relay_carries_the_call() {
 /// UDP between the two sites is dropped on the way (they still reach the server): the relay.
 #[test]
 fn when_udp_between_the_sites_is_dropped_the_relay_carries_the_call() {
-    let mut net = Internet::new().unwrap();
-    net.site(Nat::EndpointIndependent).unwrap();
-    net.site(Nat::EndpointIndependent).unwrap();
+    let net = two_sites(Nat::EndpointIndependent);
     net.block_udp_between(0, 1).unwrap();
     let dev = public_server(&net, "");
     let (alice, bob) = call_across(&net, &dev);
@@ -172,9 +174,7 @@ fn when_udp_between_the_sites_is_dropped_the_relay_carries_the_call() {
 /// call (webrtc-rs through the engine's TCP bridge).
 #[test]
 fn when_only_tcp_leaves_the_network_turn_over_tcp_carries_the_call() {
-    let mut net = Internet::new().unwrap();
-    net.site(Nat::EndpointIndependent).unwrap();
-    net.site(Nat::EndpointIndependent).unwrap();
+    let net = two_sites(Nat::EndpointIndependent);
     net.sites[0].block_udp().unwrap();
     let dev = public_server(&net, "");
     let (alice, bob) = call_across(&net, &dev);
@@ -238,13 +238,17 @@ fn agent_summary(mut agent: Child) -> serde_json::Value {
 /// another: media both ways through the relay, as the browser's own getStats says.
 #[test]
 fn a_browser_customer_behind_symmetric_nat_reaches_the_agent_through_the_relay() {
-    let mut net = Internet::new().unwrap();
-    net.site(Nat::Symmetric).unwrap();
-    net.site(Nat::Symmetric).unwrap();
+    let net = two_sites(Nat::Symmetric);
     let dev = public_server(&net, "");
-    let agent = agent_at(&net, 1, &dev, 8);
+    browser_customer_through_the_relay(&net, &dev);
+}
+
+/// The customer in Chromium at site 0 calls the queue, the agent at site 1 answers: media both
+/// ways through the relay, as the browser's own getStats says, and a normal end.
+fn browser_customer_through_the_relay(net: &Internet, dev: &DevServer) {
+    let agent = agent_at(net, 1, dev, 8);
     std::thread::sleep(Duration::from_millis(700));
-    let browser = Browser::start_in(&net.sites[0].host, &dev, "billing", &[("STAY_MS", "4000")]);
+    let browser = Browser::start_in(&net.sites[0].host, dev, "billing", &[("STAY_MS", "4000")]);
     assert_eq!(browser.until("phase")["phase"], "in_call");
     let figures = browser.until("video_decoded");
     assert_eq!(figures["route"], "relay", "{figures}");
@@ -263,9 +267,7 @@ fn a_browser_customer_behind_symmetric_nat_reaches_the_agent_through_the_relay()
 /// and the media goes through it.
 #[test]
 fn relay_only_hides_the_agents_address_from_the_browser() {
-    let mut net = Internet::new().unwrap();
-    net.site(Nat::EndpointIndependent).unwrap();
-    net.site(Nat::EndpointIndependent).unwrap();
+    let net = two_sites(Nat::EndpointIndependent);
     let dev = public_server(&net, "[realms.dev]\nrelay_only = true\n");
     let agent = agent_at(&net, 1, &dev, 8);
     std::thread::sleep(Duration::from_millis(700));
@@ -363,9 +365,7 @@ impl Drop for Coturn {
 /// Symmetric NATs both sides, coturn relaying.
 #[test]
 fn coturn_in_place_of_our_relay_carries_the_call_behind_symmetric_nats() {
-    let mut net = Internet::new().unwrap();
-    net.site(Nat::Symmetric).unwrap();
-    net.site(Nat::Symmetric).unwrap();
+    let net = two_sites(Nat::Symmetric);
     let _coturn = Coturn::start(&net);
     let dev = Coturn::server(&net);
     let (alice, bob) = call_across(&net, &dev);
@@ -375,9 +375,7 @@ fn coturn_in_place_of_our_relay_carries_the_call_behind_symmetric_nats() {
 /// A network passing only TCP, coturn relaying over TCP.
 #[test]
 fn coturn_in_place_of_our_relay_carries_the_call_over_tcp() {
-    let mut net = Internet::new().unwrap();
-    net.site(Nat::EndpointIndependent).unwrap();
-    net.site(Nat::EndpointIndependent).unwrap();
+    let net = two_sites(Nat::EndpointIndependent);
     net.sites[0].block_udp().unwrap();
     let _coturn = Coturn::start(&net);
     let dev = Coturn::server(&net);
@@ -389,23 +387,10 @@ fn coturn_in_place_of_our_relay_carries_the_call_over_tcp() {
 /// relaying: the customer's credentials come from the same shared secret.
 #[test]
 fn coturn_in_place_of_our_relay_carries_a_browser_customers_call() {
-    let mut net = Internet::new().unwrap();
-    net.site(Nat::Symmetric).unwrap();
-    net.site(Nat::Symmetric).unwrap();
+    let net = two_sites(Nat::Symmetric);
     let _coturn = Coturn::start(&net);
     let dev = Coturn::server(&net);
-    let agent = agent_at(&net, 1, &dev, 8);
-    std::thread::sleep(Duration::from_millis(700));
-    let browser = Browser::start_in(&net.sites[0].host, &dev, "billing", &[("STAY_MS", "4000")]);
-    assert_eq!(browser.until("phase")["phase"], "in_call");
-    let figures = browser.until("video_decoded");
-    assert_eq!(figures["route"], "relay", "{figures}");
-    assert!(figures["video_decoded"].as_u64().unwrap() > 60, "{figures}");
-    assert!(figures["audio_energy"].as_f64().unwrap() > 0.0, "{figures}");
-    browser.until("ended");
-    let a1 = agent_summary(agent);
-    assert!(a1["video"]["decoded"].as_u64().unwrap() > 60, "{a1}");
-    assert!(a1["audio"]["decoded"].as_u64().unwrap() > 100, "{a1}");
+    browser_customer_through_the_relay(&net, &dev);
 }
 
 /// The customer's address changes in the middle of a call with the widget (a phone moving
@@ -413,9 +398,7 @@ fn coturn_in_place_of_our_relay_carries_a_browser_customers_call() {
 /// engine (whichever offered), and the browser decodes pictures again by itself.
 #[test]
 fn a_browser_customers_address_change_restarts_ice_and_pictures_come_back() {
-    let mut net = Internet::new().unwrap();
-    net.site(Nat::Symmetric).unwrap();
-    net.site(Nat::Symmetric).unwrap();
+    let net = two_sites(Nat::Symmetric);
     let dev = public_server(&net, "");
     let agent = agent_at(&net, 1, &dev, 25);
     std::thread::sleep(Duration::from_millis(700));

@@ -284,34 +284,40 @@ export class WidgetCall {
     await this.reconnect();
   }
 
-  /** Opens a new socket and resumes the session, trying every second for as long as the
-   * service keeps it; then the lost restart offer is made again. */
+  /** Opens a new socket and resumes the session, then makes the lost restart offer again.
+   * One at a time; a socket lost again during the restart starts the next. */
   private reconnect(): Promise<void> {
-    this.reconnecting ??= (async () => {
-      const until = Date.now() + Math.max(this.resumeWindowMs, 5000);
-      for (;;) {
-        if (this.over()) return;
-        try {
-          await this.connect(this.server, this.token);
-          break;
-        } catch (e) {
-          if (!this.sessionId || Date.now() > until) {
-            this.fail(e instanceof Error ? e.message : String(e));
-            return;
-          }
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-      }
-      this.reconnecting = null;
-      const pc = this.pc;
-      if (pc && this.mediaLost && this.weOffered) {
-        // An offer that went out on the dead socket never arrived: take it back, offer anew.
-        if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" });
-        if (this.restartTimer) clearTimeout(this.restartTimer);
-        await this.restartIce(pc);
-      }
-    })().finally(() => (this.reconnecting = null));
+    this.reconnecting ??= this.resume()
+      .finally(() => (this.reconnecting = null))
+      .then((resumed) => (resumed ? this.offerAgain() : undefined));
     return this.reconnecting;
+  }
+
+  /** Tries every second for as long as the service keeps the session; false: given up. */
+  private async resume(): Promise<boolean> {
+    const until = Date.now() + Math.max(this.resumeWindowMs, 5000);
+    for (;;) {
+      if (this.over()) return false;
+      try {
+        await this.connect(this.server, this.token);
+        return true;
+      } catch (e) {
+        if (!this.sessionId || Date.now() > until) {
+          this.fail(e instanceof Error ? e.message : String(e));
+          return false;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  /** An offer that went out on the dead socket never arrived: take it back, offer anew. */
+  private async offerAgain(): Promise<void> {
+    const pc = this.pc;
+    if (!pc || !this.mediaLost || !this.weOffered) return;
+    if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" });
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.restartIce(pc);
   }
 
   /** Sends a request and waits for the frame that answers it. */
