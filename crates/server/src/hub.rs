@@ -60,6 +60,10 @@ pub trait LiveState: Send + Sync + 'static {
     fn token_refreshed(&self, session: &SessionId, expires_at: u64);
     /// Counts for metrics.
     fn figures(&self) -> Figures;
+    /// Whether new sign-ins are taken (a cluster's node cut off from Redis takes none).
+    fn accepting(&self) -> bool {
+        true
+    }
     /// Ends every call and session (graceful drain).
     fn shutdown(&self);
 }
@@ -249,7 +253,7 @@ impl LiveState for LocalHub {
 }
 
 /// 96 random bits: a session id is presented again to resume, so it must not be guessable.
-fn fresh_session_id() -> SessionId {
+pub(crate) fn fresh_session_id() -> SessionId {
     let bits: u128 = rand::random::<u128>() >> 32;
     SessionId::new(format!("s{bits:024x}")).expect("hex is a valid id")
 }

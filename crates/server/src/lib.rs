@@ -2,6 +2,7 @@
 //! presence, calls, group calls, messages, the ACD queue) under an async shell (axum WebSocket
 //! and HTTP, timers, SQLite records). See `docs/architecture.md`.
 
+pub mod cluster;
 pub mod config;
 pub mod core;
 pub mod http;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use switchboard_protocol::{Business, Label, Role, Skill, UserId};
 use tokio::sync::mpsc;
 
+use crate::cluster::ClusterHub;
 use crate::config::Config;
 use crate::core::{Record, UserKey};
 use crate::hub::{LiveState, LocalHub, now_ms};
@@ -130,16 +132,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         None => None,
     };
 
-    let (records_tx, records_rx) = mpsc::unbounded_channel();
-    let writer = tokio::spawn(write_records(store.clone(), records_rx));
-    let hub = LocalHub::new(core_config, records_tx);
-    let mut unskilled = Vec::new();
-    for (user, account) in store.accounts().await? {
-        if account.role == Role::Agent && account.skills.is_empty() {
-            unskilled.push(user.to_string());
-        }
-        hub.set_account(user, Some(account));
-    }
+    let accounts = store.accounts().await?;
+    let unskilled: Vec<String> = accounts
+        .iter()
+        .filter(|(_, a)| a.role == Role::Agent && a.skills.is_empty())
+        .map(|(user, _)| user.to_string())
+        .collect();
     if !unskilled.is_empty() {
         // Skills are assigned, not chosen (docs/security.md): an upgraded install's agents
         // have none until an administrator gives them theirs.
@@ -151,8 +149,28 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         );
     }
     // Messages and missed calls that waited when the server last stopped wait on.
-    hub.restore(store.waiting().await?, store.message_seqs().await?);
-    let timers = tokio::spawn(hub.clone().run_timers());
+    let (waiting, seqs) = (store.waiting().await?, store.message_seqs().await?);
+    let (records_tx, records_rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_records(store.clone(), records_rx));
+    let (hub, cluster, timers): (Arc<dyn LiveState>, _, _) = match &config.cluster.redis {
+        None => {
+            let local = LocalHub::new(core_config, records_tx);
+            for (user, account) in accounts {
+                local.set_account(user, Some(account));
+            }
+            local.restore(waiting, seqs);
+            let timers = tokio::spawn(local.clone().run_timers());
+            (local, None, Some(timers))
+        }
+        Some(url) => {
+            // The lease holder writes the cluster's records itself (with its mark).
+            drop(records_tx);
+            let node =
+                ClusterHub::start(url, &config.cluster.name, core_config, store.clone()).await?;
+            node.bootstrap(accounts, waiting, seqs).await?;
+            (node.clone() as Arc<dyn LiveState>, Some(node), None)
+        }
+    };
 
     let app = Arc::new(App {
         hub: hub.clone(),
@@ -219,8 +237,17 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     });
 
     shutdown_signal().await;
-    tracing::info!("shutting down: ending calls and sessions");
-    hub.shutdown();
+    match &cluster {
+        None => {
+            tracing::info!("shutting down: ending calls and sessions");
+            hub.shutdown();
+        }
+        Some(node) => {
+            // The other nodes carry on: this node's clients resume there.
+            tracing::info!("leaving the cluster: sessions move to the other nodes");
+            node.leave().await;
+        }
+    }
     let _ = stop_tx.send(());
     // Clients get a moment to read their `session_ended`; stragglers are cut off.
     match tokio::time::timeout(Duration::from_secs(5), server).await {
@@ -228,8 +255,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         Ok(_) => {}
         Err(_) => tracing::warn!("connections still open after 5 s; closing them"),
     }
-    timers.abort();
-    let _ = timers.await;
+    if let Some(timers) = timers {
+        timers.abort();
+        let _ = timers.await;
+    }
     pruner.abort();
     let _ = pruner.await;
     drop(app);

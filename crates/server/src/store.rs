@@ -394,7 +394,37 @@ impl Store {
 
     /// Writes call detail records in one transaction.
     pub async fn write(&self, records: &[Record]) -> Result<(), StoreError> {
+        self.write_marked(records, None).await
+    }
+
+    /// The mark `name` last written with records (`write_marked`).
+    pub async fn mark(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM cluster_marks WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(v,)| v))
+    }
+
+    /// Writes records and, in the same transaction, sets a mark (`(name, value)`): what a
+    /// cluster's record writer has written, exactly once across failovers.
+    pub async fn write_marked(
+        &self,
+        records: &[Record],
+        mark: Option<(&str, &str)>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        if let Some((name, value)) = mark {
+            sqlx::query(
+                "INSERT INTO cluster_marks (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        }
         for r in records {
             match r {
                 Record::Leg(l) => {

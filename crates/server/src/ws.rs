@@ -187,6 +187,20 @@ async fn hello(
                 return None;
             }
         };
+        if !app.hub.accepting() {
+            // A node cut off from the cluster's state takes no sign-ins: the client moves
+            // to another node (docs/server.md, "Several nodes").
+            say(
+                sink,
+                &ServerFrame::error(
+                    frame.id,
+                    ErrorCode::ServiceUnavailable,
+                    "this node cannot reach the cluster's state; connect to another node",
+                ),
+            )
+            .await;
+            return None;
+        }
         let user = UserKey::new(claims.realm.clone(), claims.sub.clone());
         // The directory decides, not the token: a disabled account's tokens are refused, and
         // so are those of an account whose role changed since they were issued.

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
 use switchboard_protocol::{
     Accept, CallCreated, CallEnded, CallId, CallKind, CallMedia, EndCode, EndReason, ErrorCode,
     Extra, IncomingCall, Invite, InviteMembers, Label, Member, MemberState, MissedCall, RequestId,
@@ -14,7 +15,7 @@ use super::queue::QueueLeg;
 use super::{Core, Handled, Millis, Timer, UserKey, refuse};
 
 /// A call in progress.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Call {
     pub id: CallId,
     pub realm: Label,
@@ -35,7 +36,7 @@ pub(crate) struct Call {
 }
 
 /// One user's part in a call.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct CallMember {
     pub user: UserId,
     pub role: Role,
@@ -105,7 +106,7 @@ impl Call {
 }
 
 /// One member's part in a call, for the call detail records.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LegRecord {
     /// The call.
     pub call_id: CallId,
@@ -124,7 +125,7 @@ pub struct LegRecord {
 }
 
 /// A finished call, for the call detail records.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallSummary {
     /// The call.
     pub call_id: CallId,
@@ -149,7 +150,7 @@ pub struct CallSummary {
 }
 
 /// The queue part of a customer call's record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueSummary {
     /// The business (after transfers: the last).
     pub business: switchboard_protocol::Business,
@@ -163,7 +164,7 @@ pub struct QueueSummary {
 
 /// How a member leaves a call: the code, the side for the device that acted, what the
 /// member's other devices are told, and who caused it (that member sees `local`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Departure {
     pub code: EndCode,
     pub own: Side,

@@ -26,7 +26,7 @@ mod tests;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use switchboard_protocol::{
     Business, CallId, ClientFrame, ClientMessage, ErrorCode, Label, Limits, MissedCall,
     MissedCalls, PROTOCOL_VERSION, PresenceStatus, ReceivedMessage, RequestId, Role, ServerFrame,
@@ -44,7 +44,7 @@ use queue::{Agent, Queue};
 pub type Millis = u64;
 
 /// A user within a realm (tenant). The same user id in two realms is two people.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct UserKey {
     /// The tenant.
     pub realm: Label,
@@ -174,7 +174,7 @@ impl Default for CoreConfig {
 
 /// An account the directory knows (users and agents; customers are not in it). What it may do
 /// is decided here, by an administrator, never by what its client asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     /// What the account may do.
     pub role: Role,
@@ -209,7 +209,7 @@ impl Account {
 }
 
 /// A verified sign-in, as the shell read it from the token.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Login {
     /// Who.
     pub user: UserKey,
@@ -245,7 +245,7 @@ pub enum Output {
 }
 
 /// Call detail records, written by the shell to SQLite.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Record {
     /// A call leg (one member's part in a call) ended.
     Leg(calls::LegRecord),
@@ -300,7 +300,7 @@ pub enum Record {
 }
 
 /// What waits for a user who is signed out, as kept in the records (restored at start).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Waiting {
     /// A direct message.
     Message(ReceivedMessage),
@@ -342,7 +342,7 @@ pub(crate) fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
 type Handled = Result<(), Refusal>;
 
 /// One signed-in device.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Session {
     user: UserKey,
     role: Role,
@@ -361,7 +361,7 @@ struct Session {
 }
 
 /// Things that happen by themselves at a time; checked for staleness when they fire.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 enum Timer {
     /// An invitee's ringing runs out (`no_answer`, or RONA for an agent).
     Ring { call: CallId, user: UserId },
@@ -377,8 +377,11 @@ enum Timer {
     TokenExpiry { session: SessionId },
 }
 
-/// The switchboard.
+/// The switchboard. Serializable without its settings (the shell's) and its unread outputs:
+/// the snapshot a cluster's nodes start from (`crate::cluster`).
+#[derive(Serialize, Deserialize)]
 pub struct Core {
+    #[serde(skip)]
     config: CoreConfig,
     accounts: HashMap<UserKey, Account>,
     sessions: HashMap<SessionId, Session>,
@@ -400,6 +403,7 @@ pub struct Core {
     /// When each customer last entered the queue (pruned as entries age out).
     customer_enqueues: HashMap<UserKey, Millis>,
     next_id: u64,
+    #[serde(skip)]
     out: Vec<Output>,
 }
 
@@ -601,6 +605,19 @@ impl Core {
         self.settle(now);
     }
 
+    /// Puts settings back into a core read from a snapshot (they are the node's, not in it).
+    pub fn configure(&mut self, config: CoreConfig) {
+        self.config = config;
+    }
+
+    /// Whether `resume` would take this sign-in back into `session` (a cluster's node asks
+    /// before it sends the resume on; the log decides).
+    pub fn can_resume(&self, session: &SessionId, login: &Login) -> bool {
+        self.sessions
+            .get(session)
+            .is_some_and(|s| s.user == login.user && s.role == login.role)
+    }
+
     /// Resumes a session whose socket dropped, within its resume window: its calls go on and
     /// the frames that waited are sent after the `hello` reply.
     pub fn resume(
@@ -610,9 +627,8 @@ impl Core {
         request: Option<RequestId>,
         now: Millis,
     ) -> Result<(), ErrorCode> {
-        match self.sessions.get(session) {
-            Some(s) if s.user == login.user && s.role == login.role => {}
-            _ => return Err(ErrorCode::ResumeFailed),
+        if !self.can_resume(session, &login) {
+            return Err(ErrorCode::ResumeFailed);
         }
         self.welcome(session, &login, true, request, now);
         self.token_refreshed(session, login.token_expires_at);

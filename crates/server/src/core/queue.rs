@@ -8,6 +8,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Serialize};
 use switchboard_protocol::{
     AgentAvailability, AgentProfile, AgentState, AgentStateUpdate, Business, CallId, CallKind,
     EndCode, EndReason, EndWrapUp, Enqueue, ErrorCode, Label, QueueContext, Queued, RequestId,
@@ -19,7 +20,7 @@ use super::{Core, Handled, Millis, Record, Timer, UserKey, refuse};
 
 /// Where a waiting customer stands: customers sent back to the queue (RONA, transfer) come
 /// first, then higher priority, then earlier arrival.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct Place {
     lane: u8,
     priority: Reverse<u8>,
@@ -30,7 +31,7 @@ pub(crate) struct Place {
 pub(crate) type QueueKey = (Label, Business);
 
 /// The waiting customers, in routing order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Queue {
     pub(crate) order: BTreeMap<Place, CallId>,
     pub(crate) places: HashMap<CallId, (Place, QueueKey)>,
@@ -88,7 +89,7 @@ impl Queue {
 }
 
 /// The queue part of a customer call.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct QueueLeg {
     pub business: Business,
     pub priority: u8,
@@ -104,7 +105,7 @@ pub(crate) struct QueueLeg {
     pub told: Option<(u32, u32)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Stage {
     Waiting,
     Offered { agent: UserId },
@@ -158,7 +159,7 @@ impl QueueLeg {
 }
 
 /// A registered agent.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Agent {
     pub session: SessionId,
     pub profile: AgentProfile,

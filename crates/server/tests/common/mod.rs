@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod postgres;
+pub mod redis;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -23,19 +24,32 @@ pub struct Server {
     pub addr: String,
     pub tokens: HashMap<String, String>,
     pub dir: tempfile::TempDir,
+    /// The data directory (a cluster's nodes share one: the token key is in it).
+    data: std::path::PathBuf,
 }
 
 impl Server {
     /// Starts the server binary with `--dev` and this configuration file.
     pub fn start(config: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Self::start_on(config, dir, data)
+    }
+
+    /// Starts a node of a cluster: its own configuration file, a data directory it shares.
+    pub fn start_node(config: &str, data: &std::path::Path) -> Server {
+        Self::start_on(config, tempfile::tempdir().unwrap(), data.to_owned())
+    }
+
+    fn start_on(config: &str, dir: tempfile::TempDir, data: std::path::PathBuf) -> Server {
         std::fs::write(dir.path().join("server.toml"), config).unwrap();
-        let (child, addr, tokens) = Self::spawn(dir.path());
+        let (child, addr, tokens) = Self::spawn(dir.path(), &data);
         Server {
             child: Some(child),
             addr,
             tokens,
             dir,
+            data,
         }
     }
 
@@ -47,16 +61,19 @@ impl Server {
 
     /// Starts a stopped server again on its data dir.
     pub fn start_again(&mut self) {
-        let (child, addr, tokens) = Self::spawn(self.dir.path());
+        let (child, addr, tokens) = Self::spawn(self.dir.path(), &self.data);
         self.child = Some(child);
         self.addr = addr;
         self.tokens = tokens;
     }
 
-    fn spawn(dir: &std::path::Path) -> (Child, String, HashMap<String, String>) {
+    fn spawn(
+        dir: &std::path::Path,
+        data: &std::path::Path,
+    ) -> (Child, String, HashMap<String, String>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-server"))
             .args(["serve", "--listen", "127.0.0.1:0", "--dev", "--data-dir"])
-            .arg(dir.join("data"))
+            .arg(data)
             .arg("--config")
             .arg(dir.join("server.toml"))
             .env(
@@ -92,7 +109,15 @@ impl Server {
     }
 
     pub fn data_dir(&self) -> std::path::PathBuf {
-        self.dir.path().join("data")
+        self.data.clone()
+    }
+
+    /// SIGKILL: the node dies mid-whatever, as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     pub fn token(&self, user: &str) -> String {
@@ -210,7 +235,29 @@ impl Client {
         let (ws, _) = tokio_tungstenite::connect_async(server.url())
             .await
             .unwrap();
-        let mut c = Client {
+        let mut c = Client::from_socket(ws);
+        c.send(ClientMessage::Hello(Hello {
+            v: PROTOCOL_VERSION,
+            token: Token::new(token).unwrap(),
+            resume,
+            client: None,
+        }))
+        .await;
+        let w = c
+            .expect(|m| match m {
+                ServerMessage::Hello(w) => Some(w.clone()),
+                _ => None,
+            })
+            .await;
+        c.session = w.session_id.clone();
+        c.user = w.user.to_string();
+        c.welcome = w;
+        c
+    }
+
+    /// A client on a socket that has not signed in yet.
+    pub fn from_socket(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Client {
+        Client {
             ws,
             session: SessionId::new("pending").unwrap(),
             user: String::new(),
@@ -230,24 +277,7 @@ impl Client {
                 relay_only: false,
             },
             next_id: 0,
-        };
-        c.send(ClientMessage::Hello(Hello {
-            v: PROTOCOL_VERSION,
-            token: Token::new(token).unwrap(),
-            resume,
-            client: None,
-        }))
-        .await;
-        let w = c
-            .expect(|m| match m {
-                ServerMessage::Hello(w) => Some(w.clone()),
-                _ => None,
-            })
-            .await;
-        c.session = w.session_id.clone();
-        c.user = w.user.to_string();
-        c.welcome = w;
-        c
+        }
     }
 
     pub async fn user(server: &Server, user: &str) -> Client {
