@@ -13,6 +13,15 @@ pub mod server;
 pub mod webdriver;
 pub mod x11;
 
+// The real PostgreSQL and redis-server of a cluster's tests: the server crate's own helpers,
+// compiled here too rather than copied.
+#[allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#[path = "../../crates/server/tests/common/postgres.rs"]
+pub mod postgres;
+#[allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#[path = "../../crates/server/tests/common/redis.rs"]
+pub mod redis;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

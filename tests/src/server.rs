@@ -31,12 +31,33 @@ impl DevServer {
         Self::start_on(ns.command(binary("switchboard-server")), listen, config)
     }
 
-    fn start_on(mut command: Command, listen: &str, config: &str) -> Result<Self> {
+    /// A node of a cluster (the configuration names its Redis and PostgreSQL), on a data
+    /// directory the nodes share (the token key is in it).
+    pub fn start_node(config: &str, data: &std::path::Path) -> Result<Self> {
+        Self::start_with_data(
+            Command::new(binary("switchboard-server")),
+            "127.0.0.1:0",
+            config,
+            Some(data),
+        )
+    }
+
+    fn start_on(command: Command, listen: &str, config: &str) -> Result<Self> {
+        Self::start_with_data(command, listen, config, None)
+    }
+
+    fn start_with_data(
+        mut command: Command,
+        listen: &str,
+        config: &str,
+        data: Option<&std::path::Path>,
+    ) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         std::fs::write(dir.path().join("server.toml"), config)?;
+        let data = data.map_or_else(|| dir.path().join("data"), std::path::Path::to_owned);
         let mut child = command
             .args(["serve", "--listen", listen, "--dev", "--data-dir"])
-            .arg(dir.path().join("data"))
+            .arg(data)
             .arg("--config")
             .arg(dir.path().join("server.toml"))
             // The customer widget, as built by `cargo xtask test` (a clean build's target dir
@@ -75,6 +96,12 @@ impl DevServer {
             tokens,
             _dir: dir,
         })
+    }
+
+    /// SIGKILL: the node dies as in a crash.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The server's process id (its CPU time is read from /proc by the benches).

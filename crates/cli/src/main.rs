@@ -26,7 +26,8 @@ use crate::summary::Summary;
     about = "Switchboard's headless client"
 )]
 struct Cli {
-    /// The server's WebSocket URL, e.g. ws://127.0.0.1:7700/ws.
+    /// The server's WebSocket URL, e.g. ws://127.0.0.1:7700/ws; several nodes of one
+    /// switchboard comma-separated (the client moves to the next when its node goes).
     #[arg(long)]
     server: String,
     /// A token (from `POST /auth/login` or `switchboard-server token`).

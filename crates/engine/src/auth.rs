@@ -45,6 +45,41 @@ impl std::str::FromStr for ServerAddress {
     }
 }
 
+/// Several nodes of one switchboard, as typed: addresses separated by commas
+/// (`cc1.example.com, cc2.example.com`). The client signs in at the first that answers and,
+/// when its node goes, moves on to the next (docs/server.md, "Several nodes").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAddresses(pub Vec<ServerAddress>);
+
+impl std::str::FromStr for ServerAddresses {
+    type Err = AuthError;
+
+    fn from_str(s: &str) -> Result<Self, AuthError> {
+        let list = s
+            .split(',')
+            .map(str::parse)
+            .collect::<Result<Vec<ServerAddress>, _>>()?;
+        Ok(Self(list))
+    }
+}
+
+impl ServerAddresses {
+    /// The first: what names the account in the history.
+    pub fn first(&self) -> &ServerAddress {
+        // `from_str` makes at least one (an empty text is not an address).
+        &self.0[0]
+    }
+
+    /// The WebSocket URLs, comma-separated: what the engine's `server` takes.
+    pub fn ws(&self) -> String {
+        self.0
+            .iter()
+            .map(|a| a.ws.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 /// Why signing in failed, said so that an agent knows what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -106,6 +141,26 @@ pub async fn login(server: &ServerAddress, user: &str, password: &str) -> Result
     .map_err(|e| AuthError::Server(e.to_string()))?
 }
 
+/// Signs in at the first of several nodes that answers (a wrong password is wrong on all).
+pub async fn login_any(
+    servers: &ServerAddresses,
+    user: &str,
+    password: &str,
+) -> Result<Login, AuthError> {
+    let mut last = None;
+    for server in &servers.0 {
+        match login(server, user, password).await {
+            Ok(l) => return Ok(l),
+            Err(AuthError::Denied) => return Err(AuthError::Denied),
+            Err(e) => {
+                tracing::info!("signing in at {}: {e}; trying the next node", server.http);
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or(AuthError::Address(String::new())))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -124,5 +179,9 @@ mod tests {
         for bad in ["", "ftp://x", "http://", "a b", "http://x/y/z"] {
             assert!(bad.parse::<ServerAddress>().is_err(), "{bad}");
         }
+        let nodes: ServerAddresses = "10.0.0.1:7700, wss://cc2.example.com".parse().unwrap();
+        assert_eq!(nodes.ws(), "ws://10.0.0.1:7700/ws,wss://cc2.example.com/ws");
+        assert_eq!(nodes.first().http, "http://10.0.0.1:7700");
+        assert!("a:1,,b:2".parse::<ServerAddresses>().is_err());
     }
 }

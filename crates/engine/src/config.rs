@@ -3,7 +3,8 @@
 /// How to start an engine.
 #[derive(Clone)]
 pub struct EngineConfig {
-    /// The server's WebSocket URL, e.g. `ws://127.0.0.1:7700/ws`.
+    /// The server's WebSocket URL, e.g. `ws://127.0.0.1:7700/ws`, or several nodes' URLs
+    /// comma-separated (the signaling client moves to the next when its node goes).
     pub server: String,
     pub token: switchboard_protocol::Token,
     /// Where media sockets bind: `0.0.0.0:0` (every interface) or `127.0.0.1:0` (loopback).

@@ -77,7 +77,8 @@ const PROBE_WITHIN: Duration = Duration::from_secs(1);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
-/// Starts the signaling task.
+/// Starts the signaling task. `url` is one WebSocket URL, or several nodes' comma-separated:
+/// after a drop the next is tried at once.
 pub fn spawn(url: String, token: Token, events: mpsc::UnboundedSender<SignalEvent>) -> Signaling {
     let (out, out_rx) = mpsc::unbounded_channel();
     let (control, control_rx) = mpsc::unbounded_channel();
@@ -102,35 +103,58 @@ async fn run(
     let mut token = token;
     let mut session: Option<SessionId> = None;
     let mut backoff = BACKOFF_MIN;
+    // Several nodes of one switchboard, comma-separated: a session resumes on any of them.
+    let mut urls: Vec<String> = url
+        .split(',')
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .collect();
+    if urls.is_empty() {
+        urls.push(url);
+    }
+    let mut at = 0;
+    let mut announced = Vec::new();
     loop {
         let stop = connection(
-            &url,
+            &urls[at],
             &mut token,
             &mut session,
+            &mut announced,
             &events,
             &mut out_rx,
             &mut control_rx,
             &mut backoff,
         )
         .await;
+        // The nodes the server announced (`hello.nodes`) join those we were given.
+        for node in announced.drain(..) {
+            if !urls.contains(&node) {
+                urls.push(node);
+            }
+        }
         match stop {
             Stop::Final(why) => {
                 let _ = events.send(SignalEvent::Closed(why));
                 return;
             }
             Stop::Retry(why) => {
-                tracing::info!(%why, "signaling lost; reconnecting in {backoff:?}");
+                tracing::info!(%why, "signaling lost; reconnecting");
                 if events.send(SignalEvent::Disconnected(why)).is_err() {
                     return;
                 }
             }
         }
-        // Wait out the backoff, but stop at once if asked to.
+        // The next node at once (its node may be gone); a round of them all without luck
+        // backs off.
+        at = (at + 1) % urls.len();
+        let pause = if at == 0 { backoff } else { BACKOFF_MIN };
         tokio::select! {
-            _ = sleep(backoff) => {}
+            _ = sleep(pause) => {}
             c = control_rx.recv() => if matches!(c, None | Some(Control::Shutdown)) { return },
         }
-        backoff = (backoff * 2).min(BACKOFF_MAX);
+        if at == 0 {
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
     }
 }
 
@@ -139,6 +163,7 @@ async fn connection(
     url: &str,
     token: &mut Token,
     session: &mut Option<SessionId>,
+    announced: &mut Vec<String>,
     events: &mpsc::UnboundedSender<SignalEvent>,
     out_rx: &mut mpsc::UnboundedReceiver<ClientFrame>,
     control_rx: &mut mpsc::UnboundedReceiver<Control>,
@@ -203,6 +228,7 @@ async fn connection(
         }
     };
     *session = Some(welcome.session_id.clone());
+    announced.clone_from(&welcome.nodes);
     // The server's clock minus ours, so that its expiry times can be read here.
     let skew = i128::from(welcome.server_time) - i128::from(unix_ms());
     let mut refresh = refresh_time(welcome.token_expires_at, skew);

@@ -192,6 +192,11 @@ pub struct Welcome {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     #[ts(as = "Option<bool>", optional)]
     pub relay_only: bool,
+    /// The WebSocket URLs of this switchboard's nodes (several nodes: `[cluster] addresses`):
+    /// where to reconnect, and resume, when this one goes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<String>>", optional)]
+    pub nodes: Vec<String>,
 }
 
 /// The `ping` reply.

@@ -424,6 +424,10 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                     },
                 ],
                 relay_only: false,
+                nodes: vec![
+                    "wss://cc1.example.com/ws".into(),
+                    "wss://cc2.example.com/ws".into(),
+                ],
             })),
         ),
         ("pong", reply(1, M::Pong(Pong { server_time: T0 }))),

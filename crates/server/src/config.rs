@@ -95,6 +95,21 @@ pub struct Config {
     pub cluster: ClusterConfig,
 }
 
+/// A node's address as the operator writes it (`https://host[:port]`, `http://…`, or the
+/// WebSocket URL itself) as the WebSocket URL clients use; `None` when it is neither.
+fn ws_url(address: &str) -> Option<String> {
+    let (scheme, rest) = address.trim().split_once("://")?;
+    let scheme = match scheme {
+        "https" | "wss" => "wss",
+        "http" | "ws" => "ws",
+        _ => return None,
+    };
+    let host = rest.trim_end_matches('/');
+    let host = host.strip_suffix("/ws").unwrap_or(host);
+    (!host.is_empty() && !host.contains(['/', ' ', '?', '#']))
+        .then(|| format!("{scheme}://{host}/ws"))
+}
+
 /// Several nodes of one switchboard (`docs/server.md`, "Several nodes").
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -104,6 +119,10 @@ pub struct ClusterConfig {
     pub redis: Option<String>,
     /// The prefix of this switchboard's keys in Redis (several may share one Redis).
     pub name: String,
+    /// The nodes' public addresses (`https://cc1.example.com`, or their WebSocket URLs),
+    /// announced to clients in `hello`: the app and the widget move to the next when theirs
+    /// goes. Empty: clients know only the address they used (a load balancer's).
+    pub addresses: Vec<String>,
 }
 
 impl Default for ClusterConfig {
@@ -111,6 +130,7 @@ impl Default for ClusterConfig {
         Self {
             redis: None,
             name: "switchboard".into(),
+            addresses: Vec::new(),
         }
     }
 }
@@ -314,6 +334,11 @@ impl Config {
                     .into(),
             ));
         }
+        if let Some(bad) = self.cluster.addresses.iter().find(|a| ws_url(a).is_none()) {
+            return Err(ConfigError::Invalid(format!(
+                "cluster addresses: {bad:?} is not https://host[:port] (or http://, ws://, wss://)"
+            )));
+        }
         if let Some(url) = &self.cluster.redis {
             if !["redis://", "rediss://", "unix://", "redis+unix://"]
                 .iter()
@@ -390,6 +415,12 @@ impl Config {
                 .filter_map(|(name, r)| r.reveal_staffing.map(|v| (name.clone(), v)))
                 .collect(),
             default_reveal_staffing: self.reveal_staffing,
+            nodes: self
+                .cluster
+                .addresses
+                .iter()
+                .filter_map(|a| ws_url(a))
+                .collect(),
             relay_only: self
                 .realms
                 .iter()

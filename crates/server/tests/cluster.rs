@@ -267,6 +267,12 @@ async fn a_sign_in_on_another_node_kicks_the_first_and_the_queue_offers_once() {
     );
     assert_eq!(other.incoming().await.call_id, call);
     other.accept(&call).await;
+    // (The customer hangs up once the answer reached it: from another node it could
+    // otherwise overtake the answer, and abandon the queue.)
+    c.expect(|m| {
+        matches!(m, ServerMessage::MemberUpdate(u) if u.state == MemberState::Joined).then_some(())
+    })
+    .await;
     c.hangup(&call).await;
     assert_eq!(
         other.ended(&call).await,

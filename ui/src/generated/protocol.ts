@@ -928,7 +928,12 @@ ice_servers: Array<IceServer>,
  * Peer connections must go through a relay (the browser's `iceTransportPolicy: "relay"`):
  * the realm keeps its agents' addresses from the far end.
  */
-relay_only?: boolean, };
+relay_only?: boolean, 
+/**
+ * The WebSocket URLs of this switchboard's nodes (several nodes: `[cluster] addresses`):
+ * where to reconnect, and resume, when this one goes.
+ */
+nodes?: Array<string>, };
 
 /**
  * The `ping` reply.

@@ -90,6 +90,10 @@ export class WidgetCall {
   private ws: WebSocket | null = null;
   /** Where and as whom we connected, and the session to resume after a lost socket. */
   private server = "";
+  /** The service's nodes as its `hello` announced them (several nodes): a lost socket
+   * resumes on the next. Only the service names them, never the page's address. */
+  private nodes: string[] = [];
+  private nodeAt = 0;
   private token = "";
   private sessionId: string | null = null;
   private resumeWindowMs = 0;
@@ -199,12 +203,12 @@ export class WidgetCall {
 
   /** Opens the WebSocket and says hello; with a session of ours, resumes it (its calls go on:
    * the engine's rule, `docs/protocol.md` "Session"). */
-  private connect(server: string, token: string): Promise<void> {
+  private connect(server: string, token: string, url = wsUrl(server)): Promise<void> {
     this.server = server;
     this.token = token;
     const resume = this.sessionId;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(wsUrl(server));
+      const ws = new WebSocket(url);
       this.ws = ws;
       ws.onopen = () =>
         ws.send(
@@ -245,6 +249,7 @@ export class WidgetCall {
             credential: s.credential,
           }));
           this.relayOnly = f.relay_only ?? false;
+          this.nodes = f.nodes ?? [];
           resolve();
           return;
         }
@@ -293,20 +298,26 @@ export class WidgetCall {
     return this.reconnecting;
   }
 
-  /** Tries every second for as long as the service keeps the session; false: given up. */
+  /** Tries every second (each node in turn) for as long as the service keeps the session;
+   * false: given up. */
   private async resume(): Promise<boolean> {
     const until = Date.now() + Math.max(this.resumeWindowMs, 5000);
     for (;;) {
       if (this.over()) return false;
+      // Our own address first, then each node the service announced, in turn.
+      const urls = [wsUrl(this.server), ...this.nodes.filter((n) => n !== wsUrl(this.server))];
+      const url = urls[this.nodeAt++ % urls.length];
       try {
-        await this.connect(this.server, this.token);
+        await this.connect(this.server, this.token, url);
+        this.nodeAt = 0;
         return true;
       } catch (e) {
         if (!this.sessionId || Date.now() > until) {
           this.fail(e instanceof Error ? e.message : String(e));
           return false;
         }
-        await new Promise((r) => setTimeout(r, 1000));
+        // The next node at once; a round of them all without luck waits a second.
+        await new Promise((r) => setTimeout(r, this.nodeAt % urls.length === 0 ? 1000 : 100));
       }
     }
   }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use switchboard_engine::VideoProfile;
-use switchboard_engine::auth::ServerAddress;
+use switchboard_engine::auth::ServerAddresses;
 use switchboard_protocol::{
     AgentProfile, AgentRegister, ClientMessage, EndWrapUp, Label, SetAgentState, Transfer,
 };
@@ -144,10 +144,10 @@ impl Console {
             return Ok(Self::account_key(&a));
         }
         let s = self.settings();
-        let server: ServerAddress = s
+        let servers: ServerAddresses = s
             .server
             .parse()
             .map_err(|_| CommandError::new("signed_out", "not signed in"))?;
-        Ok(format!("{}@{}", s.user, server.http))
+        Ok(format!("{}@{}", s.user, servers.first().http))
     }
 }

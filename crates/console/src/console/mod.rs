@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use switchboard_engine::auth::{self, ServerAddress};
+use switchboard_engine::auth::{self, ServerAddresses};
 use switchboard_engine::{Engine, EngineConfig, Event};
 use switchboard_protocol::{CallId, Role, UserId};
 
@@ -169,10 +169,11 @@ impl Console {
         user: &str,
         password: &str,
     ) -> CmdResult<Account> {
-        let address: ServerAddress = server
+        let addresses: ServerAddresses = server
             .parse()
             .map_err(|e: auth::AuthError| CommandError::new("bad_server", e))?;
-        let login = auth::login(&address, user.trim(), password)
+        let address = addresses.first().clone();
+        let login = auth::login_any(&addresses, user.trim(), password)
             .await
             .map_err(|e| match e {
                 auth::AuthError::Denied => CommandError::new("denied", e),
@@ -180,7 +181,8 @@ impl Console {
             })?;
         self.sign_out().await;
         let s = self.settings();
-        let mut config = EngineConfig::new(address.ws.clone(), login.token);
+        // Every node's address: the engine moves to the next when its node goes.
+        let mut config = EngineConfig::new(addresses.ws(), login.token);
         config.video_profile = s.video_profile.parse().unwrap_or_default();
         config.camera = s.camera.clone();
         config.microphone = s.microphone.clone();

@@ -121,6 +121,8 @@ pub struct CoreConfig {
     pub reveal_staffing: HashMap<String, bool>,
     /// Realms whose peer connections go through a relay only.
     pub relay_only: std::collections::BTreeSet<String>,
+    /// The nodes' WebSocket URLs, announced in `hello` (several nodes).
+    pub nodes: Vec<String>,
     /// Whether realms not listed do.
     pub default_reveal_staffing: bool,
     /// Where staffing is not revealed: how long a customer waits in a queue that no agent
@@ -160,6 +162,7 @@ impl Default for CoreConfig {
             customer_max_session_ms: 4 * 3_600_000,
             reveal_staffing: HashMap::new(),
             relay_only: Default::default(),
+            nodes: Vec::new(),
             default_reveal_staffing: false,
             unstaffed_wait_ms: 60_000,
             businesses: HashMap::new(),
@@ -799,6 +802,7 @@ impl Core {
             limits: self.config.limits,
             ice_servers: self.ice_servers_for(login, now),
             relay_only: self.config.relay_only.contains(login.user.realm.as_str()),
+            nodes: self.config.nodes.clone(),
         };
         // Straight to the connection, ahead of anything that waited while disconnected.
         self.out.push(Output::Send {

@@ -275,6 +275,7 @@ impl Client {
                 limits: Limits::default(),
                 ice_servers: vec![],
                 relay_only: false,
+                nodes: vec![],
             },
             next_id: 0,
         }
