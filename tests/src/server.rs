@@ -32,11 +32,12 @@ impl DevServer {
     }
 
     /// A node of a cluster (the configuration names its Redis and PostgreSQL), on a data
-    /// directory the nodes share (the token key is in it).
-    pub fn start_node(config: &str, data: &std::path::Path) -> Result<Self> {
+    /// directory the nodes share (the token key is in it), listening on `listen`
+    /// (`127.0.0.1:0`, or a port the configuration's `addresses` names).
+    pub fn start_node(config: &str, data: &std::path::Path, listen: &str) -> Result<Self> {
         Self::start_with_data(
             Command::new(binary("switchboard-server")),
-            "127.0.0.1:0",
+            listen,
             config,
             Some(data),
         )
