@@ -102,6 +102,8 @@ async fn run(
 ) {
     let mut token = token;
     let mut session: Option<SessionId> = None;
+    // The last numbered frame read: a resume asks for what came after it.
+    let mut seen: Option<u64> = None;
     let mut backoff = BACKOFF_MIN;
     // Several nodes of one switchboard, comma-separated: a session resumes on any of them.
     let mut urls: Vec<String> = url
@@ -119,6 +121,7 @@ async fn run(
             &urls[at],
             &mut token,
             &mut session,
+            &mut seen,
             &mut announced,
             &events,
             &mut out_rx,
@@ -163,6 +166,7 @@ async fn connection(
     url: &str,
     token: &mut Token,
     session: &mut Option<SessionId>,
+    seen: &mut Option<u64>,
     announced: &mut Vec<String>,
     events: &mpsc::UnboundedSender<SignalEvent>,
     out_rx: &mut mpsc::UnboundedReceiver<ClientFrame>,
@@ -183,6 +187,7 @@ async fn connection(
         v: PROTOCOL_VERSION,
         token: token.clone(),
         resume: session.clone(),
+        seen: session.as_ref().and(*seen),
         client: Some(ClientInfo {
             name: Label::new("switchboard-engine").expect("a constant label is valid"),
             version: Label::new(env!("CARGO_PKG_VERSION")).expect("a version is a valid label"),
@@ -227,6 +232,9 @@ async fn connection(
             Err(e) => return Stop::Retry(format!("bad hello reply: {e}")),
         }
     };
+    if !welcome.resumed {
+        *seen = None;
+    }
     *session = Some(welcome.session_id.clone());
     announced.clone_from(&welcome.nodes);
     // The server's clock minus ours, so that its expiry times can be read here.
@@ -270,7 +278,11 @@ async fn connection(
             msg = ws.next() => {
                 heard = Instant::now();
                 match msg {
-                    Some(Ok(Message::Text(text))) => match decode_server(&text) {
+                    Some(Ok(Message::Text(text))) => match decode_server(&text).inspect(|f| {
+                        if f.seq.is_some() {
+                            *seen = f.seq;
+                        }
+                    }) {
                         Ok(ServerFrame { message: ServerMessage::SessionEnded(SessionEnded { code, message }), .. }) => {
                             let why = format!("{code:?}: {message}");
                             return if code == SessionEndCode::ServerShutdown {

@@ -243,6 +243,10 @@ pub struct Hello {
     /// The session to resume after a dropped socket, within the resume window; its calls go on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<SessionId>,
+    /// With `resume`: the `seq` of the last frame read; the server sends the later ones again
+    /// (as many as it still keeps). Without it, only the frames of the time disconnected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<u64>,
     /// What program is connecting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientInfo>,

@@ -23,6 +23,12 @@ pub struct ServerFrame {
     /// The id of the request this answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<RequestId>,
+    /// This frame's number among those sent to the session (from 1; the `hello` reply has
+    /// none). A client that resumes names the last it read (`hello.seen`) and gets the frames
+    /// after it again: those that went into a socket that died.
+    /// (`frame_seq` on the wire: messages have a `seq` of their own.)
+    #[serde(default, rename = "frame_seq", skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
     /// The message, tagged by `type`.
     #[serde(flatten)]
     pub message: ServerMessage,
@@ -31,12 +37,20 @@ pub struct ServerFrame {
 impl ServerFrame {
     /// A notification (no request id).
     pub fn new(message: ServerMessage) -> Self {
-        Self { id: None, message }
+        Self {
+            id: None,
+            seq: None,
+            message,
+        }
     }
 
     /// A reply to request `id` (which may be absent when the request had none).
     pub fn reply(id: Option<RequestId>, message: ServerMessage) -> Self {
-        Self { id, message }
+        Self {
+            id,
+            seq: None,
+            message,
+        }
     }
 
     /// An error reply.

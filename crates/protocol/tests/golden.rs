@@ -54,6 +54,7 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
                 v: PROTOCOL_VERSION,
                 token: Token::new("v1.dev.alice.user.1763863200.Qm9n").unwrap(),
                 resume: None,
+                seen: None,
                 client: Some(ClientInfo {
                     name: label("switchboard-desktop"),
                     version: label("0.1.0"),
@@ -67,6 +68,7 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
                 v: PROTOCOL_VERSION,
                 token: Token::new("v1.dev.alice.user.1763863200.Qm9n").unwrap(),
                 resume: Some(sess("s-7Hq2")),
+                seen: Some(41),
                 client: None,
             })),
         ),

@@ -5,7 +5,16 @@
 //! - ACD routing latency with 10 000 customers waiting (agent hangs up → next offer arrives).
 //!
 //! Both processes share this machine's cores: the figures are what one box does end to end.
+//! Each figure is taken twice: one node (memory and SQLite, the embedded default) and three
+//! nodes over a real redis-server and PostgreSQL, the clients spread over the nodes.
 #![allow(clippy::unwrap_used)]
+
+#[allow(dead_code)]
+#[path = "../tests/common/postgres.rs"]
+mod postgres;
+#[allow(dead_code)]
+#[path = "../tests/common/redis.rs"]
+mod redis;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -20,26 +29,70 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// One node, or three sharing Redis and PostgreSQL.
 struct Server {
-    child: Child,
-    addr: String,
+    nodes: Vec<Node>,
     admin: String,
     agent: String,
     key: TokenKey,
+    /// The first node's address (the admin API).
+    addr: String,
+    _cluster: Option<(redis::Redis, postgres::Postgres)>,
     _dir: tempfile::TempDir,
 }
 
+struct Node {
+    child: Child,
+    addr: String,
+}
+
 impl Server {
-    fn start(config: &str) -> Server {
+    /// `nodes` 1: the embedded default; more: a cluster.
+    fn start(config: &str, nodes: usize) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let key = TokenKey::load_or_create(&data).unwrap();
+        let (config, cluster) = if nodes > 1 {
+            let (r, pg) = (redis::Redis::start(), postgres::Postgres::start());
+            let c = format!(
+                "{config}\n[store]\nurl = \"{}\"\n[cluster]\nredis = \"{}\"\n",
+                pg.url,
+                r.url()
+            );
+            (c, Some((r, pg)))
+        } else {
+            (config.to_owned(), None)
+        };
         std::fs::write(dir.path().join("server.toml"), config).unwrap();
+        let mut all = Vec::new();
+        let (mut admin, mut agent) = (String::new(), String::new());
+        for _ in 0..nodes {
+            let (node, a, g) = Self::node(dir.path(), &data);
+            all.push(node);
+            (admin, agent) = (a, g);
+        }
+        Server {
+            addr: all[0].addr.clone(),
+            nodes: all,
+            admin,
+            agent,
+            key,
+            _cluster: cluster,
+            _dir: dir,
+        }
+    }
+
+    /// Where client `i` connects (spread over the nodes).
+    fn addr_for(&self, i: usize) -> &str {
+        &self.nodes[i % self.nodes.len()].addr
+    }
+
+    fn node(dir: &std::path::Path, data: &std::path::Path) -> (Node, String, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-server"))
             .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data)
+            .arg(data)
             .arg("--config")
-            .arg(dir.path().join("server.toml"))
+            .arg(dir.join("server.toml"))
             .env("RUST_LOG", "error")
             .stdout(Stdio::piped())
             .spawn()
@@ -58,14 +111,7 @@ impl Server {
                 _ => {}
             }
         }
-        Server {
-            child,
-            addr,
-            admin,
-            agent,
-            key,
-            _dir: dir,
-        }
+        (Node { child, addr }, admin, agent)
     }
 
     fn token(&self, user: &str, role: Role, biz: Option<&str>) -> String {
@@ -79,6 +125,13 @@ impl Server {
         })
     }
 
+    /// Each node's resident memory.
+    fn rss_kib(&self) -> Vec<u64> {
+        self.nodes.iter().map(Node::rss_kib).collect()
+    }
+}
+
+impl Node {
     fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         status
@@ -89,7 +142,7 @@ impl Server {
     }
 }
 
-impl Drop for Server {
+impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -131,6 +184,7 @@ async fn connect(addr: &str, token: String) -> Ws {
             v: PROTOCOL_VERSION,
             token: Token::new(token).unwrap(),
             resume: None,
+            seen: None,
             client: None,
         }),
     )
@@ -158,11 +212,11 @@ fn ms(d: Duration) -> String {
 /// Every connection of a benchmark comes from 127.0.0.1: the per-address limit must let them in.
 const ONE_ADDRESS: &str = "max_connections_per_address = 100000\n";
 
-async fn idle_connections(n: usize) {
-    let server = Server::start(ONE_ADDRESS);
+async fn idle_connections(n: usize, nodes: usize) {
+    let server = Server::start(ONE_ADDRESS, nodes);
     let warm: Vec<_> = futures_util::future::join_all((0..50).map(|i| {
         connect(
-            &server.addr,
+            server.addr_for(i),
             server.token(&format!("w{i}"), Role::Customer, None),
         )
     }))
@@ -174,7 +228,7 @@ async fn idle_connections(n: usize) {
     for chunk in (0..n).collect::<Vec<_>>().chunks(250) {
         let conns = futures_util::future::join_all(chunk.iter().map(|i| {
             connect(
-                &server.addr,
+                server.addr_for(*i),
                 server.token(&format!("c{i}"), Role::Customer, None),
             )
         }))
@@ -184,12 +238,22 @@ async fn idle_connections(n: usize) {
     let took = started.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = server.rss_kib();
+    let grew: Vec<String> = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| {
+            format!(
+                "{:.1} → {:.1} MiB ({:.1} KiB per session of the switchboard)",
+                *b as f64 / 1024.0,
+                *a as f64 / 1024.0,
+                a.saturating_sub(*b) as f64 / n as f64
+            )
+        })
+        .collect();
     println!(
-        "  idle authenticated connections: {n} signed in in {:.1} s; server RSS {:.1} MiB → {:.1} MiB: {:.1} KiB per connection",
+        "  [{nodes} node(s)] idle authenticated connections: {n} signed in in {:.1} s; RSS per node: {}",
         took.as_secs_f64(),
-        before as f64 / 1024.0,
-        after as f64 / 1024.0,
-        (after.saturating_sub(before)) as f64 / n as f64
+        grew.join("; ")
     );
     drop(warm);
     for t in tasks {
@@ -197,10 +261,11 @@ async fn idle_connections(n: usize) {
     }
 }
 
-async fn call_setups(users: usize, run_for: Duration) {
-    let server = Server::start(&format!(
-        "{ONE_ADDRESS}messages_per_second = 100000\nmessage_burst = 100000\n"
-    ));
+async fn call_setups(users: usize, run_for: Duration, nodes: usize) -> f64 {
+    let server = Server::start(
+        &format!("{ONE_ADDRESS}messages_per_second = 100000\nmessage_burst = 100000\n"),
+        nodes,
+    );
     // Accounts without passwords: the admin API, no hashing.
     let admin = server.admin.clone();
     let base = format!("http://{}/admin/users", server.addr);
@@ -222,10 +287,14 @@ async fn call_setups(users: usize, run_for: Duration) {
         let caller_t = server.token(&format!("u{p}"), Role::User, None);
         let callee_t = server.token(&format!("u{}", p + pairs), Role::User, None);
         let callee_id = UserId::new(format!("u{}", p + pairs)).unwrap();
-        let addr = server.addr.clone();
+        // With several nodes, caller and callee are on different ones.
+        let (addr_a, addr_b) = (
+            server.addr_for(p).to_owned(),
+            server.addr_for(p + 1).to_owned(),
+        );
         handles.push(tokio::spawn(async move {
-            let mut a = connect(&addr, caller_t.clone()).await;
-            let mut b = connect(&addr, callee_t.clone()).await;
+            let mut a = connect(&addr_a, caller_t.clone()).await;
+            let mut b = connect(&addr_b, callee_t.clone()).await;
             let mut setups = Vec::new();
             while Instant::now() < deadline {
                 let t0 = Instant::now();
@@ -287,19 +356,23 @@ async fn call_setups(users: usize, run_for: Duration) {
     }
     let elapsed = started.elapsed();
     all.sort();
+    let rate = all.len() as f64 / elapsed.as_secs_f64();
     println!(
-        "  call set-ups (invite → accept → hang-up), {users} users in {pairs} pairs for {:.0} s: {:.0} per second; invite → joined p50 {}, p99 {}",
+        "  [{nodes} node(s)] call set-ups (invite → accept → hang-up), {users} users in {pairs} pairs for {:.0} s: {rate:.0} per second; invite → joined p50 {}, p99 {}",
         elapsed.as_secs_f64(),
-        all.len() as f64 / elapsed.as_secs_f64(),
         ms(percentile(&all, 0.5)),
         ms(percentile(&all, 0.99)),
     );
+    rate
 }
 
-async fn acd_routing(waiting: usize, offers: usize) {
-    let server = Server::start(&format!(
-        "{ONE_ADDRESS}wrap_up_secs = 0\nrona_secs = 600\nqueue_max_wait_secs = 86400\nmessages_per_second = 100000\nmessage_burst = 100000\nmax_waiting_per_business = {waiting}\n",
-    ));
+async fn acd_routing(waiting: usize, offers: usize, nodes: usize) -> Duration {
+    let server = Server::start(
+        &format!(
+            "{ONE_ADDRESS}wrap_up_secs = 0\nrona_secs = 600\nqueue_max_wait_secs = 86400\nmessages_per_second = 100000\nmessage_burst = 100000\nmax_waiting_per_business = {waiting}\n",
+        ),
+        nodes,
+    );
     // The agent's account serves the bench's queue (skills are assigned, not chosen).
     let (admin, base) = (
         server.admin.clone(),
@@ -349,7 +422,8 @@ async fn acd_routing(waiting: usize, offers: usize) {
     for chunk in (0..waiting).collect::<Vec<_>>().chunks(250) {
         let conns = futures_util::future::join_all(chunk.iter().map(|i| {
             let token = server.token(&format!("q{i}"), Role::Customer, Some("bench"));
-            let addr = server.addr.clone();
+            // With several nodes, the customers are spread over them, the agent on the first.
+            let addr = server.addr_for(*i + 1).to_owned();
             async move {
                 let mut ws = connect(&addr, token.clone()).await;
                 send(
@@ -407,14 +481,16 @@ async fn acd_routing(waiting: usize, offers: usize) {
         latencies.push(t0.elapsed());
     }
     latencies.sort();
+    let p99 = percentile(&latencies, 0.99);
     println!(
-        "  ACD routing with {waiting} customers waiting: hang-up → next offer p50 {}, p99 {} ({offers} offers; each moves every waiting customer's position)",
+        "  [{nodes} node(s)] ACD routing with {waiting} customers waiting: hang-up → next offer p50 {}, p99 {} ({offers} offers; each moves every waiting customer's position)",
         ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99)),
+        ms(p99),
     );
     for t in tasks {
         t.abort();
     }
+    p99
 }
 
 fn main() {
@@ -433,8 +509,19 @@ fn main() {
         .unwrap();
     println!("server load (switchboard-server in its own process, clients here, loopback):");
     rt.block_on(async {
-        idle_connections(10_000).await;
-        call_setups(1_000, Duration::from_secs(10)).await;
-        acd_routing(10_000, 200).await;
+        idle_connections(10_000, 1).await;
+        idle_connections(10_000, 3).await;
+        let one = call_setups(1_000, Duration::from_secs(10), 1).await;
+        let three = call_setups(1_000, Duration::from_secs(10), 3).await;
+        println!(
+            "  call set-ups, 3 nodes over Redis / 1 node: {:.2}×",
+            three / one
+        );
+        let one = acd_routing(10_000, 200, 1).await;
+        let three = acd_routing(10_000, 200, 3).await;
+        println!(
+            "  ACD routing p99, 3 nodes over Redis / 1 node: {:.2}×",
+            three.as_secs_f64() / one.as_secs_f64()
+        );
     });
 }

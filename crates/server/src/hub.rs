@@ -38,13 +38,14 @@ pub struct Connection {
 pub trait LiveState: Send + Sync + 'static {
     /// A verified sign-in on `conn`; returns the new session's id (the `hello` reply is sent).
     fn login(&self, login: Login, conn: Connection, request: Option<RequestId>) -> SessionId;
-    /// Resumes a dropped session on `conn`.
+    /// Resumes a dropped session on `conn`; `seen` is the last frame its client read.
     fn resume(
         &self,
         session: &SessionId,
         login: Login,
         conn: Connection,
         request: Option<RequestId>,
+        seen: Option<u64>,
     ) -> Result<(), ErrorCode>;
     /// A frame from a signed-in session.
     fn frame(&self, session: &SessionId, frame: ClientFrame);
@@ -193,11 +194,12 @@ impl LiveState for LocalHub {
         login: Login,
         conn: Connection,
         request: Option<RequestId>,
+        seen: Option<u64>,
     ) -> Result<(), ErrorCode> {
         let mut inner = self.lock();
         // The core checks that the session is this user's before anything changes: a session
         // id is visible to call peers, and must not let them disturb it.
-        inner.core.resume(session, login, request, now_ms())?;
+        inner.core.resume(session, login, request, seen, now_ms())?;
         // The old socket may still look alive (a resume can race our noticing it died).
         if let Some(old) = inner.conns.insert(session.clone(), conn) {
             let _ = old.tx.try_send(Outbound::Close);

@@ -84,7 +84,7 @@ async fn connection(socket: WebSocket, app: Arc<App>, _slot: Slot) {
     let write_timeout = Duration::from_secs(app.config.write_timeout_secs);
     // The deadline covers the replies too: a client that never reads them does not hold on.
     let signed_in = tokio::time::timeout(HELLO_WITHIN, hello(&mut sink, &mut stream, &app)).await;
-    let Ok(Some((claims, login, hello_id, resume))) = signed_in else {
+    let Ok(Some((claims, login, hello_id, resume, seen))) = signed_in else {
         let _ = tokio::time::timeout(write_timeout, sink.send(Message::Close(None))).await;
         return;
     };
@@ -103,7 +103,10 @@ async fn connection(socket: WebSocket, app: Arc<App>, _slot: Slot) {
         write_timeout,
     ));
     let session = match resume {
-        Some(old) => match app.hub.resume(&old, login.clone(), conn.clone(), hello_id) {
+        Some(old) => match app
+            .hub
+            .resume(&old, login.clone(), conn.clone(), hello_id, seen)
+        {
             Ok(()) => old,
             // Too late or not ours: a fresh session (`resumed: false` tells the client).
             Err(_) => app.hub.login(login, conn.clone(), hello_id),
@@ -125,7 +128,7 @@ async fn hello(
     sink: &mut WsSink,
     stream: &mut Stream,
     app: &App,
-) -> Option<(Claims, Login, Option<u32>, Option<SessionId>)> {
+) -> Option<(Claims, Login, Option<u32>, Option<SessionId>, Option<u64>)> {
     loop {
         let msg = stream.next().await?.ok()?;
         let text = match msg {
@@ -237,7 +240,7 @@ async fn hello(
             business: claims.biz.clone(),
             session_ends_at: claims.auth.saturating_add(max_age).saturating_mul(1000),
         };
-        return Some((claims, login, frame.id, h.resume));
+        return Some((claims, login, frame.id, h.resume, h.seen));
     }
 }
 

@@ -115,6 +115,7 @@ async fn malformed_unknown_oversized_binary_and_wrong_state_keep_the_connection(
             v: 1,
             token: Token::new("x").unwrap(),
             resume: None,
+            seen: None,
             client: None,
         }))
         .await;

@@ -7,63 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::postgres::Postgres;
-use common::redis::Redis;
+use common::cluster::Cluster;
 use common::*;
 use switchboard_protocol::*;
 
 const FAST: &str = "ring_timeout_secs = 1\nresume_window_secs = 20\nrona_secs = 1\n";
-
-struct Cluster {
-    nodes: Vec<Server>,
-    redis: Redis,
-    pg: Postgres,
-    _data: tempfile::TempDir,
-}
-
-impl Cluster {
-    fn start(n: usize, settings: &str) -> Cluster {
-        let redis = Redis::start();
-        let pg = Postgres::start();
-        let data = tempfile::tempdir().unwrap();
-        let config = format!(
-            "{settings}\n[store]\nurl = \"{}\"\n[cluster]\nredis = \"{}\"\n",
-            pg.url,
-            redis.url()
-        );
-        let nodes = (0..n)
-            .map(|_| Server::start_node(&config, data.path()))
-            .collect();
-        Cluster {
-            nodes,
-            redis,
-            pg,
-            _data: data,
-        }
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(&self.pg.url).await.unwrap();
-        sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
-    }
-
-    /// Waits until `sql` counts `n` (records are written by the lease holder, in batches).
-    async fn counts(&self, sql: &str, n: i64) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let got = self.count(sql).await;
-            if got == n {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{sql}: {got}, not {n}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
 
 #[tokio::test]
 async fn calls_ring_answer_relay_and_end_across_three_nodes() {
@@ -391,6 +339,7 @@ async fn try_sign_in(server: &Server, user: &str) -> Option<Client> {
         v: PROTOCOL_VERSION,
         token: Token::new(server.token(user)).unwrap(),
         resume: None,
+        seen: None,
         client: None,
     }))
     .await;

@@ -532,6 +532,11 @@ token: Token,
  */
 resume?: SessionId, 
 /**
+ * With `resume`: the `seq` of the last frame read; the server sends the later ones again
+ * (as many as it still keeps). Without it, only the frames of the time disconnected.
+ */
+seen?: number, 
+/**
  * What program is connecting.
  */
 client?: ClientInfo, };
@@ -864,7 +869,14 @@ export type ServerFrame = {
 /**
  * The id of the request this answers.
  */
-id?: number, } & ({ "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti);
+id?: number, 
+/**
+ * This frame's number among those sent to the session (from 1; the `hello` reply has
+ * none). A client that resumes names the last it read (`hello.seen`) and gets the frames
+ * after it again: those that went into a socket that died.
+ * (`frame_seq` on the wire: messages have a `seq` of their own.)
+ */
+frame_seq?: number, } & ({ "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti);
 
 /**
  * Everything the server can say, tagged by `type` (snake_case).

@@ -94,6 +94,9 @@ export class WidgetCall {
    * resumes on the next. Only the service names them, never the page's address. */
   private nodes: string[] = [];
   private nodeAt = 0;
+  /** The last numbered frame read: a resume asks for the ones after it (they may have gone
+   * into the socket that died). */
+  private lastSeq: number | null = null;
   private token = "";
   private sessionId: string | null = null;
   private resumeWindowMs = 0;
@@ -217,7 +220,7 @@ export class WidgetCall {
             v: PROTOCOL_VERSION,
             token,
             client: { name: "switchboard-widget", version: "1", platform: "browser" },
-            ...(resume ? { resume } : {}),
+            ...(resume ? { resume, ...(this.lastSeq !== null ? { seen: this.lastSeq } : {}) } : {}),
           }),
         );
       ws.onerror = () => reject(new Error("cannot reach the service"));
@@ -231,6 +234,7 @@ export class WidgetCall {
       ws.onmessage = (m) => {
         if (ws !== this.ws) return;
         const f = JSON.parse(String(m.data)) as ServerFrame;
+        if (f.frame_seq !== undefined) this.lastSeq = f.frame_seq;
         if (f.type === "hello") {
           if (resume && !f.resumed) {
             // The window passed, or the service forgot us: our call is over.
@@ -238,6 +242,7 @@ export class WidgetCall {
             reject(new Error("the connection to the service was lost"));
             return;
           }
+          if (!f.resumed) this.lastSeq = null;
           this.sessionId = f.session_id;
           this.resumeWindowMs = f.resume_window_secs * 1000;
           this.me = f.user;

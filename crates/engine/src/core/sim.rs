@@ -570,7 +570,7 @@ impl World {
         self.engines[i].connected = true;
         // The client says hello (resume) before anything it queued.
         self.server
-            .resume(&session, login, None, self.now_ms)
+            .resume(&session, login, None, None, self.now_ms)
             .expect("resumed within the window");
         // The welcome first, then what was on its way before the drop, then what the server
         // kept for the session while it was away.

@@ -43,13 +43,15 @@ pub(super) enum Entry {
         conn: u64,
         request: Option<RequestId>,
     },
-    /// A dropped session taken up again on `node`'s connection `conn`.
+    /// A dropped session taken up again on `node`'s connection `conn`; its client read up to
+    /// frame `seen`.
     Resume {
         session: SessionId,
         login: Login,
         node: String,
         conn: u64,
         request: Option<RequestId>,
+        seen: Option<u64>,
     },
     /// A frame from a signed-in session.
     Frame {

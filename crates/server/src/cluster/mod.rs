@@ -452,7 +452,8 @@ impl ClusterHub {
                 node,
                 conn,
                 request,
-            } => match r.core.resume(&session, login, request, now) {
+                seen,
+            } => match r.core.resume(&session, login, request, seen, now) {
                 Ok(()) => {
                     let new = Route { node, conn };
                     if let Some(old) = r.routes.insert(session.clone(), new.clone())
@@ -820,6 +821,7 @@ impl LiveState for ClusterHub {
         login: Login,
         conn: Connection,
         request: Option<RequestId>,
+        seen: Option<u64>,
     ) -> Result<(), ErrorCode> {
         let id = conn.id;
         {
@@ -837,6 +839,7 @@ impl LiveState for ClusterHub {
             node: self.me.clone(),
             conn: id,
             request,
+            seen,
         });
         Ok(())
     }

@@ -355,6 +355,11 @@ struct Session {
     connected: bool,
     /// Frames that arrived while disconnected, sent on resume.
     pending: VecDeque<ServerFrame>,
+    /// The `seq` of the last frame numbered for this session.
+    sent: u64,
+    /// The last frames sent while connected: a resume that names the last it read gets the
+    /// ones after it again (they went into a socket that died before the client read them).
+    recent: VecDeque<ServerFrame>,
     /// Calls this device is in (joined) or ringing for.
     calls: BTreeSet<CallId>,
     /// Users whose presence this session follows.
@@ -577,6 +582,8 @@ impl Core {
                 business: login.business.clone(),
                 connected: true,
                 pending: VecDeque::new(),
+                sent: 0,
+                recent: VecDeque::new(),
                 calls: BTreeSet::new(),
                 watching: Vec::new(),
                 token_expires_at: login.token_expires_at,
@@ -628,6 +635,7 @@ impl Core {
         session: &SessionId,
         login: Login,
         request: Option<RequestId>,
+        seen: Option<u64>,
         now: Millis,
     ) -> Result<(), ErrorCode> {
         if !self.can_resume(session, &login) {
@@ -638,7 +646,21 @@ impl Core {
         let pending = match self.sessions.get_mut(session) {
             Some(s) => {
                 s.connected = true;
-                std::mem::take(&mut s.pending)
+                // What the client says it has not read of what went out, then what waited.
+                let mut again: VecDeque<ServerFrame> = match seen {
+                    Some(seen) => s
+                        .recent
+                        .iter()
+                        .filter(|f| f.seq.is_some_and(|q| q > seen))
+                        .cloned()
+                        .collect(),
+                    None => VecDeque::new(),
+                };
+                again.extend(std::mem::take(&mut s.pending));
+                for f in &again {
+                    remember(&mut s.recent, f);
+                }
+                again
             }
             None => VecDeque::new(),
         };
@@ -812,11 +834,19 @@ impl Core {
     }
 
     /// Sends a frame to one session (kept for it while it is in its resume window).
-    fn send_frame(&mut self, session: &SessionId, frame: ServerFrame) {
+    fn send_frame(&mut self, session: &SessionId, mut frame: ServerFrame) {
         let Some(s) = self.sessions.get_mut(session) else {
             return;
         };
+        // The `hello` reply opens a connection; the frames after it are numbered.
+        if !matches!(frame.message, ServerMessage::Hello(_)) {
+            s.sent += 1;
+            frame.seq = Some(s.sent);
+        }
         if s.connected {
+            if frame.seq.is_some() {
+                remember(&mut s.recent, &frame);
+            }
             self.out.push(Output::Send {
                 session: session.clone(),
                 frame,
@@ -886,6 +916,17 @@ impl Core {
         self.publish_queue(now);
         self.publish_presence();
     }
+}
+
+/// How many sent frames a session keeps for a resume that names the last it read: a socket
+/// that dies takes at most a few seconds of frames with it.
+const RECENT_FRAMES: usize = 64;
+
+fn remember(recent: &mut VecDeque<ServerFrame>, frame: &ServerFrame) {
+    if recent.len() >= RECENT_FRAMES {
+        recent.pop_front();
+    }
+    recent.push_back(frame.clone());
 }
 
 /// Counts for metrics and benchmarks.

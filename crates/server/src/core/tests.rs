@@ -555,6 +555,7 @@ fn resume_within_the_window_keeps_the_call_and_after_it_ends_it() {
                 session_ends_at: w.now + 24 * 3_600_000,
             },
             None,
+            None,
             w.now,
         )
         .unwrap();
@@ -575,6 +576,61 @@ fn resume_within_the_window_keeps_the_call_and_after_it_ends_it() {
         w.ended(&a),
         vec![reason(EndCode::NetworkLost, Side::Remote)]
     );
+}
+
+// A socket that dies takes the frames written into it along: the client names the last it
+// read when it resumes, and gets the later ones again, once, in order.
+#[test]
+fn a_resume_that_names_the_last_frame_read_gets_the_ones_after_it_again() {
+    let mut w = World::new(cfg());
+    let a = w.login("alice");
+    let b = w.login("bob");
+    let call = w.call(&a, &["bob"]);
+    w.accept(&b, &call);
+    w.pump();
+    w.inbox.remove(&b);
+    for text in ["one", "two", "three"] {
+        w.send(
+            &a,
+            ClientMessage::CallMessage(SendCallMessage {
+                call_id: call.clone(),
+                to: None,
+                text: Text::new(text).unwrap(),
+            }),
+        );
+    }
+    w.pump();
+    let sent = w.inbox.remove(&b).unwrap();
+    let seqs: Vec<u64> = sent.iter().map(|f| f.seq.unwrap()).collect();
+    assert!(
+        seqs.windows(2).all(|p| p[1] == p[0] + 1),
+        "numbered in order: {seqs:?}"
+    );
+    // bob read "one" only; the rest died with the socket (the server did not notice).
+    let read = sent[0].seq;
+    let login = Login {
+        user: key("bob"),
+        role: Role::User,
+        display_name: None,
+        token_expires_at: w.now + 3_600_000,
+        business: None,
+        session_ends_at: w.now + 24 * 3_600_000,
+    };
+    w.core.resume(&b, login, None, read, w.now).unwrap();
+    w.pump();
+    let again = w.inbox.remove(&b).unwrap();
+    assert!(
+        matches!(&again[0].message, ServerMessage::Hello(h) if h.resumed) && again[0].seq.is_none()
+    );
+    let texts: Vec<String> = again[1..]
+        .iter()
+        .filter_map(|f| match &f.message {
+            ServerMessage::CallMessage(c) => Some(c.text.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["two", "three"]);
+    assert_eq!(again[1].seq, Some(read.unwrap() + 1));
 }
 
 #[test]

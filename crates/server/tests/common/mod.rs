@@ -2,6 +2,7 @@
 //! protocol, for the integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod cluster;
 pub mod postgres;
 pub mod redis;
 
@@ -219,6 +220,8 @@ pub struct Client {
     pub user: String,
     pub welcome: Welcome,
     next_id: u32,
+    /// The `seq` of the last numbered frame read (for `hello.seen` when resuming).
+    pub last_seq: Option<u64>,
 }
 
 impl Client {
@@ -239,6 +242,7 @@ impl Client {
         c.send(ClientMessage::Hello(Hello {
             v: PROTOCOL_VERSION,
             token: Token::new(token).unwrap(),
+            seen: None,
             resume,
             client: None,
         }))
@@ -278,6 +282,7 @@ impl Client {
                 nodes: vec![],
             },
             next_id: 0,
+            last_seq: None,
         }
     }
 
@@ -301,6 +306,36 @@ impl Client {
             .await
             .unwrap();
         self.next_id
+    }
+
+    /// Sends; false when the socket is gone (a node died under it).
+    pub async fn try_send(&mut self, m: ClientMessage) -> bool {
+        self.next_id += 1;
+        let frame = ClientFrame::request(self.next_id, m);
+        self.ws
+            .send(Message::Text(encode(&frame).into()))
+            .await
+            .is_ok()
+    }
+
+    /// The next frame within `limit`: `Err(())` when none came, `Ok(None)` when the socket
+    /// is gone.
+    pub async fn next_within(&mut self, limit: Duration) -> Result<Option<ServerFrame>, ()> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .map_err(|_| ())?;
+            match msg {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(None),
+                Some(Ok(Message::Text(t))) => {
+                    let f = decode_server(t.as_str()).unwrap();
+                    self.last_seq = f.seq.or(self.last_seq);
+                    return Ok(Some(f));
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
     }
 
     pub async fn send_text(&mut self, text: &str) {
@@ -327,7 +362,11 @@ impl Client {
                 .expect("no frame from the server in time");
             match msg {
                 None | Some(Err(_)) => return None,
-                Some(Ok(Message::Text(t))) => return Some(decode_server(t.as_str()).unwrap()),
+                Some(Ok(Message::Text(t))) => {
+                    let f = decode_server(t.as_str()).unwrap();
+                    self.last_seq = f.seq.or(self.last_seq);
+                    return Some(f);
+                }
                 Some(Ok(Message::Close(_))) => return None,
                 Some(Ok(_)) => continue,
             }
