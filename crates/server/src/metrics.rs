@@ -71,7 +71,7 @@ impl Default for Metrics {
         );
         registry.register(
             "connections",
-            "WebSocket connections accepted",
+            "WebSocket connections this node accepted",
             m.connections_total.clone(),
         );
         registry.register(
@@ -81,7 +81,7 @@ impl Default for Metrics {
         );
         registry.register(
             "frames_in",
-            "Frames received from signed-in clients",
+            "Frames this node received from signed-in clients",
             m.frames_in.clone(),
         );
         registry.register(
@@ -91,25 +91,37 @@ impl Default for Metrics {
         );
         registry.register(
             "connections_open",
-            "Signed-in connections open now",
+            "Signed-in connections open now on this node",
             m.sessions_open.clone(),
         );
         registry.register(
             "sessions",
-            "Sessions, including those waiting to resume",
+            "Sessions, including those waiting to resume (the switchboard's: each node of a cluster reports them all)",
             m.sessions.clone(),
         );
-        registry.register("calls", "Calls in progress", m.calls.clone());
+        registry.register(
+            "calls",
+            "Calls in progress (the switchboard's)",
+            m.calls.clone(),
+        );
         registry.register(
             "queue_waiting",
-            "Customers waiting in queues",
+            "Customers waiting in queues (the switchboard's)",
             m.waiting.clone(),
         );
-        registry.register("agents", "Registered agents", m.agents.clone());
-        registry.register("agents_ready", "Agents ready", m.agents_ready.clone());
+        registry.register(
+            "agents",
+            "Registered agents (the switchboard's)",
+            m.agents.clone(),
+        );
+        registry.register(
+            "agents_ready",
+            "Agents ready (the switchboard's)",
+            m.agents_ready.clone(),
+        );
         registry.register(
             "agents_working",
-            "Agents ringing, in a call or in wrap-up",
+            "Agents ringing, in a call or in wrap-up (the switchboard's)",
             m.agents_working.clone(),
         );
         registry.register(

@@ -449,10 +449,10 @@ async fn run(seed: u64, kill: usize, kill_after_ms: u64, start_again: bool) {
 }
 
 proptest! {
-    // Each case is a whole cluster and 550 clients for ~20 s: a handful of cases, each a
+    // Each case is a whole cluster and 550 clients for ~20 s: three cases, each a
     // different interleaving (PROPTEST_CASES raises it).
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(2),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(3),
         failure_persistence: None,
         // A case takes ~20 s: shrinking would take hours; the failing case is printed whole.
         max_shrink_iters: 0,
