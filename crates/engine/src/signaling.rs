@@ -187,7 +187,8 @@ async fn connection(
         v: PROTOCOL_VERSION,
         token: token.clone(),
         resume: session.clone(),
-        seen: session.as_ref().and(*seen),
+        // Nothing read yet is "seen 0": every numbered frame kept comes again.
+        seen: session.as_ref().map(|_| seen.unwrap_or(0)),
         client: Some(ClientInfo {
             name: Label::new("switchboard-engine").expect("a constant label is valid"),
             version: Label::new(env!("CARGO_PKG_VERSION")).expect("a version is a valid label"),

@@ -394,7 +394,7 @@ impl Store {
 
     /// Writes call detail records in one transaction.
     pub async fn write(&self, records: &[Record]) -> Result<(), StoreError> {
-        self.write_marked(records, None).await
+        self.write_marked(records, None).await.map(|_| ())
     }
 
     /// The mark `name` last written with records (`write_marked`).
@@ -407,23 +407,40 @@ impl Store {
         Ok(row.map(|(v,)| v))
     }
 
-    /// Writes records and, in the same transaction, sets a mark (`(name, value)`): what a
-    /// cluster's record writer has written, exactly once across failovers.
+    /// Writes records and, in the same transaction, moves a mark from the value it had when
+    /// the writer read it (`None`: not set yet) to a new one: what a cluster's record writer
+    /// has written. False (and nothing written) when the mark had moved meanwhile: another
+    /// writer wrote those records (two lease holders overlapping for a moment write once).
     pub async fn write_marked(
         &self,
         records: &[Record],
-        mark: Option<(&str, &str)>,
-    ) -> Result<(), StoreError> {
+        mark: Option<(&str, Option<&str>, &str)>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        if let Some((name, value)) = mark {
-            sqlx::query(
-                "INSERT INTO cluster_marks (name, value) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            )
-            .bind(name)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
+        if let Some((name, from, to)) = mark {
+            let moved = match from {
+                Some(from) => sqlx::query(
+                    "UPDATE cluster_marks SET value = $1 WHERE name = $2 AND value = $3",
+                )
+                .bind(to)
+                .bind(name)
+                .bind(from)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                None => sqlx::query(
+                    "INSERT INTO cluster_marks (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(to)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+            };
+            if moved != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
         }
         for r in records {
             match r {
@@ -567,7 +584,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// What waits for signed-out users, oldest first (restored into the live state at start).

@@ -146,7 +146,7 @@ async fn agent(nodes: Nodes, i: usize, token: String, seed: u64, stop: Arc<Atomi
                     rng.random_range(0..3),
                     &token,
                     Some(c.session.clone()),
-                    c.last_seq,
+                    Some(c.last_seq.unwrap_or(0)),
                 )
                 .await;
                 c = again;
@@ -247,7 +247,7 @@ async fn customer(nodes: Nodes, j: usize, token: String, seed: u64) -> Seen {
                     rng.random_range(0..3),
                     &token,
                     Some(c.session.clone()),
-                    c.last_seq,
+                    Some(c.last_seq.unwrap_or(0)),
                 )
                 .await;
                 c = again;

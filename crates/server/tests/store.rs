@@ -239,6 +239,24 @@ async fn a_day_of_records(store: &Store) -> Vec<String> {
             .await
             .unwrap();
     seen.push(format!("delivered: {delivered:?}"));
+
+    // A cluster's record mark moves only from the value its writer read: of two lease holders
+    // overlapping for a moment, one writes.
+    let mut moved = Vec::new();
+    for (from, to) in [
+        (None, "1-0"),
+        (None, "2-0"),
+        (Some("0-0"), "2-0"),
+        (Some("1-0"), "2-0"),
+    ] {
+        let ok = store
+            .write_marked(&[], Some(("records", from, to)))
+            .await
+            .unwrap();
+        moved.push(ok);
+    }
+    assert_eq!(moved, [true, false, false, true]);
+    seen.push(format!("mark: {:?}", store.mark("records").await.unwrap()));
     seen
 }
 

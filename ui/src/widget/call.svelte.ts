@@ -220,7 +220,8 @@ export class WidgetCall {
             v: PROTOCOL_VERSION,
             token,
             client: { name: "switchboard-widget", version: "1", platform: "browser" },
-            ...(resume ? { resume, ...(this.lastSeq !== null ? { seen: this.lastSeq } : {}) } : {}),
+            // Nothing read yet is "seen 0": every numbered frame kept comes again.
+            ...(resume ? { resume, seen: this.lastSeq ?? 0 } : {}),
           }),
         );
       ws.onerror = () => reject(new Error("cannot reach the service"));

@@ -85,12 +85,21 @@ pub(super) enum Entry {
     Marker { token: SessionId },
 }
 
-pub(super) fn encode(entry: &Entry) -> Vec<u8> {
-    // Serializing our own types into a Vec does not fail.
-    rmp_serde::to_vec_named(entry).unwrap_or_default()
+/// An entry as it goes into the log: which node appended it, and its number among that node's
+/// entries (a batch appended again after a lost reply is applied once).
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Stamped {
+    pub node: String,
+    pub n: u64,
+    pub entry: Entry,
 }
 
-pub(super) fn decode(bytes: &[u8]) -> Option<Entry> {
+pub(super) fn encode(stamped: &Stamped) -> Vec<u8> {
+    // Serializing our own types into a Vec does not fail.
+    rmp_serde::to_vec_named(stamped).unwrap_or_default()
+}
+
+pub(super) fn decode(bytes: &[u8]) -> Option<Stamped> {
     rmp_serde::from_slice(bytes).ok()
 }
 
@@ -111,6 +120,8 @@ pub(super) struct Replica {
     pub last: EntryId,
     /// Records with the entry that produced them, until the lease holder wrote them.
     pub records: Vec<(EntryId, Record)>,
+    /// The last entry number applied of each node.
+    pub applied: HashMap<String, u64>,
 }
 
 impl Replica {
@@ -120,6 +131,7 @@ impl Replica {
             routes: HashMap::new(),
             last: EntryId::default(),
             records: Vec::new(),
+            applied: HashMap::new(),
         }
     }
 

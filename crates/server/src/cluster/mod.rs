@@ -19,6 +19,7 @@
 //! The price: every node does all the core's work (the core is cheap beside the sockets and
 //! the JSON), and the log's throughput is one Redis's. `docs/server.md` has the figures.
 
+mod lease;
 mod log;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -33,10 +34,11 @@ use switchboard_protocol::{
 };
 use tokio::sync::{Notify, mpsc};
 
-use crate::core::{Account, Core, CoreConfig, Figures, Login, Output, Record, UserKey, Waiting};
+use crate::core::{Account, Core, CoreConfig, Figures, Login, Output, UserKey, Waiting};
 use crate::hub::{Connection, LiveState, Outbound, fresh_session_id, now_ms};
 use crate::store::Store;
-use log::{Entry, EntryId, Replica, Route};
+use lease::RELEASE;
+use log::{Entry, EntryId, Replica, Route, Stamped};
 
 /// A node's heartbeat and the lease live this long without renewal.
 const LEASE_MS: u64 = 3_000;
@@ -106,6 +108,8 @@ pub struct ClusterHub {
     /// Redis answered lately and the replica follows the log.
     healthy: AtomicBool,
     leader: AtomicBool,
+    /// Set by `leave`: the heartbeat and the lease stop.
+    leaving: AtomicBool,
     /// Wakes the tick loop: the replica's next timer may have moved.
     wake: Notify,
     client: redis::Client,
@@ -163,6 +167,7 @@ impl ClusterHub {
             log_tx,
             healthy: AtomicBool::new(false),
             leader: AtomicBool::new(false),
+            leaving: AtomicBool::new(false),
             wake: Notify::new(),
             client,
             commands: commands.clone(),
@@ -231,6 +236,7 @@ impl ClusterHub {
     /// Leaves the cluster: this node's sessions enter their resume window (their clients
     /// resume on another node), its sockets close, and the lease is handed on.
     pub async fn leave(&self) {
+        self.leaving.store(true, Ordering::Release);
         self.push(Entry::NodeGone {
             node: self.me.clone(),
         });
@@ -268,6 +274,7 @@ impl ClusterHub {
         mut rx: mpsc::UnboundedReceiver<Entry>,
         mut conn: ConnectionManager,
     ) {
+        let mut n = 0u64;
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
             while batch.len() < 256 {
@@ -277,21 +284,28 @@ impl ClusterHub {
                 }
             }
             let mut pipe = redis::pipe();
-            for e in &batch {
+            for entry in batch.drain(..) {
+                n += 1;
+                let stamped = Stamped {
+                    node: self.me.clone(),
+                    n,
+                    entry,
+                };
                 pipe.cmd("XADD")
                     .arg(&self.keys.log)
                     .arg("*")
                     .arg("e")
-                    .arg(log::encode(e))
+                    .arg(log::encode(&stamped))
                     .ignore();
             }
+            let count = pipe.cmd_iter().count();
             let mut waited = Duration::ZERO;
             loop {
                 match pipe.query_async::<()>(&mut conn).await {
                     Ok(()) => break,
                     Err(e) if waited < Duration::from_secs(10) => {
-                        // Retried: a reply lost after Redis took the batch would repeat it,
-                        // which the core answers like a repeated request.
+                        // Retried: a batch Redis took before the reply was lost comes twice,
+                        // and is applied once (the entries' numbers).
                         self.healthy.store(false, Ordering::Release);
                         tracing::warn!("appending to the cluster's log failed ({e}); retrying");
                         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -299,8 +313,7 @@ impl ClusterHub {
                     }
                     Err(e) => {
                         tracing::error!(
-                            "dropped {} inputs: Redis has not taken them for 10 s ({e})",
-                            batch.len()
+                            "dropped {count} inputs: Redis has not taken them for 10 s ({e})"
                         );
                         break;
                     }
@@ -376,13 +389,25 @@ impl ClusterHub {
                 .filter(|id| s.replica_route_is_not(&replica, id, &self.me))
                 .cloned()
                 .collect();
-            for id in stale {
-                if let Some(c) = s.conns.remove(&id) {
+            let mut gone = Vec::new();
+            for session in stale {
+                if let Some(c) = s.conns.remove(&session) {
                     let _ = c.tx.try_send(Outbound::Close);
+                    // A sign-in of theirs may still come in the log: it must not route to
+                    // a socket that is gone.
+                    gone.push(Entry::Disconnected {
+                        session,
+                        node: self.me.clone(),
+                        conn: c.id,
+                    });
                 }
             }
             s.replica = replica;
             s.synced = true;
+            drop(s);
+            for e in gone {
+                self.push(e);
+            }
         }
         loop {
             let from = self.lock().replica.last.to_string();
@@ -396,7 +421,26 @@ impl ClusterHub {
                 .arg(&from)
                 .query_async(&mut conn)
                 .await?;
-            self.healthy.store(true, Ordering::Release);
+            let read: usize = reply
+                .as_ref()
+                .map_or(0, |r| r.keys.iter().map(|k| k.ids.len()).sum());
+            if read > 0 {
+                // Trimmed past what we applied (we lagged by more than a snapshot's period):
+                // the batch starts after a gap; catch up from the snapshot instead.
+                let trimmed: Option<String> = conn.get(&self.keys.trimmed).await?;
+                let trimmed = trimmed.and_then(|t| EntryId::parse(&t)).unwrap_or_default();
+                if self.lock().replica.last < trimmed {
+                    tracing::warn!(
+                        "this node fell behind the trimmed log; catching up from the snapshot"
+                    );
+                    self.lock().synced = false;
+                    return Ok(());
+                }
+            }
+            // Serving once caught up: a read that did not fill its batch reached the end.
+            if read < READ_BATCH {
+                self.healthy.store(true, Ordering::Release);
+            }
             let Some(reply) = reply else { continue };
             let mut more = Vec::new();
             {
@@ -406,12 +450,21 @@ impl ClusterHub {
                         let Some(id) = EntryId::parse(&e.id) else {
                             continue;
                         };
-                        let entry = match e.map.get("e") {
+                        let stamped = match e.map.get("e") {
                             Some(redis::Value::BulkString(b)) => log::decode(b),
                             _ => None,
                         };
-                        match entry {
-                            Some(entry) => self.apply(&mut s, id, entry, &mut more),
+                        match stamped {
+                            Some(st) => {
+                                let applied = s.replica.applied.entry(st.node).or_default();
+                                if st.n > *applied {
+                                    *applied = st.n;
+                                    self.apply(&mut s, id, st.entry, &mut more);
+                                } else {
+                                    // Appended twice (a lost reply); applied the first time.
+                                    s.replica.last = id;
+                                }
+                            }
                             None => {
                                 // An entry of another version, or damaged: skipped, said.
                                 tracing::error!(%id, "an entry of the cluster's log does not decode; skipped");
@@ -520,9 +573,15 @@ impl ClusterHub {
                 }
                 if node == me {
                     // Declared gone while alive (cut off too long): our clients resume
-                    // wherever they reconnect.
-                    for (_, c) in s.conns.drain() {
+                    // wherever they reconnect; a sign-in of theirs still to come in the log
+                    // must not route to a socket that is gone.
+                    for (session, c) in s.conns.drain() {
                         let _ = c.tx.try_send(Outbound::Close);
+                        more.push(Entry::Disconnected {
+                            session,
+                            node: node.clone(),
+                            conn: c.id,
+                        });
                     }
                 }
             }
@@ -580,194 +639,6 @@ impl ClusterHub {
             }
         }
     }
-
-    /// Heartbeat, lease, and the lease holder's duties.
-    async fn beat(self: Arc<Self>) {
-        let mut c = self.commands.clone();
-        let mut last_snapshot = tokio::time::Instant::now();
-        let mut previous_snapshot: Option<EntryId> = None;
-        let mut every = tokio::time::interval(BEAT);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            let alive: redis::RedisResult<()> = c
-                .set_options(
-                    self.keys.node(&self.me),
-                    now_ms(),
-                    redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(LEASE_MS)),
-                )
-                .await;
-            if let Err(e) = alive {
-                tracing::debug!("heartbeat: {e}");
-                self.lose_lease();
-                continue;
-            }
-            let held: redis::RedisResult<i64> = redis::Script::new(TAKE)
-                .key(&self.keys.lease)
-                .arg(&self.me)
-                .arg(LEASE_MS)
-                .invoke_async(&mut c)
-                .await;
-            let held = matches!(held, Ok(1)) && self.healthy.load(Ordering::Acquire);
-            if !held {
-                self.lose_lease();
-                // Followers forget the records the holder has written.
-                if let Ok(Some(mark)) = c.get::<_, Option<String>>(&self.keys.records).await
-                    && let Some(mark) = EntryId::parse(&mark)
-                {
-                    self.lock().replica.records.retain(|(id, _)| *id > mark);
-                }
-                continue;
-            }
-            if !self.leader.swap(true, Ordering::AcqRel) {
-                tracing::info!(node = %self.me, "holding the cluster's lease");
-                self.wake.notify_one();
-            }
-            self.declare_gone(&mut c).await;
-            self.write_records().await;
-            if last_snapshot.elapsed() >= SNAPSHOT_EVERY {
-                last_snapshot = tokio::time::Instant::now();
-                match self.snapshot(&mut c, previous_snapshot).await {
-                    Ok(at) => previous_snapshot = Some(at),
-                    Err(e) => tracing::warn!("writing the cluster's snapshot failed: {e}"),
-                }
-            }
-        }
-    }
-
-    fn lose_lease(&self) {
-        if self.leader.swap(false, Ordering::AcqRel) {
-            tracing::warn!(node = %self.me, "lost the cluster's lease");
-        }
-    }
-
-    /// Nodes that hold sessions but whose heartbeat expired are declared gone.
-    async fn declare_gone(&self, c: &mut ConnectionManager) {
-        let nodes: BTreeSet<String> = {
-            let s = self.lock();
-            s.replica
-                .routes
-                .values()
-                .map(|r| r.node.clone())
-                .filter(|n| *n != self.me && !s.gone_sent.contains(n))
-                .collect()
-        };
-        for node in nodes {
-            let alive: redis::RedisResult<bool> = c.exists(self.keys.node(&node)).await;
-            if let Ok(false) = alive {
-                tracing::warn!(%node, "a node stopped beating; its sessions wait to resume elsewhere");
-                self.lock().gone_sent.insert(node.clone());
-                self.push(Entry::NodeGone { node });
-            }
-        }
-    }
-
-    /// Writes the records the log produced since the database's mark, with the mark.
-    async fn write_records(&self) {
-        let mark = match self.store.mark("records").await {
-            Ok(m) => m.and_then(|m| EntryId::parse(&m)).unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!("reading the records' mark failed: {e}");
-                return;
-            }
-        };
-        let (batch, through): (Vec<Record>, Option<EntryId>) = {
-            let mut s = self.lock();
-            s.replica.records.retain(|(id, _)| *id > mark);
-            let through = s.replica.records.last().map(|(id, _)| *id);
-            (
-                s.replica.records.iter().map(|(_, r)| r.clone()).collect(),
-                through,
-            )
-        };
-        let Some(through) = through else { return };
-        let at = through.to_string();
-        match self
-            .store
-            .write_marked(&batch, Some(("records", &at)))
-            .await
-        {
-            Ok(()) => {
-                self.lock().replica.records.retain(|(id, _)| *id > through);
-                let mut c = self.commands.clone();
-                let _: redis::RedisResult<()> = c.set(&self.keys.records, &at).await;
-            }
-            Err(e) => tracing::warn!("writing {} records failed ({e}); retrying", batch.len()),
-        }
-    }
-
-    /// Writes the replica as the cluster's snapshot and trims the log before the previous
-    /// one (a node that lags by more than a snapshot's period catches up from the snapshot).
-    async fn snapshot(
-        &self,
-        c: &mut ConnectionManager,
-        previous: Option<EntryId>,
-    ) -> anyhow::Result<EntryId> {
-        let (bytes, at) = {
-            let s = self.lock();
-            (s.replica.encode()?, s.replica.last)
-        };
-        let _: () = c.set(&self.keys.snapshot, bytes).await?;
-        if let Some(before) = previous {
-            let _: () = redis::cmd("XTRIM")
-                .arg(&self.keys.log)
-                .arg("MINID")
-                .arg(before.to_string())
-                .query_async(c)
-                .await?;
-            let _: () = c.set(&self.keys.trimmed, before.to_string()).await?;
-        }
-        Ok(at)
-    }
-
-    /// The lease holder appends a tick when the core's next timer is due.
-    async fn tick(self: Arc<Self>) {
-        loop {
-            let wait = {
-                let s = self.lock();
-                if !self.leader.load(Ordering::Acquire) {
-                    None
-                } else {
-                    let redis_now = i64::try_from(now_ms()).unwrap_or(0) + s.offset;
-                    match (s.replica.core.poll_timeout(), s.tick_sent) {
-                        // One tick at a time; a lost one is sent again after a second.
-                        (Some(_), Some(sent)) if now_ms() < sent + 1_000 => None,
-                        (Some(at), _) => {
-                            let at = i64::try_from(at).unwrap_or(i64::MAX);
-                            Some(Duration::from_millis(
-                                u64::try_from(at - redis_now).unwrap_or(0),
-                            ))
-                        }
-                        (None, _) => None,
-                    }
-                }
-            };
-            let wait = wait.unwrap_or(Duration::from_secs(1));
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.wake.notified() => continue,
-            }
-            if !self.leader.load(Ordering::Acquire) {
-                continue;
-            }
-            let due = {
-                let mut s = self.lock();
-                let redis_now = i64::try_from(now_ms()).unwrap_or(0) + s.offset;
-                let due = s.tick_sent.is_none_or(|sent| now_ms() >= sent + 1_000)
-                    && s.replica
-                        .core
-                        .poll_timeout()
-                        .is_some_and(|at| i64::try_from(at).unwrap_or(i64::MAX) <= redis_now);
-                if due {
-                    s.tick_sent = Some(now_ms());
-                }
-                due
-            };
-            if due {
-                self.push(Entry::Tick);
-            }
-        }
-    }
 }
 
 impl Shared {
@@ -779,26 +650,6 @@ impl Shared {
             .is_some_and(|r| r.node == me && Some(r.conn) == conn)
     }
 }
-
-/// Takes or renews the lease: KEYS[1] lease, ARGV[1] node, ARGV[2] ms.
-const TAKE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return 1
-end
-return 0
-";
-
-/// Gives the lease up if held: KEYS[1] lease, ARGV[1] node.
-const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-";
 
 impl LiveState for ClusterHub {
     fn login(&self, login: Login, conn: Connection, request: Option<RequestId>) -> SessionId {
