@@ -124,11 +124,16 @@ pub enum ClientMessage {
     /// Agent → server: finish wrap-up now, recording a disposition and notes in the call's
     /// record. The agent becomes ready (or their "next status").
     EndWrapUp(EndWrapUp),
+    /// Member → server: put the other party on hold (`on`), or take them off it. Only in a
+    /// call of two joined members; in a customer call only the agent holds. The server
+    /// replies `ack` and tells both members `call_hold`; the holder's engine then sends music
+    /// on hold instead of its microphone and camera, and plays nothing of the held party.
+    Hold(SetHold),
 }
 
 impl ClientMessage {
     /// Every `type` a client may send, in declaration order.
-    pub const TYPES: [&'static str; 25] = [
+    pub const TYPES: [&'static str; 26] = [
         "hello",
         "ping",
         "refresh_token",
@@ -154,6 +159,7 @@ impl ClientMessage {
         "enqueue",
         "transfer",
         "end_wrap_up",
+        "hold",
     ];
 
     /// The `type` tag of this message.
@@ -184,6 +190,7 @@ impl ClientMessage {
             ClientMessage::Enqueue(_) => "enqueue",
             ClientMessage::Transfer(_) => "transfer",
             ClientMessage::EndWrapUp(_) => "end_wrap_up",
+            ClientMessage::Hold(_) => "hold",
         }
     }
 
@@ -488,4 +495,13 @@ pub struct EndWrapUp {
     /// The agent's notes for the call's record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<Text>,
+}
+
+/// Hold or resume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SetHold {
+    /// The call.
+    pub call_id: CallId,
+    /// On hold (true) or back (false).
+    pub on: bool,
 }

@@ -136,6 +136,9 @@ pub enum ServerMessage {
     /// Server → every registered agent: the CTI figures and the first waiting customers, on
     /// every change (anyRTC `clerk-cti-status`).
     Cti(Cti),
+    /// Server → both members of a call: a member put the call on hold or took it off. The
+    /// holder sends music instead of its media; both show "on hold" with its timer.
+    CallHold(CallHold),
     /// A `type` this build does not know (sent by a newer server): ignore it.
     #[serde(other)]
     #[ts(skip)]
@@ -144,7 +147,7 @@ pub enum ServerMessage {
 
 impl ServerMessage {
     /// Every `type` the server may send, in declaration order.
-    pub const TYPES: [&'static str; 25] = [
+    pub const TYPES: [&'static str; 26] = [
         "hello",
         "pong",
         "ack",
@@ -170,6 +173,7 @@ impl ServerMessage {
         "queued",
         "queue_position",
         "cti",
+        "call_hold",
     ];
 }
 
@@ -510,4 +514,19 @@ pub struct Cti {
     /// The first waiting customers this agent has a skill for, in routing order (at most
     /// `MAX_LISTED_WAITING`; the figures count all).
     pub waiting: Vec<WaitingCustomer>,
+}
+
+/// A hold, begun or ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CallHold {
+    /// The call.
+    pub call_id: CallId,
+    /// Who holds (or held) it.
+    pub by: UserId,
+    /// On hold now (false: ended).
+    pub on: bool,
+    /// When this hold began.
+    pub since: UnixMillis,
+    /// Holds in this call so far, this one included.
+    pub count: u32,
 }

@@ -390,6 +390,16 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
                 }),
             ),
         ),
+        (
+            "hold",
+            req(
+                26,
+                M::Hold(SetHold {
+                    call_id: call(),
+                    on: true,
+                }),
+            ),
+        ),
     ]
 }
 
@@ -770,6 +780,16 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                     waited_ms: 95_000,
                     name: Some(label("Li Lei")),
                 }],
+            })),
+        ),
+        (
+            "call_hold",
+            note(M::CallHold(CallHold {
+                call_id: call(),
+                by: uid("agent-7"),
+                on: true,
+                since: 1_767_000_000_000,
+                count: 1,
             })),
         ),
     ]

@@ -118,6 +118,8 @@ async fn a_day_of_records(store: &Store) -> Vec<String> {
             wait_ms: 2_000,
             agent: None,
         }),
+        hold_count: 2,
+        hold_ms: 45_000,
     };
     let leg = LegRecord {
         call_id: call.clone(),
@@ -205,14 +207,14 @@ async fn a_day_of_records(store: &Store) -> Vec<String> {
 
     // The rows as written.
     let calls = sqlx::query(
-        "SELECT call_id, kind, media, from_user, answered_at, end_code, end_side, business, priority, wait_ms, agent FROM calls",
+        "SELECT call_id, kind, media, from_user, answered_at, end_code, end_side, business, priority, wait_ms, agent, hold_count, hold_ms FROM calls",
     )
     .fetch_all(store.pool())
     .await
     .unwrap();
     for r in &calls {
         seen.push(format!(
-            "call {} {} {} {} {:?} {} {} {:?} {:?} {:?} {:?}",
+            "call {} {} {} {} {:?} {} {} {:?} {:?} {:?} {:?} hold {}×, {} ms",
             r.get::<String, _>(0),
             r.get::<String, _>(1),
             r.get::<String, _>(2),
@@ -224,6 +226,8 @@ async fn a_day_of_records(store: &Store) -> Vec<String> {
             r.get::<Option<i64>, _>(8),
             r.get::<Option<i64>, _>(9),
             r.get::<Option<String>, _>(10),
+            r.get::<i64, _>(11),
+            r.get::<i64, _>(12),
         ));
     }
     for table in ["call_legs", "wrap_ups", "messages", "missed_calls"] {
@@ -276,7 +280,7 @@ async fn postgresql_keeps_accounts_and_records_as_sqlite_does() {
         "bob/bob's password: false",
         "bob/new password: true",
         "cy/another: false",
-        "call c1 queue video cust1 Some(12000) hangup remote Some(\"billing\") Some(1) Some(2000) Some(\"amy\")",
+        "call c1 queue video cust1 Some(12000) hangup remote Some(\"billing\") Some(1) Some(2000) Some(\"amy\") hold 2×, 45000 ms",
         "messages: 3",
         "delivered: [(\"m1\", 2), (\"m2\", 0), (\"m3\", 1)]",
     ] {

@@ -33,6 +33,9 @@ pub(crate) struct Call {
     pub message_seq: HashMap<UserId, u64>,
     /// How the call ended for its inviter, once it did.
     pub inviter_reason: Option<EndReason>,
+    /// Who holds it now, and its holds so far.
+    #[serde(default)]
+    pub holds: super::hold::Holds,
 }
 
 /// One user's part in a call.
@@ -147,6 +150,12 @@ pub struct CallSummary {
     pub reason: EndReason,
     /// For customer calls: the queue, priority, wait and the agent who answered last.
     pub queue: Option<QueueSummary>,
+    /// How many times it was put on hold.
+    #[serde(default)]
+    pub hold_count: u32,
+    /// How long it was on hold in all, in ms.
+    #[serde(default)]
+    pub hold_ms: u64,
 }
 
 /// The queue part of a customer call's record.
@@ -309,6 +318,7 @@ impl Core {
             queue,
             message_seq: HashMap::new(),
             inviter_reason: None,
+            holds: Default::default(),
         };
         tracing::debug!(call = %call_id, from = %me, "call created");
         self.calls.insert(call_id.clone(), call);
@@ -553,6 +563,10 @@ impl Core {
                 ErrorCode::AlreadyInCall,
                 "you are already in another call; hang up first",
             ));
+        }
+        if self.calls.get(&m.call_id).is_some_and(|c| c.joined_count() >= 2) {
+            // A third joins: a hold is between two, so it ends.
+            self.end_hold(&m.call_id, now);
         }
         let Some(call) = self.calls.get_mut(&m.call_id) else {
             return Ok(());

@@ -62,6 +62,13 @@ impl Core {
         };
         let realm = call.realm.clone();
         let started_at = call.created_at;
+        if call.members[idx].state == MemberState::Joined {
+            // A hold is between the two joined members: it ends with either's departure.
+            self.end_hold(call_id, now);
+        }
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
         let member = &mut call.members[idx];
         let was_joined = member.state == MemberState::Joined;
         let devices = member.devices();
@@ -212,6 +219,8 @@ impl Core {
             ended_at: now,
             reason: call.inviter_reason.unwrap_or(reason),
             queue,
+            hold_count: call.holds.count,
+            hold_ms: call.holds.total_ms(now),
         }));
     }
 }

@@ -12,6 +12,9 @@
 mod calls;
 mod cti;
 mod ending;
+mod hold;
+#[cfg(test)]
+mod hold_tests;
 #[cfg(test)]
 mod hostile;
 pub(crate) mod ice;
@@ -961,6 +964,7 @@ fn call_of(m: &ClientMessage) -> Option<CallId> {
             ClientMessage::FileReply(x) => &x.call_id,
             ClientMessage::Transfer(x) => &x.call_id,
             ClientMessage::EndWrapUp(x) => &x.call_id,
+            ClientMessage::Hold(x) => &x.call_id,
             _ => return None,
         }
         .clone(),

@@ -198,6 +198,7 @@ impl Core {
             ClientMessage::Enqueue(m) => self.enqueue(session, id, m, now),
             ClientMessage::Transfer(m) => self.transfer(session, id, m, now),
             ClientMessage::EndWrapUp(m) => self.end_wrap_up(session, id, m, now),
+            ClientMessage::Hold(m) => self.hold(session, id, m, now),
         }
     }
 }
