@@ -193,6 +193,11 @@ pub async fn hangup(c: C<'_>, call_id: String) -> CmdResult<()> {
 }
 
 #[tauri::command]
+pub async fn hold(c: C<'_>, call_id: String, on: bool) -> CmdResult<()> {
+    c.hold(&call_id, on).await
+}
+
+#[tauri::command]
 pub async fn mute(c: C<'_>, call_id: String, audio: bool, video: bool) -> CmdResult<()> {
     c.mute(&call_id, audio, video).await
 }

@@ -135,6 +135,7 @@ pub fn run() {
             commands::accept,
             commands::hangup,
             commands::mute,
+            commands::hold,
             commands::switch_media,
             commands::send_message,
             commands::devices,

@@ -7,7 +7,8 @@
 // to send once in the call, then wait for the agent's), SHARE=1 (share the screen: Chromium's
 // fake display source), CALL (call this user directly, signed in as CALLER, instead of waiting
 // in the queue), WATCH=1 (while staying, a line every 200 ms with the pictures decoded so far and
-// whether the media path is lost).
+// whether the media path is lost), HOLD=1 (wait for the agent to hold the call, then report what
+// arrived while on hold: pictures decoded, audio energy, the notice shown).
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 
@@ -87,6 +88,17 @@ try {
       { timeout: 15000 },
     );
     out({ first_frame_ms: Number(await attr("data-first-frame-ms")) });
+  }
+  if (process.env.HOLD) {
+    const notice = page.locator("[data-testid=on-hold]");
+    await notice.waitFor({ timeout: 15000 });
+    // What was in flight, and a stats reading from before the hold (read every 250 ms), pass.
+    await page.waitForTimeout(800);
+    const [v0, e0] = [Number(await attr("data-video-decoded")), Number(await attr("data-audio-energy"))];
+    const text = await notice.innerText();
+    await notice.waitFor({ state: "detached", timeout: 30000 });
+    const [v1, e1] = [Number(await attr("data-video-decoded")), Number(await attr("data-audio-energy"))];
+    out({ hold: { text, video_decoded: v1 - v0, audio_energy: e1 - e0 } });
   }
   if (process.env.SAY) {
     await page.fill("[data-testid=say]", process.env.SAY);

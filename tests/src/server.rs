@@ -13,6 +13,8 @@ pub struct DevServer {
     /// `127.0.0.1:PORT`
     pub addr: String,
     tokens: HashMap<String, String>,
+    /// The data directory (`switchboard.db`, the token key).
+    pub data: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -58,7 +60,7 @@ impl DevServer {
         let data = data.map_or_else(|| dir.path().join("data"), std::path::Path::to_owned);
         let mut child = command
             .args(["serve", "--listen", listen, "--dev", "--data-dir"])
-            .arg(data)
+            .arg(&data)
             .arg("--config")
             .arg(dir.path().join("server.toml"))
             // The customer widget, as built by `cargo xtask test` (a clean build's target dir
@@ -95,6 +97,7 @@ impl DevServer {
             child,
             addr,
             tokens,
+            data,
             _dir: dir,
         })
     }

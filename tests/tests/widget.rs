@@ -267,3 +267,43 @@ fn the_widget_and_its_embed_script_are_served() {
         "the frame may not capture the screen"
     );
 }
+
+#[test]
+fn an_agent_holds_a_browser_customer_who_sees_on_hold_and_hears_music_not_the_agent() {
+    let server = DevServer::start("").unwrap();
+    let agent = Cli::start(
+        &server,
+        &server.token("a1"),
+        &[
+            "--hold",
+            "2:4",
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "billing",
+            "--call-duration",
+            "9",
+            "--duration",
+            "16",
+        ],
+    );
+    let browser = Browser::start(&server, "billing", &[("HOLD", "1"), ("STAY_MS", "500")]);
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    browser.until("first_frame_ms");
+    let hold = browser.until("hold");
+    eprintln!("browser on hold: {hold}");
+    let hold = &hold["hold"];
+    assert!(hold["text"].as_str().unwrap().contains("On hold"), "{hold}");
+    // The agent's camera stopped; the music played (Chromium's own totalAudioEnergy).
+    assert_eq!(hold["video_decoded"], 0, "{hold}");
+    assert!(hold["audio_energy"].as_f64().unwrap() > 0.01, "{hold}");
+    // After the hold the call goes on; the agent hangs up after 9 s.
+    browser.until("video_decoded");
+    let ended = browser.until("ended");
+    assert_eq!(ended["ended"]["code"], "hangup", "{ended}");
+    let summary = agent.finish();
+    assert_eq!(summary["hold"]["count"], 1, "{summary}");
+    let ms = summary["hold"]["ms"].as_u64().unwrap();
+    assert!((3_500..8_000).contains(&ms), "{ms} ms on hold: {summary}");
+}

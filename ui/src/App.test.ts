@@ -191,7 +191,7 @@ describe("the console", () => {
     await fireEvent.click(screen.getByTestId("hangup"));
     await vi.waitFor(() => expect(calls.some((c) => c.cmd === "hangup")).toBe(true));
     const historyLoads = calls.filter((c) => c.cmd === "history").length;
-    await send({ type: "ended", call_id: "c-7", reason: { code: "hangup", side: "local" }, stats: [] });
+    await send({ type: "ended", call_id: "c-7", reason: { code: "hangup", side: "local" }, stats: [], hold_count: 0, hold_ms: 0 });
     await vi.waitFor(() => expect(screen.getByTestId("call-phase").textContent).toContain("by you"));
     // The history reloads once the call is written.
     await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "history").length).toBeGreaterThan(historyLoads));
@@ -411,7 +411,7 @@ describe("the console", () => {
     expect(calls.map((c) => c.cmd)).toContain("download_update");
     // In a call: installing (which restarts the app) waits.
     expect((screen.getByTestId("update-install") as HTMLButtonElement).disabled).toBe(true);
-    await send({ type: "ended", call_id: "c-15", reason: { code: "call_completed", side: "local" }, stats: [] });
+    await send({ type: "ended", call_id: "c-15", reason: { code: "call_completed", side: "local" }, stats: [], hold_count: 0, hold_ms: 0 });
     await vi.waitFor(() => expect((screen.getByTestId("update-install") as HTMLButtonElement).disabled).toBe(false));
     // Rust's verdict on a tampered file arrives as an event and is shown as it is.
     const message = "The update was refused: its signature does not match Switchboard's signing key.";

@@ -3,6 +3,7 @@
 //! Live figures go to stderr once a second; with `--json` the last line of stdout is the
 //! call's summary. Exit status 0 means the call happened and ended normally.
 
+mod hold;
 mod summary;
 
 use std::process::ExitCode;
@@ -65,6 +66,14 @@ struct Cli {
     /// Say this in the call's chat once media flows (what others say is in the summary).
     #[arg(long)]
     say: Option<String>,
+    /// Put the far side on hold AT seconds after the first media, for FOR seconds (`AT:FOR`,
+    /// e.g. `2:3`); they hear music on hold meanwhile. The summary's `hold` says what came
+    /// from the far side while on hold, on either side.
+    #[arg(long)]
+    hold: Option<hold::HoldPlan>,
+    /// The music a party we hold hears: a WAV file, looped (default: the shipped tune).
+    #[arg(long)]
+    hold_music: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -180,6 +189,11 @@ async fn run(cli: Cli) -> Result<bool> {
     config.camera = cli.video_device.clone();
     config.microphone = cli.audio_device.clone();
     config.speaker = cli.speaker.clone();
+    if let Some(p) = &cli.hold_music {
+        // A file that cannot be read fails here, not in the middle of a call.
+        switchboard_media::HoldMusic::open(p)?;
+        config.hold_music = Some(p.clone());
+    }
     if let Some(p) = &cli.record {
         let _ = RECORD.set(p.clone());
     }
@@ -188,6 +202,9 @@ async fn run(cli: Cli) -> Result<bool> {
     }
     if let Some(s) = &cli.say {
         let _ = SAY.set(Text::new(s.clone()).context("not a message")?);
+    }
+    if let Some(h) = cli.hold {
+        let _ = HOLD.set(h);
     }
     let (engine, mut events) = Engine::start(config).await?;
     eprintln!("signed in as {}", engine.user());
@@ -407,6 +424,8 @@ static RECORD: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::ne
 static SHARE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// `--say TEXT`, likewise.
 static SAY: std::sync::OnceLock<Text> = std::sync::OnceLock::new();
+/// `--hold AT:FOR`, likewise.
+static HOLD: std::sync::OnceLock<hold::HoldPlan> = std::sync::OnceLock::new();
 
 async fn follow(
     engine: &Engine,
@@ -425,6 +444,7 @@ async fn follow(
     // `--record`, `--share`, `--say` start once, at the first media of any kind.
     let mut started = false;
     let ring_deadline = Instant::now() + Duration::from_secs(2);
+    let mut holds = hold::HoldWatch::new(HOLD.get().copied());
     loop {
         let now = Instant::now();
         let wake = match (from, answered, stay) {
@@ -432,7 +452,15 @@ async fn follow(
             (_, Some(a), Some(s)) => Some(a + s),
             _ => None,
         };
+        let wake = match (wake, holds.due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let Some(ev) = next_event(events, wake).await? else {
+            if holds.due().is_some_and(|t| t <= Instant::now()) {
+                holds.fire(engine, call_id, Instant::now()).await;
+                continue;
+            }
             // The wake-up came first.
             if from.is_some() && answered.is_none() {
                 eprintln!("answering (transport not ready after 2 s)");
@@ -479,6 +507,7 @@ async fn follow(
             } if &c == call_id => {
                 eprintln!("first {kind} from {user}");
                 if !std::mem::replace(&mut started, true) {
+                    holds.media_started(Instant::now());
                     if let Some(path) = RECORD.get() {
                         match engine
                             .start_recording(
@@ -556,16 +585,26 @@ async fn follow(
                 eprintln!("{from} says: {text}");
                 chat.push(format!("{from}: {text}"));
             }
+            Event::Hold {
+                call_id: c, by, on, ..
+            } if &c == call_id => {
+                eprintln!("{} by {by}", if on { "on hold" } else { "off hold" });
+                holds.told(engine, call_id, on, Instant::now()).await;
+            }
             Event::Ended {
                 call_id: c,
                 reason,
                 answered: a,
                 at,
                 stats,
+                hold_count,
+                hold_ms,
             } if &c == call_id => {
                 let mut s = Summary::new(reason, a.or(answered), first.0.or(first.1), at, &stats);
                 s.chat = chat;
                 s.media_path = path.summary();
+                s.hold = holds.summary;
+                (s.hold.count, s.hold.ms) = (hold_count, hold_ms);
                 return Ok(s);
             }
             Event::Closed { reason: why } => bail!("signed out by the server: {why}"),
@@ -667,11 +706,14 @@ async fn finish(
             answered: a,
             at,
             stats,
+            hold_count,
+            hold_ms,
         } = ev
             && &c == call_id
         {
             let mut s = Summary::new(reason, a.or(answered), first_frame, at, &stats);
             s.chat = chat;
+            (s.hold.count, s.hold.ms) = (hold_count, hold_ms);
             return Ok(s);
         }
     }

@@ -19,6 +19,8 @@ pub struct Summary {
     pub chat: Vec<String>,
     /// Whether media could flow at all, and whether the path held.
     pub media_path: MediaPath,
+    /// Holds, and what came from the far side while on hold.
+    pub hold: crate::hold::HoldSummary,
 }
 
 /// The media path (ICE + DTLS) to the others during the call.
@@ -119,6 +121,7 @@ impl Summary {
             screen,
             chat: Vec::new(),
             media_path: MediaPath::default(),
+            hold: Default::default(),
         }
     }
 

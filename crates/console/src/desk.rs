@@ -324,6 +324,8 @@ mod tests {
             answered: None,
             at: Instant::now(),
             stats: Vec::new(),
+            hold_count: 0,
+            hold_ms: 0,
         }));
         agent(
             &mut d,

@@ -73,6 +73,9 @@ pub struct CallRow {
     pub disposition: Option<String>,
     #[ts(type = "{ quality: number } | null")]
     pub quality: Option<serde_json::Value>,
+    /// Times on hold (by either side) and the time on hold in all.
+    pub hold_count: i64,
+    pub hold_ms: i64,
 }
 
 /// An in-call text message.
@@ -264,6 +267,17 @@ impl History {
         Ok(())
     }
 
+    /// The call's holds (either side's): how many, and how long in all.
+    pub async fn set_holds(&self, call_id: &str, count: u32, ms: u64) -> Result<(), HistoryError> {
+        sqlx::query("UPDATE calls SET hold_count = ?, hold_ms = ? WHERE call_id = ?")
+            .bind(i64::from(count))
+            .bind(i64::try_from(ms).unwrap_or(i64::MAX))
+            .bind(call_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The agent's notes and disposition (wrap-up).
     pub async fn set_notes(
         &self,
@@ -444,7 +458,7 @@ impl History {
 
 const COLUMNS: &str = "call_id, direction, peers, media, queue, business, started_at, \
     answered_at, ended_at, duration_ms, end_code, end_side, recording_path, notes, disposition, \
-    quality";
+    quality, hold_count, hold_ms";
 
 fn call_row(r: &sqlx::sqlite::SqliteRow) -> CallRow {
     let peers: String = r.get("peers");
@@ -466,6 +480,8 @@ fn call_row(r: &sqlx::sqlite::SqliteRow) -> CallRow {
         notes: r.get("notes"),
         disposition: r.get("disposition"),
         quality: quality.and_then(|q| serde_json::from_str(&q).ok()),
+        hold_count: r.get("hold_count"),
+        hold_ms: r.get("hold_ms"),
     }
 }
 
@@ -600,6 +616,7 @@ mod tests {
         h.answered("c1", 2_000).await.unwrap();
         h.message("c1", 3_000, "bob", "hello there").await.unwrap();
         let quality = serde_json::json!({"quality": 5, "video_decoded": 297});
+        h.set_holds("c1", 2, 7_500).await.unwrap();
         h.ended("c1", 12_000, "hangup", "remote", Some(&quality))
             .await
             .unwrap();
@@ -608,6 +625,7 @@ mod tests {
         assert_eq!(row.end_side.as_deref(), Some("remote"));
         assert_eq!(row.duration_ms, Some(10_000));
         assert_eq!(row.quality, Some(quality));
+        assert_eq!((row.hold_count, row.hold_ms), (2, 7_500));
         assert_eq!(h.messages("c1").await.unwrap()[0].text, "hello there");
         // Another account's history is not ours.
         let other = HistoryQuery {

@@ -167,11 +167,14 @@ mod tests {
             answered: Some(Instant::now()),
             at: Instant::now(),
             stats: Vec::new(),
+            hold_count: 1,
+            hold_ms: 2_500,
         });
         assert_eq!(
             serde_json::to_value(&ended).unwrap(),
             json!({"type": "ended", "call_id": "c1",
-                   "reason": {"code": "hangup", "side": "remote"}, "stats": []})
+                   "reason": {"code": "hangup", "side": "remote"}, "stats": [],
+                   "hold_count": 1, "hold_ms": 2_500})
         );
         let joined = UiEvent::Engine(Event::MemberJoined {
             call_id: id.clone(),

@@ -22,6 +22,8 @@ pub struct EngineConfig {
     /// Rewrites each local ICE candidate line before it is signalled: a static port-forward,
     /// or a network emulator in tests (a lossy, rate-capped relay in front of our socket).
     pub advertise: Option<crate::Advertise>,
+    /// Music on hold: a WAV file a member we hold hears (absent: the shipped default).
+    pub hold_music: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -35,6 +37,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("speaker", &self.speaker)
             .field("audio_processing", &self.audio_processing)
             .field("advertise", &self.advertise.is_some())
+            .field("hold_music", &self.hold_music)
             .finish_non_exhaustive()
     }
 }
@@ -51,6 +54,7 @@ impl EngineConfig {
             speaker: "meter".into(),
             audio_processing: true,
             advertise: None,
+            hold_music: None,
         }
     }
 }

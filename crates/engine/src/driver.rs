@@ -129,6 +129,7 @@ impl Driver {
             cfg.microphone.clone(),
             cfg.speaker.clone(),
             cfg.audio_processing,
+            hold_music(cfg.hold_music.as_deref()),
             events.clone(),
         );
         let mut driver = Driver {
@@ -548,5 +549,18 @@ impl Driver {
         tokio::time::sleep(Duration::from_millis(100)).await;
         self.signaling.shutdown();
         self.factory.capture.stop();
+    }
+}
+
+/// The music on hold: the configured file, or the default when there is none or it cannot be
+/// read (said in the log: a call must not fail over its music).
+fn hold_music(path: Option<&std::path::Path>) -> switchboard_media::HoldMusic {
+    match path.map(switchboard_media::HoldMusic::open) {
+        Some(Ok(m)) => m,
+        Some(Err(e)) => {
+            tracing::warn!("music on hold: {e}; playing the default");
+            switchboard_media::HoldMusic::default_music()
+        }
+        None => switchboard_media::HoldMusic::default_music(),
     }
 }

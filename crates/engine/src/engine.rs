@@ -127,6 +127,15 @@ impl Engine {
         }));
     }
 
+    /// Puts the other member of this call on hold (`on`) or takes them off it. The server
+    /// decides; [`Event::Hold`] says when it happened (or [`Event::Error`] why not).
+    pub fn hold(&self, call_id: &CallId, on: bool) {
+        self.send(Command::Core(Input::Hold {
+            call_id: call_id.clone(),
+            on,
+        }));
+    }
+
     /// Switches the call between audio and video, for every member.
     pub fn switch_media(&self, call_id: &CallId, media: CallMedia) {
         self.send(Command::Core(Input::SwitchMedia(call_id.clone(), media)));

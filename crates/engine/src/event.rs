@@ -158,6 +158,19 @@ pub enum Event {
         at: Instant,
         /// Each member's stats when media stopped.
         stats: Vec<PeerStats>,
+        /// How many times the call was on hold, and for how long in all (ms).
+        hold_count: u32,
+        hold_ms: u64,
+    },
+    /// A member put the call on hold (`on`) or took it off: `by` us (we send music on hold
+    /// and hear nothing of them) or by them (we are held). `since`: when this hold began, by
+    /// the server's clock; `count`: holds in this call so far.
+    Hold {
+        call_id: CallId,
+        by: UserId,
+        on: bool,
+        since: u64,
+        count: u32,
     },
     /// Our screen share ended: we stopped it (`reason` None), the call ended, or capture
     /// stopped by itself (the shared window closed: `reason` says so). The others were told.

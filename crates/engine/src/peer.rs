@@ -245,6 +245,7 @@ impl PeerFactory {
             p.shared.clone(),
             audio,
             self.capture.audio.subscribe(),
+            self.capture.hold_music.clone(),
         )));
         p.tasks.push(tokio::spawn(pipeline::send_video(
             p.shared.clone(),
@@ -423,6 +424,7 @@ impl Peer {
         self.shared
             .video_muted
             .store(g.video_muted, Ordering::Relaxed);
+        self.shared.held.store(g.hold, Ordering::Relaxed);
     }
 
     pub async fn close(mut self) {

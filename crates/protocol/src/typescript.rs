@@ -112,6 +112,7 @@ pub fn typescript_bindings() -> String {
     declare::<Enqueue>(c, o);
     declare::<Transfer>(c, o);
     declare::<EndWrapUp>(c, o);
+    declare::<SetHold>(c, o);
     // Server → client.
     declare::<ServerFrame>(c, o);
     declare::<ServerMessage>(c, o);
@@ -139,6 +140,7 @@ pub fn typescript_bindings() -> String {
     declare::<Queued>(c, o);
     declare::<QueuePosition>(c, o);
     declare::<Cti>(c, o);
+    declare::<CallHold>(c, o);
     while out.ends_with("\n\n") {
         out.pop();
     }

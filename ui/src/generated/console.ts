@@ -326,7 +326,11 @@ queue: QueueContext | null, } | { "type": "transport_ready", call_id: CallId, us
 /**
  * Each member's stats when media stopped.
  */
-stats: Array<PeerStats>, } | { "type": "screen_share_ended", call_id: CallId, reason: string | null, } | { "type": "recording_stopped", call_id: CallId, summary: RecordingSummary, } | { "type": "server", message: ServerMessage, } | { "type": "error", call_id: CallId | null, message: string, };
+stats: Array<PeerStats>, 
+/**
+ * How many times the call was on hold, and for how long in all (ms).
+ */
+hold_count: number, hold_ms: number, } | { "type": "hold", call_id: CallId, by: UserId, on: boolean, since: number, count: number, } | { "type": "screen_share_ended", call_id: CallId, reason: string | null, } | { "type": "recording_stopped", call_id: CallId, summary: RecordingSummary, } | { "type": "server", message: ServerMessage, } | { "type": "error", call_id: CallId | null, message: string, };
 
 export type Direction = "outgoing" | "incoming";
 
@@ -337,7 +341,11 @@ export type CallRow = { call_id: string, direction: string, peers: Array<string>
 /**
  * `None` while the call goes on.
  */
-end_code: string | null, end_side: string | null, recording_path: string | null, notes: string, disposition: string | null, quality: { quality: number } | null, };
+end_code: string | null, end_side: string | null, recording_path: string | null, notes: string, disposition: string | null, quality: { quality: number } | null, 
+/**
+ * Times on hold (by either side) and the time on hold in all.
+ */
+hold_count: number, hold_ms: number, };
 
 /**
  * An in-call text message.

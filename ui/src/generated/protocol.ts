@@ -863,6 +863,19 @@ disposition?: Label,
 notes?: Text, };
 
 /**
+ * Hold or resume.
+ */
+export type SetHold = { 
+/**
+ * The call.
+ */
+call_id: CallId, 
+/**
+ * On hold (true) or back (false).
+ */
+on: boolean, };
+
+/**
  * One frame from the server: a message plus, when it answers a request, that request's id.
  */
 export type ServerFrame = { 
@@ -1395,3 +1408,28 @@ figures: CtiFigures,
  * `MAX_LISTED_WAITING`; the figures count all).
  */
 waiting: Array<WaitingCustomer>, };
+
+/**
+ * A hold, begun or ended.
+ */
+export type CallHold = { 
+/**
+ * The call.
+ */
+call_id: CallId, 
+/**
+ * Who holds (or held) it.
+ */
+by: UserId, 
+/**
+ * On hold now (false: ended).
+ */
+on: boolean, 
+/**
+ * When this hold began.
+ */
+since: number, 
+/**
+ * Holds in this call so far, this one included.
+ */
+count: number, };

@@ -115,6 +115,7 @@ export interface Backend {
   accept(callId: string, media?: CallMedia): Promise<void>;
   hangup(callId: string): Promise<void>;
   mute(callId: string, audio: boolean, video: boolean): Promise<void>;
+  hold(callId: string, on: boolean): Promise<void>;
   switchMedia(callId: string, media: CallMedia): Promise<void>;
   sendMessage(callId: string, text: string): Promise<void>;
   devices(): Promise<DeviceInfo[]>;
@@ -186,6 +187,7 @@ export const tauriBackend: Backend = {
   accept: (callId, media) => invoke("accept", { callId, media: media ?? null }),
   hangup: (callId) => invoke("hangup", { callId }),
   mute: (callId, audio, video) => invoke("mute", { callId, audio, video }),
+  hold: (callId, on) => invoke("hold", { callId, on }),
   switchMedia: (callId, media) => invoke("switch_media", { callId, media }),
   sendMessage: (callId, text) => invoke("send_message", { callId, text }),
   devices: () => invoke("devices"),

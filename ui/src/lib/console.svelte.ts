@@ -32,6 +32,8 @@ export interface LiveCall {
   startedAt: number;
   answeredAt: number | null;
   muted: { audio: boolean; video: boolean };
+  /** The hold on the call now: who holds it (`mine`: we do) and since when (our clock). */
+  hold: { by: string; mine: boolean; since: number } | null;
   /** What each member said of their own media (muted, camera off…). */
   remote: Record<string, { audio: boolean; video: boolean; screen: boolean; recording: boolean }>;
   /** Our own recording of the call. */
@@ -54,6 +56,7 @@ function liveCall(
     startedAt: Date.now(),
     answeredAt: null,
     muted: { audio: false, video: false },
+    hold: null,
     recording: { on: false, paused: false, path: "" },
     sharing: null,
     remote: {},
@@ -151,6 +154,10 @@ export class ConsoleState {
         if (c) c.remote[e.user] = { ...e.state };
         break;
       }
+      case "hold": {
+        if (c) c.hold = e.on ? { by: e.by, mine: e.by === this.account?.user, since: Date.now() } : null;
+        break;
+      }
       case "media_switched": {
         if (c) c.media = e.media;
         break;
@@ -166,6 +173,7 @@ export class ConsoleState {
       case "ended": {
         if (c) {
           c.phase = "ended";
+          c.hold = null;
           c.end = { code: e.reason.code, side: e.reason.side };
         }
         this.historyVersion++;
@@ -323,6 +331,11 @@ export class ConsoleState {
     const next = { ...c.muted, [what]: !c.muted[what] };
     await this.run(() => this.backend.mute(c.id, next.audio, next.video));
     c.muted = next;
+  }
+
+  /** Hold or resume: the server decides, the `hold` event shows it. */
+  async toggleHold(c: LiveCall): Promise<void> {
+    await this.run(() => this.backend.hold(c.id, !c.hold));
   }
 
   async switchMedia(c: LiveCall): Promise<void> {

@@ -70,6 +70,9 @@ export class WidgetCall {
   localStream = $state<MediaStream | null>(null);
   /** What the agent says of their media (screen share, recording). */
   remoteState = $state<MediaState | null>(null);
+  /** The agent holds the call (the music comes over the agent's own audio track): since when,
+   * on this page's clock. */
+  heldSince = $state<number | null>(null);
   /** The media path is down (or was never found): the browser restarts ICE meanwhile. */
   mediaLost = $state(false);
   /** The path the media takes, from the selected candidate pair: `direct` or `relay`. */
@@ -536,6 +539,9 @@ export class WidgetCall {
       case "media_state":
         this.remoteState = f.state;
         this.remoteScreen = f.state.screen && this.screenTrack ? new MediaStream([this.screenTrack]) : null;
+        break;
+      case "call_hold":
+        this.heldSince = f.on ? Date.now() : null;
         break;
       case "call_message":
         // Ours are in the list already.

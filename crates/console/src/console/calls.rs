@@ -365,6 +365,13 @@ impl Console {
         Ok(())
     }
 
+    /// Hold (or resume) the other party; the UI follows the engine's `hold` event.
+    pub async fn hold(&self, id: &str, on: bool) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.hold(&call_id(id)?, on);
+        Ok(())
+    }
+
     pub async fn switch_media(&self, id: &str, media: CallMedia) -> CmdResult<()> {
         let (engine, _) = self.engine().await?;
         engine.switch_media(&call_id(id)?, media);

@@ -76,6 +76,8 @@ impl Console {
                 call_id,
                 reason,
                 stats,
+                hold_count,
+                hold_ms,
                 ..
             } => {
                 let id = call_id.to_string();
@@ -86,6 +88,9 @@ impl Console {
                 self.history
                     .ended(&id, now_ms(), &code, &side, quality.as_ref())
                     .await?;
+                if *hold_count > 0 {
+                    self.history.set_holds(&id, *hold_count, *hold_ms).await?;
+                }
                 ui(UiEvent::Engine(ev.clone()));
                 ui(UiEvent::HistoryChanged { call_id: id });
                 return Ok(());

@@ -99,12 +99,15 @@ impl Core {
             return;
         };
         self.accepts.retain(|_, c| c != call_id);
+        let (hold_count, hold_ms) = hold::figures(&call.holds, now);
         self.emit(Event::Ended {
             call_id: call_id.clone(),
             reason,
             answered: call.answered,
             at: now,
             stats: Vec::new(),
+            hold_count,
+            hold_ms,
         });
     }
 }

@@ -27,6 +27,7 @@ use switchboard_protocol::{
 use crate::event::DataEvent;
 use crate::event::Event;
 
+mod hold;
 mod invites;
 mod lifecycle;
 pub mod negotiation;
@@ -100,6 +101,11 @@ pub enum Input {
         video: bool,
     },
     SwitchMedia(CallId, CallMedia),
+    /// Put the other member of a call of two on hold, or take them off it.
+    Hold {
+        call_id: CallId,
+        on: bool,
+    },
     /// Invite more users into a call in progress.
     Invite(CallId, Vec<UserId>),
     /// Our screen share started in this call (the driver opened the capture).
@@ -157,6 +163,9 @@ pub struct Gates {
     pub audio_muted: bool,
     /// Also true in an audio call.
     pub video_muted: bool,
+    /// We hold the call: music on hold instead of the microphone, no camera or screen, and
+    /// the held member's audio is not played.
+    pub hold: bool,
 }
 
 /// Something to do to one peer connection. The driver carries out a peer's operations in the
@@ -263,6 +272,7 @@ struct Call {
     inviting: Vec<(RequestId, PeerId)>,
     /// Everyone the server says is in it or invited (us too), joined or not.
     members: std::collections::BTreeSet<UserId>,
+    holds: hold::Holds,
 }
 
 /// Our invite (or queue entry) that the server has not confirmed yet.
@@ -496,6 +506,7 @@ impl Core {
                     self.send(ClientMessage::SwitchMedia(SwitchMedia { call_id, media }));
                 }
             }
+            Input::Hold { call_id, on } => self.request_hold(call_id, on),
             Input::Invite(call_id, users) => {
                 let request = self.own_request();
                 self.invite(request, &call_id, users)
@@ -645,6 +656,7 @@ impl Core {
             screen: call.media_on && call.sharing,
             audio_muted: call.muted.0,
             video_muted: call.muted.1 || call.media == CallMedia::Audio,
+            hold: call.holds.holding(),
         };
         let inviting = call.inviting.iter().map(|(_, p)| p);
         let peers: Vec<PeerId> = call.peers.values().chain(inviting).copied().collect();

@@ -47,7 +47,7 @@ impl Core {
                         self.phase(&call_id, PhaseInput::LocalHangup, now);
                     }
                     _ => self.emit(Event::Error {
-                        call_id: None,
+                        call_id: e.call_id,
                         message: why,
                     }),
                 }
@@ -120,6 +120,7 @@ impl Core {
                 from: m.from,
                 text: m.text.into(),
             }),
+            ServerMessage::CallHold(h) => self.call_hold(h, now),
             ServerMessage::Pong(_) => {}
             other => self.emit(Event::Server {
                 message: Box::new(other),
@@ -369,6 +370,7 @@ impl Call {
             ending_at: None,
             inviting: Vec::new(),
             members: Default::default(),
+            holds: Default::default(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use switchboard_media::apm::{AudioProcessor, Stages};
 use switchboard_media::audio::FRAME;
 use switchboard_media::{
-    Camera, DeviceError, DeviceKind, I420Frame, MeterSpeaker, Microphone, Mixer, Speaker,
+    Camera, DeviceError, DeviceKind, HoldMusic, I420Frame, MeterSpeaker, Microphone, Mixer, Speaker,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -30,6 +30,8 @@ pub struct Capture {
     pub speaker: watch::Sender<String>,
     /// Every remote member's decoded audio, mixed for the speaker.
     pub mixer: Arc<Mutex<Mixer>>,
+    /// What a member we hold hears.
+    pub hold_music: Arc<Mutex<HoldMusic>>,
     /// The echo canceller, while the microphone is a sound card: the speaker task gives it the
     /// far end, the microphone task cleans the near end with it.
     aec: Arc<Mutex<Option<AudioProcessor>>>,
@@ -45,6 +47,7 @@ impl Capture {
         microphone: String,
         speaker: String,
         audio_processing: bool,
+        hold_music: HoldMusic,
         events: tokio::sync::mpsc::UnboundedSender<crate::event::Event>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -57,6 +60,7 @@ impl Capture {
             microphone: watch::channel(microphone).0,
             speaker: watch::channel(speaker).0,
             mixer: Arc::new(Mutex::new(Mixer::new())),
+            hold_music: Arc::new(Mutex::new(hold_music)),
             aec: Arc::new(Mutex::new(None)),
             audio_processing,
             events,

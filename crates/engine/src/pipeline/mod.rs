@@ -66,8 +66,11 @@ impl VideoKind {
         }
     }
 
-    /// Nothing of this kind goes out now (camera off or muted; no screen shared).
+    /// Nothing of this kind goes out now (camera off or muted; no screen shared; on hold).
     fn off(self, sh: &PeerShared) -> bool {
+        if sh.held.load(Ordering::Relaxed) {
+            return true;
+        }
         match self {
             Self::Camera => sh.video_muted.load(Ordering::Relaxed),
             Self::Screen => !sh.screen_on.load(Ordering::Relaxed),
@@ -108,6 +111,9 @@ pub struct PeerShared {
     pub video_muted: AtomicBool,
     /// Our screen share goes to this member.
     pub screen_on: AtomicBool,
+    /// We hold the call: music on hold goes out instead of the microphone, no video, and
+    /// this member's audio is not played.
+    pub held: AtomicBool,
     /// Ask the video receiver to drop its decoder state (then it asks for a keyframe).
     pub reset_decoder: AtomicBool,
     pub stats: Mutex<PeerStats>,
@@ -144,6 +150,7 @@ impl PeerShared {
             audio_muted: AtomicBool::new(false),
             video_muted: AtomicBool::new(false),
             screen_on: AtomicBool::new(false),
+            held: AtomicBool::new(false),
             reset_decoder: AtomicBool::new(false),
             stats: Mutex::new(PeerStats {
                 user: user.to_owned(),

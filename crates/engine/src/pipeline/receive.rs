@@ -180,7 +180,10 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                 if let Some(pcm) = pcm {
                     // The per-member meter keeps this member's level and marks for the stats.
                     meter.play(&pcm);
-                    lock(&shared.mixer).push(shared.key, &pcm);
+                    // A member we hold is not heard (nor recorded as the far end).
+                    if !shared.held.load(Ordering::Relaxed) {
+                        lock(&shared.mixer).push(shared.key, &pcm);
+                    }
                     if first && jitter.counts.played > 0 {
                         first = false;
                         (shared.first_media)("audio", Instant::now());

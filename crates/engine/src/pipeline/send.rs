@@ -9,7 +9,7 @@ use bytes::Bytes;
 use rtc::media::Sample;
 use rtc::rtcp::receiver_report::ReceiverReport;
 use switchboard_media::audio::FRAME;
-use switchboard_media::{H264Encoder, I420Frame, OpusEncoder};
+use switchboard_media::{H264Encoder, HoldMusic, I420Frame, OpusEncoder};
 use tokio::sync::{broadcast, watch};
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
@@ -173,12 +173,16 @@ pub async fn send_video(
     }
 }
 
-/// Encodes the microphone for one peer (Opus, 20 ms, in-band FEC) and writes it.
+/// Encodes the microphone for one peer (Opus, 20 ms, in-band FEC) and writes it; while we
+/// hold the call, the music on hold instead (from its start, paced by the microphone's
+/// frames, so it needs no clock of its own).
 pub async fn send_audio(
     shared: Arc<PeerShared>,
     local: LocalTrack,
     mut frames: broadcast::Receiver<Arc<[i16; FRAME]>>,
+    hold_music: Arc<std::sync::Mutex<HoldMusic>>,
 ) {
+    let mut music: Option<HoldMusic> = None;
     let mut encoder = match OpusEncoder::new(32_000, 10) {
         Ok(e) => e,
         Err(e) => {
@@ -193,10 +197,25 @@ pub async fn send_audio(
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if !shared.may_send() || shared.audio_muted.load(Ordering::Relaxed) {
+        if !shared.may_send() {
             continue;
         }
-        let packet = match encoder.encode(&frame) {
+        let held = if shared.held.load(Ordering::Relaxed) {
+            Some(
+                music
+                    .get_or_insert_with(|| lock(&hold_music).clone())
+                    .frame(),
+            )
+        } else {
+            music = None;
+            None
+        };
+        // Muted or not, a held party hears the music.
+        if held.is_none() && shared.audio_muted.load(Ordering::Relaxed) {
+            continue;
+        }
+        let pcm = held.as_ref().unwrap_or(&frame);
+        let packet = match encoder.encode(pcm) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!("opus encode failed: {e}");

@@ -108,68 +108,7 @@ impl Call {
     }
 }
 
-/// One member's part in a call, for the call detail records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LegRecord {
-    /// The call.
-    pub call_id: CallId,
-    /// The member.
-    pub user: UserKey,
-    /// As what.
-    pub role: Role,
-    /// When they were invited (or created the call).
-    pub invited_at: Millis,
-    /// When they joined, if they did.
-    pub joined_at: Option<Millis>,
-    /// When their part ended.
-    pub left_at: Millis,
-    /// Why, from their point of view.
-    pub reason: EndReason,
-}
-
-/// A finished call, for the call detail records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CallSummary {
-    /// The call.
-    pub call_id: CallId,
-    /// The tenant.
-    pub realm: Label,
-    /// Direct, group or queue.
-    pub kind: CallKind,
-    /// The media at the end.
-    pub media: CallMedia,
-    /// Who started it.
-    pub from: UserId,
-    /// When it was created.
-    pub created_at: Millis,
-    /// When the first invitee joined.
-    pub answered_at: Option<Millis>,
-    /// When it ended.
-    pub ended_at: Millis,
-    /// Why, from the inviter's point of view.
-    pub reason: EndReason,
-    /// For customer calls: the queue, priority, wait and the agent who answered last.
-    pub queue: Option<QueueSummary>,
-    /// How many times it was put on hold.
-    #[serde(default)]
-    pub hold_count: u32,
-    /// How long it was on hold in all, in ms.
-    #[serde(default)]
-    pub hold_ms: u64,
-}
-
-/// The queue part of a customer call's record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QueueSummary {
-    /// The business (after transfers: the last).
-    pub business: switchboard_protocol::Business,
-    /// The priority.
-    pub priority: u8,
-    /// From enqueue to the first agent's answer (or to the end, unanswered).
-    pub wait_ms: u64,
-    /// The agent who answered last.
-    pub agent: Option<UserId>,
-}
+pub use super::records::{CallSummary, LegRecord, QueueSummary};
 
 /// How a member leaves a call: the code, the side for the device that acted, what the
 /// member's other devices are told, and who caused it (that member sees `local`).
@@ -564,7 +503,11 @@ impl Core {
                 "you are already in another call; hang up first",
             ));
         }
-        if self.calls.get(&m.call_id).is_some_and(|c| c.joined_count() >= 2) {
+        if self
+            .calls
+            .get(&m.call_id)
+            .is_some_and(|c| c.joined_count() >= 2)
+        {
             // A third joins: a hold is between two, so it ends.
             self.end_hold(&m.call_id, now);
         }

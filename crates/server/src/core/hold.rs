@@ -26,7 +26,11 @@ pub(crate) struct Holds {
 impl Holds {
     /// All time on hold up to `now`.
     pub(crate) fn total_ms(&self, now: Millis) -> u64 {
-        self.ended_ms + self.on.as_ref().map_or(0, |(_, since)| now.saturating_sub(*since))
+        self.ended_ms
+            + self
+                .on
+                .as_ref()
+                .map_or(0, |(_, since)| now.saturating_sub(*since))
     }
 }
 

@@ -22,6 +22,7 @@ mod presence;
 #[cfg(test)]
 mod props;
 mod queue;
+mod records;
 mod relay;
 mod sessions;
 #[cfg(test)]

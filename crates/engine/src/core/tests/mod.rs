@@ -404,6 +404,7 @@ fn nothing_is_sent_before_the_answer_and_video_only_in_a_video_call() {
             screen: false,
             audio_muted: false,
             video_muted: true,
+            hold: false,
         })
     );
     // The answer to the offer goes while we ring; media waits.
@@ -896,4 +897,5 @@ fn first_media_makes_the_call_active_and_is_told() {
     assert!(matches!(events(&out)[..], [Event::FirstMedia { call_id, .. }] if *call_id == call));
 }
 
+mod hold;
 mod path;
