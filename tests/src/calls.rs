@@ -52,6 +52,43 @@ impl Side {
         Self::start_with(server, user, |_| {}).await
     }
 
+    /// Signs in with this token (a customer's, from `DevServer::customer_token`), media on
+    /// loopback.
+    pub async fn start_token(server: &DevServer, token: &str) -> Result<Side> {
+        let mut cfg = EngineConfig::new(server.url(), Token::new(token).context("token")?);
+        cfg.media_bind = "127.0.0.1:0".into();
+        let (engine, events) = Engine::start(cfg).await?;
+        Ok(Side {
+            engine,
+            events,
+            seen: Vec::new(),
+        })
+    }
+
+    /// Registers as an agent of these businesses, ready at once.
+    pub fn agent_ready(&self, skills: &[&str]) {
+        use switchboard_protocol::*;
+        self.engine
+            .send_raw(ClientMessage::AgentRegister(AgentRegister {
+                profile: AgentProfile {
+                    area: Label::new("test").expect("label"),
+                    skills: skills
+                        .iter()
+                        .map(|b| Skill {
+                            business: Business::new(*b).expect("business"),
+                            level: 1,
+                        })
+                        .collect(),
+                    display_name: None,
+                },
+            }));
+        self.engine
+            .send_raw(ClientMessage::SetAgentState(SetAgentState {
+                state: AgentAvailability::Ready,
+                after_call: false,
+            }));
+    }
+
     /// Signs `user` in with media on loopback, adjusting the configuration first.
     pub async fn start_with(
         server: &DevServer,

@@ -135,3 +135,147 @@ async fn the_held_side_hears_music_and_nothing_of_the_holder_and_the_record_keep
     assert_eq!(count, 1);
     assert!((3_000..10_000).contains(&ms), "{ms} ms on hold");
 }
+
+/// The server's record of a call: (hold count, transfer, consulted), once written.
+async fn record(server: &DevServer, call: &str) -> (i64, Option<String>, Option<String>) {
+    let url = format!(
+        "sqlite://{}?mode=ro",
+        server.data.join("switchboard.db").display()
+    );
+    for _ in 0..50 {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let row =
+            sqlx::query_as("SELECT hold_count, transfer, consulted FROM calls WHERE call_id = ?")
+                .bind(call)
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        if let Some(row) = row {
+            return row;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no record of {call}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consult_then_a_warm_transfer_hands_the_customer_to_the_colleague_who_was_consulted() {
+    use switchboard_protocol::{Business, CallMedia, EndCode, Side as EndSide, TransferTarget};
+    let server = DevServer::start("").unwrap();
+    let mut a1 = Side::start(&server, "a1").await.unwrap();
+    a1.agent_ready(&["billing"]);
+    let mut customer = Side::start_token(&server, &server.customer_token("billing"))
+        .await
+        .unwrap();
+    let call = customer
+        .engine
+        .enqueue(Business::new("billing").unwrap(), CallMedia::Video, None)
+        .await
+        .unwrap();
+    // The customer's engine sends no offer: a1 offers once it has accepted.
+    a1.wait("the customer", |e| match e {
+        Event::Incoming { call_id, .. } if *call_id == call => Some(()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    a1.engine.accept(&call);
+    customer
+        .until_stats(&call, "a1", "a1's pictures and voice", |s| {
+            s.video.decoded > 0 && s.audio.marks > 0
+        })
+        .await
+        .unwrap();
+    // A colleague comes on duty; a1 consults them about the customer, who is held.
+    let mut a2 = Side::start(&server, "a2").await.unwrap();
+    a2.agent_ready(&["support"]);
+    let consult = a1
+        .engine
+        .consult(&call, switchboard_tests::calls::uid("a2"))
+        .await
+        .unwrap();
+    told_hold(&mut customer, true).await;
+    let about = a2
+        .wait("the consult", |e| match e {
+            Event::Incoming {
+                call_id, consult, ..
+            } => consult.clone().map(|c| (call_id.clone(), c)),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(about.0, consult);
+    assert_eq!(
+        (&about.1.call_id, about.1.customer.as_str()),
+        (&call, customer.engine.user().as_str())
+    );
+    a2.wait("the consult's transport", |e| match e {
+        Event::TransportReady { call_id, .. } if *call_id == consult => Some(()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    a2.engine.accept(&consult);
+    // a2 hears a1; the customer hears the music and nothing of either.
+    a2.until_stats(&consult, "a1", "a1's voice in the consult", |s| {
+        s.audio.marks >= 2
+    })
+    .await
+    .unwrap();
+    let held = customer.stats_from(&call, "a1").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let later = customer.stats_from(&call, "a1").await.unwrap();
+    assert_eq!(
+        later.audio.marks, held.audio.marks,
+        "the customer heard a1 in the consult"
+    );
+    assert!(
+        later.audio.decoded > held.audio.decoded + 30,
+        "no music: {later:?}"
+    );
+
+    // The warm transfer: a1 leaves both calls, a2 has the customer without a second ring.
+    a1.engine.transfer(&call, TransferTarget::Consulted);
+    for id in [&consult, &call] {
+        let (reason, _) = a1.ended(id).await.unwrap();
+        assert_eq!(
+            (reason.code, reason.side),
+            (EndCode::Transferred, EndSide::Local)
+        );
+    }
+    let (reason, _) = a2.ended(&consult).await.unwrap();
+    assert_eq!(
+        (reason.code, reason.side),
+        (EndCode::Transferred, EndSide::Remote)
+    );
+    let warm = a2
+        .wait("the customer's call", |e| match e {
+            Event::Incoming { call_id, queue, .. } if *call_id == call => queue.clone(),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert!(warm.warm && warm.transferred_by.as_ref().is_some_and(|u| u == "a1"));
+    customer
+        .until_stats(&call, "a2", "a2's pictures and voice", |s| {
+            s.video.decoded > 10 && s.audio.marks > 0
+        })
+        .await
+        .unwrap();
+    a2.until_stats(
+        &call,
+        customer.engine.user().as_str(),
+        "the customer's pictures",
+        |s| s.video.decoded > 10,
+    )
+    .await
+    .unwrap();
+    customer.engine.hangup(&call);
+    let (reason, _) = a2.ended(&call).await.unwrap();
+    assert_eq!(reason.code, EndCode::Hangup);
+    let (holds, transfer, consulted) = record(&server, call.as_str()).await;
+    assert_eq!(holds, 1);
+    assert_eq!(transfer.as_deref(), Some("warm"));
+    assert_eq!(consulted.as_deref(), Some("a2"));
+}

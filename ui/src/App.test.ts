@@ -110,7 +110,7 @@ const send = (e: UiEvent) => emit("console", e);
 async function answeredCall(callId: string, from: string, kind: "direct" | "queue" = "direct", fromName: string | null = null) {
   render(App, { props: { backend: tauriBackend } });
   await screen.findByTestId("app-version");
-  await send({ type: "incoming", call_id: callId, from, from_name: fromName, kind, media: "audio", members: [], queue: null });
+  await send({ type: "incoming", call_id: callId, from, from_name: fromName, kind, media: "audio", members: [], queue: null, consult: null });
   await send({ type: "shortcut", action: "answer" });
   await screen.findByTestId("hangup");
 }
@@ -165,6 +165,7 @@ describe("the console", () => {
       media: "video",
       members: ["cust-1", "a1"],
       queue: { business: "billing", priority: 0, waited_ms: 12_000 },
+      consult: null,
     });
     const toast = await screen.findByTestId("incoming");
     expect(toast.textContent).toContain("Ann");
@@ -181,7 +182,7 @@ describe("the console", () => {
     const calls = fakeRust(true);
     render(App, { props: { backend: tauriBackend } });
     await screen.findByTestId("dial-to");
-    await send({ type: "incoming", call_id: "c-7", from: "bob", from_name: null, kind: "direct", media: "audio", members: ["bob", "a1"], queue: null });
+    await send({ type: "incoming", call_id: "c-7", from: "bob", from_name: null, kind: "direct", media: "audio", members: ["bob", "a1"], queue: null, consult: null });
     await fireEvent.click(await screen.findByTestId("accept-audio"));
     await fireEvent.click(await screen.findByTestId("mute"));
     await vi.waitFor(() =>
@@ -258,6 +259,7 @@ describe("the console", () => {
       media: "audio",
       members: [],
       queue: null,
+      consult: null,
     });
     await send({ type: "shortcut", action: "answer" });
     await vi.waitFor(() => expect(calls.find((c) => c.cmd === "accept")?.args).toEqual({ callId: "c-9", media: null }));
@@ -441,7 +443,7 @@ describe("the console", () => {
     // "Later" hides it until a video call needs the codec.
     await fireEvent.click(screen.getByText("Later"));
     expect(screen.queryByTestId("codec")).toBeNull();
-    await send({ type: "incoming", call_id: "c-16", from: "bob", from_name: null, kind: "direct", media: "video", members: [], queue: null });
+    await send({ type: "incoming", call_id: "c-16", from: "bob", from_name: null, kind: "direct", media: "video", members: [], queue: null, consult: null });
     expect((await screen.findByTestId("codec-needed")).textContent).toContain("cannot send or show pictures");
     fail = false;
     await fireEvent.click(screen.getByTestId("codec-download"));

@@ -283,6 +283,7 @@ mod tests {
                 media: CallMedia::Video,
                 members: vec![],
                 queue: None,
+                consult: None,
             }))
             .unwrap();
         assert_eq!(notice.title, "Incoming call");
@@ -353,6 +354,7 @@ mod tests {
                 media: CallMedia::Audio,
                 members: vec![],
                 queue: None,
+                consult: None,
             }))
             .unwrap();
         assert_eq!((n.title.as_str(), n.body.as_str()), ("来电", "bob · 语音"));

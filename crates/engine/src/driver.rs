@@ -31,6 +31,11 @@ pub enum Command {
         media: CallMedia,
         reply: oneshot::Sender<Result<CallId, String>>,
     },
+    Consult {
+        call_id: CallId,
+        to: UserId,
+        reply: oneshot::Sender<Result<CallId, String>>,
+    },
     Enqueue {
         business: switchboard_protocol::Business,
         media: CallMedia,
@@ -354,6 +359,15 @@ impl Driver {
             Command::Call { to, media, reply } => {
                 let request = self.request(reply);
                 self.feed(Input::Call { request, to, media }).await;
+            }
+            Command::Consult { call_id, to, reply } => {
+                let request = self.request(reply);
+                self.feed(Input::Consult {
+                    request,
+                    call_id,
+                    to,
+                })
+                .await;
             }
             Command::Enqueue {
                 business,

@@ -91,6 +91,25 @@ impl Engine {
             .await
     }
 
+    /// As the agent of a customer call: calls a colleague about it (an audio call of its own,
+    /// the consult) while the server holds the customer. Then: `transfer` to
+    /// [`switchboard_protocol::TransferTarget::Consulted`] hands the customer over (warm), a
+    /// hang-up of the consult comes back to the customer (off hold).
+    pub async fn consult(&self, call_id: &CallId, to: UserId) -> Result<CallId, EngineError> {
+        let call_id = call_id.clone();
+        self.request(|reply| Command::Consult { call_id, to, reply })
+            .await
+    }
+
+    /// Hands a customer call on: to an agent or a queue (blind), or to the colleague of the
+    /// consult in progress (warm). The server ends our part with `transferred`.
+    pub fn transfer(&self, call_id: &CallId, to: switchboard_protocol::TransferTarget) {
+        self.send_raw(ClientMessage::Transfer(switchboard_protocol::Transfer {
+            call_id: call_id.clone(),
+            to,
+        }));
+    }
+
     /// As a customer: waits in the queue for `business` (the token may allow only one).
     /// Returns once queued; the agent who takes the call joins it (a `MemberJoined`) and
     /// offers the media connection. Queue positions arrive as `Event::Server`.

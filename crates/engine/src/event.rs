@@ -40,8 +40,11 @@ pub enum Event {
         members: Vec<UserId>,
         /// The caller's display name, if they have one.
         from_name: Option<switchboard_protocol::Label>,
-        /// For a customer from the queue: business, priority, wait, name.
+        /// For a customer from the queue: business, priority, wait, name (`warm`: a warm
+        /// transfer, which the engine accepts at once).
         queue: Option<switchboard_protocol::QueueContext>,
+        /// A consult: the customer call a colleague calls us about.
+        consult: Option<Box<switchboard_protocol::ConsultContext>>,
     },
     /// The peer connection with a member is up (ICE and DTLS done), the first time or again
     /// after [`Event::TransportLost`]. With the offer riding on the invite this happens while

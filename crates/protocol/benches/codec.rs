@@ -45,6 +45,7 @@ fn bench(c: &mut Criterion) {
             }],
             media: CallMedia::Video,
             extra: None,
+            consult: None,
         }),
     ));
     let ping = r#"{"type":"ping","id":42}"#;
@@ -73,6 +74,7 @@ fn bench(c: &mut Criterion) {
         members: vec![],
         offer: Some(Sdp::new(offer).unwrap()),
         extra: None,
+        consult: None,
         queue: None,
         ring_until: 1_700_000_060_000,
     }));

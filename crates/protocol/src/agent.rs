@@ -124,6 +124,22 @@ pub struct QueueContext {
     /// The agent who transferred this customer, if this is a transfer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transferred_by: Option<UserId>,
+    /// A warm transfer: the transferring agent consulted this agent first, who agreed; the
+    /// engine takes the call at once (no second ring).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
+    pub warm: bool,
+}
+
+/// What a consulted colleague sees: the customer call the consult is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ConsultContext {
+    /// The customer's call (on hold meanwhile).
+    pub call_id: CallId,
+    /// The customer.
+    pub customer: UserId,
+    /// The business, wait and name, as the consulting agent was offered them.
+    pub queue: QueueContext,
 }
 
 /// The CTI figures every signed-in agent sees (anyRTC `clerk-cti-status(queueNum, AllClerk,
@@ -178,4 +194,8 @@ pub enum TransferTarget {
         /// The business whose queue takes the customer.
         business: Business,
     },
+    /// A warm transfer: to the colleague of the consult in progress (`invite` with
+    /// `consult`), who answered it. Their engine takes the customer's call at once; the consult
+    /// call ends (`transferred`).
+    Consulted,
 }

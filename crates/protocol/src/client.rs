@@ -278,6 +278,11 @@ pub struct Invite {
     /// Application data shown to the invitees (`extra` on `incoming_call`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<Extra>,
+    /// A consult: the agent of this customer call calls one colleague about it. The server
+    /// puts the customer on hold (if not already), and the customer hears nothing of the
+    /// consult. When it ends without a transfer, the customer is taken off hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consult: Option<CallId>,
 }
 
 /// More invitees for a running call.

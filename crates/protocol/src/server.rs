@@ -299,6 +299,9 @@ pub struct IncomingCall {
     /// For a customer call: the business, priority and wait.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueContext>,
+    /// For a consult: the customer call it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consult: Option<Box<crate::agent::ConsultContext>>,
     /// When the ringing stops by itself (`no_answer`).
     pub ring_until: UnixMillis,
 }

@@ -141,6 +141,7 @@ pub fn typescript_bindings() -> String {
     declare::<QueuePosition>(c, o);
     declare::<Cti>(c, o);
     declare::<CallHold>(c, o);
+    declare::<ConsultContext>(c, o);
     while out.ends_with("\n\n") {
         out.pop();
     }

@@ -326,6 +326,7 @@ async fn call_setups(users: usize, run_for: Duration, nodes: usize) -> f64 {
                         }],
                         media: CallMedia::Audio,
                         extra: None,
+                        consult: None,
                     }),
                 )
                 .await;

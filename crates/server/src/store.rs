@@ -463,15 +463,16 @@ impl Store {
                 }
                 Record::Call(c) => {
                     sqlx::query(
-                        "INSERT INTO calls (call_id, realm, kind, media, from_user, created_at, answered_at, ended_at, end_code, end_side, business, priority, wait_ms, agent, hold_count, hold_ms)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                        "INSERT INTO calls (call_id, realm, kind, media, from_user, created_at, answered_at, ended_at, end_code, end_side, business, priority, wait_ms, agent, hold_count, hold_ms, transfer, consulted)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
                          ON CONFLICT (call_id) DO UPDATE SET realm = excluded.realm, kind = excluded.kind,
                            media = excluded.media, from_user = excluded.from_user,
                            created_at = excluded.created_at, answered_at = excluded.answered_at,
                            ended_at = excluded.ended_at, end_code = excluded.end_code,
                            end_side = excluded.end_side, business = excluded.business,
                            priority = excluded.priority, wait_ms = excluded.wait_ms, agent = excluded.agent,
-                           hold_count = excluded.hold_count, hold_ms = excluded.hold_ms",
+                           hold_count = excluded.hold_count, hold_ms = excluded.hold_ms,
+                           transfer = excluded.transfer, consulted = excluded.consulted",
                     )
                     .bind(c.call_id.as_str())
                     .bind(c.realm.as_str())
@@ -489,6 +490,13 @@ impl Store {
                     .bind(c.queue.as_ref().and_then(|q| q.agent.as_ref().map(|a| a.as_str().to_owned())))
                     .bind(i64::from(c.hold_count))
                     .bind(millis(c.hold_ms))
+                    .bind(c.queue.as_ref().and_then(|q| q.transfer).map(|t| match t {
+                        crate::core::TransferKind::Warm => "warm",
+                        crate::core::TransferKind::Cold => "cold",
+                    }))
+                    .bind(c.queue.as_ref().filter(|q| !q.consulted.is_empty()).map(|q| {
+                        q.consulted.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" ")
+                    }))
                     .execute(&mut *tx)
                     .await?;
                 }

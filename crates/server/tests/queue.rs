@@ -259,6 +259,7 @@ async fn an_unstaffed_queue_looks_busy_to_customers_and_a_customer_token_is_for_
         }],
         media: CallMedia::Audio,
         extra: None,
+        consult: None,
     }))
     .await;
     assert_eq!(c.error().await.code, ErrorCode::Forbidden);

@@ -14,7 +14,9 @@ use switchboard_protocol::{
     Business, CallId, CallKind, CallMedia, EndCode, EndReason, Label, MessageId, MissedCall,
     ReceivedMessage, Role, Side, Skill, Text, UserId,
 };
-use switchboard_server::core::{CallSummary, LegRecord, QueueSummary, Record, UserKey, Waiting};
+use switchboard_server::core::{
+    CallSummary, LegRecord, QueueSummary, Record, TransferKind, UserKey, Waiting,
+};
 use switchboard_server::store::{AccountRow, Store};
 
 fn key(user: &str) -> UserKey {
@@ -117,6 +119,8 @@ async fn a_day_of_records(store: &Store) -> Vec<String> {
             priority: 1,
             wait_ms: 2_000,
             agent: None,
+            transfer: Some(TransferKind::Warm),
+            consulted: vec![UserId::new("bob").unwrap(), UserId::new("cy").unwrap()],
         }),
         hold_count: 2,
         hold_ms: 45_000,
@@ -207,14 +211,14 @@ async fn a_day_of_records(store: &Store) -> Vec<String> {
 
     // The rows as written.
     let calls = sqlx::query(
-        "SELECT call_id, kind, media, from_user, answered_at, end_code, end_side, business, priority, wait_ms, agent, hold_count, hold_ms FROM calls",
+        "SELECT call_id, kind, media, from_user, answered_at, end_code, end_side, business, priority, wait_ms, agent, hold_count, hold_ms, transfer, consulted FROM calls",
     )
     .fetch_all(store.pool())
     .await
     .unwrap();
     for r in &calls {
         seen.push(format!(
-            "call {} {} {} {} {:?} {} {} {:?} {:?} {:?} {:?} hold {}×, {} ms",
+            "call {} {} {} {} {:?} {} {} {:?} {:?} {:?} {:?} hold {}×, {} ms, {:?} after {:?}",
             r.get::<String, _>(0),
             r.get::<String, _>(1),
             r.get::<String, _>(2),
@@ -228,6 +232,8 @@ async fn a_day_of_records(store: &Store) -> Vec<String> {
             r.get::<Option<String>, _>(10),
             r.get::<i64, _>(11),
             r.get::<i64, _>(12),
+            r.get::<Option<String>, _>(13),
+            r.get::<Option<String>, _>(14),
         ));
     }
     for table in ["call_legs", "wrap_ups", "messages", "missed_calls"] {
@@ -280,7 +286,7 @@ async fn postgresql_keeps_accounts_and_records_as_sqlite_does() {
         "bob/bob's password: false",
         "bob/new password: true",
         "cy/another: false",
-        "call c1 queue video cust1 Some(12000) hangup remote Some(\"billing\") Some(1) Some(2000) Some(\"amy\") hold 2×, 45000 ms",
+        "call c1 queue video cust1 Some(12000) hangup remote Some(\"billing\") Some(1) Some(2000) Some(\"amy\") hold 2×, 45000 ms, Some(\"warm\") after Some(\"bob cy\")",
         "messages: 3",
         "delivered: [(\"m1\", 2), (\"m2\", 0), (\"m3\", 1)]",
     ] {

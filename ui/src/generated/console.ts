@@ -1,7 +1,7 @@
 // Generated from crates/console, crates/engine and crates/media by `cargo xtask codegen`.
 // Do not edit by hand. The commands and events: see docs/app.md.
 
-import type { CallId, CallKind, CallMedia, EndReason, Label, MediaState, QueueContext, Role, ServerMessage, UserId } from "./protocol";
+import type { CallId, CallKind, CallMedia, ConsultContext, EndReason, Label, MediaState, QueueContext, Role, ServerMessage, UserId } from "./protocol";
 
 /**
  * A command that failed, as the UI shows it: a stable code and a sentence.
@@ -320,9 +320,14 @@ export type Event = { "type": "signaling_lost", reason: string, } | { "type": "c
  */
 from_name: Label | null, 
 /**
- * For a customer from the queue: business, priority, wait, name.
+ * For a customer from the queue: business, priority, wait, name (`warm`: a warm
+ * transfer, which the engine accepts at once).
  */
-queue: QueueContext | null, } | { "type": "transport_ready", call_id: CallId, user: UserId, } | { "type": "transport_lost", call_id: CallId, user: UserId, } | { "type": "ringing", call_id: CallId, user: UserId, } | { "type": "member_joined", call_id: CallId, user: UserId, } | { "type": "member_left", call_id: CallId, user: UserId, reason: EndReason | null, } | { "type": "first_media", call_id: CallId, user: UserId, kind: string, } | { "type": "remote_media_state", call_id: CallId, user: UserId, state: MediaState, } | { "type": "media_switched", call_id: CallId, by: UserId, media: CallMedia, } | { "type": "file_progress", call_id: CallId, user: UserId, name: string, done: number, total: number, sending: boolean, } | { "type": "file_offered", call_id: CallId, from: UserId, id: string, name: string, size: number, } | { "type": "file_failed", call_id: CallId, from: UserId, name: string, reason: string, } | { "type": "stats", call_id: CallId, peers: Array<PeerStats>, } | { "type": "device_failed", kind: DeviceKind, id: string, reason: string, } | { "type": "ended", call_id: CallId, reason: EndReason, 
+queue: QueueContext | null, 
+/**
+ * A consult: the customer call a colleague calls us about.
+ */
+consult: ConsultContext | null, } | { "type": "transport_ready", call_id: CallId, user: UserId, } | { "type": "transport_lost", call_id: CallId, user: UserId, } | { "type": "ringing", call_id: CallId, user: UserId, } | { "type": "member_joined", call_id: CallId, user: UserId, } | { "type": "member_left", call_id: CallId, user: UserId, reason: EndReason | null, } | { "type": "first_media", call_id: CallId, user: UserId, kind: string, } | { "type": "remote_media_state", call_id: CallId, user: UserId, state: MediaState, } | { "type": "media_switched", call_id: CallId, by: UserId, media: CallMedia, } | { "type": "file_progress", call_id: CallId, user: UserId, name: string, done: number, total: number, sending: boolean, } | { "type": "file_offered", call_id: CallId, from: UserId, id: string, name: string, size: number, } | { "type": "file_failed", call_id: CallId, from: UserId, name: string, reason: string, } | { "type": "stats", call_id: CallId, peers: Array<PeerStats>, } | { "type": "device_failed", kind: DeviceKind, id: string, reason: string, } | { "type": "ended", call_id: CallId, reason: EndReason, 
 /**
  * Each member's stats when media stopped.
  */

@@ -425,7 +425,12 @@ customer_name?: Label,
 /**
  * The agent who transferred this customer, if this is a transfer.
  */
-transferred_by?: UserId, };
+transferred_by?: UserId, 
+/**
+ * A warm transfer: the transferring agent consulted this agent first, who agreed; the
+ * engine takes the call at once (no second ring).
+ */
+warm?: boolean, };
 
 /**
  * The CTI figures every signed-in agent sees (anyRTC `clerk-cti-status(queueNum, AllClerk,
@@ -497,7 +502,7 @@ user: UserId, } | { "kind": "queue",
 /**
  * The business whose queue takes the customer.
  */
-business: Business, };
+business: Business, } | { "kind": "consulted" };
 
 /**
  * One frame from a client: a message plus an optional request id that the server's reply (or
@@ -566,7 +571,13 @@ media: CallMedia,
 /**
  * Application data shown to the invitees (`extra` on `incoming_call`).
  */
-extra?: Extra, };
+extra?: Extra, 
+/**
+ * A consult: the agent of this customer call calls one colleague about it. The server
+ * puts the customer on hold (if not already), and the customer hears nothing of the
+ * consult. When it ends without a transfer, the customer is taken off hold.
+ */
+consult?: CallId, };
 
 /**
  * More invitees for a running call.
@@ -1079,6 +1090,10 @@ extra?: Extra,
  */
 queue?: QueueContext, 
 /**
+ * For a consult: the customer call it is about.
+ */
+consult?: ConsultContext, 
+/**
  * When the ringing stops by itself (`no_answer`).
  */
 ring_until: number, };
@@ -1433,3 +1448,20 @@ since: number,
  * Holds in this call so far, this one included.
  */
 count: number, };
+
+/**
+ * What a consulted colleague sees: the customer call the consult is about.
+ */
+export type ConsultContext = { 
+/**
+ * The customer's call (on hold meanwhile).
+ */
+call_id: CallId, 
+/**
+ * The customer.
+ */
+customer: UserId, 
+/**
+ * The business, wait and name, as the consulting agent was offered them.
+ */
+queue: QueueContext, };

@@ -148,17 +148,24 @@ impl Console {
             members,
             from_name,
             queue,
+            consult,
         } = ev
         else {
             return Ok(());
         };
+        // A consult is about a customer's business too (the history's filter finds it there).
+        let business = queue
+            .as_ref()
+            .or(consult.as_ref().map(|c| &c.queue))
+            .map(|q| q.business.to_string());
+        let warm = queue.as_ref().is_some_and(|q| q.warm);
         let (kind, media) = (*kind, *media);
         let id = call_id.to_string();
         let pop = PopContext {
             caller: from_name
                 .as_ref()
                 .map_or_else(|| from.to_string(), ToString::to_string),
-            business: queue.as_ref().map(|q| q.business.to_string()),
+            business: business.clone(),
             call_id: id.clone(),
         };
         lock(&self.live).insert(
@@ -183,13 +190,17 @@ impl Console {
                 peers,
                 media: wire_name(&media),
                 queue: kind == CallKind::Queue,
-                business: queue.as_ref().map(|q| q.business.to_string()),
+                business,
                 started_at: now_ms(),
             })
             .await?;
         self.ui.emit(UiEvent::HistoryChanged {
             call_id: id.clone(),
         });
+        if warm {
+            // The engine takes a warm transfer at once: no ringer, no auto-answer.
+            return Ok(());
+        }
         let settings = self.settings();
         self.sounds.ring(&*self.ui, &id, &settings);
         if settings.preferences.auto_answer.answers(kind) {

@@ -7,7 +7,13 @@ use switchboard_protocol::{
 use super::*;
 
 impl Core {
-    pub(super) fn place_call(&mut self, request: RequestId, to: Vec<UserId>, media: CallMedia) {
+    pub(super) fn place_call(
+        &mut self,
+        request: RequestId,
+        to: Vec<UserId>,
+        media: CallMedia,
+        consult: Option<CallId>,
+    ) {
         let video = media == CallMedia::Video;
         let mut peers: Vec<(UserId, PeerId)> = Vec::new();
         for user in to {
@@ -22,6 +28,7 @@ impl Core {
             request,
             PendingInvite {
                 media,
+                consult,
                 peers,
                 offers: HashMap::new(),
                 sent: false,
@@ -48,12 +55,14 @@ impl Core {
             })
             .collect();
         let media = inv.media;
+        let consult = inv.consult.clone();
         self.send_request(
             request,
             ClientMessage::Invite(switchboard_protocol::Invite {
                 to,
                 media,
                 extra: None,
+                consult,
             }),
         );
     }

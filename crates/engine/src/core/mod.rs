@@ -86,6 +86,12 @@ pub enum Input {
         to: Vec<UserId>,
         media: CallMedia,
     },
+    /// As the agent of customer call `call_id`: consult colleague `to` about it.
+    Consult {
+        request: RequestId,
+        call_id: CallId,
+        to: UserId,
+    },
     /// Wait in a queue as a customer.
     Enqueue {
         request: RequestId,
@@ -278,6 +284,8 @@ struct Call {
 /// Our invite (or queue entry) that the server has not confirmed yet.
 struct PendingInvite {
     media: CallMedia,
+    /// A consult about this customer call.
+    consult: Option<CallId>,
     /// The invitees in order, with the peer making our offer to each.
     peers: Vec<(UserId, PeerId)>,
     offers: HashMap<PeerId, String>,
@@ -455,7 +463,12 @@ impl Core {
                 self.emit(Event::Closed { reason: why });
             }
             Input::Frame(f) => self.frame(*f, now),
-            Input::Call { request, to, media } => self.place_call(request, to, media),
+            Input::Call { request, to, media } => self.place_call(request, to, media, None),
+            Input::Consult {
+                request,
+                call_id,
+                to,
+            } => self.place_call(request, vec![to], CallMedia::Audio, Some(call_id)),
             Input::Enqueue {
                 request,
                 business,
@@ -468,6 +481,7 @@ impl Core {
                     request,
                     PendingInvite {
                         media,
+                        consult: None,
                         peers: Vec::new(),
                         offers: HashMap::new(),
                         sent: true,

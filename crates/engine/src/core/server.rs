@@ -58,7 +58,7 @@ impl Core {
                     self.accepts.remove(&request);
                 }
             }
-            ServerMessage::IncomingCall(inc) => self.incoming(inc),
+            ServerMessage::IncomingCall(inc) => self.incoming(inc, now),
             ServerMessage::MemberUpdate(m) => self.member_update(m, now),
             ServerMessage::CallEnded(e) => {
                 self.phase(&e.call_id, PhaseInput::ServerEnded(e.reason), now)
@@ -161,7 +161,7 @@ impl Core {
         });
     }
 
-    fn incoming(&mut self, inc: IncomingCall) {
+    fn incoming(&mut self, inc: IncomingCall, now: Instant) {
         let call_id = inc.call_id.clone();
         if self.calls.contains_key(&call_id) {
             // A repeat (a resumed session sends what is still ringing): we ring already.
@@ -184,15 +184,21 @@ impl Core {
             self.answer_new(&call_id, &inc.from, &inc.from_session, offer.as_str());
         }
         self.gates(&call_id);
+        // A warm transfer: we agreed in the consult just now, so no second ring.
+        let warm = inc.queue.as_ref().is_some_and(|q| q.warm);
         self.emit(Event::Incoming {
-            call_id,
+            call_id: call_id.clone(),
             from: inc.from,
             kind: inc.kind,
             media: inc.media,
             members: inc.members.into_iter().map(|m| m.user).collect(),
             from_name: inc.from_name,
             queue: inc.queue,
+            consult: inc.consult,
         });
+        if warm {
+            self.phase(&call_id, PhaseInput::LocalAccept, now);
+        }
     }
 
     /// A new connection that answers this member's offer (replacing one we had with them).

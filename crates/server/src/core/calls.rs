@@ -36,6 +36,12 @@ pub(crate) struct Call {
     /// Who holds it now, and its holds so far.
     #[serde(default)]
     pub holds: super::hold::Holds,
+    /// A customer call: the consult its agent is holding about it now.
+    #[serde(default)]
+    pub consult: Option<CallId>,
+    /// A consult: the customer call it is about.
+    #[serde(default)]
+    pub consult_of: Option<CallId>,
 }
 
 /// One user's part in a call.
@@ -150,6 +156,9 @@ impl Core {
         m: Invite,
         now: Millis,
     ) -> Handled {
+        if m.consult.is_some() {
+            return self.consult(session, id, m, now);
+        }
         let me = self.caller_ready(session)?;
         for inv in &m.to {
             if inv.user == me.user {
@@ -258,6 +267,8 @@ impl Core {
             message_seq: HashMap::new(),
             inviter_reason: None,
             holds: Default::default(),
+            consult: None,
+            consult_of: None,
         };
         tracing::debug!(call = %call_id, from = %me, "call created");
         self.calls.insert(call_id.clone(), call);
@@ -361,6 +372,11 @@ impl Core {
             offer,
             extra: call.extra.clone(),
             queue: call.queue.as_ref().map(|q| q.context(now)),
+            consult: call
+                .consult_of
+                .as_ref()
+                .and_then(|c| self.consult_context(c, now))
+                .map(Box::new),
             ring_until,
         };
         for d in &devices {

@@ -93,7 +93,7 @@ impl Core {
         }
     }
 
-    fn tell_hold(&mut self, call_id: &CallId, on: bool) {
+    pub(super) fn tell_hold(&mut self, call_id: &CallId, on: bool) {
         let Some(call) = self.calls.get(call_id) else {
             return;
         };

@@ -10,6 +10,9 @@
 //! accounts, inputs, outputs, timers and dispatch.
 
 mod calls;
+mod consult;
+#[cfg(test)]
+mod consult_tests;
 mod cti;
 mod ending;
 mod hold;
@@ -40,6 +43,7 @@ use switchboard_protocol::{
 pub use calls::{CallSummary, LegRecord, QueueSummary};
 pub use ice::{RelayAuth, RelayServer};
 pub use queue::QueueFigures;
+pub use queue::TransferKind;
 
 use calls::Call;
 use queue::{Agent, Queue};

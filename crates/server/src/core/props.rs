@@ -111,6 +111,7 @@ impl World {
                             }],
                             media: CallMedia::Audio,
                             extra: None,
+                            consult: None,
                         }),
                     );
                 }

@@ -99,10 +99,28 @@ pub(crate) struct QueueLeg {
     /// The customer's first offer, handed to the first agent offered the call.
     pub offer: Option<Sdp>,
     pub transferred_by: Option<UserId>,
+    /// The offer in progress is a warm transfer (the agent agreed in a consult).
+    #[serde(default)]
+    pub warm: bool,
+    /// The last transfer: warm (after a consult) or cold (blind), for the record.
+    #[serde(default)]
+    pub transfer: Option<TransferKind>,
+    /// Everyone the agents consulted about this call, in order.
+    #[serde(default)]
+    pub consulted: Vec<UserId>,
     pub answered_at: Option<Millis>,
     pub last_agent: Option<UserId>,
     /// The position and queue length last told to the customer.
     pub told: Option<(u32, u32)>,
+}
+
+/// How a customer call was handed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransferKind {
+    /// After a consult with the agent who took it.
+    Warm,
+    /// Blind: to an agent or a queue, without a word first.
+    Cold,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +142,7 @@ impl QueueLeg {
             waited_ms: now.saturating_sub(self.enqueued_at),
             customer_name: self.customer_name.clone(),
             transferred_by: self.transferred_by.clone(),
+            warm: self.warm,
         }
     }
 
@@ -137,6 +156,7 @@ impl QueueLeg {
             self.stage = Stage::Connected {
                 agent: user.clone(),
             };
+            self.warm = false;
             self.answered_at.get_or_insert(now);
             self.last_agent = Some(user.clone());
             true
@@ -154,6 +174,8 @@ impl QueueLeg {
                 .unwrap_or(now)
                 .saturating_sub(self.enqueued_at),
             agent: self.last_agent.clone(),
+            transfer: self.transfer,
+            consulted: self.consulted.clone(),
         }
     }
 }
@@ -270,6 +292,9 @@ impl Core {
             stage: Stage::Waiting,
             offer: m.offer,
             transferred_by: None,
+            warm: false,
+            transfer: None,
+            consulted: Vec::new(),
             answered_at: None,
             last_agent: None,
             told: None,
@@ -448,6 +473,7 @@ impl Core {
         };
         q.stage = Stage::Waiting;
         q.told = None;
+        q.warm = false;
         let priority = q.priority;
         let key = (realm, q.business.clone());
         self.queue.push(call_id.clone(), key, priority, at_head);
@@ -496,7 +522,7 @@ impl Core {
     }
 
     /// Rings one agent for a waiting customer.
-    fn offer(&mut self, call_id: &CallId, agent: &UserKey, now: Millis) {
+    pub(super) fn offer(&mut self, call_id: &CallId, agent: &UserKey, now: Millis) {
         self.queue.remove(call_id);
         let Some(call) = self.calls.get_mut(call_id) else {
             return;
@@ -890,6 +916,9 @@ impl Core {
         m: Transfer,
         now: Millis,
     ) -> Handled {
+        if m.to == TransferTarget::Consulted {
+            return self.warm_transfer(session, id, &m.call_id, now);
+        }
         let (me, _) = self.member_of(&m.call_id, session)?;
         let call = self.call(&m.call_id)?;
         let connected_here = call.queue.as_ref().is_some_and(|q| {
@@ -922,6 +951,7 @@ impl Core {
                 }
                 Some(key)
             }
+            TransferTarget::Consulted => unreachable!("handled above"),
             TransferTarget::Queue { business } => {
                 if !self.has_skilled_agent(&me.realm, business) {
                     return Err(refuse(
@@ -945,6 +975,7 @@ impl Core {
             .and_then(|c| c.queue.as_mut())
         {
             q.transferred_by = Some(me.user.clone());
+            q.transfer = Some(TransferKind::Cold);
         }
         self.ack(session, id);
         self.depart_member(

@@ -67,4 +67,10 @@ pub struct QueueSummary {
     pub wait_ms: u64,
     /// The agent who answered last.
     pub agent: Option<UserId>,
+    /// The last transfer: warm (after a consult) or cold (blind).
+    #[serde(default)]
+    pub transfer: Option<super::queue::TransferKind>,
+    /// Who the agents consulted about it, in order.
+    #[serde(default)]
+    pub consulted: Vec<UserId>,
 }

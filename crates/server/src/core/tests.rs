@@ -172,6 +172,7 @@ impl World {
                     .collect(),
                 media: CallMedia::Video,
                 extra: None,
+                consult: None,
             }),
         );
         self.inbox
@@ -388,6 +389,7 @@ fn unknown_users_and_foreign_calls_are_refused() {
             }],
             media: CallMedia::Audio,
             extra: None,
+            consult: None,
         }),
     );
     assert_eq!(w.errors(&a), vec![ErrorCode::UnknownUser]);

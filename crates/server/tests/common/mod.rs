@@ -447,6 +447,7 @@ impl Client {
                 .collect(),
             media,
             extra: None,
+            consult: None,
         }))
         .await;
         self.expect(|m| match m {

@@ -149,6 +149,7 @@ fn incoming(call: &CallId, from: &str, media: CallMedia, members: &[&str]) -> Se
             .collect(),
         offer: Some(Sdp::new(format!("offer-from-{from}")).unwrap()),
         extra: None,
+        consult: None,
         queue: None,
         ring_until: 0,
     })

@@ -1,0 +1,206 @@
+//! Consult and warm transfer (Amazon Connect's "quick connect", Genesys' consult transfer):
+//! the agent of a customer call calls one colleague about it while the customer is on hold,
+//! then hands the customer over (warm transfer) or comes back (the consult ends any other
+//! way: cancelled, declined, not answered, hung up). The consult is a call of its own between
+//! the two agents, linked to the customer's: the customer's client is told nothing of it (no
+//! member, no frame) — all it sees is the hold, then the new agent.
+
+use switchboard_protocol::{
+    CallId, CallKind, CallMedia, ConsultContext, EndCode, ErrorCode, Invite, MemberState,
+    RequestId, ServerMessage, SessionId, Side,
+};
+
+use super::calls::{Call, Departure};
+use super::queue::{Stage, TransferKind};
+use super::{Core, Handled, Millis, refuse};
+
+impl Core {
+    /// `invite` with `consult`: a consult call about a customer call.
+    pub(super) fn consult(
+        &mut self,
+        session: &SessionId,
+        id: Option<RequestId>,
+        m: Invite,
+        now: Millis,
+    ) -> Handled {
+        let Some(of) = m.consult.clone() else {
+            return Ok(());
+        };
+        let (me, _) = self.joined_member_of(&of, session)?;
+        let call = self.call(&of)?;
+        let agent_here = call.queue.as_ref().is_some_and(|q| {
+            q.stage
+                == Stage::Connected {
+                    agent: me.user.clone(),
+                }
+        });
+        if !agent_here {
+            return Err(refuse(
+                ErrorCode::WrongState,
+                "only the agent talking to a customer consults about the call",
+            ));
+        }
+        if call.consult.is_some() {
+            return Err(refuse(
+                ErrorCode::WrongState,
+                "a consult about this call is in progress: end it first",
+            ));
+        }
+        let [to] = &m.to[..] else {
+            return Err(refuse(
+                ErrorCode::InvalidMessage,
+                "a consult calls one colleague",
+            ));
+        };
+        if to.user == me.user || !self.has_account(&me.with_user(to.user.clone())) {
+            return Err(refuse(
+                ErrorCode::UnknownUser,
+                format!("no colleague {}", to.user),
+            ));
+        }
+        // The customer waits on hold meanwhile (a hold already on stays as it is).
+        if call.holds.on.is_none() {
+            if let Some(c) = self.calls.get_mut(&of) {
+                c.holds.on = Some((me.user.clone(), now));
+                c.holds.count += 1;
+            }
+            self.tell_hold(&of, true);
+        }
+        let consult = self.new_call_id()?;
+        self.open_call(
+            session,
+            &me,
+            consult.clone(),
+            CallKind::Direct,
+            CallMedia::Audio,
+            m.extra,
+            None,
+            now,
+        );
+        // The agent stays indexed in the customer's call: busy for routing and new calls.
+        self.joined.insert(me.clone(), of.clone());
+        if let Some(k) = self.calls.get_mut(&consult) {
+            k.consult_of = Some(of.clone());
+        }
+        if let Some(c) = self.calls.get_mut(&of) {
+            c.consult = Some(consult.clone());
+            if let Some(q) = c.queue.as_mut() {
+                q.consulted.push(to.user.clone());
+            }
+        }
+        self.reply(
+            session,
+            id,
+            ServerMessage::CallCreated(switchboard_protocol::CallCreated {
+                call_id: consult.clone(),
+            }),
+        );
+        let to = to.clone();
+        self.add_invitee(&consult, to.user, to.offer, &me.user, now);
+        Ok(())
+    }
+
+    /// What the consulted colleague sees of the customer call.
+    pub(super) fn consult_context(&self, of: &CallId, now: Millis) -> Option<ConsultContext> {
+        let c = self.calls.get(of)?;
+        Some(ConsultContext {
+            call_id: of.clone(),
+            customer: c.inviter.clone(),
+            queue: c.queue.as_ref()?.context(now),
+        })
+    }
+
+    /// `transfer {to: consulted}`: the colleague who answered the consult takes the customer.
+    pub(super) fn warm_transfer(
+        &mut self,
+        session: &SessionId,
+        id: Option<RequestId>,
+        of: &CallId,
+        now: Millis,
+    ) -> Handled {
+        let (me, _) = self.joined_member_of(of, session)?;
+        let call = self.call(of)?;
+        let agent_here = call.queue.as_ref().is_some_and(|q| {
+            q.stage
+                == Stage::Connected {
+                    agent: me.user.clone(),
+                }
+        });
+        let colleague = call
+            .consult
+            .as_ref()
+            .and_then(|k| self.calls.get(k))
+            .and_then(|k| {
+                k.members
+                    .iter()
+                    .find(|m| m.user != me.user && m.state == MemberState::Joined)
+            })
+            .map(|m| m.user.clone());
+        let (true, Some(colleague), Some(consult)) = (agent_here, colleague, call.consult.clone())
+        else {
+            return Err(refuse(
+                ErrorCode::WrongState,
+                "a warm transfer needs a consult the colleague answered",
+            ));
+        };
+        if let Some(c) = self.calls.get_mut(of) {
+            // Handed on: the consult's end must not take the customer off hold.
+            c.consult = None;
+            if let Some(q) = c.queue.as_mut() {
+                q.transferred_by = Some(me.user.clone());
+                q.transfer = Some(TransferKind::Warm);
+            }
+        }
+        self.ack(session, id);
+        let gone = Departure::fixed(EndCode::Transferred, Side::Local);
+        // The consult ends for both (`transferred`), then the agent leaves the customer's call,
+        // which waits for the colleague alone.
+        self.depart_member(&consult, &me.user, Some(session), gone.clone(), now);
+        self.depart_member(of, &me.user, Some(session), gone, now);
+        let waiting = self
+            .calls
+            .get(of)
+            .and_then(|c| c.queue.as_ref())
+            .is_some_and(|q| q.stage == Stage::Waiting);
+        if waiting {
+            if let Some(q) = self.calls.get_mut(of).and_then(|c| c.queue.as_mut()) {
+                q.warm = true;
+            }
+            self.offer(of, &me.with_user(colleague), now);
+        }
+        Ok(())
+    }
+
+    /// A call was removed: a consult's end brings its agent back to the customer (off hold,
+    /// unless it was handed on); a customer call's end leaves its consult as a plain call
+    /// between the two agents.
+    pub(super) fn consult_link_ended(&mut self, ended: &Call, now: Millis) {
+        if let Some(of) = &ended.consult_of {
+            let back = self
+                .calls
+                .get_mut(of)
+                .filter(|c| c.consult.as_ref() == Some(&ended.id));
+            if let Some(c) = back {
+                c.consult = None;
+                self.end_hold(of, now);
+            }
+        }
+        if let Some(k) = &ended.consult {
+            let realm = ended.realm.clone();
+            if let Some(k) = self.calls.get_mut(k) {
+                k.consult_of = None;
+                let joined: Vec<_> = k
+                    .members
+                    .iter()
+                    .filter(|m| m.state == MemberState::Joined)
+                    .map(|m| m.user.clone())
+                    .collect();
+                let id = k.id.clone();
+                for u in joined {
+                    self.joined
+                        .insert(super::UserKey::new(realm.clone(), u), id.clone());
+                }
+            }
+        }
+    }
+}

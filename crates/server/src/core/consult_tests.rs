@@ -1,0 +1,197 @@
+//! Consult and warm transfer, event by event: what each party is told (the customer only of
+//! the hold), who ends up with the customer, and what the record says.
+#![allow(clippy::unwrap_used)]
+
+use switchboard_protocol::*;
+
+use super::tests::{World, cfg, uid};
+
+fn consult(w: &mut World, s: &SessionId, of: &CallId, to: &str) -> Option<CallId> {
+    w.send(
+        s,
+        ClientMessage::Invite(Invite {
+            to: vec![Invitee {
+                user: uid(to),
+                offer: Some(Sdp::new("v=0 consult").unwrap()),
+            }],
+            media: CallMedia::Audio,
+            extra: None,
+            consult: Some(of.clone()),
+        }),
+    );
+    w.take(s).into_iter().find_map(|m| match m {
+        ServerMessage::CallCreated(c) => Some(c.call_id),
+        _ => None,
+    })
+}
+
+fn hold_told(msgs: &[ServerMessage]) -> Vec<bool> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            ServerMessage::CallHold(h) => Some(h.on),
+            _ => None,
+        })
+        .collect()
+}
+
+/// a1 talks to a customer; a2 is a ready agent too.
+fn a_customer_with_a1(w: &mut World) -> (SessionId, SessionId, SessionId, CallId) {
+    let a1 = w.register_agent("a1", &["sales"]);
+    let (c, call) = w.enqueue("cust1", "sales");
+    w.accept(&a1, &call);
+    let a2 = w.register_agent("a2", &["support"]);
+    w.take(&c);
+    w.take(&a1);
+    w.take(&a2);
+    (a1, a2, c, call)
+}
+
+#[test]
+fn a_consult_then_a_warm_transfer_hands_the_customer_to_the_colleague() {
+    let mut w = World::new(cfg());
+    let (a1, a2, c, call) = a_customer_with_a1(&mut w);
+    let k = consult(&mut w, &a1, &call, "a2").unwrap();
+    // The customer hears of the hold, and of nothing else.
+    let told = w.take(&c);
+    assert_eq!(hold_told(&told), vec![true]);
+    assert_eq!(told.len(), 1, "{told:?}");
+    // The colleague sees what the consult is about.
+    let inc = w.incoming(&a2).unwrap();
+    assert_eq!(inc.call_id, k);
+    let about = inc.consult.unwrap();
+    assert_eq!(
+        (about.call_id, about.customer),
+        (call.clone(), uid("cust1"))
+    );
+    assert_eq!(about.queue.business.as_str(), "sales");
+    // A second consult, or one by someone else, is refused.
+    assert_eq!(consult(&mut w, &a1, &call, "a2"), None);
+    w.accept(&a2, &k);
+    w.take(&a1);
+    w.take(&a2);
+    assert!(w.take(&c).is_empty(), "the customer heard of the consult");
+
+    w.send(
+        &a1,
+        ClientMessage::Transfer(Transfer {
+            call_id: call.clone(),
+            to: TransferTarget::Consulted,
+        }),
+    );
+    let transferred = |side| EndReason::new(EndCode::Transferred, side);
+    assert_eq!(w.ended(&a1), vec![transferred(Side::Local); 2]);
+    let a2_saw = w.take(&a2);
+    let ended: Vec<_> = a2_saw
+        .iter()
+        .filter_map(|m| match m {
+            ServerMessage::CallEnded(e) => Some((e.call_id.clone(), e.reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ended, vec![(k.clone(), transferred(Side::Remote))]);
+    let offer = a2_saw
+        .iter()
+        .find_map(|m| match m {
+            ServerMessage::IncomingCall(i) => Some(i.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(offer.call_id, call);
+    let q = offer.queue.unwrap();
+    assert!(q.warm);
+    assert_eq!(q.transferred_by, Some(uid("a1")));
+    w.accept(&a2, &call);
+    assert_eq!(
+        w.agent_state("a2"),
+        Some(AgentState::InCall {
+            call_id: call.clone()
+        })
+    );
+    w.advance(1_000);
+    w.hangup(&c, &call);
+    let rec = w
+        .call_records()
+        .into_iter()
+        .find(|r| r.call_id == call)
+        .unwrap();
+    let q = rec.queue.as_ref().unwrap();
+    assert_eq!(q.transfer, Some(super::queue::TransferKind::Warm));
+    assert_eq!(q.consulted, vec![uid("a2")]);
+    assert_eq!(q.agent, Some(uid("a2")));
+    assert_eq!(rec.hold_count, 1);
+}
+
+#[test]
+fn a_consult_declined_or_cancelled_brings_the_agent_back_to_the_customer() {
+    let mut w = World::new(cfg());
+    let (a1, a2, c, call) = a_customer_with_a1(&mut w);
+    // Declined.
+    let k = consult(&mut w, &a1, &call, "a2").unwrap();
+    w.send(
+        &a2,
+        ClientMessage::Reject(Reject {
+            call_id: k.clone(),
+            busy: false,
+        }),
+    );
+    assert_eq!(
+        w.ended(&a1),
+        vec![EndReason::new(EndCode::Rejected, Side::Remote)]
+    );
+    assert_eq!(hold_told(&w.take(&c)), vec![true, false]);
+    // Cancelled by the agent (hung up before an answer) — and a warm transfer with no
+    // answered consult is refused.
+    let k = consult(&mut w, &a1, &call, "a2").unwrap();
+    w.send(
+        &a1,
+        ClientMessage::Transfer(Transfer {
+            call_id: call.clone(),
+            to: TransferTarget::Consulted,
+        }),
+    );
+    assert_eq!(w.errors(&a1), vec![ErrorCode::WrongState]);
+    w.hangup(&a1, &k);
+    assert_eq!(hold_told(&w.take(&c)), vec![true, false]);
+    // Still the customer's agent; the customer may go on and hang up.
+    assert_eq!(
+        w.agent_state("a1"),
+        Some(AgentState::InCall {
+            call_id: call.clone()
+        })
+    );
+    w.hangup(&c, &call);
+    let rec = w
+        .call_records()
+        .into_iter()
+        .find(|r| r.call_id == call)
+        .unwrap();
+    let q = rec.queue.as_ref().unwrap();
+    assert_eq!((q.transfer, q.consulted.len()), (None, 2));
+    assert_eq!(rec.hold_count, 2);
+}
+
+#[test]
+fn only_the_customers_agent_consults_and_an_agent_consulting_gets_no_new_customer() {
+    let mut w = World::new(cfg());
+    let (a1, a2, c, call) = a_customer_with_a1(&mut w);
+    // Neither the colleague (not in the call) nor the customer consults.
+    assert_eq!(consult(&mut w, &a2, &call, "a1"), None);
+    assert_eq!(consult(&mut w, &c, &call, "a2"), None);
+    let k = consult(&mut w, &a1, &call, "a2").unwrap();
+    w.accept(&a2, &k);
+    // A new customer of a1's skill waits: a1 is busy with a customer and a consult.
+    let (c2, _) = w.enqueue("cust2", "sales");
+    assert!(
+        w.incoming(&a1).is_none(),
+        "offered a customer while consulting"
+    );
+    // The customer hangs up during the consult: the agents stay on the line.
+    w.hangup(&c, &call);
+    assert!(
+        w.take(&a2)
+            .iter()
+            .all(|m| !matches!(m, ServerMessage::CallEnded(_)))
+    );
+    w.hangup(&a1, &k);
+    w.take(&c2);
+}
