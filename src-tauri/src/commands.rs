@@ -193,6 +193,11 @@ pub async fn hangup(c: C<'_>, call_id: String) -> CmdResult<()> {
 }
 
 #[tauri::command]
+pub async fn consult(c: C<'_>, call_id: String, to: String) -> CmdResult<String> {
+    c.consult(&call_id, &to).await
+}
+
+#[tauri::command]
 pub async fn hold(c: C<'_>, call_id: String, on: bool) -> CmdResult<()> {
     c.hold(&call_id, on).await
 }

@@ -136,6 +136,7 @@ pub fn run() {
             commands::hangup,
             commands::mute,
             commands::hold,
+            commands::consult,
             commands::switch_media,
             commands::send_message,
             commands::devices,

@@ -307,3 +307,69 @@ fn an_agent_holds_a_browser_customer_who_sees_on_hold_and_hears_music_not_the_ag
     let ms = summary["hold"]["ms"].as_u64().unwrap();
     assert!((3_500..8_000).contains(&ms), "{ms} ms on hold: {summary}");
 }
+
+#[test]
+fn an_agent_consults_a_colleague_and_hands_a_browser_customer_over_warm() {
+    let server = DevServer::start("").unwrap();
+    let a1 = Cli::start(
+        &server,
+        &server.token("a1"),
+        &[
+            "--consult",
+            "a2:2:transfer",
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "billing",
+            "--duration",
+            "14",
+        ],
+    );
+    // The colleague serves another line: the customer is not routed to them.
+    let a2 = Cli::start(
+        &server,
+        &server.token("a2"),
+        &[
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "support",
+            "--call-duration",
+            "5",
+            "--duration",
+            "18",
+        ],
+    );
+    let browser = Browser::start(&server, "billing", &[("HOLD", "1"), ("STAY_MS", "2000")]);
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    browser.until("first_frame_ms");
+    // On hold through the consult: nothing of either agent, the music.
+    let hold = browser.until("hold");
+    eprintln!("browser during the consult: {hold}");
+    assert_eq!(hold["hold"]["video_decoded"], 0, "{hold}");
+    assert!(
+        hold["hold"]["audio_energy"].as_f64().unwrap() > 0.01,
+        "{hold}"
+    );
+    // Then the colleague's pictures (a fresh connection Chromium answers), until a2 hangs up.
+    let media = browser.until("video_decoded");
+    assert!(media["video_decoded"].as_u64().unwrap() > 20, "{media}");
+    let ended = browser.until("ended");
+    assert_eq!(ended["ended"]["code"], "hangup", "{ended}");
+    assert_eq!(ended["ended"]["side"], "remote", "{ended}");
+    let first = a1.finish();
+    eprintln!("a1: {first}");
+    assert_eq!(first["end_reason"]["code"], "transferred", "{first}");
+    assert_eq!(first["consult"]["answered"], true, "{first}");
+    assert_eq!(first["consult"]["done"], "transfer", "{first}");
+    assert_eq!(first["consult"]["end_code"], "transferred", "{first}");
+    let second = a2.finish();
+    eprintln!("a2: {second}");
+    assert_eq!(second["end_reason"]["code"], "hangup", "{second}");
+    assert!(
+        second["video"]["decoded"].as_u64().unwrap() > 20,
+        "{second}"
+    );
+}

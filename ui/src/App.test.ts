@@ -75,7 +75,10 @@ function fakeRust(signedIn: boolean, extra: (cmd: string, args: Args) => unknown
         case "open_file":
         case "transfer":
         case "share_screen":
+        case "hold":
           return null;
+        case "consult":
+          return "k-1";
         case "screen_sources":
           return [
             { id: "x11:screen:0", name: "Screen 1", kind: "screen", width: 1920, height: 1080, thumbnail: "data:image/jpeg;base64,AA==" },
@@ -321,6 +324,32 @@ describe("the console", () => {
         transfer: { call_id: "c-12", to: { kind: "queue", business: "billing" } },
       }),
     );
+  });
+
+  it("holds, consults a colleague, completes a warm transfer, and shows a hold's timer", async () => {
+    const calls = fakeRust(true);
+    await answeredCall("c-20", "cust-1", "queue", "Ann");
+    await fireEvent.click(await screen.findByTestId("hold"));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "hold")?.args).toEqual({ callId: "c-20", on: true }));
+    await send({ type: "hold", call_id: "c-20", by: "a1", on: true, since: 1, count: 1 });
+    expect((await screen.findByTestId("hold-indicator")).textContent).toContain("On hold 00:0");
+    expect(screen.getByTestId("hold").textContent).toContain("Resume");
+    // Consult first: a call of its own, about Ann; then the customer goes to the colleague.
+    await fireEvent.click(screen.getByTestId("transfer"));
+    await fireEvent.change(screen.getByLabelText("Transfer to"), { target: { value: "consult" } });
+    await fireEvent.input(screen.getByTestId("transfer-to"), { target: { value: "a2" } });
+    await fireEvent.click(screen.getByTestId("transfer-send"));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "consult")?.args).toEqual({ callId: "c-20", to: "a2" }));
+    expect((await screen.findByTestId("consulting")).textContent).toContain("a2");
+    expect((await screen.findByTestId("consult-about")).textContent).toContain("Ann");
+    await fireEvent.click(screen.getByTestId("complete-transfer"));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "transfer")?.args).toEqual({ transfer: { call_id: "c-20", to: { kind: "consulted" } } }),
+    );
+    // Held by the other side: said, and our hold button waits.
+    await send({ type: "hold", call_id: "c-20", by: "a1", on: false, since: 1, count: 1 });
+    await send({ type: "hold", call_id: "c-20", by: "cust-1", on: true, since: 2, count: 2 });
+    expect((await screen.findByTestId("hold-indicator")).textContent).toContain("cust-1 put you on hold");
   });
 
   it("shares a window picked by its thumbnail, shows the far side's screen large, and says why a share stopped", async () => {

@@ -3,6 +3,7 @@
 //! Live figures go to stderr once a second; with `--json` the last line of stdout is the
 //! call's summary. Exit status 0 means the call happened and ended normally.
 
+mod consult;
 mod hold;
 mod summary;
 
@@ -74,6 +75,11 @@ struct Cli {
     /// The music a party we hold hears: a WAV file, looped (default: the shipped tune).
     #[arg(long)]
     hold_music: Option<std::path::PathBuf>,
+    /// As the agent of a customer call: consult USER about it AT seconds after the first
+    /// media (the customer is held), then, 2 s after USER answers, `transfer` (warm:
+    /// USER takes the customer) or `cancel` (back to the customer): `USER:AT:transfer`.
+    #[arg(long)]
+    consult: Option<consult::ConsultPlan>,
     #[command(subcommand)]
     command: Command,
 }
@@ -205,6 +211,9 @@ async fn run(cli: Cli) -> Result<bool> {
     }
     if let Some(h) = cli.hold {
         let _ = HOLD.set(h);
+    }
+    if let Some(c) = cli.consult.clone() {
+        let _ = CONSULT.set(c);
     }
     let (engine, mut events) = Engine::start(config).await?;
     eprintln!("signed in as {}", engine.user());
@@ -386,10 +395,14 @@ async fn answer_loop(
                 call_id,
                 from,
                 kind,
+                consult,
                 ..
             } => {
                 eprintln!("incoming {kind:?} call {call_id} from {from}");
-                if agent && kind != CallKind::Queue {
+                if let Some(c) = &consult {
+                    eprintln!("a consult about {}'s call {}", c.customer, c.call_id);
+                }
+                if agent && kind != CallKind::Queue && consult.is_none() {
                     eprintln!("not a queue call: declining");
                     engine.hangup(&call_id);
                     continue;
@@ -426,6 +439,8 @@ static SHARE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 static SAY: std::sync::OnceLock<Text> = std::sync::OnceLock::new();
 /// `--hold AT:FOR`, likewise.
 static HOLD: std::sync::OnceLock<hold::HoldPlan> = std::sync::OnceLock::new();
+/// `--consult USER:AT:THEN`, for customer calls this process follows.
+static CONSULT: std::sync::OnceLock<consult::ConsultPlan> = std::sync::OnceLock::new();
 
 async fn follow(
     engine: &Engine,
@@ -445,6 +460,7 @@ async fn follow(
     let mut started = false;
     let ring_deadline = Instant::now() + Duration::from_secs(2);
     let mut holds = hold::HoldWatch::new(HOLD.get().copied());
+    let mut consults = consult::ConsultWatch::new(CONSULT.get().cloned());
     loop {
         let now = Instant::now();
         let wake = match (from, answered, stay) {
@@ -452,13 +468,15 @@ async fn follow(
             (_, Some(a), Some(s)) => Some(a + s),
             _ => None,
         };
-        let wake = match (wake, holds.due()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let wake = [wake, holds.due(), consults.due()]
+            .into_iter()
+            .flatten()
+            .min();
         let Some(ev) = next_event(events, wake).await? else {
-            if holds.due().is_some_and(|t| t <= Instant::now()) {
-                holds.fire(engine, call_id, Instant::now()).await;
+            let t = Instant::now();
+            if holds.due().is_some_and(|d| d <= t) || consults.due().is_some_and(|d| d <= t) {
+                holds.fire(engine, call_id, t).await;
+                consults.fire(engine, call_id, t).await;
                 continue;
             }
             // The wake-up came first.
@@ -476,6 +494,7 @@ async fn follow(
             s.media_path = path.summary();
             return Ok(s);
         };
+        consults.event(&ev, Instant::now());
         match ev {
             Event::TransportReady { call_id: c, user } if &c == call_id => {
                 if path.ready() {
@@ -508,6 +527,7 @@ async fn follow(
                 eprintln!("first {kind} from {user}");
                 if !std::mem::replace(&mut started, true) {
                     holds.media_started(Instant::now());
+                    consults.media_started(Instant::now());
                     if let Some(path) = RECORD.get() {
                         match engine
                             .start_recording(
@@ -605,6 +625,7 @@ async fn follow(
                 s.media_path = path.summary();
                 s.hold = holds.summary;
                 (s.hold.count, s.hold.ms) = (hold_count, hold_ms);
+                s.consult = consults.summary;
                 return Ok(s);
             }
             Event::Closed { reason: why } => bail!("signed out by the server: {why}"),

@@ -21,6 +21,8 @@ pub struct Summary {
     pub media_path: MediaPath,
     /// Holds, and what came from the far side while on hold.
     pub hold: crate::hold::HoldSummary,
+    /// A consult about the call (`--consult`), and how it went.
+    pub consult: crate::consult::ConsultSummary,
 }
 
 /// The media path (ICE + DTLS) to the others during the call.
@@ -122,15 +124,17 @@ impl Summary {
             chat: Vec::new(),
             media_path: MediaPath::default(),
             hold: Default::default(),
+            consult: Default::default(),
         }
     }
 
-    /// Answered and ended by someone hanging up (or a group call completing).
+    /// Answered and ended by someone hanging up (or a group call completing, or an agent
+    /// handing the call on).
     pub fn normal(&self) -> bool {
         self.duration_ms > 0
             && matches!(
                 self.end_reason.code,
-                EndCode::Hangup | EndCode::CallCompleted
+                EndCode::Hangup | EndCode::CallCompleted | EndCode::Transferred
             )
     }
 

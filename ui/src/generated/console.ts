@@ -350,7 +350,11 @@ end_code: string | null, end_side: string | null, recording_path: string | null,
 /**
  * Times on hold (by either side) and the time on hold in all.
  */
-hold_count: number, hold_ms: number, };
+hold_count: number, hold_ms: number, 
+/**
+ * A consult: the customer call it was about.
+ */
+consult_of: string | null, };
 
 /**
  * An in-call text message.

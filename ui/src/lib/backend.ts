@@ -116,6 +116,7 @@ export interface Backend {
   hangup(callId: string): Promise<void>;
   mute(callId: string, audio: boolean, video: boolean): Promise<void>;
   hold(callId: string, on: boolean): Promise<void>;
+  consult(callId: string, to: string): Promise<string>;
   switchMedia(callId: string, media: CallMedia): Promise<void>;
   sendMessage(callId: string, text: string): Promise<void>;
   devices(): Promise<DeviceInfo[]>;
@@ -188,6 +189,7 @@ export const tauriBackend: Backend = {
   hangup: (callId) => invoke("hangup", { callId }),
   mute: (callId, audio, video) => invoke("mute", { callId, audio, video }),
   hold: (callId, on) => invoke("hold", { callId, on }),
+  consult: (callId, to) => invoke("consult", { callId, to }),
   switchMedia: (callId, media) => invoke("switch_media", { callId, media }),
   sendMessage: (callId, text) => invoke("send_message", { callId, text }),
   devices: () => invoke("devices"),

@@ -32,6 +32,10 @@ export interface LiveCall {
   startedAt: number;
   answeredAt: number | null;
   muted: { audio: boolean; video: boolean };
+  /** A customer call: the consult we are holding about it now (its call id and colleague). */
+  consult: { id: string; with: string } | null;
+  /** A consult: the customer call it is about (ours, or the colleague's who calls us). */
+  consultOf: { id: string; customer: string; business: string | null } | null;
   /** The hold on the call now: who holds it (`mine`: we do) and since when (our clock). */
   hold: { by: string; mine: boolean; since: number } | null;
   /** What each member said of their own media (muted, camera off…). */
@@ -57,6 +61,8 @@ function liveCall(
     answeredAt: null,
     muted: { audio: false, video: false },
     hold: null,
+    consult: null,
+    consultOf: null,
     recording: { on: false, paused: false, path: "" },
     sharing: null,
     remote: {},
@@ -121,9 +127,12 @@ export class ConsoleState {
         this.cti = null;
         this.notice = e.reason;
         break;
-      case "incoming":
-        this.add(
-          liveCall({
+      case "incoming": {
+        const about = e.consult
+          ? { id: e.consult.call_id, customer: e.consult.queue.customer_name ?? e.consult.customer, business: e.consult.queue.business }
+          : null;
+        this.add({
+          ...liveCall({
             id: e.call_id,
             direction: "incoming",
             peers: [e.from, ...e.members.filter((m) => m !== e.from && m !== this.account?.user)],
@@ -135,8 +144,10 @@ export class ConsoleState {
             fromName: e.from_name,
             phase: "ringing_in",
           }),
-        );
+          consultOf: about,
+        });
         break;
+      }
       case "member_joined": {
         if (c) {
           if (!c.joined.includes(e.user)) c.joined.push(e.user);
@@ -171,6 +182,8 @@ export class ConsoleState {
         break;
       }
       case "ended": {
+        // A consult that ended: its customer call is ours again.
+        for (const x of this.calls) if (x.consult?.id === e.call_id) x.consult = null;
         if (c) {
           c.phase = "ended";
           c.hold = null;
@@ -342,6 +355,42 @@ export class ConsoleState {
     const media: CallMedia = c.media === "video" ? "audio" : "video";
     await this.run(() => this.backend.switchMedia(c.id, media));
     c.media = media;
+  }
+
+  /** Consults a colleague about a customer call (the server holds the customer). */
+  async consult(c: LiveCall, user: string): Promise<boolean> {
+    const to = user.trim();
+    if (!to) return false;
+    const id = await this.run(() => this.backend.consult(c.id, to));
+    if (!id) return false;
+    this.add({
+      ...liveCall({
+        id,
+        direction: "outgoing",
+        peers: [to],
+        joined: [],
+        media: "audio",
+        kind: "direct",
+        queue: null,
+        fromName: null,
+        phase: "calling",
+      }),
+      consultOf: { id: c.id, customer: c.queue?.customer_name ?? c.fromName ?? c.peers[0] ?? "", business: c.queue?.business ?? null },
+    });
+    const customer = this.find(c.id);
+    if (customer) customer.consult = { id, with: to };
+    return true;
+  }
+
+  /** The warm transfer: the consulted colleague takes the customer. */
+  async completeTransfer(c: LiveCall): Promise<void> {
+    await this.run(() => this.backend.transfer({ call_id: c.id, to: { kind: "consulted" } }));
+  }
+
+  /** Ends the consult: back to the customer (the server takes them off hold). */
+  async cancelConsult(c: LiveCall): Promise<void> {
+    const k = c.consult?.id;
+    if (k) await this.run(() => this.backend.hangup(k));
   }
 
   /** Hands a customer call on: to an agent by id, or back into a business's queue. */

@@ -43,6 +43,36 @@ impl Console {
         Ok(id)
     }
 
+    /// Consults colleague `to` about customer call `id` (an audio call of its own; the server
+    /// holds the customer meanwhile). Returns the consult's call id.
+    pub async fn consult(&self, id: &str, to: &str) -> CmdResult<String> {
+        let (engine, account) = self.engine().await?;
+        let to = user_id(to)?;
+        let consult = engine
+            .consult(&call_id(id)?, to.clone())
+            .await
+            .map_err(|e| CommandError::new("consult", e))?
+            .to_string();
+        lock(&self.live).insert(consult.clone(), Live::default());
+        self.history
+            .started(&NewCall {
+                call_id: consult.clone(),
+                account: Self::account_key(&account),
+                direction: Direction::Outgoing,
+                peers: vec![to.to_string()],
+                media: wire_name(&CallMedia::Audio),
+                queue: false,
+                business: None,
+                started_at: now_ms(),
+            })
+            .await?;
+        self.history.set_floor(&consult, (0, 0), Some(id)).await?;
+        self.ui.emit(UiEvent::HistoryChanged {
+            call_id: consult.clone(),
+        });
+        Ok(consult)
+    }
+
     /// Answers a ringing call, as audio or video (`media`: switch as we answer).
     pub async fn accept(&self, id: &str, media: Option<CallMedia>) -> CmdResult<()> {
         let (engine, _) = self.engine().await?;

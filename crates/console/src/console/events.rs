@@ -89,7 +89,9 @@ impl Console {
                     .ended(&id, now_ms(), &code, &side, quality.as_ref())
                     .await?;
                 if *hold_count > 0 {
-                    self.history.set_holds(&id, *hold_count, *hold_ms).await?;
+                    self.history
+                        .set_floor(&id, (*hold_count, *hold_ms), None)
+                        .await?;
                 }
                 ui(UiEvent::Engine(ev.clone()));
                 ui(UiEvent::HistoryChanged { call_id: id });
