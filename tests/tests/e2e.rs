@@ -234,7 +234,7 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
             "--name",
             "Ann",
             "--duration",
-            "3",
+            "16",
         ],
     );
     let toast = d.find("[data-testid=incoming]", SHORT).unwrap();
@@ -251,11 +251,71 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
     })
     .unwrap();
     steps.shot(&d, "customer-call");
-    let summary = customer.finish();
-    assert_eq!(summary["end_reason"]["code"], "hangup");
-    wait_until("the customer call in the history", SHORT, || {
-        history_rows(&d, "hangup") >= 1
+
+    // Hold, with its timer; then back.
+    d.click(&d.find("[data-testid=hold]", SHORT).unwrap())
+        .unwrap();
+    let held = d.find("[data-testid=hold-indicator]", SHORT).unwrap();
+    assert!(d.text(&held).unwrap().contains("On hold"));
+    std::thread::sleep(Duration::from_millis(1500));
+    steps.shot(&d, "customer-on-hold");
+    d.click(&d.find("[data-testid=hold]", SHORT).unwrap())
+        .unwrap();
+    wait_until("off hold", SHORT, || {
+        d.find("[data-testid=hold-indicator]", Duration::ZERO)
+            .is_err()
     });
+    // Consult a colleague (a CLI agent of another line), then hand the customer over warm.
+    let colleague = Cli::start(
+        &server,
+        &server.token("a2"),
+        &[
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "billing",
+            "--duration",
+            "25",
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    d.click(&d.find("[data-testid=transfer]", SHORT).unwrap())
+        .unwrap();
+    d.script(
+        "const s = document.querySelector('select[aria-label=\"Transfer to\"]'); \
+         s.value = 'consult'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+    )
+    .unwrap();
+    d.type_text(&d.find("[data-testid=transfer-to]", SHORT).unwrap(), "a2")
+        .unwrap();
+    d.click(&d.find("[data-testid=transfer-send]", SHORT).unwrap())
+        .unwrap();
+    d.find("[data-testid=consulting]", SHORT).unwrap();
+    wait_until("the colleague answering the consult", SHORT, || {
+        d.script(
+            "return document.querySelector('[data-testid=consult-about]')\
+             ?.closest('[data-testid=call]')?.dataset.phase ?? ''",
+        )
+        .is_ok_and(|v| v == "connected")
+    });
+    steps.shot(&d, "consulting");
+    d.click(&d.find("[data-testid=complete-transfer]", SHORT).unwrap())
+        .unwrap();
+    wait_until("the customer call handed over", SHORT, || {
+        history_rows(&d, "transferred") >= 1
+    });
+    steps.shot(&d, "warm-transfer-done");
+    let summary = customer.finish();
+    assert_eq!(summary["end_reason"]["code"], "hangup", "{summary}");
+    // The agent's hold and the consult's.
+    assert_eq!(summary["hold"]["count"], 2, "{summary}");
+    let summary = colleague.finish();
+    assert_eq!(summary["end_reason"]["code"], "hangup", "{summary}");
+    assert!(
+        summary["video"]["decoded"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
     steps.shot(&d, "customer-done");
 
     // Settings on a 1366×768 screen: nothing runs off to the side, the microphone meter moves

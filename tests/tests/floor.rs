@@ -279,3 +279,35 @@ async fn a_consult_then_a_warm_transfer_hands_the_customer_to_the_colleague_who_
     assert_eq!(transfer.as_deref(), Some("warm"));
     assert_eq!(consulted.as_deref(), Some("a2"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_realms_own_music_on_hold_is_what_the_held_side_hears() {
+    // The realm's music is a recording of the tone microphone: its timing marks can be counted
+    // on the far side (the shipped tune has none, and the holder's microphone is muted).
+    let dir = tempfile::tempdir().unwrap();
+    let mut tone = switchboard_media::ToneMicrophone::new();
+    let samples: Vec<i16> = (0..250).flat_map(|_| tone.frame()).collect();
+    let music = dir.path().join("music.wav");
+    std::fs::write(&music, switchboard_tests::wav_mono16(48_000, &samples)).unwrap();
+    let server = DevServer::start(&format!(
+        "[realms.dev]\nhold_music = \"{}\"\n",
+        music.display()
+    ))
+    .unwrap();
+    let mut alice = Side::start(&server, "alice").await.unwrap();
+    let mut bob = Side::start(&server, "bob").await.unwrap();
+    let call = video_call(&mut alice, &mut bob).await.unwrap();
+    alice.engine.mute(&call, true, true);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    alice.engine.hold(&call, true);
+    told_hold(&mut bob, true).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = bob.stats_from(&call, "alice").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = bob.stats_from(&call, "alice").await.unwrap();
+    let marks = after.audio.marks - before.audio.marks;
+    eprintln!("bob heard {marks} marks of the realm's music in 3 s");
+    assert!(marks >= 4, "the realm's music did not play: {marks} marks");
+    alice.engine.hangup(&call);
+    bob.ended(&call).await.unwrap();
+}

@@ -116,6 +116,9 @@ pub(crate) struct Driver {
     screen_budget: Arc<AtomicU64>,
     /// Local bridges for TURN over TCP (webrtc-rs relays over UDP only).
     tcp_bridges: crate::turn_tcp::TcpBridges,
+    /// The realm's music on hold as last announced (`hello.hold_music`), with the server's
+    /// address to fetch it from; `None` when a file of our own was configured (it wins).
+    realm_music: Option<(String, Option<String>)>,
 }
 
 impl Driver {
@@ -159,6 +162,10 @@ impl Driver {
             shares: 0,
             screen_budget: Arc::new(AtomicU64::new(crate::rtc_builder::START_BPS as u64)),
             tcp_bridges: Default::default(),
+            realm_music: cfg.hold_music.is_none().then(|| {
+                let first = cfg.server.split(',').next().unwrap_or_default();
+                (first.trim().to_owned(), None)
+            }),
         };
         tokio::spawn(async move {
             loop {
@@ -304,6 +311,7 @@ impl Driver {
             SignalEvent::Connected(w) => {
                 self.factory.ice_servers = self.tcp_bridges.rewrite(&w.ice_servers).await;
                 self.factory.relay_only = w.relay_only;
+                self.follow_realm_music(w.hold_music.clone());
                 Input::SignedIn {
                     user: w.user,
                     session: w.session_id,
@@ -316,6 +324,43 @@ impl Driver {
             SignalEvent::Frame(f) => Input::Frame(f),
         };
         self.feed(input).await;
+    }
+
+    /// Fetches the realm's music on hold when the server announces new music (in the
+    /// background: a call must not wait for it, and a failure leaves the tune we have).
+    fn follow_realm_music(&mut self, announced: Option<String>) {
+        let Some((server, current)) = &mut self.realm_music else {
+            return;
+        };
+        if *current == announced {
+            return;
+        }
+        current.clone_from(&announced);
+        let music = self.factory.capture.hold_music.clone();
+        let Some(path) = announced else {
+            *crate::pipeline::lock(&music) = switchboard_media::HoldMusic::default_music();
+            return;
+        };
+        let url = http_url(server, &path);
+        tokio::task::spawn_blocking(move || {
+            let fetched = ureq::get(&url)
+                .call()
+                .map_err(|e| e.to_string())
+                .and_then(|mut r| {
+                    r.body_mut()
+                        .with_config()
+                        .limit(16 << 20)
+                        .read_to_vec()
+                        .map_err(|e| e.to_string())
+                })
+                .and_then(|b| {
+                    switchboard_media::HoldMusic::from_wav(&b).map_err(|e| e.to_string())
+                });
+            match fetched {
+                Ok(m) => *crate::pipeline::lock(&music) = m,
+                Err(e) => tracing::warn!("music on hold from {url}: {e}; keeping ours"),
+            }
+        });
     }
 
     // ---- peer events ------------------------------------------------------------------------
@@ -576,5 +621,31 @@ fn hold_music(path: Option<&std::path::Path>) -> switchboard_media::HoldMusic {
             switchboard_media::HoldMusic::default_music()
         }
         None => switchboard_media::HoldMusic::default_music(),
+    }
+}
+
+/// `ws://host:port/ws` + `/path` → `http://host:port/path` (`wss` → `https`).
+fn http_url(ws: &str, path: &str) -> String {
+    let (scheme, rest) = match ws.split_once("://") {
+        Some(("wss", rest)) => ("https", rest),
+        Some((_, rest)) => ("http", rest),
+        None => ("http", ws),
+    };
+    let host = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{host}{path}")
+}
+
+#[cfg(test)]
+mod music_url_tests {
+    #[test]
+    fn the_music_is_fetched_from_the_servers_http_address() {
+        assert_eq!(
+            super::http_url("ws://127.0.0.1:7700/ws", "/hold-music/dev"),
+            "http://127.0.0.1:7700/hold-music/dev"
+        );
+        assert_eq!(
+            super::http_url("wss://cc.example.com/ws", "/hold-music/acme"),
+            "https://cc.example.com/hold-music/acme"
+        );
     }
 }

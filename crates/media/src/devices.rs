@@ -141,11 +141,24 @@ pub struct FileMicrophone {
 impl FileMicrophone {
     pub fn open(path: &Path) -> Result<Self, DeviceError> {
         let id = format!("file:{}", path.display());
-        let cannot = |reason: String| DeviceError::CannotOpen {
+        let file = std::fs::File::open(path).map_err(|e| DeviceError::CannotOpen {
             id: id.clone(),
+            reason: e.to_string(),
+        })?;
+        Self::read(std::io::BufReader::new(file), &id)
+    }
+
+    /// A WAV file's bytes (`id`: what to call it in an error).
+    pub fn from_wav(bytes: &[u8], id: &str) -> Result<Self, DeviceError> {
+        Self::read(std::io::Cursor::new(bytes), id)
+    }
+
+    fn read(source: impl std::io::Read, id: &str) -> Result<Self, DeviceError> {
+        let cannot = |reason: String| DeviceError::CannotOpen {
+            id: id.to_owned(),
             reason,
         };
-        let reader = hound::WavReader::open(path).map_err(|e| cannot(e.to_string()))?;
+        let reader = hound::WavReader::new(source).map_err(|e| cannot(e.to_string()))?;
         let spec = reader.spec();
         let samples: Vec<f32> = match spec.sample_format {
             hound::SampleFormat::Int => {

@@ -60,6 +60,11 @@ impl HoldMusic {
         FileMicrophone::open(path).map(Self)
     }
 
+    /// A WAV file's bytes (the realm's music, downloaded from the service).
+    pub fn from_wav(bytes: &[u8]) -> Result<Self, DeviceError> {
+        FileMicrophone::from_wav(bytes, "the realm's music on hold").map(Self)
+    }
+
     /// The next 20 ms.
     pub fn frame(&mut self) -> [i16; FRAME] {
         self.0.frame()

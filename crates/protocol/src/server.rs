@@ -215,6 +215,11 @@ pub struct Welcome {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[ts(as = "Option<Vec<String>>", optional)]
     pub nodes: Vec<String>,
+    /// The realm's music on hold (a WAV file, at this path on the server's HTTP address), which
+    /// the engine plays to a party it holds; absent: the client's own (a shipped tune).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub hold_music: Option<String>,
 }
 
 /// The `ping` reply.

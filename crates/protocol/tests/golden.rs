@@ -442,6 +442,7 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                     "wss://cc1.example.com/ws".into(),
                     "wss://cc2.example.com/ws".into(),
                 ],
+                hold_music: Some("/hold-music/acme".into()),
             })),
         ),
         ("pong", reply(1, M::Pong(Pong { server_time: T0 }))),

@@ -158,6 +158,9 @@ pub struct RealmConfig {
     /// Peer connections only through a relay: customers never learn an agent's address (nor
     /// agents a customer's). Needs a relay (`[relay]` or a TURN server in `ice_servers`).
     pub relay_only: bool,
+    /// Music on hold: a WAV file (at most 16 MiB) the held parties of this realm's users hear
+    /// instead of the shipped tune. Served at `/hold-music/REALM`; clients fetch it at sign-in.
+    pub hold_music: Option<std::path::PathBuf>,
 }
 
 /// An ICE server as the browser's `RTCIceServer`.
@@ -316,6 +319,16 @@ impl Config {
                 .ice_servers
                 .iter()
                 .any(|s| s.urls.iter().any(|u| u.starts_with("turn")));
+        for (name, r) in &self.realms {
+            if let Some(path) = &r.hold_music {
+                check_wav(path).map_err(|e| {
+                    ConfigError::Invalid(format!(
+                        "realm {name}: hold_music {}: {e}",
+                        path.display()
+                    ))
+                })?;
+            }
+        }
         if let Some((name, _)) = self.realms.iter().find(|(_, r)| r.relay_only && !relays) {
             return Err(ConfigError::Invalid(format!(
                 "realm {name}: relay_only needs a relay ([relay] listen, or a turn: server in ice_servers)"
@@ -427,6 +440,12 @@ impl Config {
                 .filter(|(_, r)| r.relay_only)
                 .map(|(name, _)| name.clone())
                 .collect(),
+            hold_music: self
+                .realms
+                .iter()
+                .filter(|(_, r)| r.hold_music.is_some())
+                .map(|(name, _)| name.clone())
+                .collect(),
             unstaffed_wait_ms: self.unstaffed_wait_secs * 1000,
             businesses: self
                 .realms
@@ -471,6 +490,24 @@ pub fn parse_network(s: &str) -> Option<ipnet::IpNet> {
         .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
+/// Music on hold is sent to every client that signs in: a WAV file of a sane size.
+pub const MAX_HOLD_MUSIC_BYTES: u64 = 16 << 20;
+
+fn check_wav(path: &std::path::Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    if len > MAX_HOLD_MUSIC_BYTES {
+        return Err(format!("{len} bytes; at most {MAX_HOLD_MUSIC_BYTES}"));
+    }
+    let mut head = [0u8; 12];
+    f.read_exact(&mut head).map_err(|e| e.to_string())?;
+    if &head[..4] != b"RIFF" || &head[8..] != b"WAVE" {
+        return Err("not a WAV file".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -486,5 +523,27 @@ mod tests {
         assert_eq!(c.core("x").device_policy["dev"], DevicePolicy::Multi);
         let err = toml::from_str::<Config>("ring_timout_secs = 5").unwrap_err();
         assert!(err.to_string().contains("ring_timout_secs"), "{err}");
+    }
+
+    #[test]
+    fn a_realms_music_on_hold_must_be_a_wav_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |path: &std::path::Path| -> Config {
+            toml::from_str(&format!(
+                "[realms.acme]\nhold_music = \"{}\"\n",
+                path.display()
+            ))
+            .unwrap()
+        };
+        let text = dir.path().join("music.mp3");
+        std::fs::write(&text, b"ID3 not a wav file at all").unwrap();
+        let err = with(&text).check().unwrap_err().to_string();
+        assert!(err.contains("realm acme") && err.contains("not a WAV"), "{err}");
+        let err = with(&dir.path().join("gone.wav")).check().unwrap_err();
+        assert!(err.to_string().contains("gone.wav"), "{err}");
+        let wav = dir.path().join("music.wav");
+        std::fs::write(&wav, b"RIFF\x24\0\0\0WAVEfmt ").unwrap();
+        with(&wav).check().unwrap();
+        assert!(with(&wav).core("x").hold_music.contains("acme"));
     }
 }

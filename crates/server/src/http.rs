@@ -27,6 +27,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/ws", routing::get(crate::ws::upgrade))
         .route("/healthz", routing::get(|| async { "ok\n" }))
         .route("/metrics", routing::get(metrics))
+        .route("/hold-music/{realm}", routing::get(hold_music))
         .route("/auth/login", routing::post(login))
         .route("/auth/customer", routing::post(customer))
         .route("/admin/users", routing::post(admin_put_user))
@@ -117,6 +118,29 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// `GET /hold-music/REALM`: the realm's music on hold (public: it is what callers hear).
+async fn hold_music(State(app): State<Arc<App>>, Path(realm): Path<String>) -> Response {
+    let Some(path) = app
+        .config
+        .realms
+        .get(&realm)
+        .and_then(|r| r.hold_music.clone())
+    else {
+        return (StatusCode::NOT_FOUND, "no music on hold of its own\n").into_response();
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "audio/wav")], bytes).into_response(),
+        Err(e) => {
+            tracing::error!(path = %path.display(), "music on hold: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the music cannot be read\n",
+            )
+                .into_response()
+        }
+    }
 }
 
 /// `GET /metrics`: with `metrics_token` set, for whoever presents it; otherwise for this

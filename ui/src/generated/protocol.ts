@@ -969,7 +969,12 @@ relay_only?: boolean,
  * The WebSocket URLs of this switchboard's nodes (several nodes: `[cluster] addresses`):
  * where to reconnect, and resume, when this one goes.
  */
-nodes?: Array<string>, };
+nodes?: Array<string>, 
+/**
+ * The realm's music on hold (a WAV file, at this path on the server's HTTP address), which
+ * the engine plays to a party it holds; absent: the client's own (a shipped tune).
+ */
+hold_music?: string, };
 
 /**
  * The `ping` reply.

@@ -129,6 +129,8 @@ pub struct CoreConfig {
     pub reveal_staffing: HashMap<String, bool>,
     /// Realms whose peer connections go through a relay only.
     pub relay_only: std::collections::BTreeSet<String>,
+    /// Realms with music on hold of their own (served at `/hold-music/REALM`).
+    pub hold_music: std::collections::BTreeSet<String>,
     /// The nodes' WebSocket URLs, announced in `hello` (several nodes).
     pub nodes: Vec<String>,
     /// Whether realms not listed do.
@@ -170,6 +172,7 @@ impl Default for CoreConfig {
             customer_max_session_ms: 4 * 3_600_000,
             reveal_staffing: HashMap::new(),
             relay_only: Default::default(),
+            hold_music: Default::default(),
             nodes: Vec::new(),
             default_reveal_staffing: false,
             unstaffed_wait_ms: 60_000,
@@ -833,6 +836,11 @@ impl Core {
             ice_servers: self.ice_servers_for(login, now),
             relay_only: self.config.relay_only.contains(login.user.realm.as_str()),
             nodes: self.config.nodes.clone(),
+            hold_music: self
+                .config
+                .hold_music
+                .contains(login.user.realm.as_str())
+                .then(|| format!("/hold-music/{}", login.user.realm)),
         };
         // Straight to the connection, ahead of anything that waited while disconnected.
         self.out.push(Output::Send {

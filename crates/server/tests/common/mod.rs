@@ -280,6 +280,7 @@ impl Client {
                 ice_servers: vec![],
                 relay_only: false,
                 nodes: vec![],
+                hold_music: None,
             },
             next_id: 0,
             last_seq: None,
