@@ -23,6 +23,8 @@ const COMMANDS: &[&str] = &[
     "accept",
     "hangup",
     "mute",
+    "hold",
+    "consult",
     "switch_media",
     "send_message",
     "devices",

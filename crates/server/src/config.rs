@@ -538,7 +538,10 @@ mod tests {
         let text = dir.path().join("music.mp3");
         std::fs::write(&text, b"ID3 not a wav file at all").unwrap();
         let err = with(&text).check().unwrap_err().to_string();
-        assert!(err.contains("realm acme") && err.contains("not a WAV"), "{err}");
+        assert!(
+            err.contains("realm acme") && err.contains("not a WAV"),
+            "{err}"
+        );
         let err = with(&dir.path().join("gone.wav")).check().unwrap_err();
         assert!(err.to_string().contains("gone.wav"), "{err}");
         let wav = dir.path().join("music.wav");
