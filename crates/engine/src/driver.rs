@@ -93,6 +93,8 @@ pub enum Command {
         oneshot::Sender<Option<switchboard_media::RecordingSummary>>,
     ),
     CutSignaling,
+    /// The realm's music on hold from this path was fetched (or could not be).
+    HoldMusicFetched(String, Result<switchboard_media::HoldMusic, String>),
     Shutdown,
 }
 
@@ -336,12 +338,13 @@ impl Driver {
             return;
         }
         current.clone_from(&announced);
-        let music = self.factory.capture.hold_music.clone();
         let Some(path) = announced else {
-            *crate::pipeline::lock(&music) = switchboard_media::HoldMusic::default_music();
+            *crate::pipeline::lock(&self.factory.capture.hold_music) =
+                switchboard_media::HoldMusic::default_music();
             return;
         };
         let url = http_url(server, &path);
+        let back = self.cmd_tx.clone();
         tokio::task::spawn_blocking(move || {
             let fetched = ureq::get(&url)
                 .call()
@@ -356,10 +359,7 @@ impl Driver {
                 .and_then(|b| {
                     switchboard_media::HoldMusic::from_wav(&b).map_err(|e| e.to_string())
                 });
-            match fetched {
-                Ok(m) => *crate::pipeline::lock(&music) = m,
-                Err(e) => tracing::warn!("music on hold from {url}: {e}; keeping ours"),
-            }
+            let _ = back.send(Command::HoldMusicFetched(path, fetched));
         });
     }
 
@@ -573,6 +573,24 @@ impl Driver {
                 let _ = reply.send(summary);
             }
             Command::CutSignaling => self.signaling.cut(),
+            Command::HoldMusicFetched(path, result) => {
+                let Some((_, current)) = &mut self.realm_music else {
+                    return;
+                };
+                // Only what is still announced: a later hello may have changed it.
+                if current.as_ref() != Some(&path) {
+                    return;
+                }
+                match result {
+                    Ok(m) => *crate::pipeline::lock(&self.factory.capture.hold_music) = m,
+                    Err(e) => {
+                        tracing::warn!(
+                            "music on hold {path}: {e}; keeping ours, trying again at the next sign-in"
+                        );
+                        *current = None;
+                    }
+                }
+            }
             Command::Shutdown => {}
         }
     }

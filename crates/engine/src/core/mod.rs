@@ -306,6 +306,9 @@ pub struct Core {
     member_invites: BTreeMap<RequestId, (CallId, Vec<PeerId>)>,
     /// Our `accept`s the server has not answered yet.
     accepts: BTreeMap<RequestId, CallId>,
+    /// Customer calls we were consulted about on this device, lately (a warm transfer of one
+    /// is taken at once).
+    consulted_about: Vec<CallId>,
     /// The number of the next request the core itself makes (the driver numbers the user's
     /// from 1; these are far above).
     next_request: RequestId,
@@ -332,6 +335,7 @@ impl Core {
             invites: BTreeMap::new(),
             member_invites: BTreeMap::new(),
             accepts: BTreeMap::new(),
+            consulted_about: Vec::new(),
             next_request: OWN_REQUESTS,
             peers: BTreeMap::new(),
             next_peer: 1,

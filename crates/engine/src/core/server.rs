@@ -184,8 +184,19 @@ impl Core {
             self.answer_new(&call_id, &inc.from, &inc.from_session, offer.as_str());
         }
         self.gates(&call_id);
-        // A warm transfer: we agreed in the consult just now, so no second ring.
-        let warm = inc.queue.as_ref().is_some_and(|q| q.warm);
+        // A consult about a customer call: if it turns into a warm transfer, that call comes to
+        // this device without a second ring (other devices of ours ring as usual).
+        if let Some(c) = &inc.consult {
+            if self.consulted_about.len() >= 4 {
+                self.consulted_about.remove(0);
+            }
+            self.consulted_about.push(c.call_id.clone());
+        }
+        let warm = inc.queue.as_ref().is_some_and(|q| q.warm) && {
+            let before = self.consulted_about.len();
+            self.consulted_about.retain(|c| *c != call_id);
+            self.consulted_about.len() < before
+        };
         self.emit(Event::Incoming {
             call_id: call_id.clone(),
             from: inc.from,

@@ -14,6 +14,9 @@ use super::calls::{Call, Departure};
 use super::queue::{Stage, TransferKind};
 use super::{Core, Handled, Millis, refuse};
 
+/// Consulted colleagues kept in a customer call's record.
+const MAX_CONSULTED: usize = 16;
+
 impl Core {
     /// `invite` with `consult`: a consult call about a customer call.
     pub(super) fn consult(
@@ -58,15 +61,19 @@ impl Core {
                 format!("no colleague {}", to.user),
             ));
         }
-        // The customer waits on hold meanwhile (a hold already on stays as it is).
-        if call.holds.on.is_none() {
+        let held = call.holds.on.is_some();
+        let to = to.clone();
+        let consult = self.new_call_id()?;
+        // The customer waits on hold meanwhile (the agent's own hold, if on, stays as it is;
+        // only the agent holds a customer call).
+        if !held {
             if let Some(c) = self.calls.get_mut(&of) {
                 c.holds.on = Some((me.user.clone(), now));
                 c.holds.count += 1;
+                c.holds.by_consult = true;
             }
             self.tell_hold(&of, true);
         }
-        let consult = self.new_call_id()?;
         self.open_call(
             session,
             &me,
@@ -84,7 +91,12 @@ impl Core {
         }
         if let Some(c) = self.calls.get_mut(&of) {
             c.consult = Some(consult.clone());
-            if let Some(q) = c.queue.as_mut() {
+            // For the record; a bound, since nothing else limits how often an agent consults.
+            if let Some(q) = c
+                .queue
+                .as_mut()
+                .filter(|q| q.consulted.len() < MAX_CONSULTED)
+            {
                 q.consulted.push(to.user.clone());
             }
         }
@@ -95,7 +107,6 @@ impl Core {
                 call_id: consult.clone(),
             }),
         );
-        let to = to.clone();
         self.add_invitee(&consult, to.user, to.offer, &me.user, now);
         Ok(())
     }
@@ -126,10 +137,15 @@ impl Core {
                     agent: me.user.clone(),
                 }
         });
+        // The agent and one colleague, both still in the consult.
         let colleague = call
             .consult
             .as_ref()
             .and_then(|k| self.calls.get(k))
+            .filter(|k| {
+                k.active_member(&me.user)
+                    .is_some_and(|i| k.members[i].state == MemberState::Joined)
+            })
             .and_then(|k| {
                 k.members
                     .iter()
@@ -182,7 +198,9 @@ impl Core {
                 .filter(|c| c.consult.as_ref() == Some(&ended.id));
             if let Some(c) = back {
                 c.consult = None;
-                self.end_hold(of, now);
+                if c.holds.by_consult {
+                    self.end_hold(of, now);
+                }
             }
         }
         if let Some(k) = &ended.consult {

@@ -195,3 +195,74 @@ fn only_the_customers_agent_consults_and_an_agent_consulting_gets_no_new_custome
     w.hangup(&a1, &k);
     w.take(&c2);
 }
+
+#[test]
+fn during_a_consult_the_customer_stays_held_and_no_blind_transfer_strands_it() {
+    let mut w = World::new(cfg());
+    let (a1, a2, c, call) = a_customer_with_a1(&mut w);
+    // The agent's own hold before the consult: the consult keeps it, and its end does too.
+    w.send(
+        &a1,
+        ClientMessage::Hold(SetHold {
+            call_id: call.clone(),
+            on: true,
+        }),
+    );
+    let k = consult(&mut w, &a1, &call, "a2").unwrap();
+    assert_eq!(hold_told(&w.take(&c)), vec![true]);
+    // Nobody takes the customer off hold while the consult goes on.
+    w.send(
+        &a1,
+        ClientMessage::Hold(SetHold {
+            call_id: call.clone(),
+            on: false,
+        }),
+    );
+    assert_eq!(w.errors(&a1), vec![ErrorCode::WrongState]);
+    w.accept(&a2, &k);
+    // A blind transfer would leave a1 on the consult yet free for routing: refused.
+    w.send(
+        &a1,
+        ClientMessage::Transfer(Transfer {
+            call_id: call.clone(),
+            to: TransferTarget::Queue {
+                business: Business::new("sales").unwrap(),
+            },
+        }),
+    );
+    assert!(w.errors(&a1).contains(&ErrorCode::WrongState));
+    w.hangup(&a1, &k);
+    assert!(
+        hold_told(&w.take(&c)).is_empty(),
+        "the agent's own hold ended"
+    );
+}
+
+#[test]
+fn a_customer_of_any_role_cannot_hold_the_agent() {
+    let mut w = World::new(cfg());
+    let a1 = w.register_agent("a1", &["sales"]);
+    // carol is a user, and users may wait in a queue too.
+    let carol = w.login("carol");
+    w.send(
+        &carol,
+        ClientMessage::Enqueue(Enqueue {
+            business: Business::new("sales").unwrap(),
+            media: CallMedia::Audio,
+            priority: 0,
+            name: None,
+            offer: None,
+            extra: None,
+        }),
+    );
+    let call = w.incoming(&a1).unwrap().call_id;
+    w.accept(&a1, &call);
+    w.send(
+        &carol,
+        ClientMessage::Hold(SetHold {
+            call_id: call.clone(),
+            on: true,
+        }),
+    );
+    assert!(w.errors(&carol).contains(&ErrorCode::Forbidden));
+}

@@ -6,10 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 use switchboard_protocol::{
-    CallHold, CallId, ErrorCode, MemberState, RequestId, Role, ServerMessage, SessionId, SetHold,
-    UserId,
+    CallHold, CallId, ErrorCode, MemberState, RequestId, ServerMessage, SessionId, SetHold, UserId,
 };
 
+use super::queue::Stage;
 use super::{Core, Handled, Millis, refuse};
 
 /// A call's holds.
@@ -17,6 +17,10 @@ use super::{Core, Handled, Millis, refuse};
 pub(crate) struct Holds {
     /// The hold on now: who, since when.
     pub on: Option<(UserId, Millis)>,
+    /// The hold on now was placed by a consult (its end ends the hold; a hold the agent put
+    /// on before stays).
+    #[serde(default)]
+    pub by_consult: bool,
     /// Holds so far.
     pub count: u32,
     /// Time on hold of the holds that ended, in ms.
@@ -42,12 +46,25 @@ impl Core {
         m: SetHold,
         now: Millis,
     ) -> Handled {
-        let (me, idx) = self.joined_member_of(&m.call_id, session)?;
+        let (me, _) = self.joined_member_of(&m.call_id, session)?;
         let call = self.call(&m.call_id)?;
-        if call.queue.is_some() && call.members[idx].role == Role::Customer {
+        // A customer may be any role that may enqueue: what counts is who took the call.
+        let agent_here = call.queue.as_ref().is_none_or(|q| {
+            q.stage
+                == Stage::Connected {
+                    agent: me.user.clone(),
+                }
+        });
+        if !agent_here {
             return Err(refuse(
                 ErrorCode::Forbidden,
                 "in a customer call only the agent holds",
+            ));
+        }
+        if call.consult.is_some() && !m.on {
+            return Err(refuse(
+                ErrorCode::WrongState,
+                "the customer stays on hold during the consult: end it first",
             ));
         }
         if call.joined_count() != 2 {
@@ -90,6 +107,7 @@ impl Core {
         if let Some(call) = self.calls.get_mut(call_id) {
             call.holds.ended_ms = call.holds.total_ms(now);
             call.holds.on = None;
+            call.holds.by_consult = false;
         }
     }
 

@@ -933,6 +933,14 @@ impl Core {
                 "only the agent talking to a customer can transfer the call",
             ));
         }
+        if call.consult.is_some() {
+            // The agent is in the consult too: leaving it dangling would leave them free for
+            // routing while still on a call.
+            return Err(refuse(
+                ErrorCode::WrongState,
+                "a consult is in progress: complete it (warm) or end it first",
+            ));
+        }
         let target_agent = match &m.to {
             TransferTarget::Agent { user } => {
                 let key = me.with_user(user.clone());

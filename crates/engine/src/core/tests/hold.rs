@@ -82,3 +82,57 @@ fn we_hold_when_the_server_says_so_and_the_history_counts_every_hold() {
     });
     assert_eq!(hold, Some((2, 6_000)));
 }
+
+#[test]
+fn a_warm_transfer_is_taken_at_once_only_by_the_device_that_was_consulted() {
+    use switchboard_protocol::{Business, ConsultContext, QueueContext};
+    let queue = |warm| QueueContext {
+        business: Business::new("billing").unwrap(),
+        priority: 0,
+        waited_ms: 0,
+        customer_name: None,
+        transferred_by: Some(uid("a")),
+        warm,
+    };
+    let with = |m: ServerMessage, consult: Option<ConsultContext>, q: Option<QueueContext>| {
+        let ServerMessage::IncomingCall(mut i) = m else {
+            unreachable!()
+        };
+        i.consult = consult.map(Box::new);
+        i.queue = q;
+        ServerMessage::IncomingCall(i)
+    };
+    let accepted = |out: &[Output], call: &CallId| {
+        sent(out)
+            .iter()
+            .any(|m| matches!(m, ClientMessage::Accept(a) if a.call_id == *call))
+    };
+    let customer_call = cid("c-customer");
+    // A device that was not in the consult rings as usual.
+    let mut other = Rig::signed_in("me");
+    let out = other.frame(with(
+        incoming(&customer_call, "cust", CallMedia::Audio, &["cust", "me"]),
+        None,
+        Some(queue(true)),
+    ));
+    assert!(!accepted(&out, &customer_call));
+    // The consulted device takes it without a ring.
+    let mut r = Rig::signed_in("me");
+    let about = ConsultContext {
+        call_id: customer_call.clone(),
+        customer: uid("cust"),
+        queue: queue(false),
+    };
+    r.frame(with(
+        incoming(&cid("k1"), "a", CallMedia::Audio, &["a", "me"]),
+        Some(about),
+        None,
+    ));
+    r.frame(ended(&cid("k1"), EndCode::Transferred, Side::Remote));
+    let out = r.frame(with(
+        incoming(&customer_call, "cust", CallMedia::Audio, &["cust", "me"]),
+        None,
+        Some(queue(true)),
+    ));
+    assert!(accepted(&out, &customer_call), "{out:?}");
+}
