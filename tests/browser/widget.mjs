@@ -96,8 +96,24 @@ try {
     await page.waitForTimeout(800);
     const [v0, e0] = [Number(await attr("data-video-decoded")), Number(await attr("data-audio-energy"))];
     const text = await notice.innerText();
-    await notice.waitFor({ state: "detached", timeout: 30000 });
-    const [v1, e1] = [Number(await attr("data-video-decoded")), Number(await attr("data-audio-energy"))];
+    // The last figures read while still on hold: the notice and the figures in one look (read
+    // after the notice went, they may already count the agent's first pictures back).
+    const look = () =>
+      page.evaluate(() => {
+        const w = document.querySelector("[data-testid=widget]");
+        return {
+          held: !!document.querySelector("[data-testid=on-hold]"),
+          v: Number(w?.getAttribute("data-video-decoded")),
+          e: Number(w?.getAttribute("data-audio-energy")),
+        };
+      });
+    let [v1, e1] = [v0, e0];
+    for (const until = Date.now() + 30000; Date.now() < until; ) {
+      const l = await look();
+      if (!l.held) break;
+      [v1, e1] = [l.v, l.e];
+      await page.waitForTimeout(50);
+    }
     out({ hold: { text, video_decoded: v1 - v0, audio_energy: e1 - e0 } });
   }
   if (process.env.SAY) {

@@ -113,43 +113,36 @@ async fn the_held_side_hears_music_and_nothing_of_the_holder_and_the_record_keep
         assert!((3_000..10_000).contains(&ms), "{ms} ms on hold");
     }
     // And the server's record.
-    let db = server.data.join("switchboard.db");
-    let url = format!("sqlite://{}?mode=ro", db.display());
-    let mut row = None;
-    for _ in 0..50 {
-        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        row = sqlx::query_as::<_, (i64, i64)>(
-            "SELECT hold_count, hold_ms FROM calls WHERE call_id = ?",
-        )
-        .bind(call.as_str())
-        .fetch_optional(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-        if row.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (count, ms) = row.expect("the call's record");
-    assert_eq!(count, 1);
-    assert!((3_000..10_000).contains(&ms), "{ms} ms on hold");
+    let Record { holds, hold_ms, .. } = record(&server, call.as_str()).await;
+    assert_eq!(holds, 1);
+    assert!((3_000..10_000).contains(&hold_ms), "{hold_ms} ms on hold");
 }
 
-/// The server's record of a call: (hold count, transfer, consulted), once written.
-async fn record(server: &DevServer, call: &str) -> (i64, Option<String>, Option<String>) {
+/// The server's record of a call, as its `calls` row says.
+#[derive(sqlx::FromRow)]
+struct Record {
+    #[sqlx(rename = "hold_count")]
+    holds: i64,
+    hold_ms: i64,
+    transfer: Option<String>,
+    consulted: Option<String>,
+}
+
+/// Waits for the call's row (written once the call ended).
+async fn record(server: &DevServer, call: &str) -> Record {
     let url = format!(
         "sqlite://{}?mode=ro",
         server.data.join("switchboard.db").display()
     );
     for _ in 0..50 {
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        let row =
-            sqlx::query_as("SELECT hold_count, transfer, consulted FROM calls WHERE call_id = ?")
-                .bind(call)
-                .fetch_optional(&pool)
-                .await
-                .unwrap();
+        let row = sqlx::query_as(
+            "SELECT hold_count, hold_ms, transfer, consulted FROM calls WHERE call_id = ?",
+        )
+        .bind(call)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
         pool.close().await;
         if let Some(row) = row {
             return row;
@@ -274,7 +267,12 @@ async fn a_consult_then_a_warm_transfer_hands_the_customer_to_the_colleague_who_
     customer.engine.hangup(&call);
     let (reason, _) = a2.ended(&call).await.unwrap();
     assert_eq!(reason.code, EndCode::Hangup);
-    let (holds, transfer, consulted) = record(&server, call.as_str()).await;
+    let Record {
+        holds,
+        transfer,
+        consulted,
+        ..
+    } = record(&server, call.as_str()).await;
     assert_eq!(holds, 1);
     assert_eq!(transfer.as_deref(), Some("warm"));
     assert_eq!(consulted.as_deref(), Some("a2"));

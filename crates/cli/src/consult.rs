@@ -35,12 +35,6 @@ impl std::str::FromStr for ConsultPlan {
         else {
             bail!("write it USER:AT:transfer or USER:AT:cancel");
         };
-        let at: f64 = at
-            .parse()
-            .with_context(|| format!("{at:?} is not seconds"))?;
-        if !(0.0..=86_400.0).contains(&at) {
-            bail!("{at} s is out of range");
-        }
         let then = match then {
             "transfer" => Then::Transfer,
             "cancel" => Then::Cancel,
@@ -48,7 +42,7 @@ impl std::str::FromStr for ConsultPlan {
         };
         Ok(Self {
             to: UserId::new(to).context("not a user id")?,
-            at: Duration::from_secs_f64(at),
+            at: crate::hold::secs(at)?,
             then,
         })
     }

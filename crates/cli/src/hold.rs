@@ -24,21 +24,23 @@ impl std::str::FromStr for HoldPlan {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> Result<Self> {
         let (at, hold_for) = s.split_once(':').context("write it AT:FOR, in seconds")?;
-        let secs = |v: &str| -> Result<Duration> {
-            let v: f64 = v
-                .trim()
-                .parse()
-                .with_context(|| format!("{v:?} is not seconds"))?;
-            if !(0.0..=86_400.0).contains(&v) {
-                bail!("{v} s is out of range");
-            }
-            Ok(Duration::from_secs_f64(v))
-        };
         Ok(Self {
             at: secs(at)?,
             hold_for: secs(hold_for)?,
         })
     }
+}
+
+/// Seconds on the command line: 0 to a day.
+pub fn secs(v: &str) -> Result<Duration> {
+    let v: f64 = v
+        .trim()
+        .parse()
+        .with_context(|| format!("{v:?} is not seconds"))?;
+    if !(0.0..=86_400.0).contains(&v) {
+        bail!("{v} s is out of range");
+    }
+    Ok(Duration::from_secs_f64(v))
 }
 
 /// The summary's `hold`.

@@ -31,12 +31,10 @@ impl Core {
         };
         let (me, _) = self.joined_member_of(&of, session)?;
         let call = self.call(&of)?;
-        let agent_here = call.queue.as_ref().is_some_and(|q| {
-            q.stage
-                == Stage::Connected {
-                    agent: me.user.clone(),
-                }
-        });
+        let agent_here = call
+            .queue
+            .as_ref()
+            .is_some_and(|q| q.connected_to(&me.user));
         if !agent_here {
             return Err(refuse(
                 ErrorCode::WrongState,
@@ -131,12 +129,10 @@ impl Core {
     ) -> Handled {
         let (me, _) = self.joined_member_of(of, session)?;
         let call = self.call(of)?;
-        let agent_here = call.queue.as_ref().is_some_and(|q| {
-            q.stage
-                == Stage::Connected {
-                    agent: me.user.clone(),
-                }
-        });
+        let agent_here = call
+            .queue
+            .as_ref()
+            .is_some_and(|q| q.connected_to(&me.user));
         // The agent and one colleague, both still in the consult.
         let colleague = call
             .consult

@@ -34,6 +34,13 @@ fn hold_told(msgs: &[ServerMessage]) -> Vec<bool> {
         .collect()
 }
 
+fn record_of<'a>(w: &'a World, call: &CallId) -> &'a super::CallSummary {
+    w.call_records()
+        .into_iter()
+        .find(|r| r.call_id == *call)
+        .unwrap()
+}
+
 /// a1 talks to a customer; a2 is a ready agent too.
 fn a_customer_with_a1(w: &mut World) -> (SessionId, SessionId, SessionId, CallId) {
     let a1 = w.register_agent("a1", &["sales"]);
@@ -109,11 +116,7 @@ fn a_consult_then_a_warm_transfer_hands_the_customer_to_the_colleague() {
     );
     w.advance(1_000);
     w.hangup(&c, &call);
-    let rec = w
-        .call_records()
-        .into_iter()
-        .find(|r| r.call_id == call)
-        .unwrap();
+    let rec = record_of(&w, &call);
     let q = rec.queue.as_ref().unwrap();
     assert_eq!(q.transfer, Some(super::queue::TransferKind::Warm));
     assert_eq!(q.consulted, vec![uid("a2")]);
@@ -160,11 +163,7 @@ fn a_consult_declined_or_cancelled_brings_the_agent_back_to_the_customer() {
         })
     );
     w.hangup(&c, &call);
-    let rec = w
-        .call_records()
-        .into_iter()
-        .find(|r| r.call_id == call)
-        .unwrap();
+    let rec = record_of(&w, &call);
     let q = rec.queue.as_ref().unwrap();
     assert_eq!((q.transfer, q.consulted.len()), (None, 2));
     assert_eq!(rec.hold_count, 2);

@@ -9,7 +9,6 @@ use switchboard_protocol::{
     CallHold, CallId, ErrorCode, MemberState, RequestId, ServerMessage, SessionId, SetHold, UserId,
 };
 
-use super::queue::Stage;
 use super::{Core, Handled, Millis, refuse};
 
 /// A call's holds.
@@ -49,12 +48,7 @@ impl Core {
         let (me, _) = self.joined_member_of(&m.call_id, session)?;
         let call = self.call(&m.call_id)?;
         // A customer may be any role that may enqueue: what counts is who took the call.
-        let agent_here = call.queue.as_ref().is_none_or(|q| {
-            q.stage
-                == Stage::Connected {
-                    agent: me.user.clone(),
-                }
-        });
+        let agent_here = call.queue.as_ref().is_none_or(|q| q.connected_to(&me.user));
         if !agent_here {
             return Err(refuse(
                 ErrorCode::Forbidden,

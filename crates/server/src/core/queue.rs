@@ -135,6 +135,11 @@ impl QueueLeg {
         matches!(self.stage, Stage::Connected { .. })
     }
 
+    /// `user` is the agent talking to the customer now.
+    pub(crate) fn connected_to(&self, user: &UserId) -> bool {
+        matches!(&self.stage, Stage::Connected { agent } if agent == user)
+    }
+
     pub(crate) fn context(&self, now: Millis) -> QueueContext {
         QueueContext {
             business: self.business.clone(),
@@ -921,12 +926,10 @@ impl Core {
         }
         let (me, _) = self.member_of(&m.call_id, session)?;
         let call = self.call(&m.call_id)?;
-        let connected_here = call.queue.as_ref().is_some_and(|q| {
-            q.stage
-                == Stage::Connected {
-                    agent: me.user.clone(),
-                }
-        });
+        let connected_here = call
+            .queue
+            .as_ref()
+            .is_some_and(|q| q.connected_to(&me.user));
         if !connected_here {
             return Err(refuse(
                 ErrorCode::WrongState,
