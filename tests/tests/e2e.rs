@@ -306,6 +306,12 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
         history_rows(&d, "transferred") >= 1
     });
     steps.shot(&d, "warm-transfer-done");
+    // The agent wraps up now (otherwise its timer would end it in the middle of what follows).
+    d.click(&d.find("[data-testid=wrap-up-done]", SHORT).unwrap())
+        .unwrap();
+    wait_until("the wrap-up done", SHORT, || {
+        d.find("[data-testid=wrap-up]", Duration::ZERO).is_err()
+    });
     let summary = customer.finish();
     assert_eq!(summary["end_reason"]["code"], "hangup", "{summary}");
     // The agent's hold and the consult's.
