@@ -129,11 +129,14 @@ pub enum ClientMessage {
     /// replies `ack` and tells both members `call_hold`; the holder's engine then sends music
     /// on hold instead of its microphone and camera, and plays nothing of the held party.
     Hold(SetHold),
+    /// Supervisor or admin → server: push me the wallboard of the agents I supervise (my
+    /// team, or the realm for a supervisor without one), now and on every change.
+    WatchFloor(crate::WatchFloor),
 }
 
 impl ClientMessage {
     /// Every `type` a client may send, in declaration order.
-    pub const TYPES: [&'static str; 26] = [
+    pub const TYPES: [&'static str; 27] = [
         "hello",
         "ping",
         "refresh_token",
@@ -160,6 +163,7 @@ impl ClientMessage {
         "transfer",
         "end_wrap_up",
         "hold",
+        "watch_floor",
     ];
 
     /// The `type` tag of this message.
@@ -191,6 +195,7 @@ impl ClientMessage {
             ClientMessage::Transfer(_) => "transfer",
             ClientMessage::EndWrapUp(_) => "end_wrap_up",
             ClientMessage::Hold(_) => "hold",
+            ClientMessage::WatchFloor(_) => "watch_floor",
         }
     }
 

@@ -14,6 +14,7 @@
 //! `ui/src/generated/protocol.ts` change in the same commit (`cargo xtask codegen`).
 
 pub mod agent;
+pub mod board;
 pub mod call;
 pub mod client;
 pub mod codec;
@@ -26,6 +27,7 @@ pub mod session;
 mod typescript;
 
 pub use agent::*;
+pub use board::*;
 pub use call::*;
 pub use client::*;
 pub use codec::{DecodeError, decode_client, decode_server, encode, from_wire_name, wire_name};

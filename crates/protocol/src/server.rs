@@ -139,6 +139,9 @@ pub enum ServerMessage {
     /// Server → both members of a call: a member put the call on hold or took it off. The
     /// holder sends music instead of its media; both show "on hold" with its timer.
     CallHold(CallHold),
+    /// Server → watching supervisor: the wallboard, first as the reply to `watch_floor`, then
+    /// on every change (at most one frame per CTI interval).
+    Wallboard(crate::Wallboard),
     /// A `type` this build does not know (sent by a newer server): ignore it.
     #[serde(other)]
     #[ts(skip)]
@@ -147,7 +150,7 @@ pub enum ServerMessage {
 
 impl ServerMessage {
     /// Every `type` the server may send, in declaration order.
-    pub const TYPES: [&'static str; 26] = [
+    pub const TYPES: [&'static str; 27] = [
         "hello",
         "pong",
         "ack",
@@ -174,6 +177,7 @@ impl ServerMessage {
         "queue_position",
         "cti",
         "call_hold",
+        "wallboard",
     ];
 }
 
@@ -522,6 +526,9 @@ pub struct Cti {
     /// The first waiting customers this agent has a skill for, in routing order (at most
     /// `MAX_LISTED_WAITING`; the figures count all).
     pub waiting: Vec<WaitingCustomer>,
+    /// This agent's own figures: calls handled and average handle time.
+    #[serde(default)]
+    pub own: crate::OwnFigures,
 }
 
 /// A hold, begun or ended.

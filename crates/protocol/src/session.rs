@@ -21,6 +21,21 @@ pub enum Role {
     Customer,
     /// Administers the realm (accounts, tokens); may also do what a user does.
     Admin,
+    /// An agent who also supervises: the wallboard, and (later) monitor, whisper and barge,
+    /// over the agents of their team, or of the realm when their account has no team.
+    Supervisor,
+}
+
+impl Role {
+    /// May register with the queue and take customers.
+    pub fn is_agent(self) -> bool {
+        matches!(self, Role::Agent | Role::Supervisor)
+    }
+
+    /// May watch the floor (the wallboard).
+    pub fn supervises(self) -> bool {
+        matches!(self, Role::Supervisor | Role::Admin)
+    }
 }
 
 /// The client program, for logs and support.

@@ -5,6 +5,7 @@
 use ts_rs::{Config, TS};
 
 use crate::agent::*;
+use crate::board::*;
 use crate::call::*;
 use crate::client::*;
 use crate::error::ErrorCode;
@@ -113,6 +114,7 @@ pub fn typescript_bindings() -> String {
     declare::<Transfer>(c, o);
     declare::<EndWrapUp>(c, o);
     declare::<SetHold>(c, o);
+    declare::<WatchFloor>(c, o);
     // Server → client.
     declare::<ServerFrame>(c, o);
     declare::<ServerMessage>(c, o);
@@ -141,6 +143,11 @@ pub fn typescript_bindings() -> String {
     declare::<QueuePosition>(c, o);
     declare::<Cti>(c, o);
     declare::<CallHold>(c, o);
+    declare::<Wallboard>(c, o);
+    declare::<QueueBoard>(c, o);
+    declare::<AgentBoard>(c, o);
+    declare::<AgentCall>(c, o);
+    declare::<OwnFigures>(c, o);
     declare::<ConsultContext>(c, o);
     while out.ends_with("\n\n") {
         out.pop();

@@ -402,6 +402,10 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
                 }),
             ),
         ),
+        (
+            "watch_floor",
+            req(27, M::WatchFloor(WatchFloor { on: true })),
+        ),
     ]
 }
 
@@ -786,6 +790,11 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                     waited_ms: 95_000,
                     name: Some(label("Li Lei")),
                 }],
+                own: OwnFigures {
+                    handled: 12,
+                    aht_ms: Some(241_000),
+                    window_mins: 60,
+                },
             })),
         ),
         (
@@ -797,6 +806,53 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                 since: 1_767_000_000_000,
                 count: 1,
             })),
+        ),
+        (
+            "wallboard",
+            reply(
+                27,
+                M::Wallboard(Wallboard {
+                    at: 1_767_000_000_000,
+                    team: Some(label("front")),
+                    window_mins: 60,
+                    service_level_secs: 20,
+                    service_level_goal_pct: 80,
+                    queues: vec![QueueBoard {
+                        business: biz("billing"),
+                        waiting: 3,
+                        longest_wait_ms: 42_000,
+                        agents_ready: 1,
+                        agents_working: 2,
+                        answered: 40,
+                        answered_in_time: 33,
+                        abandoned: 4,
+                        handled: 38,
+                        service_level_pct: Some(75),
+                        abandon_pct: Some(9),
+                        aht_ms: Some(241_000),
+                    }],
+                    agents: vec![AgentBoard {
+                        user: uid("agent-7"),
+                        name: Some(label("Wang Fang")),
+                        team: Some(label("front")),
+                        state: AgentState::InCall { call_id: call() },
+                        state_ms: 65_000,
+                        call: Some(AgentCall {
+                            call_id: call(),
+                            business: biz("billing"),
+                            customer: Some(label("Li Lei")),
+                            talk_ms: 65_000,
+                            on_hold: false,
+                            consulting: false,
+                        }),
+                        figures: OwnFigures {
+                            handled: 12,
+                            aht_ms: Some(241_000),
+                            window_mins: 60,
+                        },
+                    }],
+                }),
+            ),
         ),
     ]
 }

@@ -33,6 +33,8 @@ pub struct Config {
     pub wrap_up_secs: u64,
     /// Agents become ready by themselves after wrap-up.
     pub auto_ready: bool,
+    /// The wallboard's and the agents' own figures cover the last this many minutes.
+    pub stats_window_mins: u64,
     /// Lifetime of user and agent tokens (a shift).
     pub token_ttl_secs: u64,
     /// Lifetime of customer tokens from `POST /auth/customer`.
@@ -161,6 +163,11 @@ pub struct RealmConfig {
     /// Music on hold: a WAV file (at most 16 MiB) the held parties of this realm's users hear
     /// instead of the shipped tune. Served at `/hold-music/REALM`; clients fetch it at sign-in.
     pub hold_music: Option<std::path::PathBuf>,
+    /// The service level on the wallboard: the share of customers answered within this many
+    /// seconds (default 20)…
+    pub service_level_secs: Option<u32>,
+    /// …and the goal, in percent (default 80).
+    pub service_level_goal: Option<u8>,
 }
 
 /// An ICE server as the browser's `RTCIceServer`.
@@ -193,6 +200,7 @@ impl Default for Config {
             queue_max_wait_secs: core.queue_max_wait_ms / 1000,
             wrap_up_secs: core.wrap_up_ms / 1000,
             auto_ready: core.auto_ready,
+            stats_window_mins: core.stats_window_ms / 60_000,
             token_ttl_secs: 12 * 3600,
             customer_token_ttl_secs: 3600,
             max_session_secs: core.max_session_ms / 1000,
@@ -319,7 +327,27 @@ impl Config {
                 .ice_servers
                 .iter()
                 .any(|s| s.urls.iter().any(|u| u.starts_with("turn")));
+        if !(1..=24 * 60).contains(&self.stats_window_mins) {
+            return Err(ConfigError::Invalid(format!(
+                "stats_window_mins {} is not between 1 and 1440 (a day)",
+                self.stats_window_mins
+            )));
+        }
         for (name, r) in &self.realms {
+            if r.service_level_secs
+                .is_some_and(|s| !(1..=3600).contains(&s))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "realm {name}: service_level_secs is not between 1 and 3600"
+                )));
+            }
+            if r.service_level_goal
+                .is_some_and(|g| !(1..=100).contains(&g))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "realm {name}: service_level_goal is a percent, 1 to 100"
+                )));
+            }
             if let Some(path) = &r.hold_music {
                 check_wav(path).map_err(|e| {
                     ConfigError::Invalid(format!(
@@ -453,6 +481,19 @@ impl Config {
                 .filter_map(|(name, r)| r.businesses.clone().map(|b| (name.clone(), b)))
                 .collect(),
             max_waiting_per_business: self.max_waiting_per_business,
+            stats_window_ms: self.stats_window_mins * 60_000,
+            service_level: self
+                .realms
+                .iter()
+                .filter(|(_, r)| r.service_level_secs.is_some() || r.service_level_goal.is_some())
+                .map(|(name, r)| {
+                    let level = (
+                        r.service_level_secs.unwrap_or(20),
+                        r.service_level_goal.unwrap_or(80),
+                    );
+                    (name.clone(), level)
+                })
+                .collect(),
             customer_enqueue_interval_ms: self.customer_enqueue_interval_secs * 1000,
             limits,
             ..CoreConfig::default()

@@ -38,6 +38,7 @@ pub fn router(app: Arc<App>) -> Router {
             routing::post(admin_password),
         )
         .route("/admin/tokens", routing::post(admin_token))
+        .route("/admin/wallboard", routing::get(admin_wallboard))
         .nest_service("/widget", widget(&app.config))
         .with_state(app)
 }
@@ -175,7 +176,9 @@ async fn metrics(
         }
         None => {}
     }
-    let body = app.metrics.render(&app.hub.figures(), &app.throttle);
+    let body = app
+        .metrics
+        .render(&app.hub.figures(), &app.hub.wallboards(), &app.throttle);
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -361,6 +364,22 @@ fn check_password(app: &App, password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// `GET /admin/wallboard`: the admin's realm's wallboard, the figures supervisors see pushed
+/// (`?team=NAME`: one team's).
+async fn admin_wallboard(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> ApiResult {
+    let realm = admin(&app, &headers)?;
+    let team = match q.get("team") {
+        Some(t) => Some(Label::new(t.clone()).map_err(|e| bad_request(format!("team: {e}")))?),
+        None => None,
+    };
+    let board = app.hub.wallboard(&realm, team);
+    Ok(Json(board).into_response())
+}
+
 #[derive(Deserialize)]
 struct PutUser {
     user: String,
@@ -369,6 +388,8 @@ struct PutUser {
     display_name: Option<String>,
     skills: Option<Vec<Skill>>,
     queue_priority: Option<u8>,
+    /// The team; `""` takes the account out of its team.
+    team: Option<String>,
 }
 
 /// `POST /admin/users`: create a user, agent or admin, or change one (fields left out keep
@@ -420,6 +441,12 @@ async fn admin_put_user(
         }
         row.queue_priority = p;
     }
+    if let Some(team) = body.team {
+        row.team = match team.as_str() {
+            "" => None,
+            t => Some(Label::new(t).map_err(|e| bad_request(format!("team: {e}")))?),
+        };
+    }
     app.store
         .put_account(&row, body.password.as_deref(), now)
         .await
@@ -433,6 +460,7 @@ async fn admin_put_user(
             "disabled": row.disabled,
             "skills": row.skills,
             "queue_priority": row.queue_priority,
+            "team": row.team,
         })),
     )
         .into_response())

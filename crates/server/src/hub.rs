@@ -61,6 +61,10 @@ pub trait LiveState: Send + Sync + 'static {
     fn token_refreshed(&self, session: &SessionId, expires_at: u64);
     /// Counts for metrics.
     fn figures(&self) -> Figures;
+    /// Every realm's wallboard, now.
+    fn wallboards(&self) -> Vec<(Label, switchboard_protocol::Wallboard)>;
+    /// One realm's wallboard (or one team's), now.
+    fn wallboard(&self, realm: &Label, team: Option<Label>) -> switchboard_protocol::Wallboard;
     /// Whether new sign-ins are taken (a cluster's node cut off from Redis takes none).
     fn accepting(&self) -> bool {
         true
@@ -245,6 +249,14 @@ impl LiveState for LocalHub {
 
     fn figures(&self) -> Figures {
         self.lock().core.figures()
+    }
+
+    fn wallboards(&self) -> Vec<(Label, switchboard_protocol::Wallboard)> {
+        self.lock().core.wallboards(now_ms())
+    }
+
+    fn wallboard(&self, realm: &Label, team: Option<Label>) -> switchboard_protocol::Wallboard {
+        self.lock().core.wallboard(realm, team, now_ms())
     }
 
     fn shutdown(&self) {

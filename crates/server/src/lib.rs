@@ -70,14 +70,18 @@ pub struct ServeOptions {
 pub const DEV_SKILLS: [&str; 4] = ["support", "billing", "sales", "tech"];
 
 /// The dev realm's demo accounts: the password equals the user id.
-pub const DEV_ACCOUNTS: [(&str, Role); 6] = [
+pub const DEV_ACCOUNTS: [(&str, Role); 7] = [
     ("alice", Role::User),
     ("bob", Role::User),
     ("carol", Role::User),
     ("a1", Role::Agent),
     ("a2", Role::Agent),
     ("admin", Role::Admin),
+    ("sup", Role::Supervisor),
 ];
+
+/// The dev realm's team: its agents and its supervisor.
+pub const DEV_TEAM: &str = "front";
 
 fn label(s: &str) -> anyhow::Result<Label> {
     Ok(Label::new(s)?)
@@ -97,7 +101,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if opts.dev {
         for (user, role) in DEV_ACCOUNTS {
             let mut row = AccountRow::new(UserKey::new(label("dev")?, UserId::new(user)?), role);
-            if role == Role::Agent {
+            if role.is_agent() {
+                row.team = Some(label(DEV_TEAM)?);
                 for b in DEV_SKILLS {
                     row.skills.push(Skill {
                         business: Business::new(b)?,

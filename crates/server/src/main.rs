@@ -64,6 +64,7 @@ enum RoleArg {
     Agent,
     Customer,
     Admin,
+    Supervisor,
 }
 
 impl From<RoleArg> for Role {
@@ -73,6 +74,7 @@ impl From<RoleArg> for Role {
             RoleArg::Agent => Role::Agent,
             RoleArg::Customer => Role::Customer,
             RoleArg::Admin => Role::Admin,
+            RoleArg::Supervisor => Role::Supervisor,
         }
     }
 }

@@ -3,8 +3,11 @@
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+use switchboard_protocol::{AgentState, Label, Wallboard};
 
 use crate::core::Figures;
 use crate::throttle::Throttle;
@@ -32,6 +35,133 @@ pub struct Metrics {
     sockets_open: Gauge,
     /// The TURN relay's own figures.
     pub relay: crate::turn::RelayMetrics,
+    floor: FloorMetrics,
+}
+
+type Labels = Vec<(&'static str, String)>;
+type Ratio = Family<Labels, Gauge<f64, AtomicU64>>;
+
+/// The wallboard's figures per queue (realm, business) and agents per state.
+#[derive(Default)]
+struct FloorMetrics {
+    waiting: Family<Labels, Gauge>,
+    longest_wait: Ratio,
+    answered: Family<Labels, Gauge>,
+    abandoned: Family<Labels, Gauge>,
+    handled: Family<Labels, Gauge>,
+    service_level: Ratio,
+    abandon: Ratio,
+    aht: Ratio,
+    agents: Family<Labels, Gauge>,
+}
+
+impl FloorMetrics {
+    fn register(&self, r: &mut Registry) {
+        r.register(
+            "floor_waiting",
+            "Customers waiting now, per queue",
+            self.waiting.clone(),
+        );
+        r.register(
+            "floor_longest_wait_seconds",
+            "The longest current wait, per queue",
+            self.longest_wait.clone(),
+        );
+        r.register(
+            "floor_answered",
+            "Customers answered in the stats window, per queue",
+            self.answered.clone(),
+        );
+        r.register(
+            "floor_abandoned",
+            "Customers who hung up unanswered in the stats window, per queue",
+            self.abandoned.clone(),
+        );
+        r.register(
+            "floor_handled",
+            "Answered calls that ended in the stats window, per queue",
+            self.handled.clone(),
+        );
+        r.register(
+            "floor_service_level_ratio",
+            "Share of customers answered within the realm's service-level time (window)",
+            self.service_level.clone(),
+        );
+        r.register(
+            "floor_abandon_ratio",
+            "Share of customers who hung up unanswered (window)",
+            self.abandon.clone(),
+        );
+        r.register(
+            "floor_handle_time_seconds",
+            "Average handle time: talk and hold plus wrap-up (window)",
+            self.aht.clone(),
+        );
+        r.register(
+            "floor_agents",
+            "Registered agents per state",
+            self.agents.clone(),
+        );
+    }
+
+    fn set(&self, boards: &[(Label, Wallboard)]) {
+        // Queues and states come and go: only what the boards hold now is exported.
+        for f in [
+            &self.waiting,
+            &self.answered,
+            &self.abandoned,
+            &self.handled,
+            &self.agents,
+        ] {
+            f.clear();
+        }
+        for f in [
+            &self.longest_wait,
+            &self.service_level,
+            &self.abandon,
+            &self.aht,
+        ] {
+            f.clear();
+        }
+        for (realm, b) in boards {
+            for q in &b.queues {
+                let l: Labels = vec![
+                    ("realm", realm.to_string()),
+                    ("business", q.business.to_string()),
+                ];
+                self.waiting.get_or_create(&l).set(i64::from(q.waiting));
+                self.longest_wait
+                    .get_or_create(&l)
+                    .set(q.longest_wait_ms as f64 / 1000.0);
+                self.answered.get_or_create(&l).set(i64::from(q.answered));
+                self.abandoned.get_or_create(&l).set(i64::from(q.abandoned));
+                self.handled.get_or_create(&l).set(i64::from(q.handled));
+                if let Some(p) = q.service_level_pct {
+                    self.service_level
+                        .get_or_create(&l)
+                        .set(f64::from(p) / 100.0);
+                }
+                if let Some(p) = q.abandon_pct {
+                    self.abandon.get_or_create(&l).set(f64::from(p) / 100.0);
+                }
+                if let Some(ms) = q.aht_ms {
+                    self.aht.get_or_create(&l).set(ms as f64 / 1000.0);
+                }
+            }
+            for a in &b.agents {
+                let state = match &a.state {
+                    AgentState::Offline => "offline",
+                    AgentState::Ready => "ready",
+                    AgentState::NotReady { .. } => "not_ready",
+                    AgentState::Ringing { .. } => "ringing",
+                    AgentState::InCall { .. } => "in_call",
+                    AgentState::WrapUp { .. } => "wrap_up",
+                };
+                let l: Labels = vec![("realm", realm.to_string()), ("state", state.into())];
+                self.agents.get_or_create(&l).inc();
+            }
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -52,8 +182,10 @@ impl Default for Metrics {
             rate_limit_entries: Gauge::default(),
             sockets_open: Gauge::default(),
             relay: crate::turn::RelayMetrics::default(),
+            floor: FloorMetrics::default(),
             registry: Registry::default(),
         };
+        m.floor.register(&mut registry);
         registry.register(
             "relay_allocations",
             "TURN allocations held now",
@@ -143,8 +275,14 @@ fn gauge(n: usize) -> i64 {
 }
 
 impl Metrics {
-    /// The text exposition, with the gauges set from `f` and the limits.
-    pub fn render(&self, f: &Figures, throttle: &Throttle) -> String {
+    /// The text exposition, with the gauges set from `f`, the floor's boards and the limits.
+    pub fn render(
+        &self,
+        f: &Figures,
+        boards: &[(Label, Wallboard)],
+        throttle: &Throttle,
+    ) -> String {
+        self.floor.set(boards);
         self.rate_limit_entries.set(gauge(throttle.entries()));
         self.sockets_open.set(gauge(throttle.open_connections()));
         self.sessions.set(gauge(f.sessions));

@@ -46,6 +46,8 @@ pub struct AccountRow {
     pub queue_priority: u8,
     /// Sign-ins before this (Unix seconds) are refused.
     pub tokens_after: u64,
+    /// The team, for supervisors' scope.
+    pub team: Option<Label>,
 }
 
 impl AccountRow {
@@ -59,6 +61,7 @@ impl AccountRow {
             skills: Vec::new(),
             queue_priority: 0,
             tokens_after: 0,
+            team: None,
         }
     }
 
@@ -70,6 +73,7 @@ impl AccountRow {
             skills: self.skills.clone(),
             queue_priority: self.queue_priority,
             tokens_after: self.tokens_after,
+            team: self.team.clone(),
         }
     }
 }
@@ -94,6 +98,7 @@ pub(crate) fn role_str(role: Role) -> &'static str {
         Role::Agent => "agent",
         Role::Customer => "customer",
         Role::Admin => "admin",
+        Role::Supervisor => "supervisor",
     }
 }
 
@@ -168,13 +173,14 @@ impl Store {
         };
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO accounts (realm, user_id, role, password_hash, display_name, disabled, created_at, queue_priority, tokens_after)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO accounts (realm, user_id, role, password_hash, display_name, disabled, created_at, queue_priority, tokens_after, team)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (realm, user_id) DO UPDATE SET
                role = excluded.role,
                password_hash = COALESCE(excluded.password_hash, accounts.password_hash),
                display_name = excluded.display_name,
                queue_priority = excluded.queue_priority,
+               team = excluded.team,
                tokens_after = CASE WHEN accounts.tokens_after > excluded.tokens_after
                  THEN accounts.tokens_after ELSE excluded.tokens_after END",
         )
@@ -187,6 +193,7 @@ impl Store {
         .bind(millis(now))
         .bind(i64::from(row.queue_priority))
         .bind(millis(row.tokens_after))
+        .bind(row.team.as_ref().map(|t| t.as_str()))
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM account_skills WHERE realm = $1 AND user_id = $2")
@@ -257,7 +264,7 @@ impl Store {
     /// One account.
     pub async fn account(&self, user: &UserKey) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after FROM accounts WHERE realm = $1 AND user_id = $2",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after, team FROM accounts WHERE realm = $1 AND user_id = $2",
         )
         .bind(user.realm.as_str())
         .bind(user.user.as_str())
@@ -313,7 +320,7 @@ impl Store {
     /// Every enabled account, for the live directory at start.
     pub async fn accounts(&self) -> Result<Vec<(UserKey, Account)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after FROM accounts WHERE disabled = 0",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after, team FROM accounts WHERE disabled = 0",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -335,7 +342,7 @@ impl Store {
         password: &str,
     ) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after, password_hash FROM accounts WHERE realm = $1 AND user_id = $2",
+            "SELECT realm, user_id, role, display_name, disabled, queue_priority, tokens_after, team, password_hash FROM accounts WHERE realm = $1 AND user_id = $2",
         )
         .bind(user.realm.as_str())
         .bind(user.user.as_str())
@@ -691,6 +698,11 @@ fn account_row(r: &AnyRow) -> Option<AccountRow> {
         skills: Vec::new(),
         queue_priority: u8::try_from(r.try_get::<i64, _>("queue_priority").ok()?).ok()?,
         tokens_after: unmillis(r.try_get("tokens_after").ok()?),
+        team: r
+            .try_get::<Option<String>, _>("team")
+            .ok()
+            .flatten()
+            .and_then(|t| Label::new(t).ok()),
     })
 }
 

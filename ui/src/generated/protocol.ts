@@ -112,7 +112,7 @@ export type ErrorCode = "malformed_frame" | "binary_frame" | "frame_too_large" |
 /**
  * What an account may do. Carried in its token.
  */
-export type Role = "user" | "agent" | "customer" | "admin";
+export type Role = "user" | "agent" | "customer" | "admin" | "supervisor";
 
 /**
  * The client program, for logs and support.
@@ -512,12 +512,12 @@ export type ClientFrame = {
 /**
  * Chosen by the client to match the reply to this request.
  */
-id?: number, } & ({ "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold);
+id?: number, } & ({ "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold | { "type": "watch_floor" } & WatchFloor);
 
 /**
  * Everything a client can say, tagged by `type` (snake_case).
  */
-export type ClientMessage = { "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold;
+export type ClientMessage = { "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold | { "type": "watch_floor" } & WatchFloor;
 
 /**
  * The first frame of a connection.
@@ -887,6 +887,17 @@ call_id: CallId,
 on: boolean, };
 
 /**
+ * Supervisor (or admin) → server: send me the wallboard now and on every change (`on`), or
+ * stop. The server replies with a first `wallboard`; agents, users and customers are refused
+ * `forbidden`.
+ */
+export type WatchFloor = { 
+/**
+ * Watch (true) or stop (false).
+ */
+on: boolean, };
+
+/**
  * One frame from the server: a message plus, when it answers a request, that request's id.
  */
 export type ServerFrame = { 
@@ -900,12 +911,12 @@ id?: number,
  * after it again: those that went into a socket that died.
  * (`frame_seq` on the wire: messages have a `seq` of their own.)
  */
-frame_seq?: number, } & ({ "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold);
+frame_seq?: number, } & ({ "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold | { "type": "wallboard" } & Wallboard);
 
 /**
  * Everything the server can say, tagged by `type` (snake_case).
  */
-export type ServerMessage = { "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold;
+export type ServerMessage = { "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold | { "type": "wallboard" } & Wallboard;
 
 /**
  * The `hello` reply.
@@ -1427,7 +1438,11 @@ figures: CtiFigures,
  * The first waiting customers this agent has a skill for, in routing order (at most
  * `MAX_LISTED_WAITING`; the figures count all).
  */
-waiting: Array<WaitingCustomer>, };
+waiting: Array<WaitingCustomer>, 
+/**
+ * This agent's own figures: calls handled and average handle time.
+ */
+own: OwnFigures, };
 
 /**
  * A hold, begun or ended.
@@ -1453,6 +1468,174 @@ since: number,
  * Holds in this call so far, this one included.
  */
 count: number, };
+
+/**
+ * Server → watching supervisor: the floor they supervise, as of `at`.
+ */
+export type Wallboard = { 
+/**
+ * The server's clock when these figures were taken.
+ */
+at: number, 
+/**
+ * The team shown (none: the whole realm).
+ */
+team?: Label, 
+/**
+ * The counts cover the last this many minutes.
+ */
+window_mins: number, 
+/**
+ * Service level: the share of customers answered within this many seconds…
+ */
+service_level_secs: number, 
+/**
+ * …that the realm aims for, in percent.
+ */
+service_level_goal_pct: number, 
+/**
+ * One row per queue of the realm (a business with waiting customers, skilled agents, or
+ * counts in the window), by name.
+ */
+queues: Array<QueueBoard>, 
+/**
+ * One row per registered agent in scope, by user id.
+ */
+agents: Array<AgentBoard>, };
+
+/**
+ * One queue on the wallboard.
+ */
+export type QueueBoard = { 
+/**
+ * The business.
+ */
+business: Business, 
+/**
+ * Customers waiting now.
+ */
+waiting: number, 
+/**
+ * The longest current wait as of `at`, in ms (0 when nobody waits).
+ */
+longest_wait_ms: number, 
+/**
+ * Agents with this skill who are ready.
+ */
+agents_ready: number, 
+/**
+ * Agents with this skill who are ringing, talking or in wrap-up.
+ */
+agents_working: number, 
+/**
+ * In the window: customers an agent answered.
+ */
+answered: number, 
+/**
+ * …of whom within the service-level time.
+ */
+answered_in_time: number, 
+/**
+ * In the window: customers who hung up before an agent answered.
+ */
+abandoned: number, 
+/**
+ * In the window: answered calls that ended.
+ */
+handled: number, 
+/**
+ * `answered_in_time / (answered + abandoned)`, in percent (none before the first).
+ */
+service_level_pct?: number, 
+/**
+ * `abandoned / (answered + abandoned)`, in percent.
+ */
+abandon_pct?: number, 
+/**
+ * Average handle time of the handled calls: talk and hold, answer to end, plus the
+ * agent's wrap-up, in ms.
+ */
+aht_ms?: number, };
+
+/**
+ * One agent on the wallboard.
+ */
+export type AgentBoard = { 
+/**
+ * The agent.
+ */
+user: UserId, 
+/**
+ * Their display name.
+ */
+name?: Label, 
+/**
+ * Their team.
+ */
+team?: Label, 
+/**
+ * Their state.
+ */
+state: AgentState, 
+/**
+ * Time in this state as of `at`, in ms.
+ */
+state_ms: number, 
+/**
+ * The customer call they are on (ringing, talking or wrapping up).
+ */
+call?: AgentCall, 
+/**
+ * Their own figures over the window.
+ */
+figures: OwnFigures, };
+
+/**
+ * The customer call an agent is on, for the wallboard.
+ */
+export type AgentCall = { 
+/**
+ * The call.
+ */
+call_id: CallId, 
+/**
+ * Its queue.
+ */
+business: Business, 
+/**
+ * The customer's name, if they gave one.
+ */
+customer?: Label, 
+/**
+ * Since the agent joined it, as of `at`, in ms (0 while ringing).
+ */
+talk_ms: number, 
+/**
+ * The customer is on hold.
+ */
+on_hold: boolean, 
+/**
+ * The agent is consulting a colleague about it.
+ */
+consulting: boolean, };
+
+/**
+ * An agent's own figures over the server's window: in their queue panel (`cti.own`) and on
+ * the wallboard.
+ */
+export type OwnFigures = { 
+/**
+ * Customer calls the agent talked in that ended (or that they handed on).
+ */
+handled: number, 
+/**
+ * Their average handle time: talk and hold plus wrap-up, in ms.
+ */
+aht_ms?: number, 
+/**
+ * The window, in minutes.
+ */
+window_mins: number, };
 
 /**
  * What a consulted colleague sees: the customer call the consult is about.

@@ -738,6 +738,14 @@ impl LiveState for ClusterHub {
         self.lock().replica.core.figures()
     }
 
+    fn wallboards(&self) -> Vec<(Label, switchboard_protocol::Wallboard)> {
+        self.lock().replica.core.wallboards(now_ms())
+    }
+
+    fn wallboard(&self, realm: &Label, team: Option<Label>) -> switchboard_protocol::Wallboard {
+        self.lock().replica.core.wallboard(realm, team, now_ms())
+    }
+
     fn accepting(&self) -> bool {
         self.healthy.load(Ordering::Acquire)
     }

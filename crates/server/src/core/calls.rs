@@ -545,6 +545,7 @@ impl Core {
         if downgrade {
             call.media = CallMedia::Audio;
         }
+        let first_answer = call.queue.as_ref().is_some_and(|q| q.answered_at.is_none());
         let queue_agent = match call.queue.as_mut() {
             Some(q) => q.answered(&me.user, now),
             None => false,
@@ -594,6 +595,9 @@ impl Core {
             );
         }
         if queue_agent {
+            if first_answer {
+                self.floor_answered(&m.call_id, now);
+            }
             self.agent_answered(&me, &m.call_id, now);
         }
         self.presence_dirty.insert(me);

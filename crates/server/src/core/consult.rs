@@ -89,6 +89,7 @@ impl Core {
         }
         if let Some(c) = self.calls.get_mut(&of) {
             c.consult = Some(consult.clone());
+            self.queue.cti_dirty = true;
             // For the record; a bound, since nothing else limits how often an agent consults.
             if let Some(q) = c
                 .queue
@@ -158,6 +159,7 @@ impl Core {
         if let Some(c) = self.calls.get_mut(of) {
             // Handed on: the consult's end must not take the customer off hold.
             c.consult = None;
+            self.queue.cti_dirty = true;
             if let Some(q) = c.queue.as_mut() {
                 q.transferred_by = Some(me.user.clone());
                 q.transfer = Some(TransferKind::Warm);
@@ -194,6 +196,7 @@ impl Core {
                 .filter(|c| c.consult.as_ref() == Some(&ended.id));
             if let Some(c) = back {
                 c.consult = None;
+                self.queue.cti_dirty = true;
                 if c.holds.by_consult {
                     self.end_hold(of, now);
                 }

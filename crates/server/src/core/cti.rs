@@ -55,6 +55,8 @@ impl Core {
                 self.queue.cti_dirty = false;
                 self.queue.cti_last = Some(now);
                 self.publish_cti(now);
+                self.prune_floor(now);
+                self.publish_floor(now);
             } else if !self.queue.cti_timer {
                 self.queue.cti_timer = true;
                 self.timer(due, super::Timer::Cti);
@@ -171,9 +173,11 @@ impl Core {
                 .map(|(_, w)| w.clone())
                 .collect();
             let f = figures.get(&k.realm).copied().unwrap_or_default();
+            let own = self.own_figures(&k, now);
             // Waits grow every millisecond: only counts and order make a change worth sending.
             let mut h = DefaultHasher::new();
             (f.waiting, f.agents, f.agents_ready, f.agents_working).hash(&mut h);
+            (own.handled, own.aht_ms).hash(&mut h);
             for w in &waiting {
                 (w.call_id.as_str(), w.position).hash(&mut h);
             }
@@ -190,6 +194,7 @@ impl Core {
                 ServerMessage::Cti(Cti {
                     figures: f,
                     waiting,
+                    own,
                 }),
             );
         }

@@ -222,6 +222,7 @@ impl Core {
             hold_count: call.holds.count,
             hold_ms: call.holds.total_ms(now),
         }));
+        self.floor_call_ended(&call, call.inviter_reason.unwrap_or(reason).code, now);
         self.consult_link_ended(&call, now);
     }
 }

@@ -112,6 +112,8 @@ impl Core {
         let Some((by, since)) = call.holds.on.clone() else {
             return;
         };
+        // The wallboard shows customer calls on hold.
+        self.queue.cti_dirty |= call.queue.is_some();
         let message = ServerMessage::CallHold(CallHold {
             call_id: call_id.clone(),
             by,

@@ -9,6 +9,9 @@
 //! Longer than 800 lines because it is the core's public face in one page: its configuration,
 //! accounts, inputs, outputs, timers and dispatch.
 
+mod board;
+#[cfg(test)]
+mod board_tests;
 mod calls;
 mod consult;
 #[cfg(test)]
@@ -151,6 +154,11 @@ pub struct CoreConfig {
     pub max_pending_frames: usize,
     /// Direct messages kept for an offline user; older ones are dropped beyond this.
     pub max_offline_messages: usize,
+    /// The window of the floor's figures (wallboard, agents' own figures).
+    pub stats_window_ms: u64,
+    /// Service level per realm: answered within this many seconds, and the goal in percent;
+    /// realms not listed use 20 s and 80 %.
+    pub service_level: HashMap<String, (u32, u8)>,
 }
 
 impl Default for CoreConfig {
@@ -182,6 +190,8 @@ impl Default for CoreConfig {
             limits: Limits::default(),
             max_pending_frames: 1_000,
             max_offline_messages: 1_000,
+            stats_window_ms: 3_600_000,
+            service_level: HashMap::new(),
         }
     }
 }
@@ -201,6 +211,8 @@ pub struct Account {
     /// Tokens of sign-ins before this (Unix seconds) are no longer honoured: the password or
     /// the role changed, or the account was disabled, since.
     pub tokens_after: u64,
+    /// The team: a supervisor with one supervises its agents only.
+    pub team: Option<Label>,
 }
 
 impl Account {
@@ -212,6 +224,7 @@ impl Account {
             skills: Vec::new(),
             queue_priority: 0,
             tokens_after: 0,
+            team: None,
         }
     }
 
@@ -421,6 +434,9 @@ pub struct Core {
     missed_calls: HashMap<UserKey, VecDeque<MissedCall>>,
     /// When each customer last entered the queue (pruned as entries age out).
     customer_enqueues: HashMap<UserKey, Millis>,
+    /// The supervisors' floor: rolling figures and the wallboard's watchers.
+    #[serde(default)]
+    floor: board::Floor,
     next_id: u64,
     #[serde(skip)]
     out: Vec<Output>,
@@ -447,6 +463,7 @@ impl Core {
             offline_messages: HashMap::new(),
             missed_calls: HashMap::new(),
             customer_enqueues: HashMap::new(),
+            floor: board::Floor::default(),
             next_id: 0,
             out: Vec::new(),
         }
@@ -546,7 +563,7 @@ impl Core {
             Some(listed) => listed.contains(business),
             None => self.accounts.iter().any(|(k, a)| {
                 &k.realm == realm
-                    && a.role == Role::Agent
+                    && a.role.is_agent()
                     && a.skills.iter().any(|s| &s.business == business)
             }),
         }
@@ -991,7 +1008,8 @@ fn allowed(role: Role, m: &ClientMessage) -> Handled {
         ClientMessage::AgentRegister(_)
         | ClientMessage::SetAgentState(_)
         | ClientMessage::Transfer(_)
-        | ClientMessage::EndWrapUp(_) => role == Role::Agent,
+        | ClientMessage::EndWrapUp(_) => role.is_agent(),
+        ClientMessage::WatchFloor(_) => role.supervises(),
         ClientMessage::Enqueue(_) => matches!(role, Role::Customer | Role::User | Role::Admin),
         ClientMessage::Invite(_)
         | ClientMessage::InviteMembers(_)
@@ -1015,5 +1033,6 @@ fn role_name(role: Role) -> &'static str {
         Role::Agent => "agent",
         Role::Customer => "customer",
         Role::Admin => "admin",
+        Role::Supervisor => "supervisor",
     }
 }

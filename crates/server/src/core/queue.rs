@@ -197,6 +197,9 @@ pub(crate) struct Agent {
     pub next: Option<AgentAvailability>,
     /// A digest of the last CTI frame sent, to send only changes.
     pub told: Option<u64>,
+    /// The queue of the customer call they are on (or wrapping up), for the floor's figures.
+    #[serde(default)]
+    pub serving: Option<Business>,
 }
 
 impl Agent {
@@ -582,6 +585,7 @@ impl Core {
                         idle_since: now,
                         next: None,
                         told: None,
+                        serving: None,
                     },
                 );
             }
@@ -716,8 +720,17 @@ impl Core {
         if state == AgentState::Ready && a.state != AgentState::Ready {
             a.idle_since = now;
         }
-        a.state = state;
+        let (old, since) = (std::mem::replace(&mut a.state, state), a.since);
         a.since = now;
+        let serving = a.serving.clone();
+        if let AgentState::InCall { call_id } = &a.state {
+            a.serving = self
+                .calls
+                .get(call_id)
+                .and_then(|c| c.queue.as_ref())
+                .map(|q| q.business.clone());
+        }
+        self.floor_agent_left(agent, &old, since, serving, now);
         self.queue.cti_dirty = true;
         self.agent_state_reply(agent, None);
     }

@@ -104,6 +104,7 @@ impl Core {
             }
         }
         self.unwatch(session, &s.watching);
+        self.unwatch_floor(session);
         if self
             .agents
             .get(&s.user)
@@ -199,6 +200,7 @@ impl Core {
             ClientMessage::Transfer(m) => self.transfer(session, id, m, now),
             ClientMessage::EndWrapUp(m) => self.end_wrap_up(session, id, m, now),
             ClientMessage::Hold(m) => self.hold(session, id, m, now),
+            ClientMessage::WatchFloor(m) => self.watch_floor(session, id, m, now),
         }
     }
 }
