@@ -33,6 +33,7 @@ const COMMANDS: &[&str] = &[
     "agent_register",
     "agent_state",
     "end_wrap_up",
+    "watch_floor",
     "transfer",
     "history",
     "history_messages",

@@ -247,6 +247,11 @@ pub async fn agent_state(c: C<'_>, state: SetAgentState) -> CmdResult<()> {
 }
 
 #[tauri::command]
+pub async fn watch_floor(c: C<'_>, on: bool) -> CmdResult<()> {
+    c.watch_floor(on).await
+}
+
+#[tauri::command]
 pub async fn end_wrap_up(c: C<'_>, wrap_up: EndWrapUp) -> CmdResult<()> {
     c.end_wrap_up(wrap_up).await
 }

@@ -144,6 +144,7 @@ pub fn run() {
             commands::set_video_profile,
             commands::agent_register,
             commands::agent_state,
+            commands::watch_floor,
             commands::end_wrap_up,
             commands::transfer,
             commands::history,

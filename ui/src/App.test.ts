@@ -352,6 +352,38 @@ describe("the console", () => {
     expect((await screen.findByTestId("hold-indicator")).textContent).toContain("cust-1 put you on hold");
   });
 
+  it("watches the floor as a supervisor: the wallboard's queues, agents and clocks, and the agent's own figures", async () => {
+    const sup = { user: "sup", role: "supervisor", server: "http://127.0.0.1:7700" };
+    const calls = fakeRust(true, (cmd) => (cmd === "watch_floor" ? null : cmd === "account" ? sup : undefined));
+    render(App, { props: { backend: tauriBackend } });
+    await screen.findByTestId("app-version");
+    await send({ type: "signed_in", ...sup, resumed: false } as UiEvent);
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "watch_floor")?.args).toEqual({ on: true }));
+    const board = {
+      type: "wallboard", at: 1, team: "front", window_mins: 60, service_level_secs: 20, service_level_goal_pct: 80,
+      queues: [{ business: "sales", waiting: 2, longest_wait_ms: 61_000, agents_ready: 0, agents_working: 1, answered: 3,
+        answered_in_time: 2, abandoned: 1, handled: 3, service_level_pct: 50, abandon_pct: 25, aht_ms: 125_000 }],
+      agents: [{ user: "a1", name: "Wang", team: "front", state: { status: "in_call", call_id: "c-1" }, state_ms: 5_000,
+        call: { call_id: "c-1", business: "sales", customer: "Ann", talk_ms: 5_000, on_hold: true, consulting: false },
+        figures: { handled: 3, aht_ms: 125_000, window_mins: 60 } }],
+    };
+    await send({ type: "server", message: board } as unknown as UiEvent);
+    const row = await screen.findByTestId("board-queue");
+    expect(row.textContent).toContain("sales");
+    expect(row.textContent).toContain("01:01");
+    expect(row.textContent).toContain("50 %");
+    expect(row.textContent).toContain("02:05");
+    const agent = screen.getByTestId("board-agent");
+    expect(agent.dataset.state).toBe("in_call");
+    expect(agent.textContent).toContain("Ann");
+    expect(agent.textContent).toContain("on hold");
+    // A supervisor takes customers too: the queue panel shows their own figures.
+    await send({ type: "server", message: { type: "cti", figures: { waiting: 0, agents: 1, agents_ready: 1, agents_working: 0,
+      longest_wait_ms: 0 }, waiting: [], own: { handled: 4, aht_ms: 90_000, window_mins: 60 } } } as unknown as UiEvent);
+    expect((await screen.findByTestId("own-handled")).textContent).toBe("4");
+    expect(screen.getByTestId("own-aht").textContent).toBe("01:30");
+  });
+
   it("shares a window picked by its thumbnail, shows the far side's screen large, and says why a share stopped", async () => {
     const calls = fakeRust(true);
     await answeredCall("c-13", "bob");

@@ -125,6 +125,7 @@ export interface Backend {
   agentRegister(area: string, skills: string[]): Promise<void>;
   agentState(state: SetAgentState): Promise<void>;
   endWrapUp(wrapUp: EndWrapUp): Promise<void>;
+  watchFloor(on: boolean): Promise<void>;
   transfer(transfer: Transfer): Promise<void>;
   history(query: HistoryQuery): Promise<CallRow[]>;
   historyMessages(callId: string): Promise<MessageRow[]>;
@@ -198,6 +199,7 @@ export const tauriBackend: Backend = {
   agentRegister: (area, skills) => invoke("agent_register", { area, skills }),
   agentState: (state) => invoke("agent_state", { state }),
   endWrapUp: (wrapUp) => invoke("end_wrap_up", { wrapUp }),
+  watchFloor: (on) => invoke("watch_floor", { on }),
   transfer: (transfer) => invoke("transfer", { transfer }),
   history: (query) => invoke("history", { query }),
   historyMessages: (callId) => invoke("history_messages", { callId }),

@@ -1,6 +1,6 @@
 // The console's state in the webview: what Rust told us (events) and what the agent did
 // (commands). Components read it; only `apply` and the actions below change it.
-import type { AgentState, AgentStateUpdate, CallKind, CallMedia, Cti, QueueContext } from "../generated/protocol";
+import type { AgentState, AgentStateUpdate, CallKind, CallMedia, Cti, QueueContext, Wallboard } from "../generated/protocol";
 import type { Account, Backend, PeerStats, ScreenSource, UiEvent } from "./backend";
 import { errorText } from "./backend";
 import { t } from "./i18n.svelte";
@@ -79,6 +79,8 @@ export class ConsoleState {
   calls = $state<LiveCall[]>([]);
   agent = $state<AgentStateUpdate | null>(null);
   cti = $state<Cti | null>(null);
+  /** The supervisor's wallboard and when it arrived (its clocks run on from then). */
+  board = $state<{ board: Wallboard; at: number } | null>(null);
   notice = $state<string | null>(null);
   historyVersion = $state(0);
   exportProgress = $state<{ done: number; total: number } | null>(null);
@@ -116,6 +118,8 @@ export class ConsoleState {
         }
         this.account = { user: e.user, role: e.role, server: e.server };
         this.connection = "online";
+        // A new session does not inherit the last one's subscription: ask again.
+        if (supervises(e.role)) void this.run(() => this.backend.watchFloor(true));
         break;
       case "signaling_lost":
         this.connection = "reconnecting";
@@ -125,6 +129,7 @@ export class ConsoleState {
         this.connection = "offline";
         this.agent = null;
         this.cti = null;
+        this.board = null;
         this.notice = e.reason;
         break;
       case "incoming": {
@@ -201,6 +206,7 @@ export class ConsoleState {
       case "server":
         if (e.message.type === "agent_state") this.agent = e.message as unknown as AgentStateUpdate;
         if (e.message.type === "cti") this.cti = e.message as unknown as Cti;
+        if (e.message.type === "wallboard") this.board = { board: e.message as unknown as Wallboard, at: Date.now() };
         break;
       case "device_failed":
         this.notice = `${e.kind} ${e.id}: ${e.reason}`;
@@ -490,6 +496,22 @@ export class ConsoleState {
 export function routeOf(stats: PeerStats[]): "direct" | "relay" | null {
   if (stats.some((s) => s.route === "relay")) return "relay";
   return stats.some((s) => s.route === "direct") ? "direct" : null;
+}
+
+/** Roles that take customers (supervisors are agents too). */
+export function takesCustomers(role: string | undefined): boolean {
+  return role === "agent" || role === "supervisor";
+}
+
+/** Roles that watch the floor. */
+export function supervises(role: string | undefined): boolean {
+  return role === "supervisor" || role === "admin";
+}
+
+/** A duration in ms as mm:ss (minutes go on past 59). */
+export function mmss(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
 }
 
 /** The agent's state as a short label key. */

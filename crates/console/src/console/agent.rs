@@ -86,6 +86,13 @@ impl Console {
         Ok(())
     }
 
+    /// Supervisors: the server pushes the wallboard from now on (`on`), or stops.
+    pub async fn watch_floor(&self, on: bool) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.send_raw(ClientMessage::WatchFloor(switchboard_protocol::WatchFloor { on }));
+        Ok(())
+    }
+
     /// Ends the wrap-up with notes and a disposition (also kept in the history).
     pub async fn end_wrap_up(&self, w: EndWrapUp) -> CmdResult<()> {
         let (engine, _) = self.engine().await?;
