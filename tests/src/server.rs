@@ -87,7 +87,8 @@ impl DevServer {
             .context("no listening address")?
             .to_owned();
         let mut tokens = HashMap::new();
-        for _ in 0..6 {
+        // One line per account of `switchboard_server::DEV_ACCOUNTS`.
+        for _ in 0..7 {
             let v = next()?;
             if let (Some(u), Some(t)) = (v["user"].as_str(), v["token"].as_str()) {
                 tokens.insert(u.to_owned(), t.to_owned());
@@ -117,7 +118,7 @@ impl DevServer {
         format!("ws://{}/ws", self.addr)
     }
 
-    /// The dev account's token (`alice`, `bob`, `carol`, `a1`, `a2`, `admin`).
+    /// The dev account's token (`alice`, `bob`, `carol`, `a1`, `a2`, `admin`, `sup`).
     pub fn token(&self, user: &str) -> String {
         self.tokens.get(user).cloned().unwrap_or_default()
     }

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use switchboard_media::Stamp;
+use switchboard_protocol::{AgentAvailability, ClientMessage, Label, SetAgentState};
 use switchboard_tests::browser::Browser;
 use switchboard_tests::drive::{Cli, SHORT, history_rows, sign_in, wait_until};
 use switchboard_tests::server::DevServer;
@@ -323,6 +324,55 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
         "{summary}"
     );
     steps.shot(&d, "customer-done");
+
+    // As supervisor `sup` (team front, a1's and a2's): the wallboard, pushed by the server,
+    // shows a2 going ready within 2 s, and the figures of Ann's call.
+    d.click(&d.find("[data-testid=sign-out]", SHORT).unwrap())
+        .unwrap();
+    sign_in(&d, &server, "sup");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let a2 = rt
+        .block_on(switchboard_tests::calls::Side::start(&server, "a2"))
+        .unwrap();
+    a2.agent_ready(&["support"]);
+    let a2_row = "[data-testid=board-agent][data-user=a2]";
+    d.wait_attr(a2_row, "data-state", SHORT, |v| v == "ready")
+        .unwrap();
+    let break_ = |state| {
+        a2.engine
+            .send_raw(ClientMessage::SetAgentState(SetAgentState {
+                state,
+                after_call: false,
+            }))
+    };
+    break_(AgentAvailability::NotReady {
+        reason: Label::new("break").unwrap(),
+    });
+    d.wait_attr(a2_row, "data-state", SHORT, |v| v == "not_ready")
+        .unwrap();
+    let asked = std::time::Instant::now();
+    break_(AgentAvailability::Ready);
+    d.wait_attr(a2_row, "data-state", Duration::from_secs(2), |v| {
+        v == "ready"
+    })
+    .unwrap();
+    eprintln!(
+        "wallboard: a2 ready shown {:?} after it asked",
+        asked.elapsed()
+    );
+    let support = d
+        .text(
+            &d.find("[data-testid=board-queue][data-business=support]", SHORT)
+                .unwrap(),
+        )
+        .unwrap();
+    // Ann: answered in time, handled (talk and the agents' wrap-ups), nobody abandoned.
+    assert!(
+        support.contains("100 %") && support.contains("1/1"),
+        "{support}"
+    );
+    steps.shot(&d, "wallboard");
+    drop(a2);
 
     // Settings on a 1366×768 screen: nothing runs off to the side, the microphone meter moves
     // (the tone microphone), the speaker test reports what it played; then the same in dark.

@@ -56,8 +56,9 @@ impl DevServer {
             }
         });
         let mut lines = Vec::new();
-        // The address line, then one line per demo account (CONTRACTS.md).
-        while lines.len() < 7 {
+        // The address line, then one line per demo account (CONTRACTS.md;
+        // `switchboard_server::DEV_ACCOUNTS`: seven).
+        while lines.len() < 8 {
             match rx.recv_timeout(Duration::from_secs(30)) {
                 Ok(l) => lines.push(l),
                 Err(_) => {

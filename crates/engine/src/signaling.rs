@@ -330,6 +330,10 @@ async fn connection(
                     }
                 }
                 Some(Control::Shutdown) | None => {
+                    // Sign out, not just go: a closed socket alone leaves the session in its
+                    // resume window, and an agent in it "ready" for customers it cannot take.
+                    let bye = ClientFrame::new(ClientMessage::Logout);
+                    let _ = ws.send(Message::text(encode(&bye))).await;
                     let _ = ws.close(None).await;
                     return Stop::Final("shut down".into());
                 }

@@ -103,7 +103,7 @@ impl Server {
         };
         let addr = next()["listening"].as_str().unwrap().to_owned();
         let (mut admin, mut agent) = (String::new(), String::new());
-        for _ in 0..6 {
+        for _ in 0..switchboard_server::DEV_ACCOUNTS.len() {
             let v = next();
             match v["user"].as_str().unwrap() {
                 "admin" => admin = v["token"].as_str().unwrap().to_owned(),

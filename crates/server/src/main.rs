@@ -33,8 +33,9 @@ enum Command {
         /// A TOML file of settings (see docs/server.md); every key is optional.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Create the `dev` realm's demo accounts (alice, bob, carol, agents a1 and a2, admin;
-        /// password = user id) and print their tokens.
+        /// Create the `dev` realm's demo accounts (alice, bob, carol, agents a1 and a2, admin,
+        /// and sup, the supervisor of a1's and a2's team; password = user id) and print their
+        /// tokens.
         #[arg(long)]
         dev: bool,
     },

@@ -264,3 +264,99 @@ async fn an_unstaffed_queue_looks_busy_to_customers_and_a_customer_token_is_for_
     .await;
     assert_eq!(c.error().await.code, ErrorCode::Forbidden);
 }
+
+/// The wallboard of a supervisor's team over the wire, the same figures at the admin endpoint
+/// and in Prometheus; a team set by the admin API takes an agent off another team's board.
+#[tokio::test]
+async fn the_wallboard_is_pushed_to_the_team_supervisor_and_served_to_the_admin() {
+    let server = Server::start(FAST);
+    let admin = server.token("admin");
+    let (status, body) = server
+        .post(
+            "/admin/users",
+            serde_json::json!({"user": "a2", "role": "agent", "team": "back"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        (status, body["team"].as_str()),
+        (201, Some("back")),
+        "{body}"
+    );
+
+    // `sup` supervises team front (a1's); agents may not watch.
+    let mut a1 = Client::user(&server, "a1").await;
+    a1.send(ClientMessage::WatchFloor(WatchFloor { on: true }))
+        .await;
+    assert_eq!(a1.error().await.code, ErrorCode::Forbidden);
+    let mut sup = Client::user(&server, "sup").await;
+    sup.send(ClientMessage::WatchFloor(WatchFloor { on: true }))
+        .await;
+    let first = board(&mut sup, |_| true).await;
+    assert_eq!(first.team.as_ref().map(|t| t.as_str()), Some("front"));
+    assert!(first.agents.is_empty());
+
+    let mut a2 = Client::user(&server, "a2").await;
+    a2.register_agent(&["sales"]).await;
+    a1.register_agent(&["sales"]).await;
+    let listed = board(&mut sup, |b| !b.agents.is_empty()).await;
+    let users: Vec<&str> = listed.agents.iter().map(|a| a.user.as_str()).collect();
+    assert_eq!(users, vec!["a1"], "a2 is in team back");
+
+    // A customer for a1 (a2 was idle longer, so a2 first: a2 rejects; then a1 takes it).
+    let mut c = customer(&server, "sales").await;
+    let (call, _) = c.enqueue("sales").await;
+    let offer = a2.incoming().await;
+    a2.send(ClientMessage::Reject(Reject {
+        call_id: offer.call_id,
+        busy: false,
+    }))
+    .await;
+    assert_eq!(a1.incoming().await.call_id, call);
+    a1.accept(&call).await;
+    let talking = board(&mut sup, |b| b.agents[0].call.is_some()).await;
+    assert!(matches!(talking.agents[0].state, AgentState::InCall { .. }));
+    c.hangup(&call).await;
+    let done = board(&mut sup, |b| b.queues[0].handled == 1).await;
+    let q = &done.queues[0];
+    assert_eq!(
+        (q.business.as_str(), q.answered, q.abandoned),
+        ("sales", 1, 0)
+    );
+    assert_eq!(q.service_level_pct, Some(100));
+
+    // The admin's view: the realm's agents (both teams), or one team's.
+    let (status, body) = server.get_with("/admin/wallboard", &admin).await;
+    assert_eq!(status, 200, "{body}");
+    let all: Wallboard = serde_json::from_str(&body).unwrap();
+    assert_eq!(all.agents.len(), 2);
+    assert_eq!(all.queues[0].answered, 1);
+    let (_, body) = server.get_with("/admin/wallboard?team=back", &admin).await;
+    let back: Wallboard = serde_json::from_str(&body).unwrap();
+    assert_eq!(back.agents[0].user.as_str(), "a2");
+    let (status, _) = server
+        .get_with("/admin/wallboard", &server.token("sup"))
+        .await;
+    assert_eq!(status, 403, "the endpoint is the admin's");
+
+    // Prometheus.
+    let metrics = server.get("/metrics").await;
+    for line in [
+        "switchboard_floor_answered{realm=\"dev\",business=\"sales\"} 1",
+        "switchboard_floor_handled{realm=\"dev\",business=\"sales\"} 1",
+        "switchboard_floor_service_level_ratio{realm=\"dev\",business=\"sales\"} 1.0",
+        "switchboard_floor_waiting{realm=\"dev\",business=\"sales\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+    assert!(metrics.contains("switchboard_floor_agents{realm=\"dev\",state="));
+}
+
+/// The next wallboard frame that passes `ok`.
+async fn board(c: &mut Client, ok: impl Fn(&Wallboard) -> bool) -> Wallboard {
+    c.expect(|m| match m {
+        ServerMessage::Wallboard(b) if ok(b) => Some(b.clone()),
+        _ => None,
+    })
+    .await
+}

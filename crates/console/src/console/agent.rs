@@ -89,7 +89,9 @@ impl Console {
     /// Supervisors: the server pushes the wallboard from now on (`on`), or stops.
     pub async fn watch_floor(&self, on: bool) -> CmdResult<()> {
         let (engine, _) = self.engine().await?;
-        engine.send_raw(ClientMessage::WatchFloor(switchboard_protocol::WatchFloor { on }));
+        engine.send_raw(ClientMessage::WatchFloor(
+            switchboard_protocol::WatchFloor { on },
+        ));
         Ok(())
     }
 

@@ -363,7 +363,7 @@ impl Core {
             {
                 queues.entry(b.clone()).or_insert_with(|| row(b));
             }
-            for ((r, b), _) in &self.floor.queues {
+            for (r, b) in self.floor.queues.keys() {
                 if r == realm {
                     queues.entry(b.clone()).or_insert_with(|| row(b));
                 }

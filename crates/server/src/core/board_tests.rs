@@ -223,11 +223,11 @@ fn the_figures_count_service_level_abandons_and_handle_time_and_slide_out_of_the
     let cti = w
         .take(&a1)
         .into_iter()
-        .filter_map(|m| match m {
+        .rev()
+        .find_map(|m| match m {
             ServerMessage::Cti(c) => Some(c),
             _ => None,
         })
-        .last()
         .unwrap();
     assert_eq!(cti.own, own);
 

@@ -90,7 +90,7 @@ impl Server {
             serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
         let addr = first["listening"].as_str().unwrap().to_owned();
         let mut tokens = HashMap::new();
-        for _ in 0..6 {
+        for _ in 0..switchboard_server::DEV_ACCOUNTS.len() {
             let v: serde_json::Value =
                 serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
             tokens.insert(
@@ -185,6 +185,27 @@ impl Server {
                 status,
                 serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
             )
+        })
+        .await
+        .unwrap()
+    }
+
+    /// GET with a bearer token; the status and the body.
+    pub async fn get_with(&self, path: &str, bearer: &str) -> (u16, String) {
+        let url = self.http(path);
+        let auth = format!("Bearer {bearer}");
+        tokio::task::spawn_blocking(move || {
+            let agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .new_agent();
+            let mut resp = agent
+                .get(&url)
+                .header("Authorization", &auth)
+                .call()
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.body_mut().read_to_string().unwrap_or_default())
         })
         .await
         .unwrap()
