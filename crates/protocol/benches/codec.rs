@@ -46,6 +46,7 @@ fn bench(c: &mut Criterion) {
             media: CallMedia::Video,
             extra: None,
             consult: None,
+            monitor: None,
         }),
     ));
     let ping = r#"{"type":"ping","id":42}"#;
@@ -75,6 +76,7 @@ fn bench(c: &mut Criterion) {
         offer: Some(Sdp::new(offer).unwrap()),
         extra: None,
         consult: None,
+        monitor: None,
         queue: None,
         ring_until: 1_700_000_060_000,
     }));

@@ -130,3 +130,53 @@ pub struct OwnFigures {
     /// The window, in minutes.
     pub window_mins: u32,
 }
+
+/// How a supervisor takes part in an agent's customer call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorMode {
+    /// Silent monitor: the supervisor hears (and sees) both sides; nobody hears them.
+    Listen,
+    /// Whisper (coach): the agent hears the supervisor; the customer does not.
+    Whisper,
+    /// Barge: the customer hears the supervisor too.
+    Barge,
+}
+
+/// What the monitored agent's device is told in `incoming_call.monitor`: its engine answers at
+/// once and forwards the customer call's media to the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MonitorContext {
+    /// The customer call that is monitored.
+    pub call_id: CallId,
+    /// The supervisor.
+    pub supervisor: UserId,
+    /// How they take part now.
+    pub mode: MonitorMode,
+    /// The realm tells agents they are monitored (`monitor_notice`): show it. Otherwise the
+    /// console shows nothing of a silent monitor (it cannot hide a whisper or a barge).
+    pub notice: bool,
+}
+
+/// Supervisor → server: change how they take part (`monitor {call_id, mode}`, `call_id` the
+/// monitor call).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SetMonitor {
+    /// The monitor call.
+    pub call_id: CallId,
+    /// The new mode.
+    pub mode: MonitorMode,
+}
+
+/// Server → both members of a monitor call: its mode, at the start and on every change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MonitorUpdate {
+    /// The monitor call.
+    pub call_id: CallId,
+    /// The customer call it monitors.
+    pub of: CallId,
+    /// The mode now.
+    pub mode: MonitorMode,
+    /// Since when.
+    pub since: UnixMillis,
+}

@@ -132,11 +132,18 @@ pub enum ClientMessage {
     /// Supervisor or admin → server: push me the wallboard of the agents I supervise (my
     /// team, or the realm for a supervisor without one), now and on every change.
     WatchFloor(crate::WatchFloor),
+    /// Supervisor → server: listen, whisper or barge in a monitor call. Both members get
+    /// `monitor_mode`.
+    Monitor(crate::SetMonitor),
+    /// Supervisor → server: take the monitored customer over. The monitor call and the agent's
+    /// part in the customer call end (`transferred`, the agent goes to wrap-up), and the
+    /// customer's call is offered to the supervisor, whose engine answers at once.
+    TakeOver(CallRef),
 }
 
 impl ClientMessage {
     /// Every `type` a client may send, in declaration order.
-    pub const TYPES: [&'static str; 27] = [
+    pub const TYPES: [&'static str; 29] = [
         "hello",
         "ping",
         "refresh_token",
@@ -164,6 +171,8 @@ impl ClientMessage {
         "end_wrap_up",
         "hold",
         "watch_floor",
+        "monitor",
+        "take_over",
     ];
 
     /// The `type` tag of this message.
@@ -196,6 +205,8 @@ impl ClientMessage {
             ClientMessage::EndWrapUp(_) => "end_wrap_up",
             ClientMessage::Hold(_) => "hold",
             ClientMessage::WatchFloor(_) => "watch_floor",
+            ClientMessage::Monitor(_) => "monitor",
+            ClientMessage::TakeOver(_) => "take_over",
         }
     }
 
@@ -288,6 +299,11 @@ pub struct Invite {
     /// consult. When it ends without a transfer, the customer is taken off hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consult: Option<CallId>,
+    /// A supervision: a supervisor (or admin) calls one agent of theirs who is talking to a
+    /// customer. The agent's engine answers at once and forwards the customer's media; the
+    /// customer is told nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<crate::MonitorMode>,
 }
 
 /// More invitees for a running call.

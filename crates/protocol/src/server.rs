@@ -142,6 +142,9 @@ pub enum ServerMessage {
     /// Server → watching supervisor: the wallboard, first as the reply to `watch_floor`, then
     /// on every change (at most one frame per CTI interval).
     Wallboard(crate::Wallboard),
+    /// Server → both members of a monitor call: the supervisor's mode (listen, whisper,
+    /// barge), at the start and on every change.
+    MonitorMode(crate::MonitorUpdate),
     /// A `type` this build does not know (sent by a newer server): ignore it.
     #[serde(other)]
     #[ts(skip)]
@@ -150,7 +153,7 @@ pub enum ServerMessage {
 
 impl ServerMessage {
     /// Every `type` the server may send, in declaration order.
-    pub const TYPES: [&'static str; 27] = [
+    pub const TYPES: [&'static str; 28] = [
         "hello",
         "pong",
         "ack",
@@ -178,6 +181,7 @@ impl ServerMessage {
         "cti",
         "call_hold",
         "wallboard",
+        "monitor_mode",
     ];
 }
 
@@ -311,6 +315,9 @@ pub struct IncomingCall {
     /// For a consult: the customer call it is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consult: Option<Box<crate::agent::ConsultContext>>,
+    /// For the agent's side of a supervision: the customer call monitored, by whom, how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<Box<crate::MonitorContext>>,
     /// When the ringing stops by itself (`no_answer`).
     pub ring_until: UnixMillis,
 }

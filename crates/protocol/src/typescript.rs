@@ -115,6 +115,8 @@ pub fn typescript_bindings() -> String {
     declare::<EndWrapUp>(c, o);
     declare::<SetHold>(c, o);
     declare::<WatchFloor>(c, o);
+    declare::<SetMonitor>(c, o);
+    declare::<MonitorMode>(c, o);
     // Server → client.
     declare::<ServerFrame>(c, o);
     declare::<ServerMessage>(c, o);
@@ -148,6 +150,8 @@ pub fn typescript_bindings() -> String {
     declare::<AgentBoard>(c, o);
     declare::<AgentCall>(c, o);
     declare::<OwnFigures>(c, o);
+    declare::<MonitorContext>(c, o);
+    declare::<MonitorUpdate>(c, o);
     declare::<ConsultContext>(c, o);
     while out.ends_with("\n\n") {
         out.pop();

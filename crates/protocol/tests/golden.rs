@@ -96,6 +96,7 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
                     media: CallMedia::Video,
                     extra: Some(extra()),
                     consult: None,
+                    monitor: None,
                 }),
             ),
         ),
@@ -117,6 +118,7 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
                     media: CallMedia::Audio,
                     extra: None,
                     consult: None,
+                    monitor: None,
                 }),
             ),
         ),
@@ -406,6 +408,20 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
             "watch_floor",
             req(27, M::WatchFloor(WatchFloor { on: true })),
         ),
+        (
+            "monitor",
+            req(
+                28,
+                M::Monitor(SetMonitor {
+                    call_id: call(),
+                    mode: MonitorMode::Whisper,
+                }),
+            ),
+        ),
+        (
+            "take_over",
+            req(29, M::TakeOver(CallRef { call_id: call() })),
+        ),
     ]
 }
 
@@ -518,6 +534,7 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                 offer: Some(sdp("actpass")),
                 extra: Some(extra()),
                 consult: None,
+                monitor: None,
                 queue: None,
                 ring_until: T0 + 60_000,
             })),
@@ -546,6 +563,7 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                 offer: Some(sdp("actpass")),
                 extra: None,
                 consult: None,
+                monitor: None,
                 queue: Some(QueueContext {
                     business: biz("billing"),
                     priority: 0,
@@ -853,6 +871,15 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                     }],
                 }),
             ),
+        ),
+        (
+            "monitor_mode",
+            note(M::MonitorMode(MonitorUpdate {
+                call_id: CallId::new("c-monitor-1").unwrap(),
+                of: call(),
+                mode: MonitorMode::Listen,
+                since: 1_767_000_000_000,
+            })),
         ),
     ]
 }

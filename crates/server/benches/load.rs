@@ -327,6 +327,7 @@ async fn call_setups(users: usize, run_for: Duration, nodes: usize) -> f64 {
                         media: CallMedia::Audio,
                         extra: None,
                         consult: None,
+                        monitor: None,
                     }),
                 )
                 .await;

@@ -168,6 +168,8 @@ pub struct RealmConfig {
     pub service_level_secs: Option<u32>,
     /// …and the goal, in percent (default 80).
     pub service_level_goal: Option<u8>,
+    /// Tell agents when a supervisor monitors them (some laws require it).
+    pub monitor_notice: bool,
 }
 
 /// An ICE server as the browser's `RTCIceServer`.
@@ -482,6 +484,12 @@ impl Config {
                 .collect(),
             max_waiting_per_business: self.max_waiting_per_business,
             stats_window_ms: self.stats_window_mins * 60_000,
+            monitor_notice: self
+                .realms
+                .iter()
+                .filter(|(_, r)| r.monitor_notice)
+                .map(|(name, _)| name.clone())
+                .collect(),
             service_level: self
                 .realms
                 .iter()

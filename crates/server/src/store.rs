@@ -507,6 +507,22 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                Record::Supervision(s) => {
+                    sqlx::query(
+                        "INSERT INTO supervision (monitor_call, customer_call, realm, supervisor, agent, mode, started_at, ended_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(s.monitor_call.as_str())
+                    .bind(s.customer_call.as_str())
+                    .bind(s.realm.as_str())
+                    .bind(s.supervisor.as_str())
+                    .bind(s.agent.as_str())
+                    .bind(wire_name(&s.mode))
+                    .bind(millis(s.started_at))
+                    .bind(millis(s.ended_at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 Record::WrapUp {
                     call_id,
                     agent,

@@ -260,6 +260,7 @@ async fn an_unstaffed_queue_looks_busy_to_customers_and_a_customer_token_is_for_
         media: CallMedia::Audio,
         extra: None,
         consult: None,
+        monitor: None,
     }))
     .await;
     assert_eq!(c.error().await.code, ErrorCode::Forbidden);
@@ -268,8 +269,8 @@ async fn an_unstaffed_queue_looks_busy_to_customers_and_a_customer_token_is_for_
 /// The wallboard of a supervisor's team over the wire, the same figures at the admin endpoint
 /// and in Prometheus; a team set by the admin API takes an agent off another team's board.
 #[tokio::test]
-async fn the_wallboard_is_pushed_to_the_team_supervisor_and_served_to_the_admin() {
-    let server = Server::start(FAST);
+async fn the_team_wallboard_a_monitor_and_its_audit_over_the_wire_and_the_admin_figures() {
+    let mut server = Server::start(FAST);
     let admin = server.token("admin");
     let (status, body) = server
         .post(
@@ -316,6 +317,43 @@ async fn the_wallboard_is_pushed_to_the_team_supervisor_and_served_to_the_admin(
     a1.accept(&call).await;
     let talking = board(&mut sup, |b| b.agents[0].call.is_some()).await;
     assert!(matches!(talking.agents[0].state, AgentState::InCall { .. }));
+    // sup listens in, then whispers: two stretches in the audit. The customer is told nothing.
+    while let Ok(Some(_)) = c.next_within(std::time::Duration::from_millis(100)).await {}
+    sup.send(ClientMessage::Invite(Invite {
+        to: vec![Invitee {
+            user: UserId::new("a1").unwrap(),
+            offer: None,
+        }],
+        media: CallMedia::Audio,
+        extra: None,
+        consult: None,
+        monitor: Some(MonitorMode::Listen),
+    }))
+    .await;
+    let k = sup
+        .expect(|m| match m {
+            ServerMessage::CallCreated(c) => Some(c.call_id.clone()),
+            _ => None,
+        })
+        .await;
+    let ring = a1.incoming().await;
+    assert_eq!(ring.monitor.unwrap().call_id, call);
+    a1.accept(&k).await;
+    sup.send(ClientMessage::Monitor(SetMonitor {
+        call_id: k.clone(),
+        mode: MonitorMode::Whisper,
+    }))
+    .await;
+    sup.expect(|m| match m {
+        ServerMessage::MonitorMode(u) if u.mode == MonitorMode::Whisper => Some(()),
+        _ => None,
+    })
+    .await;
+    sup.hangup(&k).await;
+    sup.ended(&k).await;
+    if let Ok(Some(f)) = c.next_within(std::time::Duration::from_millis(200)).await {
+        panic!("the customer saw {f:?}");
+    }
     c.hangup(&call).await;
     let done = board(&mut sup, |b| b.queues[0].handled == 1).await;
     let q = &done.queues[0];
@@ -350,6 +388,19 @@ async fn the_wallboard_is_pushed_to_the_team_supervisor_and_served_to_the_admin(
         assert!(metrics.contains(line), "{line} not in:\n{metrics}");
     }
     assert!(metrics.contains("switchboard_floor_agents{realm=\"dev\",state="));
+    // The audit has the monitor's two stretches.
+    assert!(server.stop().success());
+    let store = switchboard_server::store::Store::open(&server.data_dir())
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT customer_call, supervisor, agent, mode FROM supervision ORDER BY started_at, mode",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let want = |mode: &str| (call.to_string(), "sup".into(), "a1".into(), mode.into());
+    assert_eq!(rows, vec![want("listen"), want("whisper")]);
 }
 
 /// The next wallboard frame that passes `ok`.

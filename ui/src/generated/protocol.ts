@@ -512,12 +512,12 @@ export type ClientFrame = {
 /**
  * Chosen by the client to match the reply to this request.
  */
-id?: number, } & ({ "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold | { "type": "watch_floor" } & WatchFloor);
+id?: number, } & ({ "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold | { "type": "watch_floor" } & WatchFloor | { "type": "monitor" } & SetMonitor | { "type": "take_over" } & CallRef);
 
 /**
  * Everything a client can say, tagged by `type` (snake_case).
  */
-export type ClientMessage = { "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold | { "type": "watch_floor" } & WatchFloor;
+export type ClientMessage = { "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold | { "type": "watch_floor" } & WatchFloor | { "type": "monitor" } & SetMonitor | { "type": "take_over" } & CallRef;
 
 /**
  * The first frame of a connection.
@@ -577,7 +577,13 @@ extra?: Extra,
  * puts the customer on hold (if not already), and the customer hears nothing of the
  * consult. When it ends without a transfer, the customer is taken off hold.
  */
-consult?: CallId, };
+consult?: CallId, 
+/**
+ * A supervision: a supervisor (or admin) calls one agent of theirs who is talking to a
+ * customer. The agent's engine answers at once and forwards the customer's media; the
+ * customer is told nothing.
+ */
+monitor?: MonitorMode, };
 
 /**
  * More invitees for a running call.
@@ -898,6 +904,25 @@ export type WatchFloor = {
 on: boolean, };
 
 /**
+ * Supervisor → server: change how they take part (`monitor {call_id, mode}`, `call_id` the
+ * monitor call).
+ */
+export type SetMonitor = { 
+/**
+ * The monitor call.
+ */
+call_id: CallId, 
+/**
+ * The new mode.
+ */
+mode: MonitorMode, };
+
+/**
+ * How a supervisor takes part in an agent's customer call.
+ */
+export type MonitorMode = "listen" | "whisper" | "barge";
+
+/**
  * One frame from the server: a message plus, when it answers a request, that request's id.
  */
 export type ServerFrame = { 
@@ -911,12 +936,12 @@ id?: number,
  * after it again: those that went into a socket that died.
  * (`frame_seq` on the wire: messages have a `seq` of their own.)
  */
-frame_seq?: number, } & ({ "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold | { "type": "wallboard" } & Wallboard);
+frame_seq?: number, } & ({ "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold | { "type": "wallboard" } & Wallboard | { "type": "monitor_mode" } & MonitorUpdate);
 
 /**
  * Everything the server can say, tagged by `type` (snake_case).
  */
-export type ServerMessage = { "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold | { "type": "wallboard" } & Wallboard;
+export type ServerMessage = { "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold | { "type": "wallboard" } & Wallboard | { "type": "monitor_mode" } & MonitorUpdate;
 
 /**
  * The `hello` reply.
@@ -1109,6 +1134,10 @@ queue?: QueueContext,
  * For a consult: the customer call it is about.
  */
 consult?: ConsultContext, 
+/**
+ * For the agent's side of a supervision: the customer call monitored, by whom, how.
+ */
+monitor?: MonitorContext, 
 /**
  * When the ringing stops by itself (`no_answer`).
  */
@@ -1636,6 +1665,50 @@ aht_ms?: number,
  * The window, in minutes.
  */
 window_mins: number, };
+
+/**
+ * What the monitored agent's device is told in `incoming_call.monitor`: its engine answers at
+ * once and forwards the customer call's media to the supervisor.
+ */
+export type MonitorContext = { 
+/**
+ * The customer call that is monitored.
+ */
+call_id: CallId, 
+/**
+ * The supervisor.
+ */
+supervisor: UserId, 
+/**
+ * How they take part now.
+ */
+mode: MonitorMode, 
+/**
+ * The realm tells agents they are monitored (`monitor_notice`): show it. Otherwise the
+ * console shows nothing of a silent monitor (it cannot hide a whisper or a barge).
+ */
+notice: boolean, };
+
+/**
+ * Server → both members of a monitor call: its mode, at the start and on every change.
+ */
+export type MonitorUpdate = { 
+/**
+ * The monitor call.
+ */
+call_id: CallId, 
+/**
+ * The customer call it monitors.
+ */
+of: CallId, 
+/**
+ * The mode now.
+ */
+mode: MonitorMode, 
+/**
+ * Since when.
+ */
+since: number, };
 
 /**
  * What a consulted colleague sees: the customer call the consult is about.

@@ -63,6 +63,7 @@ impl Core {
                 media,
                 extra: None,
                 consult,
+                monitor: None,
             }),
         );
     }

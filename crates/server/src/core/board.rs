@@ -19,6 +19,27 @@ use switchboard_protocol::{
 use super::calls::Call;
 use super::{Core, Handled, Millis, UserKey};
 
+/// One stretch of a supervisor's mode in an agent's customer call, for the audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupervisionRecord {
+    /// The call between supervisor and agent.
+    pub monitor_call: CallId,
+    /// The customer call supervised.
+    pub customer_call: CallId,
+    /// The tenant.
+    pub realm: Label,
+    /// Who.
+    pub supervisor: switchboard_protocol::UserId,
+    /// Whom.
+    pub agent: switchboard_protocol::UserId,
+    /// How.
+    pub mode: switchboard_protocol::MonitorMode,
+    /// From…
+    pub started_at: Millis,
+    /// …to.
+    pub ended_at: Millis,
+}
+
 /// The floor's figures and its watchers.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Floor {
@@ -225,6 +246,18 @@ impl Core {
             Role::Admin => None,
             _ => self.accounts.get(supervisor).and_then(|a| a.team.clone()),
         }
+    }
+
+    /// Whether `supervisor`, signed in as `role`, may see and act on `agent`.
+    pub(super) fn supervises(&self, supervisor: &UserKey, role: Role, agent: &UserKey) -> bool {
+        role.supervises()
+            && supervisor.realm == agent.realm
+            && self.scope_of(supervisor, role).is_none_or(|team| {
+                self.accounts
+                    .get(agent)
+                    .and_then(|a| a.team.as_ref())
+                    .is_some_and(|t| t == &team)
+            })
     }
 
     // ---- the board ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ fn team(name: &str) -> Option<Label> {
 }
 
 /// Puts a1 in team `front`, a2 in `back`; `sup` supervises `front`, `boss` the realm.
-fn floor() -> World {
+pub(super) fn floor() -> World {
     let mut c = cfg();
     c.service_level.insert("dev".into(), (10, 90));
     c.stats_window_ms = 10 * 60_000;
@@ -30,7 +30,7 @@ fn floor() -> World {
     w
 }
 
-fn login_as(w: &mut World, user: &str, role: Role) -> SessionId {
+pub(super) fn login_as(w: &mut World, user: &str, role: Role) -> SessionId {
     let s = SessionId::new(format!("s-{user}")).unwrap();
     w.core.login(
         s.clone(),

@@ -42,6 +42,12 @@ pub(crate) struct Call {
     /// A consult: the customer call it is about.
     #[serde(default)]
     pub consult_of: Option<CallId>,
+    /// A monitor call: the supervision it carries.
+    #[serde(default)]
+    pub monitor: Option<Box<super::monitor::Monitoring>>,
+    /// A customer call: the monitor call supervising it now.
+    #[serde(default)]
+    pub monitored_by: Option<CallId>,
 }
 
 /// One user's part in a call.
@@ -159,6 +165,9 @@ impl Core {
         if m.consult.is_some() {
             return self.consult(session, id, m, now);
         }
+        if m.monitor.is_some() {
+            return self.monitor(session, id, m, now);
+        }
         let me = self.caller_ready(session)?;
         for inv in &m.to {
             if inv.user == me.user {
@@ -269,6 +278,8 @@ impl Core {
             holds: Default::default(),
             consult: None,
             consult_of: None,
+            monitor: None,
+            monitored_by: None,
         };
         tracing::debug!(call = %call_id, from = %me, "call created");
         self.calls.insert(call_id.clone(), call);
@@ -377,6 +388,7 @@ impl Core {
                 .as_ref()
                 .and_then(|c| self.consult_context(c, now))
                 .map(Box::new),
+            monitor: None,
             ring_until,
         };
         for d in &devices {
@@ -513,7 +525,9 @@ impl Core {
                 "the call is not ringing here",
             ));
         }
-        if self.joined.get(&me).is_some_and(|c| c != &m.call_id) {
+        // The monitored agent answers their supervisor from within the customer call.
+        let monitored = self.monitored_agent_of(&m.call_id, &me.user);
+        if !monitored && self.joined.get(&me).is_some_and(|c| c != &m.call_id) {
             return Err(refuse(
                 ErrorCode::AlreadyInCall,
                 "you are already in another call; hang up first",
@@ -550,7 +564,9 @@ impl Core {
             Some(q) => q.answered(&me.user, now),
             None => false,
         };
-        self.joined.insert(me.clone(), m.call_id.clone());
+        if !monitored {
+            self.joined.insert(me.clone(), m.call_id.clone());
+        }
         if let Some(r) = self.ringing.get_mut(&me) {
             r.remove(&m.call_id);
         }
@@ -593,6 +609,9 @@ impl Core {
                     sdp: answer,
                 }),
             );
+        }
+        if monitored {
+            self.tell_monitor(&m.call_id);
         }
         if queue_agent {
             if first_answer {

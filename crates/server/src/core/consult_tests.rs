@@ -17,6 +17,7 @@ fn consult(w: &mut World, s: &SessionId, of: &CallId, to: &str) -> Option<CallId
             media: CallMedia::Audio,
             extra: None,
             consult: Some(of.clone()),
+            monitor: None,
         }),
     );
     w.take(s).into_iter().find_map(|m| match m {

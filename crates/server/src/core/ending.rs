@@ -119,6 +119,7 @@ impl Core {
             })
         });
         self.agent_leg_ended(&key, call_id, was_joined, departure.code, now);
+        self.monitor_member_left(call_id, user, now);
         self.settle_call(call_id, user, was_joined, peer, departure.code, now);
     }
 
@@ -168,6 +169,7 @@ impl Core {
     /// Ends the call for everyone still in it with `reason`, and writes its record. A call
     /// is removed here and nowhere else, so it ends exactly once.
     pub(super) fn finish_call(&mut self, call_id: &CallId, reason: EndReason, now: Millis) {
+        self.monitor_ends(call_id, now);
         let Some(mut call) = self.calls.remove(call_id) else {
             return;
         };
@@ -224,6 +226,7 @@ impl Core {
         }));
         self.floor_call_ended(&call, call.inviter_reason.unwrap_or(reason).code, now);
         self.consult_link_ended(&call, now);
+        self.monitor_link_ending(&call, now);
     }
 }
 

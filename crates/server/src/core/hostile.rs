@@ -387,6 +387,7 @@ fn customers_learn_neither_accounts_nor_staffing() {
                 media: CallMedia::Audio,
                 extra: None,
                 consult: None,
+                monitor: None,
             }),
         );
         assert_eq!(w.errors(&c), vec![ErrorCode::Forbidden], "{who}");

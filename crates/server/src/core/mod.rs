@@ -24,6 +24,9 @@ mod hold_tests;
 #[cfg(test)]
 mod hostile;
 pub(crate) mod ice;
+mod monitor;
+#[cfg(test)]
+mod monitor_tests;
 mod presence;
 #[cfg(test)]
 mod props;
@@ -43,6 +46,7 @@ use switchboard_protocol::{
     ServerMessage, SessionEndCode, SessionId, Skill, UserId, Welcome,
 };
 
+pub use board::SupervisionRecord;
 pub use calls::{CallSummary, LegRecord, QueueSummary};
 pub use ice::{RelayAuth, RelayServer};
 pub use queue::QueueFigures;
@@ -159,6 +163,8 @@ pub struct CoreConfig {
     /// Service level per realm: answered within this many seconds, and the goal in percent;
     /// realms not listed use 20 s and 80 %.
     pub service_level: HashMap<String, (u32, u8)>,
+    /// Realms that tell an agent a supervisor monitors them (some laws require it).
+    pub monitor_notice: BTreeSet<String>,
 }
 
 impl Default for CoreConfig {
@@ -192,6 +198,7 @@ impl Default for CoreConfig {
             max_offline_messages: 1_000,
             stats_window_ms: 3_600_000,
             service_level: HashMap::new(),
+            monitor_notice: BTreeSet::new(),
         }
     }
 }
@@ -291,6 +298,8 @@ pub enum Record {
         /// When.
         at: Millis,
     },
+    /// A stretch of supervision in one mode ended (the audit: who, whom, when, how long).
+    Supervision(board::SupervisionRecord),
     /// A direct message was accepted (`delivered`: someone of the recipient's was online).
     Message {
         /// Sender.
@@ -995,6 +1004,8 @@ fn call_of(m: &ClientMessage) -> Option<CallId> {
             ClientMessage::Transfer(x) => &x.call_id,
             ClientMessage::EndWrapUp(x) => &x.call_id,
             ClientMessage::Hold(x) => &x.call_id,
+            ClientMessage::Monitor(x) => &x.call_id,
+            ClientMessage::TakeOver(x) => &x.call_id,
             _ => return None,
         }
         .clone(),
@@ -1009,7 +1020,9 @@ fn allowed(role: Role, m: &ClientMessage) -> Handled {
         | ClientMessage::SetAgentState(_)
         | ClientMessage::Transfer(_)
         | ClientMessage::EndWrapUp(_) => role.is_agent(),
-        ClientMessage::WatchFloor(_) => role.supervises(),
+        ClientMessage::WatchFloor(_) | ClientMessage::Monitor(_) | ClientMessage::TakeOver(_) => {
+            role.supervises()
+        }
         ClientMessage::Enqueue(_) => matches!(role, Role::Customer | Role::User | Role::Admin),
         ClientMessage::Invite(_)
         | ClientMessage::InviteMembers(_)

@@ -112,6 +112,7 @@ impl World {
                             media: CallMedia::Audio,
                             extra: None,
                             consult: None,
+                            monitor: None,
                         }),
                     );
                 }

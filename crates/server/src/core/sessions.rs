@@ -201,6 +201,8 @@ impl Core {
             ClientMessage::EndWrapUp(m) => self.end_wrap_up(session, id, m, now),
             ClientMessage::Hold(m) => self.hold(session, id, m, now),
             ClientMessage::WatchFloor(m) => self.watch_floor(session, id, m, now),
+            ClientMessage::Monitor(m) => self.set_monitor(session, id, m, now),
+            ClientMessage::TakeOver(m) => self.take_over(session, id, m, now),
         }
     }
 }

@@ -173,6 +173,7 @@ impl World {
                 media: CallMedia::Video,
                 extra: None,
                 consult: None,
+                monitor: None,
             }),
         );
         self.inbox
@@ -390,6 +391,7 @@ fn unknown_users_and_foreign_calls_are_refused() {
             media: CallMedia::Audio,
             extra: None,
             consult: None,
+            monitor: None,
         }),
     );
     assert_eq!(w.errors(&a), vec![ErrorCode::UnknownUser]);

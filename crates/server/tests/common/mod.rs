@@ -470,6 +470,7 @@ impl Client {
             media,
             extra: None,
             consult: None,
+            monitor: None,
         }))
         .await;
         self.expect(|m| match m {

@@ -150,6 +150,7 @@ fn incoming(call: &CallId, from: &str, media: CallMedia, members: &[&str]) -> Se
         offer: Some(Sdp::new(format!("offer-from-{from}")).unwrap()),
         extra: None,
         consult: None,
+        monitor: None,
         queue: None,
         ring_until: 0,
     })
