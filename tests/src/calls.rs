@@ -55,8 +55,18 @@ impl Side {
     /// Signs in with this token (a customer's, from `DevServer::customer_token`), media on
     /// loopback.
     pub async fn start_token(server: &DevServer, token: &str) -> Result<Side> {
+        Self::start_token_with(server, token, |_| {}).await
+    }
+
+    /// The same, adjusting the configuration first.
+    pub async fn start_token_with(
+        server: &DevServer,
+        token: &str,
+        adjust: impl FnOnce(&mut EngineConfig),
+    ) -> Result<Side> {
         let mut cfg = EngineConfig::new(server.url(), Token::new(token).context("token")?);
         cfg.media_bind = "127.0.0.1:0".into();
+        adjust(&mut cfg);
         let (engine, events) = Engine::start(cfg).await?;
         Ok(Side {
             engine,
@@ -95,16 +105,7 @@ impl Side {
         user: &str,
         adjust: impl FnOnce(&mut EngineConfig),
     ) -> Result<Side> {
-        let token = Token::new(server.token(user)).context("token")?;
-        let mut cfg = EngineConfig::new(server.url(), token);
-        cfg.media_bind = "127.0.0.1:0".into();
-        adjust(&mut cfg);
-        let (engine, events) = Engine::start(cfg).await?;
-        Ok(Side {
-            engine,
-            events,
-            seen: Vec::new(),
-        })
+        Self::start_token_with(server, &server.token(user), adjust).await
     }
 
     /// The first event (from now) that `pick` maps to something.

@@ -284,6 +284,7 @@ mod tests {
                 members: vec![],
                 queue: None,
                 consult: None,
+                monitor: None,
             }))
             .unwrap();
         assert_eq!(notice.title, "Incoming call");
@@ -355,6 +356,7 @@ mod tests {
                 members: vec![],
                 queue: None,
                 consult: None,
+                monitor: None,
             }))
             .unwrap();
         assert_eq!((n.title.as_str(), n.body.as_str()), ("来电", "bob · 语音"));

@@ -36,6 +36,12 @@ pub enum Command {
         to: UserId,
         reply: oneshot::Sender<Result<CallId, String>>,
     },
+    Monitor {
+        agent: UserId,
+        mode: switchboard_protocol::MonitorMode,
+        media: CallMedia,
+        reply: oneshot::Sender<Result<CallId, String>>,
+    },
     Enqueue {
         business: switchboard_protocol::Business,
         media: CallMedia,
@@ -411,6 +417,21 @@ impl Driver {
                     request,
                     call_id,
                     to,
+                })
+                .await;
+            }
+            Command::Monitor {
+                agent,
+                mode,
+                media,
+                reply,
+            } => {
+                let request = self.request(reply);
+                self.feed(Input::Monitor {
+                    request,
+                    agent,
+                    mode,
+                    media,
                 })
                 .await;
             }

@@ -101,6 +101,39 @@ impl Engine {
             .await
     }
 
+    /// As a supervisor: monitors `agent`'s customer call, listening, whispering or barging.
+    /// Returns the monitor call (a call with the agent, whose engine bridges the customer's
+    /// voice to us; the customer learns nothing). `set_monitor` changes the mode, `take_over`
+    /// takes the customer.
+    pub async fn monitor(
+        &self,
+        agent: UserId,
+        mode: switchboard_protocol::MonitorMode,
+        media: CallMedia,
+    ) -> Result<CallId, EngineError> {
+        self.request(|reply| Command::Monitor {
+            agent,
+            mode,
+            media,
+            reply,
+        })
+        .await
+    }
+
+    /// As a supervisor: listen, whisper or barge in this monitor call.
+    pub fn set_monitor(&self, call_id: &CallId, mode: switchboard_protocol::MonitorMode) {
+        self.send(Command::Core(Input::SetMonitor {
+            call_id: call_id.clone(),
+            mode,
+        }));
+    }
+
+    /// As a supervisor: take the customer of this monitor call over (the agent drops; the
+    /// customer's call comes here and is answered at once).
+    pub fn take_over(&self, call_id: &CallId) {
+        self.send(Command::Core(Input::TakeOver(call_id.clone())));
+    }
+
     /// Hands a customer call on: to an agent or a queue (blind), or to the colleague of the
     /// consult in progress (warm). The server ends our part with `transferred`.
     pub fn transfer(&self, call_id: &CallId, to: switchboard_protocol::TransferTarget) {

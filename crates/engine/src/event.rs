@@ -45,6 +45,16 @@ pub enum Event {
         queue: Option<switchboard_protocol::QueueContext>,
         /// A consult: the customer call a colleague calls us about.
         consult: Option<Box<switchboard_protocol::ConsultContext>>,
+        /// Our supervisor monitors our customer call: the engine answers at once and bridges
+        /// it (show it only when `notice`).
+        monitor: Option<Box<switchboard_protocol::MonitorContext>>,
+    },
+    /// A monitor call's mode, on either side: at the start and on every change.
+    Monitor {
+        call_id: CallId,
+        /// The customer call it supervises.
+        of: CallId,
+        mode: switchboard_protocol::MonitorMode,
     },
     /// The peer connection with a member is up (ICE and DTLS done), the first time or again
     /// after [`Event::TransportLost`]. With the offer riding on the invite this happens while

@@ -194,6 +194,7 @@ impl PeerFactory {
             user.as_str(),
             id.0,
             self.capture.mixer.clone(),
+            self.capture.buses.clone(),
             Box::new(move |kind, at| {
                 let _ = tx.send(PeerEvent::FirstMedia(id, kind, at));
             }),
@@ -425,6 +426,20 @@ impl Peer {
             .video_muted
             .store(g.video_muted, Ordering::Relaxed);
         self.shared.held.store(g.hold, Ordering::Relaxed);
+        let s = &self.shared;
+        s.to_supervisor.store(g.to_supervisor, Ordering::Relaxed);
+        s.with_customer.store(g.with_customer, Ordering::Relaxed);
+        s.quiet.store(g.quiet, Ordering::Relaxed);
+        s.barging.store(g.barging, Ordering::Relaxed);
+        s.with_supervisor
+            .store(g.with_supervisor, Ordering::Relaxed);
+        // A bus nobody feeds any more must not play its last frames later.
+        if !g.to_supervisor {
+            pipeline::lock(&s.buses.to_supervisor).remove(self.id.0);
+        }
+        if !g.barging {
+            pipeline::lock(&s.buses.to_customer).remove(self.id.0);
+        }
     }
 
     pub async fn close(mut self) {

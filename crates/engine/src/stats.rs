@@ -72,6 +72,10 @@ pub struct AudioStats {
     pub level_dbfs: f64,
     /// The level over the last second, dBFS.
     pub recent_level_dbfs: f64,
+    /// In how many 40 ms blocks each hum of the tone microphones
+    /// ([`switchboard_media::TONE_FAMILY`], in that order: 440, 550, 660, 770 Hz) was heard:
+    /// which parties' voices arrived (a monitor's mix carries two).
+    pub tones: [u64; 4],
 }
 
 /// One remote member.

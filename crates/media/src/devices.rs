@@ -53,10 +53,18 @@ pub enum Microphone {
 }
 
 impl Microphone {
-    /// Opens a microphone by id: `tone`, `file:PATH` or a sound card's `audio:<id>`.
+    /// Opens a microphone by id: `tone` (or `tone:550`, `tone:660`, `tone:770`: another hum,
+    /// to tell parties apart), `file:PATH` or a sound card's `audio:<id>`.
     pub fn open(id: &str) -> Result<Self, DeviceError> {
         if id == "tone" {
             return Ok(Self::Tone(ToneMicrophone::new()));
+        }
+        if let Some(t) = id
+            .strip_prefix("tone:")
+            .and_then(|hz| hz.parse().ok())
+            .and_then(ToneMicrophone::at)
+        {
+            return Ok(Self::Tone(t));
         }
         if let Some(path) = id.strip_prefix("file:") {
             return FileMicrophone::open(Path::new(path)).map(Self::File);

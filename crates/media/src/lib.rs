@@ -32,7 +32,7 @@ pub mod soundcard;
 pub mod stamp;
 pub mod video;
 
-pub use audio::{HeardMark, MeterSpeaker, ToneMicrophone};
+pub use audio::{HeardMark, MeterSpeaker, TONE_FAMILY, ToneMicrophone};
 pub use camera::Camera;
 pub use cue::{Cue, CuePlayer, LevelMeter, Played};
 pub use devices::{DeviceError, DeviceInfo, DeviceKind, Microphone, Speaker};

@@ -1,7 +1,7 @@
 // Generated from crates/console, crates/engine and crates/media by `cargo xtask codegen`.
 // Do not edit by hand. The commands and events: see docs/app.md.
 
-import type { CallId, CallKind, CallMedia, ConsultContext, EndReason, Label, MediaState, QueueContext, Role, ServerMessage, UserId } from "./protocol";
+import type { CallId, CallKind, CallMedia, ConsultContext, EndReason, Label, MediaState, MonitorContext, MonitorMode, QueueContext, Role, ServerMessage, UserId } from "./protocol";
 
 /**
  * A command that failed, as the UI shows it: a stable code and a sentence.
@@ -266,7 +266,13 @@ level_dbfs: number,
 /**
  * The level over the last second, dBFS.
  */
-recent_level_dbfs: number, };
+recent_level_dbfs: number, 
+/**
+ * In how many 40 ms blocks each hum of the tone microphones
+ * ([`switchboard_media::TONE_FAMILY`], in that order: 440, 550, 660, 770 Hz) was heard:
+ * which parties' voices arrived (a monitor's mix carries two).
+ */
+tones: [number, number, number, number], };
 
 /**
  * The path media takes to a member.
@@ -327,7 +333,16 @@ queue: QueueContext | null,
 /**
  * A consult: the customer call a colleague calls us about.
  */
-consult: ConsultContext | null, } | { "type": "transport_ready", call_id: CallId, user: UserId, } | { "type": "transport_lost", call_id: CallId, user: UserId, } | { "type": "ringing", call_id: CallId, user: UserId, } | { "type": "member_joined", call_id: CallId, user: UserId, } | { "type": "member_left", call_id: CallId, user: UserId, reason: EndReason | null, } | { "type": "first_media", call_id: CallId, user: UserId, kind: string, } | { "type": "remote_media_state", call_id: CallId, user: UserId, state: MediaState, } | { "type": "media_switched", call_id: CallId, by: UserId, media: CallMedia, } | { "type": "file_progress", call_id: CallId, user: UserId, name: string, done: number, total: number, sending: boolean, } | { "type": "file_offered", call_id: CallId, from: UserId, id: string, name: string, size: number, } | { "type": "file_failed", call_id: CallId, from: UserId, name: string, reason: string, } | { "type": "stats", call_id: CallId, peers: Array<PeerStats>, } | { "type": "device_failed", kind: DeviceKind, id: string, reason: string, } | { "type": "ended", call_id: CallId, reason: EndReason, 
+consult: ConsultContext | null, 
+/**
+ * Our supervisor monitors our customer call: the engine answers at once and bridges
+ * it (show it only when `notice`).
+ */
+monitor: MonitorContext | null, } | { "type": "monitor", call_id: CallId, 
+/**
+ * The customer call it supervises.
+ */
+of: CallId, mode: MonitorMode, } | { "type": "transport_ready", call_id: CallId, user: UserId, } | { "type": "transport_lost", call_id: CallId, user: UserId, } | { "type": "ringing", call_id: CallId, user: UserId, } | { "type": "member_joined", call_id: CallId, user: UserId, } | { "type": "member_left", call_id: CallId, user: UserId, reason: EndReason | null, } | { "type": "first_media", call_id: CallId, user: UserId, kind: string, } | { "type": "remote_media_state", call_id: CallId, user: UserId, state: MediaState, } | { "type": "media_switched", call_id: CallId, by: UserId, media: CallMedia, } | { "type": "file_progress", call_id: CallId, user: UserId, name: string, done: number, total: number, sending: boolean, } | { "type": "file_offered", call_id: CallId, from: UserId, id: string, name: string, size: number, } | { "type": "file_failed", call_id: CallId, from: UserId, name: string, reason: string, } | { "type": "stats", call_id: CallId, peers: Array<PeerStats>, } | { "type": "device_failed", kind: DeviceKind, id: string, reason: string, } | { "type": "ended", call_id: CallId, reason: EndReason, 
 /**
  * Each member's stats when media stopped.
  */

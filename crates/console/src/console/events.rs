@@ -27,6 +27,18 @@ impl Console {
 
     pub(super) async fn on_event(self: &Arc<Self>, ev: Event, account: &Account) -> CmdResult<()> {
         let ui = |e| self.ui.emit(e);
+        if let Event::Incoming {
+            call_id,
+            monitor: Some(m),
+            ..
+        } = &ev
+            && !m.notice
+        {
+            lock(&self.silent).insert(call_id.to_string());
+        }
+        if self.is_silent(&ev) {
+            return Ok(());
+        }
         match &ev {
             Event::SignedIn { resumed, .. } => {
                 ui(UiEvent::SignedIn {
@@ -140,6 +152,25 @@ impl Console {
         Ok(())
     }
 
+    /// An event of a silent monitor call (forgotten at its end). Rare, so finding the call id
+    /// through serde costs nothing the rest of the time.
+    fn is_silent(&self, ev: &Event) -> bool {
+        let mut silent = lock(&self.silent);
+        if silent.is_empty() {
+            return false;
+        }
+        let id = serde_json::to_value(ev)
+            .ok()
+            .and_then(|v| v.get("call_id")?.as_str().map(str::to_owned));
+        let Some(id) = id.filter(|id| silent.contains(id)) else {
+            return false;
+        };
+        if matches!(ev, Event::Ended { .. }) {
+            silent.remove(&id);
+        }
+        true
+    }
+
     /// A call rings: its history row, the screen pop's context, the ringer and auto-answer.
     async fn incoming(self: &Arc<Self>, account: &Account, ev: &Event) -> CmdResult<()> {
         let Event::Incoming {
@@ -151,6 +182,7 @@ impl Console {
             from_name,
             queue,
             consult,
+            monitor,
         } = ev
         else {
             return Ok(());
@@ -199,8 +231,9 @@ impl Console {
         self.ui.emit(UiEvent::HistoryChanged {
             call_id: id.clone(),
         });
-        if warm {
-            // The engine takes a warm transfer at once: no ringer, no auto-answer.
+        if warm || monitor.is_some() {
+            // The engine takes a warm transfer, and an announced monitor, at once: no ringer,
+            // no auto-answer.
             return Ok(());
         }
         let settings = self.settings();

@@ -54,6 +54,9 @@ pub struct Console {
     settings: Mutex<Settings>,
     session: tokio::sync::Mutex<Option<Session>>,
     live: Arc<Mutex<HashMap<String, Live>>>,
+    /// Monitor calls of a supervisor the realm does not announce (`monitor_notice`): the
+    /// engine bridges them; the agent's window and history show nothing of them.
+    silent: Mutex<std::collections::HashSet<String>>,
     /// Where the webview's video tiles connect (started once per launch).
     video: Mutex<Option<video::Endpoint>>,
     /// Tiles fed through IPC channels, and the last id given.
@@ -114,6 +117,7 @@ impl Console {
             settings: Mutex::new(settings),
             session: tokio::sync::Mutex::new(None),
             live: Arc::new(Mutex::new(HashMap::new())),
+            silent: Mutex::new(std::collections::HashSet::new()),
             video: Mutex::new(None),
             pushes: Mutex::new((HashMap::new(), 0)),
             sounds: Sounds::default(),

@@ -13,6 +13,7 @@ impl Core {
         to: Vec<UserId>,
         media: CallMedia,
         consult: Option<CallId>,
+        monitor: Option<switchboard_protocol::MonitorMode>,
     ) {
         let video = media == CallMedia::Video;
         let mut peers: Vec<(UserId, PeerId)> = Vec::new();
@@ -29,6 +30,7 @@ impl Core {
             PendingInvite {
                 media,
                 consult,
+                monitor,
                 peers,
                 offers: HashMap::new(),
                 sent: false,
@@ -56,6 +58,7 @@ impl Core {
             .collect();
         let media = inv.media;
         let consult = inv.consult.clone();
+        let monitor = inv.monitor;
         self.send_request(
             request,
             ClientMessage::Invite(switchboard_protocol::Invite {
@@ -63,7 +66,7 @@ impl Core {
                 media,
                 extra: None,
                 consult,
-                monitor: None,
+                monitor,
             }),
         );
     }

@@ -99,6 +99,15 @@ impl Core {
             return;
         };
         self.accepts.retain(|_, c| c != call_id);
+        // A bridge that ends leaves the customer's call as it was.
+        if let Some(of) = call
+            .monitor
+            .as_ref()
+            .filter(|m| m.agent_side)
+            .and_then(|m| m.of.clone())
+        {
+            self.gates(&of);
+        }
         let (hold_count, hold_ms) = hold::figures(&call.holds, now);
         self.emit(Event::Ended {
             call_id: call_id.clone(),

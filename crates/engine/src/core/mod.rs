@@ -30,6 +30,7 @@ use crate::event::Event;
 mod hold;
 mod invites;
 mod lifecycle;
+mod monitor;
 pub mod negotiation;
 pub mod path;
 pub mod phase;
@@ -92,6 +93,20 @@ pub enum Input {
         call_id: CallId,
         to: UserId,
     },
+    /// As a supervisor: monitor `agent`'s customer call in `mode`.
+    Monitor {
+        request: RequestId,
+        agent: UserId,
+        mode: switchboard_protocol::MonitorMode,
+        media: CallMedia,
+    },
+    /// As a supervisor: listen, whisper or barge in this monitor call.
+    SetMonitor {
+        call_id: CallId,
+        mode: switchboard_protocol::MonitorMode,
+    },
+    /// As a supervisor: take the customer of this monitor call over.
+    TakeOver(CallId),
     /// Wait in a queue as a customer.
     Enqueue {
         request: RequestId,
@@ -172,6 +187,20 @@ pub struct Gates {
     /// We hold the call: music on hold instead of the microphone, no camera or screen, and
     /// the held member's audio is not played.
     pub hold: bool,
+    /// Supervision, on the monitored agent's side (`monitor.rs`): this member's decoded audio
+    /// also goes to the supervisor (the customer of a monitored call).
+    pub to_supervisor: bool,
+    /// What goes to the supervisor is sent to this member with our microphone (the
+    /// supervisor's connection).
+    pub with_customer: bool,
+    /// This member's audio is not played here (a supervisor who only listens).
+    pub quiet: bool,
+    /// This member's decoded audio is barged into what the customer hears (the supervisor's
+    /// connection, barging).
+    pub barging: bool,
+    /// The barging supervisor's voice is sent to this member with our microphone (the
+    /// customer's connection).
+    pub with_supervisor: bool,
 }
 
 /// Something to do to one peer connection. The driver carries out a peer's operations in the
@@ -279,6 +308,8 @@ struct Call {
     /// Everyone the server says is in it or invited (us too), joined or not.
     members: std::collections::BTreeSet<UserId>,
     holds: hold::Holds,
+    /// A monitor call: our side of the supervision.
+    monitor: Option<monitor::Monitoring>,
 }
 
 /// Our invite (or queue entry) that the server has not confirmed yet.
@@ -286,6 +317,8 @@ struct PendingInvite {
     media: CallMedia,
     /// A consult about this customer call.
     consult: Option<CallId>,
+    /// A supervision of the invitee's customer call.
+    monitor: Option<switchboard_protocol::MonitorMode>,
     /// The invitees in order, with the peer making our offer to each.
     peers: Vec<(UserId, PeerId)>,
     offers: HashMap<PeerId, String>,
@@ -467,12 +500,29 @@ impl Core {
                 self.emit(Event::Closed { reason: why });
             }
             Input::Frame(f) => self.frame(*f, now),
-            Input::Call { request, to, media } => self.place_call(request, to, media, None),
+            Input::Call { request, to, media } => self.place_call(request, to, media, None, None),
             Input::Consult {
                 request,
                 call_id,
                 to,
-            } => self.place_call(request, vec![to], CallMedia::Audio, Some(call_id)),
+            } => self.place_call(request, vec![to], CallMedia::Audio, Some(call_id), None),
+            Input::Monitor {
+                request,
+                agent,
+                mode,
+                media,
+            } => self.place_call(request, vec![agent], media, None, Some(mode)),
+            Input::SetMonitor { call_id, mode } => {
+                self.send(ClientMessage::Monitor(switchboard_protocol::SetMonitor {
+                    call_id,
+                    mode,
+                }))
+            }
+            Input::TakeOver(call_id) => {
+                self.send(ClientMessage::TakeOver(switchboard_protocol::CallRef {
+                    call_id,
+                }))
+            }
             Input::Enqueue {
                 request,
                 business,
@@ -486,6 +536,7 @@ impl Core {
                     PendingInvite {
                         media,
                         consult: None,
+                        monitor: None,
                         peers: Vec::new(),
                         offers: HashMap::new(),
                         sent: true,
@@ -664,17 +715,36 @@ impl Core {
     }
 
     /// What each peer of the call may send now: nothing before the answer, video only in a
-    /// video call and while the camera is not muted, the screen while we share.
+    /// video call and while the camera is not muted, the screen while we share; and what a
+    /// supervision bridges (`monitor.rs`). A monitor call's change is the customer call's too.
     fn gates(&mut self, call_id: &CallId) {
+        self.apply_gates(call_id);
+        let bridged = self
+            .calls
+            .get(call_id)
+            .and_then(|c| c.monitor.as_ref())
+            .filter(|m| m.agent_side)
+            .and_then(|m| m.of.clone());
+        if let Some(of) = bridged {
+            self.apply_gates(&of);
+        }
+    }
+
+    fn apply_gates(&mut self, call_id: &CallId) {
         let Some(call) = self.calls.get(call_id) else {
             return;
         };
-        let gates = Gates {
+        let mut gates = Gates {
             sending: call.media_on,
             screen: call.media_on && call.sharing,
             audio_muted: call.muted.0,
             video_muted: call.muted.1 || call.media == CallMedia::Audio,
             hold: call.holds.holding(),
+            ..Gates::default()
+        };
+        self.monitor_gates(call_id, &mut gates);
+        let Some(call) = self.calls.get(call_id) else {
+            return;
         };
         let inviting = call.inviting.iter().map(|(_, p)| p);
         let peers: Vec<PeerId> = call.peers.values().chain(inviting).copied().collect();

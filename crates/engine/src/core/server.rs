@@ -121,6 +121,7 @@ impl Core {
                 text: m.text.into(),
             }),
             ServerMessage::CallHold(h) => self.call_hold(h, now),
+            ServerMessage::MonitorMode(u) => self.monitor_mode(u),
             ServerMessage::Pong(_) => {}
             other => self.emit(Event::Server {
                 message: Box::new(other),
@@ -139,6 +140,11 @@ impl Core {
             return;
         };
         let mut call = Call::new(CallMachine::outgoing(), inv.media);
+        call.monitor = inv.monitor.map(|mode| super::monitor::Monitoring {
+            of: None,
+            mode,
+            agent_side: false,
+        });
         call.joined.extend(self.me.clone());
         call.members.extend(self.me.clone());
         for (user, peer) in &inv.peers {
@@ -175,6 +181,13 @@ impl Core {
             .map(|m| m.user.clone())
             .collect();
         call.members = inc.members.iter().map(|m| m.user.clone()).collect();
+        // Our supervisor: we answer at once and bridge the customer's call.
+        call.monitor = inc.monitor.as_ref().map(|m| super::monitor::Monitoring {
+            of: Some(m.call_id.clone()),
+            mode: m.mode,
+            agent_side: true,
+        });
+        let monitored = call.monitor.is_some();
         self.calls.insert(call_id.clone(), call);
         self.send(ClientMessage::Ringing(CallRef {
             call_id: call_id.clone(),
@@ -187,10 +200,7 @@ impl Core {
         // A consult about a customer call: if it turns into a warm transfer, that call comes to
         // this device without a second ring (other devices of ours ring as usual).
         if let Some(c) = &inc.consult {
-            if self.consulted_about.len() >= 4 {
-                self.consulted_about.remove(0);
-            }
-            self.consulted_about.push(c.call_id.clone());
+            self.expect_warm(c.call_id.clone());
         }
         let warm = inc.queue.as_ref().is_some_and(|q| q.warm) && {
             let before = self.consulted_about.len();
@@ -206,8 +216,9 @@ impl Core {
             from_name: inc.from_name,
             queue: inc.queue,
             consult: inc.consult,
+            monitor: inc.monitor,
         });
-        if warm {
+        if warm || monitored {
             self.phase(&call_id, PhaseInput::LocalAccept, now);
         }
     }
@@ -388,6 +399,7 @@ impl Call {
             inviting: Vec::new(),
             members: Default::default(),
             holds: Default::default(),
+            monitor: None,
         }
     }
 }

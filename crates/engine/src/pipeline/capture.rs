@@ -30,6 +30,9 @@ pub struct Capture {
     pub speaker: watch::Sender<String>,
     /// Every remote member's decoded audio, mixed for the speaker.
     pub mixer: Arc<Mutex<Mixer>>,
+    /// Supervision's buses (`crate::core::monitor`): what the monitored agent's engine sends
+    /// the supervisor besides its microphone, and the customer while the supervisor barges.
+    pub buses: super::Buses,
     /// What a member we hold hears.
     pub hold_music: Arc<Mutex<HoldMusic>>,
     /// The echo canceller, while the microphone is a sound card: the speaker task gives it the
@@ -60,6 +63,7 @@ impl Capture {
             microphone: watch::channel(microphone).0,
             speaker: watch::channel(speaker).0,
             mixer: Arc::new(Mutex::new(Mixer::new())),
+            buses: super::Buses::default(),
             hold_music: Arc::new(Mutex::new(hold_music)),
             aec: Arc::new(Mutex::new(None)),
             audio_processing,

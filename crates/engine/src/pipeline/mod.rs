@@ -100,6 +100,15 @@ impl VideoKind {
     }
 }
 
+/// Supervision's two buses: decoded audio on its way to another connection's sender.
+#[derive(Clone, Default)]
+pub struct Buses {
+    /// The customer's voice, for the supervisor's connection.
+    pub to_supervisor: Arc<Mutex<Mixer>>,
+    /// The barging supervisor's voice, for the customer's connection.
+    pub to_customer: Arc<Mutex<Mixer>>,
+}
+
 /// What a peer's media tasks share with the engine.
 pub struct PeerShared {
     /// Media may flow (the call is answered). Nothing is sent before.
@@ -116,6 +125,15 @@ pub struct PeerShared {
     pub held: AtomicBool,
     /// Ask the video receiver to drop its decoder state (then it asks for a keyframe).
     pub reset_decoder: AtomicBool,
+    /// Supervision ([`crate::core::Gates`]): our decoded audio of this member also goes to the
+    /// supervisor; the supervisor bus goes out with our microphone; this member is not played;
+    /// its decoded audio goes to the customer; the customer bus goes out with our microphone.
+    pub to_supervisor: AtomicBool,
+    pub with_customer: AtomicBool,
+    pub quiet: AtomicBool,
+    pub barging: AtomicBool,
+    pub with_supervisor: AtomicBool,
+    pub buses: Buses,
     pub stats: Mutex<PeerStats>,
     /// The bitrate the video encoder follows (from receiver reports), bits per second.
     pub target_bps: AtomicU64,
@@ -142,6 +160,7 @@ impl PeerShared {
         user: &str,
         key: u64,
         mixer: Arc<Mutex<Mixer>>,
+        buses: Buses,
         first_media: Box<dyn Fn(&'static str, Instant) + Send + Sync>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -152,6 +171,12 @@ impl PeerShared {
             screen_on: AtomicBool::new(false),
             held: AtomicBool::new(false),
             reset_decoder: AtomicBool::new(false),
+            to_supervisor: AtomicBool::new(false),
+            with_customer: AtomicBool::new(false),
+            quiet: AtomicBool::new(false),
+            barging: AtomicBool::new(false),
+            with_supervisor: AtomicBool::new(false),
+            buses,
             stats: Mutex::new(PeerStats {
                 user: user.to_owned(),
                 ..Default::default()

@@ -180,9 +180,18 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                 if let Some(pcm) = pcm {
                     // The per-member meter keeps this member's level and marks for the stats.
                     meter.play(&pcm);
-                    // A member we hold is not heard (nor recorded as the far end).
-                    if !shared.held.load(Ordering::Relaxed) {
+                    // A member we hold is not heard (nor recorded as the far end), nor a
+                    // supervisor who only listens.
+                    if !shared.held.load(Ordering::Relaxed) && !shared.quiet.load(Ordering::Relaxed) {
                         lock(&shared.mixer).push(shared.key, &pcm);
+                    }
+                    // Supervision: the customer's voice on to the supervisor; a barging
+                    // supervisor's on to the customer.
+                    if shared.to_supervisor.load(Ordering::Relaxed) {
+                        lock(&shared.buses.to_supervisor).push(shared.key, &pcm);
+                    }
+                    if shared.barging.load(Ordering::Relaxed) {
+                        lock(&shared.buses.to_customer).push(shared.key, &pcm);
                     }
                     if first && jitter.counts.played > 0 {
                         first = false;
@@ -191,7 +200,7 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                 }
                 let (c, lost) = (jitter.counts, jitter.lost());
                 let marks = meter.marks().len() as u64;
-                let (jit, level) = (jitter.jitter_ms(), meter.level_dbfs());
+                let (jit, level, tones) = (jitter.jitter_ms(), meter.level_dbfs(), meter.tones());
         let recent = meter.recent_level_dbfs();
                 shared.update(|s| {
                     let a = &mut s.audio;
@@ -206,6 +215,7 @@ pub async fn receive_audio(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>)
                     a.marks = marks;
                     a.level_dbfs = level;
                     a.recent_level_dbfs = recent;
+                    a.tones = tones;
                 });
             }
         }

@@ -210,11 +210,25 @@ pub async fn send_audio(
             music = None;
             None
         };
-        // Muted or not, a held party hears the music.
-        if held.is_none() && shared.audio_muted.load(Ordering::Relaxed) {
+        // What a supervision adds: the customer's voice to the supervisor, the barging
+        // supervisor's to the customer (taken every frame, so the bus never runs behind).
+        let bus = if shared.with_customer.load(Ordering::Relaxed) {
+            lock(&shared.buses.to_supervisor).mix()
+        } else if shared.with_supervisor.load(Ordering::Relaxed) && held.is_none() {
+            lock(&shared.buses.to_customer).mix()
+        } else {
+            None
+        };
+        let muted = shared.audio_muted.load(Ordering::Relaxed);
+        // Muted or not, a held party hears the music, and a supervisor the customer.
+        if held.is_none() && muted && bus.is_none() {
             continue;
         }
-        let pcm = held.as_ref().unwrap_or(&frame);
+        let mixed = bus.map(|b| {
+            let mine = if muted { [0; FRAME] } else { *frame };
+            mix2(&mine, &b)
+        });
+        let pcm = held.as_ref().or(mixed.as_ref()).unwrap_or(&frame);
         let packet = match encoder.encode(pcm) {
             Ok(p) => p,
             Err(e) => {
@@ -241,4 +255,13 @@ pub async fn send_audio(
             shared.update(|s| s.audio.sent += 1);
         }
     }
+}
+
+/// Two frames summed, saturating (speech rarely peaks together; a clip beats a wrap).
+fn mix2(a: &[i16; FRAME], b: &[i16; FRAME]) -> [i16; FRAME] {
+    let mut out = [0i16; FRAME];
+    for ((o, x), y) in out.iter_mut().zip(a.iter()).zip(b.iter()) {
+        *o = x.saturating_add(*y);
+    }
+    out
 }

@@ -407,6 +407,7 @@ fn nothing_is_sent_before_the_answer_and_video_only_in_a_video_call() {
             audio_muted: false,
             video_muted: true,
             hold: false,
+            ..Gates::default()
         })
     );
     // The answer to the offer goes while we ring; media waits.

@@ -1,0 +1,143 @@
+//! Supervision between real engines over the real server: a customer (hum 660 Hz), agent a1
+//! (440 Hz) and supervisor sup (770 Hz), each a tone microphone of its own, so what each party
+//! hears is read by ear from its decoded audio. Silent monitor: sup hears both sides, nobody
+//! hears sup. Whisper: a1 hears sup, the customer does not. Barge: the customer hears sup too.
+//! Throughout, the customer's engine has one connection (a1's) and no event of the monitor.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use switchboard_engine::{Event, PeerStats};
+use switchboard_protocol::{Business, CallId, CallMedia, MonitorMode};
+use switchboard_tests::calls::{Side, uid};
+use switchboard_tests::server::DevServer;
+
+/// Blocks in which each hum was heard: 440 (a1), 660 (the customer), 770 (sup).
+fn hums(s: &PeerStats) -> (u64, u64, u64) {
+    (s.audio.tones[0], s.audio.tones[2], s.audio.tones[3])
+}
+
+/// What `side` heard from `from` in the call over `secs` seconds (blocks per hum).
+async fn heard(side: &Side, call: &CallId, from: &str, secs: u64) -> (u64, u64, u64) {
+    let before = hums(&side.stats_from(call, from).await.unwrap());
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let after = hums(&side.stats_from(call, from).await.unwrap());
+    (after.0 - before.0, after.1 - before.1, after.2 - before.2)
+}
+
+async fn mode(side: &mut Side, want: MonitorMode) {
+    side.wait("monitor_mode", |e| match e {
+        Event::Monitor { mode, .. } if *mode == want => Some(()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_listens_whispers_and_barges_and_each_party_hears_what_it_should() {
+    let server = DevServer::start("").unwrap();
+    let mut a1 = Side::start(&server, "a1").await.unwrap();
+    a1.agent_ready(&["billing"]);
+    let mut customer = Side::start_token_with(&server, &server.customer_token("billing"), |c| {
+        c.microphone = "tone:660".into()
+    })
+    .await
+    .unwrap();
+    let call = customer
+        .engine
+        .enqueue(Business::new("billing").unwrap(), CallMedia::Audio, None)
+        .await
+        .unwrap();
+    a1.wait("the customer", |e| match e {
+        Event::Incoming { call_id, .. } if *call_id == call => Some(()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    a1.engine.accept(&call);
+    customer
+        .until_stats(&call, "a1", "a1's voice", |s| s.audio.tones[0] > 10)
+        .await
+        .unwrap();
+
+    // sup listens in.
+    let mut sup = Side::start_with(&server, "sup", |c| c.microphone = "tone:770".into())
+        .await
+        .unwrap();
+    let monitor = sup
+        .engine
+        .monitor(uid("a1"), MonitorMode::Listen, CallMedia::Audio)
+        .await
+        .unwrap();
+    mode(&mut sup, MonitorMode::Listen).await;
+    sup.until_stats(&monitor, "a1", "both sides through a1", |s| {
+        s.audio.tones[0] > 10 && s.audio.tones[2] > 10
+    })
+    .await
+    .unwrap();
+    let (sup_hears, a1_hears, customer_hears) = tokio::join!(
+        heard(&sup, &monitor, "a1", 3),
+        heard(&a1, &monitor, "sup", 3),
+        heard(&customer, &call, "a1", 3),
+    );
+    eprintln!(
+        "listen, blocks of 440/660/770 Hz in 3 s: sup {sup_hears:?}, a1 from sup {a1_hears:?}, customer {customer_hears:?}"
+    );
+    assert!(
+        sup_hears.0 > 40 && sup_hears.1 > 40,
+        "sup hears a1 and the customer: {sup_hears:?}"
+    );
+    assert_eq!(a1_hears.2, 0, "a1 heard sup while sup only listened");
+    assert_eq!(customer_hears.2, 0, "the customer heard sup");
+    assert!(customer_hears.0 > 40, "the customer still hears a1");
+
+    // Whisper: a1 hears sup; the customer does not.
+    sup.engine.set_monitor(&monitor, MonitorMode::Whisper);
+    mode(&mut a1, MonitorMode::Whisper).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (a1_hears, customer_hears) = tokio::join!(
+        heard(&a1, &monitor, "sup", 3),
+        heard(&customer, &call, "a1", 3),
+    );
+    eprintln!("whisper: a1 from sup {a1_hears:?}, customer {customer_hears:?}");
+    assert!(a1_hears.2 > 40, "a1 hears the whisper: {a1_hears:?}");
+    assert_eq!(customer_hears.2, 0, "the customer heard the whisper");
+
+    // Barge: the customer hears sup too (mixed into a1's voice by a1's engine).
+    sup.engine.set_monitor(&monitor, MonitorMode::Barge);
+    mode(&mut a1, MonitorMode::Barge).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let customer_hears = heard(&customer, &call, "a1", 3).await;
+    eprintln!("barge: customer {customer_hears:?}");
+    assert!(
+        customer_hears.2 > 40 && customer_hears.0 > 40,
+        "the customer hears sup and a1: {customer_hears:?}"
+    );
+
+    // The customer's engine knew nothing of it: one connection, no monitor event.
+    while let Ok(e) = customer.events.try_recv() {
+        customer.seen.push(e);
+    }
+    let stats = customer.engine.stats(&call).await;
+    assert_eq!(stats.len(), 1, "{stats:?}");
+    assert!(
+        !customer
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::Monitor { .. } | Event::Incoming { .. })),
+        "the customer saw the monitor"
+    );
+    sup.engine.hangup(&monitor);
+    sup.ended(&monitor).await.unwrap();
+    // a1 and the customer go on.
+    customer
+        .until_stats(&call, "a1", "a1 after the monitor", |s| {
+            s.audio.tones[0] > customer_hears.0 + 10
+        })
+        .await
+        .unwrap();
+    customer.engine.hangup(&call);
+    a1.ended(&call).await.unwrap();
+}
