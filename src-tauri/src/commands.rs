@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use switchboard_protocol::{CallMedia, EndWrapUp, SetAgentState, Transfer};
+use switchboard_protocol::{CallMedia, EndWrapUp, MonitorMode, SetAgentState, Transfer};
 use tauri::{Manager, State};
 
 use switchboard_console::console::{Account, CmdResult, CommandError, Console, Settings};
@@ -244,6 +244,21 @@ pub async fn agent_register(c: C<'_>, area: String, skills: Vec<String>) -> CmdR
 #[tauri::command]
 pub async fn agent_state(c: C<'_>, state: SetAgentState) -> CmdResult<()> {
     c.agent_state(state).await
+}
+
+#[tauri::command]
+pub async fn monitor(c: C<'_>, agent: String, mode: MonitorMode) -> CmdResult<String> {
+    c.monitor(&agent, mode).await
+}
+
+#[tauri::command]
+pub async fn set_monitor(c: C<'_>, call_id: String, mode: MonitorMode) -> CmdResult<()> {
+    c.set_monitor(&call_id, mode).await
+}
+
+#[tauri::command]
+pub async fn take_over(c: C<'_>, call_id: String) -> CmdResult<()> {
+    c.take_over(&call_id).await
 }
 
 #[tauri::command]

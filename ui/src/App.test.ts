@@ -113,7 +113,7 @@ const send = (e: UiEvent) => emit("console", e);
 async function answeredCall(callId: string, from: string, kind: "direct" | "queue" = "direct", fromName: string | null = null) {
   render(App, { props: { backend: tauriBackend } });
   await screen.findByTestId("app-version");
-  await send({ type: "incoming", call_id: callId, from, from_name: fromName, kind, media: "audio", members: [], queue: null, consult: null });
+  await send({ type: "incoming", call_id: callId, from, from_name: fromName, kind, media: "audio", members: [], queue: null, consult: null, monitor: null });
   await send({ type: "shortcut", action: "answer" });
   await screen.findByTestId("hangup");
 }
@@ -169,6 +169,7 @@ describe("the console", () => {
       members: ["cust-1", "a1"],
       queue: { business: "billing", priority: 0, waited_ms: 12_000 },
       consult: null,
+      monitor: null,
     });
     const toast = await screen.findByTestId("incoming");
     expect(toast.textContent).toContain("Ann");
@@ -185,7 +186,7 @@ describe("the console", () => {
     const calls = fakeRust(true);
     render(App, { props: { backend: tauriBackend } });
     await screen.findByTestId("dial-to");
-    await send({ type: "incoming", call_id: "c-7", from: "bob", from_name: null, kind: "direct", media: "audio", members: ["bob", "a1"], queue: null, consult: null });
+    await send({ type: "incoming", call_id: "c-7", from: "bob", from_name: null, kind: "direct", media: "audio", members: ["bob", "a1"], queue: null, consult: null, monitor: null });
     await fireEvent.click(await screen.findByTestId("accept-audio"));
     await fireEvent.click(await screen.findByTestId("mute"));
     await vi.waitFor(() =>
@@ -263,6 +264,7 @@ describe("the console", () => {
       members: [],
       queue: null,
       consult: null,
+      monitor: null,
     });
     await send({ type: "shortcut", action: "answer" });
     await vi.waitFor(() => expect(calls.find((c) => c.cmd === "accept")?.args).toEqual({ callId: "c-9", media: null }));
@@ -354,7 +356,9 @@ describe("the console", () => {
 
   it("watches the floor as a supervisor: the wallboard's queues, agents and clocks, and the agent's own figures", async () => {
     const sup = { user: "sup", role: "supervisor", server: "http://127.0.0.1:7700" };
-    const calls = fakeRust(true, (cmd) => (cmd === "watch_floor" ? null : cmd === "account" ? sup : undefined));
+    const calls = fakeRust(true, (cmd) =>
+      cmd === "monitor" ? "k-1" : ["watch_floor", "set_monitor", "take_over"].includes(cmd) ? null : cmd === "account" ? sup : undefined,
+    );
     render(App, { props: { backend: tauriBackend } });
     await screen.findByTestId("app-version");
     await send({ type: "signed_in", ...sup, resumed: false } as UiEvent);
@@ -377,6 +381,18 @@ describe("the console", () => {
     expect(agent.dataset.state).toBe("in_call");
     expect(agent.textContent).toContain("Ann");
     expect(agent.textContent).toContain("on hold");
+    // Whisper to a1 from the board: a monitor call; then barge, then take the customer over.
+    await fireEvent.click(screen.getByTestId("supervise-whisper"));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "monitor")?.args).toEqual({ agent: "a1", mode: "whisper" }));
+    await send({ type: "member_joined", call_id: "k-1", user: "a1" } as unknown as UiEvent);
+    await send({ type: "monitor", call_id: "k-1", of: "c-1", mode: "whisper" });
+    const chip = await screen.findByTestId("monitoring");
+    expect(chip.dataset.mode).toBe("whisper");
+    expect(chip.textContent).toContain("a1");
+    await fireEvent.click(screen.getByTestId("monitor-barge"));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "set_monitor")?.args).toEqual({ callId: "k-1", mode: "barge" }));
+    await fireEvent.click(screen.getByTestId("take-over"));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "take_over")?.args).toEqual({ callId: "k-1" }));
     // A supervisor takes customers too: the queue panel shows their own figures.
     await send({ type: "server", message: { type: "cti", figures: { waiting: 0, agents: 1, agents_ready: 1, agents_working: 0,
       longest_wait_ms: 0 }, waiting: [], own: { handled: 4, aht_ms: 90_000, window_mins: 60 } } } as unknown as UiEvent);
@@ -408,7 +424,7 @@ describe("the console", () => {
       latency_ms_p50: null, width: 0, height: 0, negotiated: true, ...v,
     });
     const audio: AudioStats = {
-      sent: 0, received: 0, decoded: 0, fec: 0, concealed: 0, lost: 0, late: 0, jitter_ms: 0, marks: 0,
+      sent: 0, received: 0, decoded: 0, fec: 0, concealed: 0, lost: 0, late: 0, jitter_ms: 0, marks: 0, tones: [0, 0, 0, 0],
       latency_ms_p50: null, level_dbfs: -90, recent_level_dbfs: -90,
     };
     const peer = (screenStats: VideoStats): PeerStats => ({
@@ -504,7 +520,7 @@ describe("the console", () => {
     // "Later" hides it until a video call needs the codec.
     await fireEvent.click(screen.getByText("Later"));
     expect(screen.queryByTestId("codec")).toBeNull();
-    await send({ type: "incoming", call_id: "c-16", from: "bob", from_name: null, kind: "direct", media: "video", members: [], queue: null, consult: null });
+    await send({ type: "incoming", call_id: "c-16", from: "bob", from_name: null, kind: "direct", media: "video", members: [], queue: null, consult: null, monitor: null });
     expect((await screen.findByTestId("codec-needed")).textContent).toContain("cannot send or show pictures");
     fail = false;
     await fireEvent.click(screen.getByTestId("codec-download"));

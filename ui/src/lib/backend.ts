@@ -7,6 +7,7 @@ import type {
   CallMedia,
   EndWrapUp,
   MediaState,
+  MonitorMode,
   QueueContext,
   Role,
   SetAgentState,
@@ -126,6 +127,9 @@ export interface Backend {
   agentState(state: SetAgentState): Promise<void>;
   endWrapUp(wrapUp: EndWrapUp): Promise<void>;
   watchFloor(on: boolean): Promise<void>;
+  monitor(agent: string, mode: MonitorMode): Promise<string>;
+  setMonitor(callId: string, mode: MonitorMode): Promise<void>;
+  takeOver(callId: string): Promise<void>;
   transfer(transfer: Transfer): Promise<void>;
   history(query: HistoryQuery): Promise<CallRow[]>;
   historyMessages(callId: string): Promise<MessageRow[]>;
@@ -200,6 +204,9 @@ export const tauriBackend: Backend = {
   agentState: (state) => invoke("agent_state", { state }),
   endWrapUp: (wrapUp) => invoke("end_wrap_up", { wrapUp }),
   watchFloor: (on) => invoke("watch_floor", { on }),
+  monitor: (agent, mode) => invoke("monitor", { agent, mode }),
+  setMonitor: (callId, mode) => invoke("set_monitor", { callId, mode }),
+  takeOver: (callId) => invoke("take_over", { callId }),
   transfer: (transfer) => invoke("transfer", { transfer }),
   history: (query) => invoke("history", { query }),
   historyMessages: (callId) => invoke("history_messages", { callId }),

@@ -1,6 +1,6 @@
 // The console's state in the webview: what Rust told us (events) and what the agent did
 // (commands). Components read it; only `apply` and the actions below change it.
-import type { AgentState, AgentStateUpdate, CallKind, CallMedia, Cti, QueueContext, Wallboard } from "../generated/protocol";
+import type { AgentState, AgentStateUpdate, CallKind, CallMedia, Cti, MonitorMode, QueueContext, Wallboard } from "../generated/protocol";
 import type { Account, Backend, PeerStats, ScreenSource, UiEvent } from "./backend";
 import { errorText } from "./backend";
 import { t } from "./i18n.svelte";
@@ -38,6 +38,10 @@ export interface LiveCall {
   consultOf: { id: string; customer: string; business: string | null } | null;
   /** The hold on the call now: who holds it (`mine`: we do) and since when (our clock). */
   hold: { by: string; mine: boolean; since: number } | null;
+  /** A monitor call of ours (we supervise): the agent, how we take part, their customer call. */
+  monitor: { agent: string; mode: MonitorMode; of: string | null } | null;
+  /** A customer call of ours that a supervisor monitors, where the realm says so. */
+  monitoredBy: { call: string; by: string; mode: MonitorMode } | null;
   /** What each member said of their own media (muted, camera off…). */
   remote: Record<string, { audio: boolean; video: boolean; screen: boolean; recording: boolean }>;
   /** Our own recording of the call. */
@@ -61,6 +65,8 @@ function liveCall(
     answeredAt: null,
     muted: { audio: false, video: false },
     hold: null,
+    monitor: null,
+    monitoredBy: null,
     consult: null,
     consultOf: null,
     recording: { on: false, paused: false, path: "" },
@@ -133,6 +139,13 @@ export class ConsoleState {
         this.notice = e.reason;
         break;
       case "incoming": {
+        if (e.monitor) {
+          // Announced (the engine drops silent ones): shown on the customer's call, which the
+          // engine keeps bridging; the monitor call itself needs nothing of the agent.
+          const customer = this.find(e.monitor.call_id);
+          if (customer) customer.monitoredBy = { call: e.call_id, by: e.monitor.supervisor, mode: e.monitor.mode };
+          break;
+        }
         const about = e.consult
           ? { id: e.consult.call_id, customer: e.consult.queue.customer_name ?? e.consult.customer, business: e.consult.queue.business }
           : null;
@@ -170,6 +183,15 @@ export class ConsoleState {
         if (c) c.remote[e.user] = { ...e.state };
         break;
       }
+      case "monitor": {
+        if (c?.monitor) {
+          c.monitor.mode = e.mode;
+          c.monitor.of = e.of;
+        }
+        const customer = this.find(e.of);
+        if (customer?.monitoredBy) customer.monitoredBy.mode = e.mode;
+        break;
+      }
       case "hold": {
         if (c) c.hold = e.on ? { by: e.by, mine: e.by === this.account?.user, since: Date.now() } : null;
         break;
@@ -189,6 +211,7 @@ export class ConsoleState {
       case "ended": {
         // A consult that ended: its customer call is ours again.
         for (const x of this.calls) if (x.consult?.id === e.call_id) x.consult = null;
+        for (const x of this.calls) if (x.monitoredBy?.call === e.call_id) x.monitoredBy = null;
         if (c) {
           c.phase = "ended";
           c.hold = null;
@@ -386,6 +409,37 @@ export class ConsoleState {
     const customer = this.find(c.id);
     if (customer) customer.consult = { id, with: to };
     return true;
+  }
+
+  /** As a supervisor: monitor an agent's customer call, or change how we take part in the
+   *  monitor call we have with them. */
+  async supervise(agent: string, mode: MonitorMode): Promise<void> {
+    const open = this.calls.find((x) => x.monitor?.agent === agent && x.phase !== "ended");
+    if (open) {
+      await this.run(() => this.backend.setMonitor(open.id, mode));
+      return;
+    }
+    const id = await this.run(() => this.backend.monitor(agent, mode));
+    if (!id) return;
+    this.add({
+      ...liveCall({
+        id,
+        direction: "outgoing",
+        peers: [agent],
+        joined: [],
+        media: "audio",
+        kind: "direct",
+        queue: null,
+        fromName: null,
+        phase: "calling",
+      }),
+      monitor: { agent, mode, of: null },
+    });
+  }
+
+  /** As a supervisor: take the monitored customer over (their call comes here, answered). */
+  async takeOver(c: LiveCall): Promise<void> {
+    await this.run(() => this.backend.takeOver(c.id));
   }
 
   /** The warm transfer: the consulted colleague takes the customer. */

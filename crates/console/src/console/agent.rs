@@ -5,7 +5,8 @@ use std::path::Path;
 use switchboard_engine::VideoProfile;
 use switchboard_engine::auth::ServerAddresses;
 use switchboard_protocol::{
-    AgentProfile, AgentRegister, ClientMessage, EndWrapUp, Label, SetAgentState, Transfer,
+    AgentProfile, AgentRegister, CallMedia, ClientMessage, EndWrapUp, Label, MonitorMode,
+    SetAgentState, Transfer,
 };
 
 use crate::history::{CallRow, HistoryQuery, MessageRow};
@@ -92,6 +93,50 @@ impl Console {
         engine.send_raw(ClientMessage::WatchFloor(
             switchboard_protocol::WatchFloor { on },
         ));
+        Ok(())
+    }
+
+    /// Supervisors: monitors `agent`'s customer call (`mode` listen, whisper or barge).
+    /// Returns the monitor call's id; it is in the supervisor's history as a call with the
+    /// agent.
+    pub async fn monitor(&self, agent: &str, mode: MonitorMode) -> CmdResult<String> {
+        let (engine, account) = self.engine().await?;
+        let agent = super::user_id(agent)?;
+        let id = engine
+            .monitor(agent.clone(), mode, CallMedia::Audio)
+            .await
+            .map_err(|e| CommandError::new("monitor", e))?
+            .to_string();
+        lock(&self.live).insert(id.clone(), super::Live::default());
+        self.history
+            .started(&crate::history::NewCall {
+                call_id: id.clone(),
+                account: Self::account_key(&account),
+                direction: crate::history::Direction::Outgoing,
+                peers: vec![agent.to_string()],
+                media: switchboard_protocol::wire_name(&CallMedia::Audio),
+                queue: false,
+                business: None,
+                started_at: super::now_ms(),
+            })
+            .await?;
+        self.ui.emit(UiEvent::HistoryChanged {
+            call_id: id.clone(),
+        });
+        Ok(id)
+    }
+
+    /// Supervisors: listen, whisper or barge in a monitor call.
+    pub async fn set_monitor(&self, id: &str, mode: MonitorMode) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.set_monitor(&super::call_id(id)?, mode);
+        Ok(())
+    }
+
+    /// Supervisors: take the monitored customer over.
+    pub async fn take_over(&self, id: &str) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.take_over(&super::call_id(id)?);
         Ok(())
     }
 
