@@ -49,15 +49,26 @@ impl Cli {
     }
 
     /// Waits for the CLI to finish and returns its `--json` summary.
-    pub fn finish(mut self) -> serde_json::Value {
+    pub fn finish(self) -> serde_json::Value {
+        self.finish_both().1
+    }
+
+    /// The last two summaries (a command that reports two calls, e.g. a monitor call and the
+    /// customer's call it took over); the first is `null` when there was one.
+    pub fn finish_both(mut self) -> (serde_json::Value, serde_json::Value) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.0.try_wait().unwrap() {
                 let mut out = String::new();
                 std::io::Read::read_to_string(self.0.stdout.as_mut().unwrap(), &mut out).unwrap();
                 assert!(status.success(), "the CLI failed: {status}\n{out}");
-                let last = out.lines().last().unwrap_or("{}");
-                return serde_json::from_str(last).unwrap();
+                let mut lines = out.lines().rev();
+                let last = serde_json::from_str(lines.next().unwrap_or("{}")).unwrap();
+                let before = lines
+                    .next()
+                    .and_then(|l| serde_json::from_str(l).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                return (before, last);
             }
             assert!(Instant::now() < deadline, "the CLI did not finish");
             std::thread::sleep(Duration::from_millis(200));

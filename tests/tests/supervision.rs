@@ -141,3 +141,72 @@ async fn a_supervisor_listens_whispers_and_barges_and_each_party_hears_what_it_s
     customer.engine.hangup(&call);
     a1.ended(&call).await.unwrap();
 }
+
+/// The same from the command line: a CLI customer (660 Hz), a CLI agent, and `switchboard-cli
+/// monitor` as sup, who listens, then whispers, then takes the customer over. Blocking
+/// processes, so a plain test.
+#[test]
+fn the_cli_monitors_whispers_and_takes_over() {
+    use switchboard_tests::drive::Cli;
+    let server = DevServer::start("").unwrap();
+    let agent = Cli::start(
+        &server,
+        &server.token("a1"),
+        &[
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "billing",
+            "--duration",
+            "30",
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let customer = Cli::start(
+        &server,
+        &server.customer_token("billing"),
+        &[
+            "--audio-device",
+            "tone:660",
+            "queue",
+            "billing",
+            "--duration",
+            "14",
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let sup = Cli::start(
+        &server,
+        &server.token("sup"),
+        &[
+            "--audio-device",
+            "tone:770",
+            "monitor",
+            "a1",
+            "--at",
+            "3:whisper",
+            "--at",
+            "6:take-over",
+            "--duration",
+            "20",
+        ],
+    );
+    let (s, taken) = sup.finish_both();
+    eprintln!("sup: {s}\ntaken over: {taken}");
+    // The monitor call ends with the take-over; then sup talks to the customer.
+    assert_eq!(s["end_reason"]["code"], "transferred", "{s}");
+    assert!(taken["audio"]["tones"][2].as_u64().unwrap() > 30, "{taken}");
+    let tones = &s["audio"]["tones"];
+    assert!(
+        tones[0].as_u64().unwrap() > 30 && tones[2].as_u64().unwrap() > 30,
+        "sup heard a1 (440 Hz) and the customer (660 Hz): {tones}"
+    );
+    let c = customer.finish();
+    eprintln!("customer: {c}");
+    assert_eq!(c["end_reason"]["code"], "hangup", "{c}");
+    // The customer heard sup only after the take-over, when sup talked to them directly.
+    assert!(c["audio"]["tones"][3].as_u64().unwrap() > 30, "{c}");
+    let a = agent.finish();
+    assert!(a.to_string().contains("transferred"), "{a}");
+}

@@ -5,6 +5,7 @@
 
 mod consult;
 mod hold;
+mod monitor;
 mod summary;
 
 use std::process::ExitCode;
@@ -144,6 +145,21 @@ enum Command {
         /// gives up: the call ends `queue_abandoned`, which counts as success here).
         #[arg(long)]
         give_up: Option<f64>,
+    },
+    /// As a supervisor: monitor an agent's customer call (listen, whisper, barge; take the
+    /// customer over), then hang up after the duration.
+    Monitor {
+        /// The agent.
+        agent: String,
+        /// How to start: listen, whisper or barge.
+        #[arg(long, default_value = "listen")]
+        mode: String,
+        /// Later steps, timed from the start: `--at 3:whisper --at 6:barge --at 9:take-over`.
+        #[arg(long = "at")]
+        plan: Vec<monitor::At>,
+        /// Seconds to stay after the agent answered.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
     },
     /// List the devices calls can use.
     Devices,
@@ -322,6 +338,47 @@ async fn run(cli: Cli) -> Result<bool> {
                 true,
             )
             .await?
+        }
+        Command::Monitor {
+            agent,
+            mode,
+            plan,
+            duration,
+        } => {
+            let agent = UserId::new(agent).context("not a user id")?;
+            let mode = monitor::mode(&mode)?;
+            let call_id = engine.monitor(agent, mode, CallMedia::Audio).await?;
+            eprintln!("monitoring… (call {call_id})");
+            monitor::run_plan(&engine, &call_id, plan);
+            let s = follow(&engine, &mut events, &call_id, None, Some(secs(duration))).await?;
+            report(&s, cli.json);
+            if s.end_reason.code != EndCode::Transferred {
+                s.normal()
+            } else {
+                // Taken over: the customer's call comes here (the engine answers it); stay
+                // with them as long, and report that call last.
+                let customer = tokio::time::timeout(Duration::from_secs(10), async {
+                    while let Some(e) = events.recv().await {
+                        if let Event::Incoming {
+                            call_id,
+                            queue: Some(_),
+                            ..
+                        } = e
+                        {
+                            return Some(call_id);
+                        }
+                    }
+                    None
+                })
+                .await
+                .ok()
+                .flatten()
+                .context("the customer's call did not come after the take-over")?;
+                eprintln!("took the customer over (call {customer})");
+                let c = follow(&engine, &mut events, &customer, None, Some(secs(duration))).await?;
+                report(&c, cli.json);
+                c.normal()
+            }
         }
         Command::Devices | Command::Screens => unreachable!("handled above"),
     };

@@ -77,6 +77,10 @@ pub struct AudioSummary {
     pub decoded: u64,
     pub lost: u64,
     pub latency_ms_p50: Option<u64>,
+    /// In how many 40 ms blocks each hum of the tone microphones was heard: 440 (`tone`),
+    /// 550, 660, 770 Hz — whose voices arrived (a monitor's carries the agent's and the
+    /// customer's).
+    pub tones: [u64; 4],
 }
 
 impl Summary {
@@ -107,6 +111,9 @@ impl Summary {
             audio.decoded += p.audio.decoded;
             audio.lost += p.audio.lost;
             audio.latency_ms_p50 = audio.latency_ms_p50.max(p.audio.latency_ms_p50);
+            for (t, n) in audio.tones.iter_mut().zip(p.audio.tones) {
+                *t += n;
+            }
         }
         Self {
             end_reason: reason,
