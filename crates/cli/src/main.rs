@@ -345,40 +345,16 @@ async fn run(cli: Cli) -> Result<bool> {
             plan,
             duration,
         } => {
-            let agent = UserId::new(agent).context("not a user id")?;
-            let mode = monitor::mode(&mode)?;
-            let call_id = engine.monitor(agent, mode, CallMedia::Audio).await?;
-            eprintln!("monitoring… (call {call_id})");
-            monitor::run_plan(&engine, &call_id, plan);
-            let s = follow(&engine, &mut events, &call_id, None, Some(secs(duration))).await?;
-            report(&s, cli.json);
-            if s.end_reason.code != EndCode::Transferred {
-                s.normal()
-            } else {
-                // Taken over: the customer's call comes here (the engine answers it); stay
-                // with them as long, and report that call last.
-                let customer = tokio::time::timeout(Duration::from_secs(10), async {
-                    while let Some(e) = events.recv().await {
-                        if let Event::Incoming {
-                            call_id,
-                            queue: Some(_),
-                            ..
-                        } = e
-                        {
-                            return Some(call_id);
-                        }
-                    }
-                    None
-                })
-                .await
-                .ok()
-                .flatten()
-                .context("the customer's call did not come after the take-over")?;
-                eprintln!("took the customer over (call {customer})");
-                let c = follow(&engine, &mut events, &customer, None, Some(secs(duration))).await?;
-                report(&c, cli.json);
-                c.normal()
-            }
+            monitor::run(
+                &engine,
+                &mut events,
+                &agent,
+                &mode,
+                plan,
+                secs(duration),
+                cli.json,
+            )
+            .await?
         }
         Command::Devices | Command::Screens => unreachable!("handled above"),
     };

@@ -7,9 +7,56 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
-use switchboard_engine::Engine;
-use switchboard_protocol::{CallId, MonitorMode};
+use anyhow::{Context, Result, bail};
+use switchboard_engine::{Engine, Event};
+use switchboard_protocol::{CallId, CallMedia, EndCode, MonitorMode, UserId};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// The `monitor` command; true when the calls ended normally.
+pub async fn run(
+    engine: &Engine,
+    events: &mut UnboundedReceiver<Event>,
+    agent: &str,
+    mode_name: &str,
+    plan: Vec<At>,
+    stay: Duration,
+    json: bool,
+) -> Result<bool> {
+    let agent = UserId::new(agent).context("not a user id")?;
+    let call_id = engine
+        .monitor(agent, mode(mode_name)?, CallMedia::Audio)
+        .await?;
+    eprintln!("monitoring… (call {call_id})");
+    run_plan(engine, &call_id, plan);
+    let s = crate::follow(engine, events, &call_id, None, Some(stay)).await?;
+    crate::report(&s, json);
+    if s.end_reason.code != EndCode::Transferred {
+        return Ok(s.normal());
+    }
+    // Taken over: the customer's call comes here (the engine answers it); stay with them as
+    // long, and report that call last.
+    let customer = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(e) = events.recv().await {
+            if let Event::Incoming {
+                call_id,
+                queue: Some(_),
+                ..
+            } = e
+            {
+                return Some(call_id);
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .context("the customer's call did not come after the take-over")?;
+    eprintln!("took the customer over (call {customer})");
+    let c = crate::follow(engine, events, &customer, None, Some(stay)).await?;
+    crate::report(&c, json);
+    Ok(c.normal())
+}
 
 /// One step of the plan.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -232,3 +232,14 @@ fn taking_over_hands_the_customer_to_the_supervisor_and_sends_the_agent_to_wrap_
     );
     assert_eq!(stretches(&w), vec![(MonitorMode::Barge, 0)]);
 }
+
+#[test]
+fn a_realm_that_says_so_tells_the_agent() {
+    let mut w = floor();
+    w.core.config.monitor_notice.insert("dev".into());
+    let (a1, _c, _call, sup) = talking(&mut w);
+    let k = monitor(&mut w, &sup, "a1", MonitorMode::Listen).unwrap();
+    let inc = w.incoming(&a1).unwrap();
+    assert_eq!(inc.call_id, k);
+    assert!(inc.monitor.unwrap().notice);
+}
