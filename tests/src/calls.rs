@@ -15,6 +15,26 @@ pub const WAIT: Duration = Duration::from_secs(15);
 
 /// `caller` calls `callee` with video and `callee` answers; returns the call once pictures
 /// flow both ways.
+/// `customer` waits in `business`'s queue and `agent` (ready, with that skill) takes the call
+/// once it rings there. Returns the call.
+pub async fn queued_call(
+    customer: &mut Side,
+    agent: &mut Side,
+    business: &str,
+    media: switchboard_protocol::CallMedia,
+) -> Result<CallId> {
+    let business = switchboard_protocol::Business::new(business).context("business")?;
+    let call = customer.engine.enqueue(business, media, None).await?;
+    agent
+        .wait("the customer", |e| match e {
+            Event::Incoming { call_id, .. } if *call_id == call => Some(()),
+            _ => None,
+        })
+        .await?;
+    agent.engine.accept(&call);
+    Ok(call)
+}
+
 pub async fn video_call(caller: &mut Side, callee: &mut Side) -> Result<CallId> {
     let (a, b) = (caller.engine.user().clone(), callee.engine.user().clone());
     let call = caller

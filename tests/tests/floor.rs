@@ -154,26 +154,18 @@ async fn record(server: &DevServer, call: &str) -> Record {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consult_then_a_warm_transfer_hands_the_customer_to_the_colleague_who_was_consulted() {
-    use switchboard_protocol::{Business, CallMedia, EndCode, Side as EndSide, TransferTarget};
+    use switchboard_protocol::{CallMedia, EndCode, Side as EndSide, TransferTarget};
     let server = DevServer::start("").unwrap();
     let mut a1 = Side::start(&server, "a1").await.unwrap();
     a1.agent_ready(&["billing"]);
     let mut customer = Side::start_token(&server, &server.customer_token("billing"))
         .await
         .unwrap();
-    let call = customer
-        .engine
-        .enqueue(Business::new("billing").unwrap(), CallMedia::Video, None)
-        .await
-        .unwrap();
     // The customer's engine sends no offer: a1 offers once it has accepted.
-    a1.wait("the customer", |e| match e {
-        Event::Incoming { call_id, .. } if *call_id == call => Some(()),
-        _ => None,
-    })
-    .await
-    .unwrap();
-    a1.engine.accept(&call);
+    let call =
+        switchboard_tests::calls::queued_call(&mut customer, &mut a1, "billing", CallMedia::Video)
+            .await
+            .unwrap();
     customer
         .until_stats(&call, "a1", "a1's pictures and voice", |s| {
             s.video.decoded > 0 && s.audio.marks > 0

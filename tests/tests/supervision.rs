@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use switchboard_engine::{Event, PeerStats};
-use switchboard_protocol::{Business, CallId, CallMedia, MonitorMode};
-use switchboard_tests::calls::{Side, uid};
+use switchboard_protocol::{CallId, CallMedia, MonitorMode};
+use switchboard_tests::calls::{Side, queued_call, uid};
 use switchboard_tests::server::DevServer;
 
 /// Blocks in which each hum was heard: 440 (a1), 660 (the customer), 770 (sup).
@@ -45,18 +45,9 @@ async fn a_supervisor_listens_whispers_and_barges_and_each_party_hears_what_it_s
     })
     .await
     .unwrap();
-    let call = customer
-        .engine
-        .enqueue(Business::new("billing").unwrap(), CallMedia::Audio, None)
+    let call = queued_call(&mut customer, &mut a1, "billing", CallMedia::Audio)
         .await
         .unwrap();
-    a1.wait("the customer", |e| match e {
-        Event::Incoming { call_id, .. } if *call_id == call => Some(()),
-        _ => None,
-    })
-    .await
-    .unwrap();
-    a1.engine.accept(&call);
     customer
         .until_stats(&call, "a1", "a1's voice", |s| s.audio.tones[0] > 10)
         .await

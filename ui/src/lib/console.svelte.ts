@@ -79,6 +79,21 @@ function liveCall(
   };
 }
 
+/** A call we place, calling until someone answers. */
+function outgoing(id: string, to: string[], media: CallMedia): LiveCall {
+  return liveCall({
+    id,
+    direction: "outgoing",
+    peers: to,
+    joined: [],
+    media,
+    kind: to.length > 1 ? "group" : "direct",
+    queue: null,
+    fromName: null,
+    phase: "calling",
+  });
+}
+
 export class ConsoleState {
   account = $state<Account | null>(null);
   connection = $state<"online" | "reconnecting" | "offline">("offline");
@@ -343,19 +358,7 @@ export class ConsoleState {
   async dial(to: string[], media: CallMedia): Promise<void> {
     const id = await this.run(() => this.backend.call(to, media));
     if (!id) return;
-    this.add(
-      liveCall({
-        id,
-        direction: "outgoing",
-        peers: to,
-        joined: [],
-        media,
-        kind: to.length > 1 ? "group" : "direct",
-        queue: null,
-        fromName: null,
-        phase: "calling",
-      }),
-    );
+    this.add(outgoing(id, to, media));
   }
 
   async accept(c: LiveCall, media: CallMedia): Promise<void> {
@@ -393,17 +396,7 @@ export class ConsoleState {
     const id = await this.run(() => this.backend.consult(c.id, to));
     if (!id) return false;
     this.add({
-      ...liveCall({
-        id,
-        direction: "outgoing",
-        peers: [to],
-        joined: [],
-        media: "audio",
-        kind: "direct",
-        queue: null,
-        fromName: null,
-        phase: "calling",
-      }),
+      ...outgoing(id, [to], "audio"),
       consultOf: { id: c.id, customer: c.queue?.customer_name ?? c.fromName ?? c.peers[0] ?? "", business: c.queue?.business ?? null },
     });
     const customer = this.find(c.id);
@@ -422,17 +415,7 @@ export class ConsoleState {
     const id = await this.run(() => this.backend.monitor(agent, mode));
     if (!id) return;
     this.add({
-      ...liveCall({
-        id,
-        direction: "outgoing",
-        peers: [agent],
-        joined: [],
-        media: "audio",
-        kind: "direct",
-        queue: null,
-        fromName: null,
-        phase: "calling",
-      }),
+      ...outgoing(id, [agent], "audio"),
       monitor: { agent, mode, of: null },
     });
   }

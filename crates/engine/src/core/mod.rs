@@ -339,9 +339,9 @@ pub struct Core {
     member_invites: BTreeMap<RequestId, (CallId, Vec<PeerId>)>,
     /// Our `accept`s the server has not answered yet.
     accepts: BTreeMap<RequestId, CallId>,
-    /// Customer calls we were consulted about on this device, lately (a warm transfer of one
-    /// is taken at once).
-    consulted_about: Vec<CallId>,
+    /// Customer calls that may come to this device warm, lately: consulted about here, or
+    /// monitored from here (a warm transfer or a take-over of one is taken at once).
+    warm_expected: Vec<CallId>,
     /// The number of the next request the core itself makes (the driver numbers the user's
     /// from 1; these are far above).
     next_request: RequestId,
@@ -368,7 +368,7 @@ impl Core {
             invites: BTreeMap::new(),
             member_invites: BTreeMap::new(),
             accepts: BTreeMap::new(),
-            consulted_about: Vec::new(),
+            warm_expected: Vec::new(),
             next_request: OWN_REQUESTS,
             peers: BTreeMap::new(),
             next_peer: 1,

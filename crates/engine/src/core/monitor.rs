@@ -54,13 +54,13 @@ impl Core {
     /// A customer call that may come to this device warm (after a consult about it, or a
     /// take-over of it): it is answered at once, without ringing.
     pub(super) fn expect_warm(&mut self, call_id: CallId) {
-        if self.consulted_about.contains(&call_id) {
+        if self.warm_expected.contains(&call_id) {
             return;
         }
-        if self.consulted_about.len() >= 4 {
-            self.consulted_about.remove(0);
+        if self.warm_expected.len() >= 4 {
+            self.warm_expected.remove(0);
         }
-        self.consulted_about.push(call_id);
+        self.warm_expected.push(call_id);
     }
 
     /// The monitor call bridging `call_id` (a customer call of ours), and its mode.

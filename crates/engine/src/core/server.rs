@@ -203,9 +203,9 @@ impl Core {
             self.expect_warm(c.call_id.clone());
         }
         let warm = inc.queue.as_ref().is_some_and(|q| q.warm) && {
-            let before = self.consulted_about.len();
-            self.consulted_about.retain(|c| *c != call_id);
-            self.consulted_about.len() < before
+            let before = self.warm_expected.len();
+            self.warm_expected.retain(|c| *c != call_id);
+            self.warm_expected.len() < before
         };
         self.emit(Event::Incoming {
             call_id: call_id.clone(),

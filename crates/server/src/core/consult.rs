@@ -7,12 +7,12 @@
 
 use switchboard_protocol::{
     CallId, CallKind, CallMedia, ConsultContext, EndCode, ErrorCode, Invite, MemberState,
-    RequestId, ServerMessage, SessionId, Side,
+    RequestId, ServerMessage, SessionId, Side, UserId,
 };
 
 use super::calls::{Call, Departure};
 use super::queue::{Stage, TransferKind};
-use super::{Core, Handled, Millis, refuse};
+use super::{Core, Handled, Millis, UserKey, refuse};
 
 /// Consulted colleagues kept in a customer call's record.
 const MAX_CONSULTED: usize = 16;
@@ -160,29 +160,41 @@ impl Core {
             // Handed on: the consult's end must not take the customer off hold.
             c.consult = None;
             self.queue.cti_dirty = true;
-            if let Some(q) = c.queue.as_mut() {
-                q.transferred_by = Some(me.user.clone());
-                q.transfer = Some(TransferKind::Warm);
-            }
         }
         self.ack(session, id);
+        // The consult ends for both (`transferred`), then the agent hands the customer over.
         let gone = Departure::fixed(EndCode::Transferred, Side::Local);
-        // The consult ends for both (`transferred`), then the agent leaves the customer's call,
-        // which waits for the colleague alone.
-        self.depart_member(&consult, &me.user, Some(session), gone.clone(), now);
-        self.depart_member(of, &me.user, Some(session), gone, now);
+        self.depart_member(&consult, &me.user, Some(session), gone, now);
+        self.hand_over_warm(of, &me.user, Some(session), &me.with_user(colleague), now);
+        Ok(())
+    }
+
+    /// A warm hand-over (after a consult, or a supervisor's take-over): `agent` leaves customer
+    /// call `of` (`transferred`), which waits for `to` alone and is offered to them with
+    /// `queue.warm` (their engine answers at once). The record says `warm`.
+    pub(super) fn hand_over_warm(
+        &mut self,
+        of: &CallId,
+        agent: &UserId,
+        acting: Option<&SessionId>,
+        to: &UserKey,
+        now: Millis,
+    ) {
+        if let Some(q) = self.calls.get_mut(of).and_then(|c| c.queue.as_mut()) {
+            q.transferred_by = Some(agent.clone());
+            q.transfer = Some(TransferKind::Warm);
+        }
+        let gone = Departure::fixed(EndCode::Transferred, Side::Local);
+        self.depart_member(of, agent, acting, gone, now);
         let waiting = self
             .calls
-            .get(of)
-            .and_then(|c| c.queue.as_ref())
-            .is_some_and(|q| q.stage == Stage::Waiting);
-        if waiting {
-            if let Some(q) = self.calls.get_mut(of).and_then(|c| c.queue.as_mut()) {
-                q.warm = true;
-            }
-            self.offer(of, &me.with_user(colleague), now);
+            .get_mut(of)
+            .and_then(|c| c.queue.as_mut())
+            .filter(|q| q.stage == Stage::Waiting);
+        if let Some(q) = waiting {
+            q.warm = true;
+            self.offer(of, to, now);
         }
-        Ok(())
     }
 
     /// A call was removed: a consult's end brings its agent back to the customer (off hold,

@@ -16,7 +16,6 @@ use switchboard_protocol::{
 
 use super::board::SupervisionRecord;
 use super::calls::{Call, CallMember, Departure};
-use super::queue::Stage;
 use super::{Core, Handled, Millis, Record, Timer, UserKey, refuse};
 
 /// A monitor call's supervision.
@@ -253,17 +252,7 @@ impl Core {
         m: SetMonitor,
         now: Millis,
     ) -> Handled {
-        let (me, _) = self.joined_member_of(&m.call_id, session)?;
-        let call = self.call(&m.call_id)?;
-        let Some(mon) = call.monitor.clone() else {
-            return Err(refuse(ErrorCode::WrongState, "not a monitor call"));
-        };
-        if mon.supervisor != me.user {
-            return Err(refuse(
-                ErrorCode::Forbidden,
-                "only the supervisor changes how they take part",
-            ));
-        }
+        let (_, mon) = self.as_supervisor(session, &m.call_id)?;
         self.ack(session, id);
         if mon.mode == m.mode {
             return Ok(());
@@ -311,50 +300,45 @@ impl Core {
         m: CallRef,
         now: Millis,
     ) -> Handled {
-        let (me, _) = self.joined_member_of(&m.call_id, session)?;
-        let call = self.call(&m.call_id)?;
-        let Some(mon) = call.monitor.clone() else {
-            return Err(refuse(ErrorCode::WrongState, "not a monitor call"));
-        };
-        if mon.supervisor != me.user {
-            return Err(refuse(
-                ErrorCode::Forbidden,
-                "only the supervisor takes over",
-            ));
-        }
-        if call.joined_count() < 2 {
+        let (me, mon) = self.as_supervisor(session, &m.call_id)?;
+        if self.call(&m.call_id)?.joined_count() < 2 {
             return Err(refuse(
                 ErrorCode::WrongState,
                 "the agent has not answered the monitor call yet",
             ));
         }
         self.ack(session, id);
-        let gone = Departure::fixed(EndCode::Transferred, Side::Local);
         // The monitor call ends first (the supervisor is free for the customer), then the
-        // agent leaves the customer's call, which waits for the supervisor alone.
-        self.depart_member(&m.call_id, &me.user, Some(session), gone.clone(), now);
-        if let Some(q) = self.calls.get_mut(&mon.of).and_then(|c| c.queue.as_mut()) {
-            q.transferred_by = Some(mon.agent.clone());
-            q.transfer = Some(super::queue::TransferKind::Warm);
-        }
+        // agent hands the customer over as in a warm transfer.
+        let gone = Departure::fixed(EndCode::Transferred, Side::Local);
+        self.depart_member(&m.call_id, &me.user, Some(session), gone, now);
         let agent_session = self
             .calls
             .get(&mon.of)
             .and_then(|c| c.active_member(&mon.agent).map(|i| (c, i)))
             .and_then(|(c, i)| c.members[i].session.clone());
-        self.depart_member(&mon.of, &mon.agent, agent_session.as_ref(), gone, now);
-        let waiting = self
-            .calls
-            .get(&mon.of)
-            .and_then(|c| c.queue.as_ref())
-            .is_some_and(|q| q.stage == Stage::Waiting);
-        if waiting {
-            if let Some(q) = self.calls.get_mut(&mon.of).and_then(|c| c.queue.as_mut()) {
-                q.warm = true;
-            }
-            self.offer(&mon.of, &me, now);
-        }
+        self.hand_over_warm(&mon.of, &mon.agent, agent_session.as_ref(), &me, now);
         Ok(())
+    }
+
+    /// The signed-in supervisor of monitor call `call_id`, and its supervision; refused for
+    /// anyone else.
+    fn as_supervisor(
+        &self,
+        session: &SessionId,
+        call_id: &CallId,
+    ) -> Result<(UserKey, Monitoring), super::Refusal> {
+        let (me, _) = self.joined_member_of(call_id, session)?;
+        let Some(mon) = self.call(call_id)?.monitor.as_deref().cloned() else {
+            return Err(refuse(ErrorCode::WrongState, "not a monitor call"));
+        };
+        if mon.supervisor != me.user {
+            return Err(refuse(
+                ErrorCode::Forbidden,
+                "only the supervisor of this monitor call may",
+            ));
+        }
+        Ok((me, mon))
     }
 
     /// A member left `call_id`: the monitored agent leaving the customer's call ends its
