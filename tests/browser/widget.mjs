@@ -8,7 +8,10 @@
 // fake display source), CALL (call this user directly, signed in as CALLER, instead of waiting
 // in the queue), WATCH=1 (while staying, a line every 200 ms with the pictures decoded so far and
 // whether the media path is lost), HOLD=1 (wait for the agent to hold the call, then report what
-// arrived while on hold: pictures decoded, audio energy, the notice shown).
+// arrived while on hold: pictures decoded, audio energy, the notice shown), MONITOR=1 (while
+// staying, a line every 500 ms with what the customer heard by ear — a Web Audio analyser on
+// the received voice, counting looks with a 440 Hz or a 770 Hz hum — and how many peer
+// connections the page has made, counted by wrapping the constructor before the page runs).
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 
@@ -43,6 +46,28 @@ const next = () =>
   });
 try {
   const page = await browser.newPage();
+  // Every peer connection the page makes, and every signaling frame that names a monitor or
+  // the supervisor, for MONITOR's report (subclasses, so the page's own code runs unchanged).
+  await page.addInitScript(() => {
+    const Pc = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends Pc {
+      constructor(...args) {
+        super(...args);
+        window.__pcs.push(this);
+      }
+    };
+    const Ws = window.WebSocket;
+    window.__leaks = [];
+    window.WebSocket = class extends Ws {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener("message", (e) => {
+          if (typeof e.data === "string" && /monitor|"sup"/.test(e.data)) window.__leaks.push(e.data);
+        });
+      }
+    };
+  });
   page.on("console", (m) => process.stderr.write(`[widget] ${m.text()}\n`));
   const call = process.env.CALL ? `&call=${encodeURIComponent(process.env.CALL)}` : "";
   const media = process.env.MEDIA ?? "video";
@@ -130,7 +155,51 @@ try {
     await page.waitForSelector("[data-testid=stop-share]", { timeout: 15000 });
     out({ sharing: true });
   }
-  if (process.env.WATCH) {
+  if (process.env.MONITOR) {
+    // The ear: an analyser on the agent's voice as received, looked at every 50 ms. A hum is
+    // heard when its peak stands 25 dB over the median of the band (100 Hz – 4 kHz).
+    await page.evaluate(() => {
+      const pc = window.__pcs.at(-1);
+      const track = pc.getReceivers().find((r) => r.track?.kind === "audio").track;
+      const ctx = new AudioContext();
+      void ctx.resume();
+      const an = ctx.createAnalyser();
+      an.fftSize = 4096;
+      an.smoothingTimeConstant = 0;
+      ctx.createMediaStreamSource(new MediaStream([track])).connect(an);
+      const bins = new Float32Array(an.frequencyBinCount);
+      const hz = ctx.sampleRate / an.fftSize;
+      const ear = (window.__ear = { low: 0, high: 0, looks: 0 });
+      const peak = (f) => {
+        const i = Math.round(f / hz);
+        return Math.max(...bins.slice(i - 2, i + 3));
+      };
+      setInterval(() => {
+        an.getFloatFrequencyData(bins);
+        const band = Array.from(bins.slice(Math.round(100 / hz), Math.round(4000 / hz))).sort((a, b) => a - b);
+        const floor = band[band.length >> 1];
+        ear.looks++;
+        if (peak(440) > floor + 25) ear.low++;
+        if (peak(770) > floor + 25) ear.high++;
+      }, 50);
+    });
+    let seen = { low: 0, high: 0, looks: 0 };
+    for (const until = Date.now() + stayMs; Date.now() < until; ) {
+      await page.waitForTimeout(500);
+      const now = await page.evaluate(() => ({ ...window.__ear, pcs: window.__pcs.length, leaks: window.__leaks }));
+      out({
+        ear: {
+          at: Date.now(),
+          low: now.low - seen.low,
+          high: now.high - seen.high,
+          looks: now.looks - seen.looks,
+          pcs: now.pcs,
+          leaks: now.leaks,
+        },
+      });
+      seen = now;
+    }
+  } else if (process.env.WATCH) {
     for (const until = Date.now() + stayMs; Date.now() < until; ) {
       out({
         watch: {

@@ -373,3 +373,107 @@ fn an_agent_consults_a_colleague_and_hands_a_browser_customer_over_warm() {
         "{second}"
     );
 }
+
+#[test]
+fn a_supervisor_monitors_a_browser_customer_who_has_one_connection_and_hears_only_the_barge() {
+    let server = DevServer::start("").unwrap();
+    // a1 hums 440 Hz (the default tone microphone), sup 770 Hz.
+    let agent = Cli::start(
+        &server,
+        &server.token("a1"),
+        &[
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "billing",
+            "--call-duration",
+            "28",
+            "--duration",
+            "34",
+        ],
+    );
+    let browser = Browser::start(
+        &server,
+        "billing",
+        &[("MONITOR", "1"), ("STAY_MS", "21000")],
+    );
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    browser.until("first_frame_ms");
+    let epoch_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    };
+    let start = epoch_ms();
+    // Listen, whisper from 5 s, barge from 10 s (timed from the monitor call's start, so no
+    // earlier than that after `start`), for 18 s.
+    let sup = Cli::start(
+        &server,
+        &server.token("sup"),
+        &[
+            "--audio-device",
+            "tone:770",
+            "monitor",
+            "a1",
+            "--at",
+            "5:whisper",
+            "--at",
+            "10:barge",
+            "--duration",
+            "18",
+        ],
+    );
+    let mut ears = Vec::new();
+    let media = loop {
+        let v = browser.next("what the customer heard");
+        match v.get("ear") {
+            Some(ear) => ears.push(ear.clone()),
+            None if v.get("video_decoded").is_some() => break v,
+            None => {}
+        }
+    };
+    // Half-second looks by the time they ended, since the monitor began.
+    let since = |e: &serde_json::Value| e["at"].as_u64().unwrap().saturating_sub(start);
+    let count = |e: &serde_json::Value, k: &str| e[k].as_u64().unwrap();
+    let before: Vec<_> = ears.iter().filter(|e| since(e) <= 10_000).collect();
+    // The barge has begun 3 s after its time (sign-in and the monitor's connection take less)
+    // and lasts until 18 s after it.
+    let barge: Vec<_> = ears
+        .iter()
+        .filter(|e| (13_000..18_000).contains(&since(e)))
+        .collect();
+    let sum = |l: &[&serde_json::Value], k: &str| l.iter().map(|e| count(e, k)).sum::<u64>();
+    let looks = sum(&before, "looks");
+    eprintln!(
+        "customer's ear: listen + whisper {} looks, 440 Hz in {}, 770 Hz in {}; barge {} looks, 440 Hz in {}, 770 Hz in {}",
+        looks,
+        sum(&before, "low"),
+        sum(&before, "high"),
+        sum(&barge, "looks"),
+        sum(&barge, "low"),
+        sum(&barge, "high"),
+    );
+    assert!(looks > 100, "the ear looked {looks} times: {ears:?}");
+    assert!(sum(&before, "low") > looks / 2, "a1 not heard: {ears:?}");
+    assert_eq!(sum(&before, "high"), 0, "sup heard before the barge");
+    assert!(
+        sum(&barge, "high") > sum(&barge, "looks") / 2,
+        "the barge not heard: {ears:?}"
+    );
+    // Throughout, one peer connection in the page and no frame that names the monitor.
+    for e in &ears {
+        assert_eq!(e["pcs"], 1, "{e}");
+        assert_eq!(e["leaks"], serde_json::json!([]), "{e}");
+    }
+    assert!(media["audio_energy"].as_f64().unwrap() > 0.0, "{media}");
+    let s = sup.finish();
+    eprintln!("sup: {s}");
+    let tones = &s["audio"]["tones"];
+    assert!(tones[0].as_u64().unwrap() > 30, "sup heard a1: {s}");
+    let ended = browser.until("ended");
+    assert_eq!(ended["ended"]["code"], "hangup", "{ended}");
+    let a = agent.finish();
+    assert_eq!(a["end_reason"]["code"], "hangup", "{a}");
+}
