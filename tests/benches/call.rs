@@ -1,6 +1,7 @@
 //! Call figures on loopback, printed (not asserted): accept → first decoded picture on each
-//! side, capture → decode latency, keyframe recovery after a decoder reset, and the CPU each
-//! side of a 20 s 720p30 call uses (two `switchboard-cli` processes).
+//! side, capture → decode latency, keyframe recovery after a decoder reset, the CPU each
+//! side of a 20 s 720p30 call uses (two `switchboard-cli` processes), and what a supervisor's
+//! monitor adds to the monitored agent's CPU (the agent's engine bridges it).
 //!
 //! Run by `cargo xtask bench` (release build of the server and the CLI first).
 
@@ -146,6 +147,72 @@ fn cli_call_cpu(server: &DevServer) -> (f64, f64, String) {
     (a, b, summary)
 }
 
+/// The CPU seconds `pid` spends in the next `secs` seconds.
+fn cpu_over(pid: u32, secs: u64) -> f64 {
+    let before = cpu_seconds(pid).unwrap_or(0.0);
+    std::thread::sleep(Duration::from_secs(secs));
+    cpu_seconds(pid).unwrap_or(before) - before
+}
+
+/// A 360p30 customer video call (CLI customer, CLI agent a1): the agent's CPU over 10 s alone,
+/// then while sup monitors (the customer's voice mixed for sup, the customer's pictures
+/// forwarded), then while sup monitors with video (a1's camera encoded for sup as well).
+/// Returns the three figures and the last monitor's summary.
+fn monitored_cpu(server: &DevServer) -> ([f64; 3], String) {
+    let cli = binary("switchboard-cli");
+    let run = |token: &str, args: &[&str]| {
+        Command::new(&cli)
+            .args(["--server", &server.url(), "--token", token, "--json"])
+            .args(["--media-bind", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let agent = run(
+        &server.token("a1"),
+        &[
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "billing",
+            "--duration",
+            "50",
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let customer = run(
+        &server.customer_token("billing"),
+        &["queue", "billing", "--video", "--duration", "44"],
+    );
+    // Answered, pictures flowing, the encoder's start behind us.
+    std::thread::sleep(Duration::from_secs(4));
+    let pid = agent.id();
+    let alone = cpu_over(pid, 10);
+    let mut summary = String::new();
+    let mut with = |extra: &[&str]| {
+        let mut args = vec!["monitor", "a1", "--duration", "13"];
+        args.extend_from_slice(extra);
+        let sup = run(&server.token("sup"), &args);
+        std::thread::sleep(Duration::from_secs(2));
+        let cpu = cpu_over(pid, 10);
+        let out = sup.wait_with_output().unwrap();
+        summary = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_owned();
+        cpu
+    };
+    let listened = with(&[]);
+    let seen = with(&["--video"]);
+    let _ = customer.wait_with_output();
+    let _ = agent.wait_with_output();
+    ([alone, listened, seen], summary)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; there is nothing to filter.
     let server = DevServer::start("").unwrap();
@@ -183,4 +250,14 @@ fn main() {
         "20 s 720p30 call, two switchboard-cli processes: caller {a:.1} CPU-s, callee {b:.1} CPU-s"
     );
     println!("caller's summary: {summary}");
+    let ([alone, listened, seen], summary) = monitored_cpu(&server);
+    let more = |x: f64| (x / alone - 1.0) * 100.0;
+    println!(
+        "monitored agent's CPU, 360p30 customer call, 10 s: alone {alone:.2} CPU-s; sup monitors \
+         (voice mixed, customer's pictures forwarded) {listened:.2} (+{:.0} %); sup monitors \
+         with video (agent's camera encoded for sup too) {seen:.2} (+{:.0} %)",
+        more(listened),
+        more(seen),
+    );
+    println!("supervisor's summary (with video): {summary}");
 }

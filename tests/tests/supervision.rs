@@ -3,6 +3,8 @@
 //! hears is read by ear from its decoded audio. Silent monitor: sup hears both sides, nobody
 //! hears sup. Whisper: a1 hears sup, the customer does not. Barge: the customer hears sup too.
 //! Throughout, the customer's engine has one connection (a1's) and no event of the monitor.
+//! The call is a video call: sup also sees a1's camera and the customer's pictures, forwarded
+//! by a1's engine as they came (the customer's pattern stamps read in order at sup).
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -12,6 +14,11 @@ use switchboard_engine::{Event, PeerStats};
 use switchboard_protocol::{CallId, CallMedia, MonitorMode};
 use switchboard_tests::calls::{Side, queued_call, uid};
 use switchboard_tests::server::DevServer;
+
+/// At most this many of the 75 blocks in 3 s may show a hum that was not sent: a packet
+/// concealed under load can smear a timing mark into a neighbouring bin. A hum heard fills
+/// some 70.
+const STRAY: u64 = 3;
 
 /// Blocks in which each hum was heard: 440 (a1), 660 (the customer), 770 (sup).
 fn hums(s: &PeerStats) -> (u64, u64, u64) {
@@ -45,7 +52,7 @@ async fn a_supervisor_listens_whispers_and_barges_and_each_party_hears_what_it_s
     })
     .await
     .unwrap();
-    let call = queued_call(&mut customer, &mut a1, "billing", CallMedia::Audio)
+    let call = queued_call(&mut customer, &mut a1, "billing", CallMedia::Video)
         .await
         .unwrap();
     customer
@@ -59,7 +66,7 @@ async fn a_supervisor_listens_whispers_and_barges_and_each_party_hears_what_it_s
         .unwrap();
     let monitor = sup
         .engine
-        .monitor(uid("a1"), MonitorMode::Listen, CallMedia::Audio)
+        .monitor(uid("a1"), MonitorMode::Listen, CallMedia::Video)
         .await
         .unwrap();
     mode(&mut sup, MonitorMode::Listen).await;
@@ -80,9 +87,41 @@ async fn a_supervisor_listens_whispers_and_barges_and_each_party_hears_what_it_s
         sup_hears.0 > 40 && sup_hears.1 > 40,
         "sup hears a1 and the customer: {sup_hears:?}"
     );
-    assert_eq!(a1_hears.2, 0, "a1 heard sup while sup only listened");
-    assert_eq!(customer_hears.2, 0, "the customer heard sup");
+    assert!(a1_hears.2 <= STRAY, "a1 heard sup while sup only listened");
+    assert!(customer_hears.2 <= STRAY, "the customer heard sup");
     assert!(customer_hears.0 > 40, "the customer still hears a1");
+    // And sees: a1's camera (as encoded for the customer) and the customer's pictures on the
+    // screen line, both forwarded by a1's engine, the customer's own stamps in order.
+    let seen = sup
+        .until_stats(&monitor, "a1", "both sides' pictures", |s| {
+            s.video.decoded > 30 && s.screen.in_order > 30
+        })
+        .await
+        .unwrap();
+    let bridge = a1.stats_from(&monitor, "sup").await.unwrap();
+    eprintln!(
+        "sup sees: a1's camera {} pictures, the customer's {} ({} in order, {} lost); a1 sent sup {} + {}, of which forwarded {} + {}",
+        seen.video.decoded,
+        seen.screen.decoded,
+        seen.screen.in_order,
+        seen.screen.lost,
+        bridge.video.sent,
+        bridge.screen.sent,
+        bridge.video.forwarded,
+        bridge.screen.forwarded,
+    );
+    // Nothing encoded for sup: every picture sent was forwarded.
+    assert!(
+        bridge.video.sent > 0 && bridge.screen.sent > 0,
+        "{bridge:?}"
+    );
+    assert_eq!(bridge.video.forwarded, bridge.video.sent, "{bridge:?}");
+    assert_eq!(bridge.screen.forwarded, bridge.screen.sent, "{bridge:?}");
+    assert_eq!(
+        (seen.screen.width, seen.screen.height),
+        (640, 360),
+        "{seen:?}"
+    );
 
     // Whisper: a1 hears sup; the customer does not.
     sup.engine.set_monitor(&monitor, MonitorMode::Whisper);
@@ -94,7 +133,7 @@ async fn a_supervisor_listens_whispers_and_barges_and_each_party_hears_what_it_s
     );
     eprintln!("whisper: a1 from sup {a1_hears:?}, customer {customer_hears:?}");
     assert!(a1_hears.2 > 40, "a1 hears the whisper: {a1_hears:?}");
-    assert_eq!(customer_hears.2, 0, "the customer heard the whisper");
+    assert!(customer_hears.2 <= STRAY, "the customer heard the whisper");
 
     // Barge: the customer hears sup too (mixed into a1's voice by a1's engine).
     sup.engine.set_monitor(&monitor, MonitorMode::Barge);

@@ -374,6 +374,9 @@ fn an_agent_consults_a_colleague_and_hands_a_browser_customer_over_warm() {
     );
 }
 
+/// Supervision seen from the customer's browser: one peer connection, no signaling frame that
+/// names the monitor, and (by a Web Audio analyser on what it plays) no supervisor's hum while
+/// sup listens and whispers, then the hum once sup barges — the check that the ear works.
 #[test]
 fn a_supervisor_monitors_a_browser_customer_who_has_one_connection_and_hears_only_the_barge() {
     let server = DevServer::start("").unwrap();
@@ -472,6 +475,13 @@ fn a_supervisor_monitors_a_browser_customer_who_has_one_connection_and_hears_onl
     eprintln!("sup: {s}");
     let tones = &s["audio"]["tones"];
     assert!(tones[0].as_u64().unwrap() > 30, "sup heard a1: {s}");
+    // And saw the customer: Chromium's pictures, forwarded by a1's engine as they came, decoded
+    // by sup's OpenH264.
+    let forwarded = s["screen"]["decoded"].as_u64().unwrap();
+    assert!(
+        forwarded > 100,
+        "sup decoded {forwarded} of the customer's pictures: {s}"
+    );
     let ended = browser.until("ended");
     assert_eq!(ended["ended"]["code"], "hangup", "{ended}");
     let a = agent.finish();

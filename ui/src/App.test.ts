@@ -420,7 +420,7 @@ describe("the console", () => {
     // What the share costs and loses: the screen track's own figures, not the camera's.
     const track = (v: Partial<VideoStats> = {}): VideoStats => ({
       sent: 0, skipped: 0, received: 0, decoded: 0, in_order: 0, lost: 0, dropped: 0, keyframes_requested: 0,
-      keyframe_requests_received: 0, far_loss: 0, target_bps: 0, send_bps: 0, remote_estimate_bps: 0,
+      keyframe_requests_received: 0, forwarded: 0, far_loss: 0, target_bps: 0, send_bps: 0, remote_estimate_bps: 0,
       latency_ms_p50: null, width: 0, height: 0, negotiated: true, ...v,
     });
     const audio: AudioStats = {

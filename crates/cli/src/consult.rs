@@ -1,7 +1,8 @@
 //! `--consult USER:AT:THEN`: AT seconds after the first media of a customer call, consult USER
 //! about it (the customer is held meanwhile); once USER answers, talk for 2 s and then
-//! `transfer` (warm: USER takes the customer) or `cancel` (back to the customer). The
-//! summary's `consult` says how it went.
+//! `transfer` (warm: USER takes the customer), `cancel` (back to the customer) or `conference`
+//! (USER joins the customer and us; our hang-up of the customer call then hands it to USER).
+//! The summary's `consult` says how it went.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,7 @@ const TALK: Duration = Duration::from_secs(2);
 pub enum Then {
     Transfer,
     Cancel,
+    Conference,
 }
 
 #[derive(Debug, Clone)]
@@ -33,12 +35,13 @@ impl std::str::FromStr for ConsultPlan {
         let (Some(to), Some(at), Some(then), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            bail!("write it USER:AT:transfer or USER:AT:cancel");
+            bail!("write it USER:AT:transfer, USER:AT:cancel or USER:AT:conference");
         };
         let then = match then {
             "transfer" => Then::Transfer,
             "cancel" => Then::Cancel,
-            other => bail!("{other:?}: then `transfer` or `cancel`"),
+            "conference" => Then::Conference,
+            other => bail!("{other:?}: then `transfer`, `cancel` or `conference`"),
         };
         Ok(Self {
             to: UserId::new(to).context("not a user id")?,
@@ -55,8 +58,10 @@ pub struct ConsultSummary {
     pub with: Option<UserId>,
     /// The colleague answered.
     pub answered: bool,
-    /// `transfer` or `cancel`, once done.
+    /// `transfer`, `cancel` or `conference`, once done.
     pub done: Option<&'static str>,
+    /// The server made it a conference.
+    pub conference: bool,
     /// How the consult call ended, from our side.
     pub end_code: Option<String>,
     /// Why it could not start.
@@ -119,6 +124,11 @@ impl ConsultWatch {
                     self.summary.done = Some("cancel");
                     engine.hangup(k);
                 }
+                Then::Conference => {
+                    eprintln!("joining {} with the customer", p.to);
+                    self.summary.done = Some("conference");
+                    engine.conference(call);
+                }
             }
         }
     }
@@ -133,6 +143,10 @@ impl ConsultWatch {
                 eprintln!("{user} answered the consult");
                 self.summary.answered = true;
                 self.act_at = Some(now + TALK);
+            }
+            Event::Conference { call_id, .. } if call_id == k => {
+                eprintln!("in conference");
+                self.summary.conference = true;
             }
             Event::Ended {
                 call_id, reason, ..

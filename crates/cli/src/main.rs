@@ -78,7 +78,8 @@ struct Cli {
     hold_music: Option<std::path::PathBuf>,
     /// As the agent of a customer call: consult USER about it AT seconds after the first
     /// media (the customer is held), then, 2 s after USER answers, `transfer` (warm:
-    /// USER takes the customer) or `cancel` (back to the customer): `USER:AT:transfer`.
+    /// USER takes the customer), `cancel` (back to the customer) or `conference` (USER joins
+    /// the customer and us; our hang-up then hands the customer to USER): `USER:AT:transfer`.
     #[arg(long)]
     consult: Option<consult::ConsultPlan>,
     #[command(subcommand)]
@@ -160,6 +161,9 @@ enum Command {
         /// Seconds to stay after the agent answered.
         #[arg(long, default_value_t = 10.0)]
         duration: f64,
+        /// See the agent's camera too (the customer's pictures come either way).
+        #[arg(long)]
+        video: bool,
     },
     /// List the devices calls can use.
     Devices,
@@ -344,17 +348,19 @@ async fn run(cli: Cli) -> Result<bool> {
             mode,
             plan,
             duration,
+            video,
         } => {
-            monitor::run(
-                &engine,
-                &mut events,
-                &agent,
-                &mode,
+            let options = monitor::Options {
+                mode,
                 plan,
-                secs(duration),
-                cli.json,
-            )
-            .await?
+                stay: secs(duration),
+                media: if video {
+                    CallMedia::Video
+                } else {
+                    CallMedia::Audio
+                },
+            };
+            monitor::run(&engine, &mut events, &agent, options, cli.json).await?
         }
         Command::Devices | Command::Screens => unreachable!("handled above"),
     };

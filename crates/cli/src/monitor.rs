@@ -1,7 +1,8 @@
 //! `monitor AGENT`: as a supervisor, monitor an agent's customer call — listen first (or
 //! `--mode`), then `--at SECS:MODE` steps (`whisper`, `barge`, `listen`, `take-over`), timed
 //! from the start of the monitor call. The summary is the monitor call's: what arrived from
-//! the agent's engine (with `tones`, the hums heard: the agent's and the customer's). After a
+//! the agent's engine (with `tones`, the hums heard: the agent's and the customer's; `screen`,
+//! the customer's pictures, forwarded; `video`, the agent's camera with `--video`). After a
 //! take-over, the customer's call (answered at once) is followed as long, and its summary
 //! is the last line.
 
@@ -12,20 +13,28 @@ use switchboard_engine::{Engine, Event};
 use switchboard_protocol::{CallId, CallMedia, EndCode, MonitorMode, UserId};
 use tokio::sync::mpsc::UnboundedReceiver;
 
+/// How to monitor.
+pub struct Options {
+    /// The first mode's name.
+    pub mode: String,
+    pub plan: Vec<At>,
+    /// How long to stay.
+    pub stay: Duration,
+    /// `Video` to see the agent's camera too.
+    pub media: CallMedia,
+}
+
 /// The `monitor` command; true when the calls ended normally.
 pub async fn run(
     engine: &Engine,
     events: &mut UnboundedReceiver<Event>,
     agent: &str,
-    mode_name: &str,
-    plan: Vec<At>,
-    stay: Duration,
+    o: Options,
     json: bool,
 ) -> Result<bool> {
     let agent = UserId::new(agent).context("not a user id")?;
-    let call_id = engine
-        .monitor(agent, mode(mode_name)?, CallMedia::Audio)
-        .await?;
+    let (plan, stay) = (o.plan, o.stay);
+    let call_id = engine.monitor(agent, mode(&o.mode)?, o.media).await?;
     eprintln!("monitoring… (call {call_id})");
     run_plan(engine, &call_id, plan);
     let s = crate::follow(engine, events, &call_id, None, Some(stay)).await?;

@@ -50,7 +50,7 @@ pub struct Assembler {
     pub counts: AssemblerCounts,
 }
 
-fn is_keyframe(annexb: &[u8]) -> bool {
+pub(crate) fn is_keyframe(annexb: &[u8]) -> bool {
     // NAL types after each start code: 5 = IDR slice, 7 = SPS.
     annexb
         .windows(4)

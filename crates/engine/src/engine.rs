@@ -134,6 +134,15 @@ impl Engine {
         self.send(Command::Core(Input::TakeOver(call_id.clone())));
     }
 
+    /// As the agent of customer call `call_id`, in a consult the colleague answered: joins the
+    /// colleague with the customer (a conference; [`Event::Conference`] follows). Our engine
+    /// bridges the two calls. Hanging up `call_id` then hands the customer to the colleague.
+    pub fn conference(&self, call_id: &CallId) {
+        self.send_raw(ClientMessage::Conference(switchboard_protocol::CallRef {
+            call_id: call_id.clone(),
+        }));
+    }
+
     /// Hands a customer call on: to an agent or a queue (blind), or to the colleague of the
     /// consult in progress (warm). The server ends our part with `transferred`.
     pub fn transfer(&self, call_id: &CallId, to: switchboard_protocol::TransferTarget) {

@@ -56,6 +56,14 @@ pub enum Event {
         of: CallId,
         mode: switchboard_protocol::MonitorMode,
     },
+    /// A consult became a conference with its customer call (on the agent's side and the
+    /// colleague's): the agent's engine bridges the two.
+    Conference {
+        /// The consult call.
+        call_id: CallId,
+        /// The customer call.
+        of: CallId,
+    },
     /// The peer connection with a member is up (ICE and DTLS done), the first time or again
     /// after [`Event::TransportLost`]. With the offer riding on the invite this happens while
     /// the callee still rings.

@@ -9,6 +9,9 @@ use serde::Serialize;
 pub struct VideoStats {
     /// Encoded frames we sent to this member.
     pub sent: u64,
+    /// Of those, frames forwarded as another connection carries them, not encoded for this
+    /// member (a supervisor's view of a call).
+    pub forwarded: u64,
     /// Camera frames we did not send: the encoder's rate control skipped them, or the encoder
     /// fell behind the camera.
     pub skipped: u64,

@@ -139,6 +139,13 @@ pub enum ClientMessage {
     /// part in the customer call end (`transferred`, the agent goes to wrap-up), and the
     /// customer's call is offered to the supervisor, whose engine answers at once.
     TakeOver(CallRef),
+    /// Agent → server: bring the colleague of the consult in progress about this customer call
+    /// (who answered it) into the call with the customer: a conference. The customer comes
+    /// off hold; the agent and the colleague get `conference`. The agent's engine bridges the
+    /// two calls (the customer keeps one connection). The colleague leaves by hanging up the
+    /// consult; the agent's hang-up of the customer call hands the customer to the colleague
+    /// (a warm transfer); the customer's ends the customer call, and the consult goes on.
+    Conference(CallRef),
 }
 
 impl ClientMessage {
@@ -207,6 +214,7 @@ impl ClientMessage {
             ClientMessage::WatchFloor(_) => "watch_floor",
             ClientMessage::Monitor(_) => "monitor",
             ClientMessage::TakeOver(_) => "take_over",
+            ClientMessage::Conference(_) => "conference",
         }
     }
 

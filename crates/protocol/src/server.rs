@@ -145,6 +145,9 @@ pub enum ServerMessage {
     /// Server → both members of a monitor call: the supervisor's mode (listen, whisper,
     /// barge), at the start and on every change.
     MonitorMode(crate::MonitorUpdate),
+    /// Server → the agent and the colleague of a consult: the consult is now a conference
+    /// with the customer (`conference` by the agent).
+    Conference(Conference),
     /// A `type` this build does not know (sent by a newer server): ignore it.
     #[serde(other)]
     #[ts(skip)]
@@ -551,4 +554,15 @@ pub struct CallHold {
     pub since: UnixMillis,
     /// Holds in this call so far, this one included.
     pub count: u32,
+}
+
+/// A consult that became a conference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Conference {
+    /// The consult call (the agent and the colleague).
+    pub call_id: CallId,
+    /// The customer call it joins.
+    pub of: CallId,
+    /// Since when.
+    pub since: UnixMillis,
 }

@@ -152,6 +152,7 @@ pub fn typescript_bindings() -> String {
     declare::<OwnFigures>(c, o);
     declare::<MonitorContext>(c, o);
     declare::<MonitorUpdate>(c, o);
+    declare::<Conference>(c, o);
     declare::<ConsultContext>(c, o);
     while out.ends_with("\n\n") {
         out.pop();

@@ -422,6 +422,10 @@ fn client_samples() -> Vec<(&'static str, ClientFrame)> {
             "take_over",
             req(29, M::TakeOver(CallRef { call_id: call() })),
         ),
+        (
+            "conference",
+            req(30, M::Conference(CallRef { call_id: call() })),
+        ),
     ]
 }
 
@@ -878,6 +882,14 @@ fn server_samples() -> Vec<(&'static str, ServerFrame)> {
                 call_id: CallId::new("c-monitor-1").unwrap(),
                 of: call(),
                 mode: MonitorMode::Listen,
+                since: 1_767_000_000_000,
+            })),
+        ),
+        (
+            "conference",
+            note(M::Conference(Conference {
+                call_id: CallId::new("c-consult-1").unwrap(),
+                of: call(),
                 since: 1_767_000_000_000,
             })),
         ),

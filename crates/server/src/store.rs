@@ -470,8 +470,8 @@ impl Store {
                 }
                 Record::Call(c) => {
                     sqlx::query(
-                        "INSERT INTO calls (call_id, realm, kind, media, from_user, created_at, answered_at, ended_at, end_code, end_side, business, priority, wait_ms, agent, hold_count, hold_ms, transfer, consulted)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                        "INSERT INTO calls (call_id, realm, kind, media, from_user, created_at, answered_at, ended_at, end_code, end_side, business, priority, wait_ms, agent, hold_count, hold_ms, transfer, consulted, conferenced)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
                          ON CONFLICT (call_id) DO UPDATE SET realm = excluded.realm, kind = excluded.kind,
                            media = excluded.media, from_user = excluded.from_user,
                            created_at = excluded.created_at, answered_at = excluded.answered_at,
@@ -479,7 +479,8 @@ impl Store {
                            end_side = excluded.end_side, business = excluded.business,
                            priority = excluded.priority, wait_ms = excluded.wait_ms, agent = excluded.agent,
                            hold_count = excluded.hold_count, hold_ms = excluded.hold_ms,
-                           transfer = excluded.transfer, consulted = excluded.consulted",
+                           transfer = excluded.transfer, consulted = excluded.consulted,
+                           conferenced = excluded.conferenced",
                     )
                     .bind(c.call_id.as_str())
                     .bind(c.realm.as_str())
@@ -501,9 +502,8 @@ impl Store {
                         crate::core::TransferKind::Warm => "warm",
                         crate::core::TransferKind::Cold => "cold",
                     }))
-                    .bind(c.queue.as_ref().filter(|q| !q.consulted.is_empty()).map(|q| {
-                        q.consulted.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" ")
-                    }))
+                    .bind(c.queue.as_ref().and_then(|q| users(&q.consulted)))
+                    .bind(c.queue.as_ref().and_then(|q| users(&q.conferenced)))
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -733,3 +733,13 @@ fn hash_password(password: &str) -> Result<String, StoreError> {
 
 #[cfg(test)]
 mod tests;
+
+/// Space-separated user ids, or nothing for none.
+fn users(list: &[switchboard_protocol::UserId]) -> Option<String> {
+    (!list.is_empty()).then(|| {
+        list.iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}

@@ -121,6 +121,7 @@ async fn a_day_of_records(store: &Store) -> Vec<String> {
             agent: None,
             transfer: Some(TransferKind::Warm),
             consulted: vec![UserId::new("bob").unwrap(), UserId::new("cy").unwrap()],
+            conferenced: vec![UserId::new("cy").unwrap()],
         }),
         hold_count: 2,
         hold_ms: 45_000,
@@ -211,14 +212,14 @@ async fn a_day_of_records(store: &Store) -> Vec<String> {
 
     // The rows as written.
     let calls = sqlx::query(
-        "SELECT call_id, kind, media, from_user, answered_at, end_code, end_side, business, priority, wait_ms, agent, hold_count, hold_ms, transfer, consulted FROM calls",
+        "SELECT call_id, kind, media, from_user, answered_at, end_code, end_side, business, priority, wait_ms, agent, hold_count, hold_ms, transfer, consulted, conferenced FROM calls",
     )
     .fetch_all(store.pool())
     .await
     .unwrap();
     for r in &calls {
         seen.push(format!(
-            "call {} {} {} {} {:?} {} {} {:?} {:?} {:?} {:?} hold {}×, {} ms, {:?} after {:?}",
+            "call {} {} {} {} {:?} {} {} {:?} {:?} {:?} {:?} hold {}×, {} ms, {:?} after {:?}, conference {:?}",
             r.get::<String, _>(0),
             r.get::<String, _>(1),
             r.get::<String, _>(2),
@@ -234,6 +235,7 @@ async fn a_day_of_records(store: &Store) -> Vec<String> {
             r.get::<i64, _>(12),
             r.get::<Option<String>, _>(13),
             r.get::<Option<String>, _>(14),
+            r.get::<Option<String>, _>(15),
         ));
     }
     for table in ["call_legs", "wrap_ups", "messages", "missed_calls"] {
@@ -286,7 +288,7 @@ async fn postgresql_keeps_accounts_and_records_as_sqlite_does() {
         "bob/bob's password: false",
         "bob/new password: true",
         "cy/another: false",
-        "call c1 queue video cust1 Some(12000) hangup remote Some(\"billing\") Some(1) Some(2000) Some(\"amy\") hold 2×, 45000 ms, Some(\"warm\") after Some(\"bob cy\")",
+        "call c1 queue video cust1 Some(12000) hangup remote Some(\"billing\") Some(1) Some(2000) Some(\"amy\") hold 2×, 45000 ms, Some(\"warm\") after Some(\"bob cy\"), conference Some(\"cy\")",
         "messages: 3",
         "delivered: [(\"m1\", 2), (\"m2\", 0), (\"m3\", 1)]",
     ] {

@@ -152,6 +152,11 @@ export type VideoStats = {
  */
 sent: number, 
 /**
+ * Of those, frames forwarded as another connection carries them, not encoded for this
+ * member (a supervisor's view of a call).
+ */
+forwarded: number, 
+/**
  * Camera frames we did not send: the encoder's rate control skipped them, or the encoder
  * fell behind the camera.
  */

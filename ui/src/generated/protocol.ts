@@ -512,12 +512,12 @@ export type ClientFrame = {
 /**
  * Chosen by the client to match the reply to this request.
  */
-id?: number, } & ({ "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold | { "type": "watch_floor" } & WatchFloor | { "type": "monitor" } & SetMonitor | { "type": "take_over" } & CallRef);
+id?: number, } & ({ "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold | { "type": "watch_floor" } & WatchFloor | { "type": "monitor" } & SetMonitor | { "type": "take_over" } & CallRef | { "type": "conference" } & CallRef);
 
 /**
  * Everything a client can say, tagged by `type` (snake_case).
  */
-export type ClientMessage = { "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold | { "type": "watch_floor" } & WatchFloor | { "type": "monitor" } & SetMonitor | { "type": "take_over" } & CallRef;
+export type ClientMessage = { "type": "hello" } & Hello | { "type": "ping" } | { "type": "refresh_token" } | { "type": "logout" } | { "type": "subscribe_presence" } & SubscribePresence | { "type": "invite" } & Invite | { "type": "invite_members" } & InviteMembers | { "type": "ringing" } & CallRef | { "type": "accept" } & Accept | { "type": "reject" } & Reject | { "type": "cancel" } & Cancel | { "type": "hangup" } & CallRef | { "type": "sdp" } & SdpToPeer | { "type": "ice_candidate" } & IceToPeer | { "type": "media_state" } & MediaStateUpdate | { "type": "switch_media" } & SwitchMedia | { "type": "message" } & SendMessage | { "type": "call_message" } & SendCallMessage | { "type": "file_offer" } & FileOfferToPeer | { "type": "file_reply" } & FileReplyToPeer | { "type": "agent_register" } & AgentRegister | { "type": "set_agent_state" } & SetAgentState | { "type": "enqueue" } & Enqueue | { "type": "transfer" } & Transfer | { "type": "end_wrap_up" } & EndWrapUp | { "type": "hold" } & SetHold | { "type": "watch_floor" } & WatchFloor | { "type": "monitor" } & SetMonitor | { "type": "take_over" } & CallRef | { "type": "conference" } & CallRef;
 
 /**
  * The first frame of a connection.
@@ -936,12 +936,12 @@ id?: number,
  * after it again: those that went into a socket that died.
  * (`frame_seq` on the wire: messages have a `seq` of their own.)
  */
-frame_seq?: number, } & ({ "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold | { "type": "wallboard" } & Wallboard | { "type": "monitor_mode" } & MonitorUpdate);
+frame_seq?: number, } & ({ "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold | { "type": "wallboard" } & Wallboard | { "type": "monitor_mode" } & MonitorUpdate | { "type": "conference" } & Conference);
 
 /**
  * Everything the server can say, tagged by `type` (snake_case).
  */
-export type ServerMessage = { "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold | { "type": "wallboard" } & Wallboard | { "type": "monitor_mode" } & MonitorUpdate;
+export type ServerMessage = { "type": "hello" } & Welcome | { "type": "pong" } & Pong | { "type": "ack" } | { "type": "error" } & ErrorMessage | { "type": "token_refreshed" } & TokenRefreshed | { "type": "session_ended" } & SessionEnded | { "type": "presence" } & PresenceUpdate | { "type": "call_created" } & CallCreated | { "type": "incoming_call" } & IncomingCall | { "type": "member_update" } & MemberUpdate | { "type": "call_ended" } & CallEnded | { "type": "sdp" } & SdpFromPeer | { "type": "ice_candidate" } & IceFromPeer | { "type": "media_state" } & PeerMediaState | { "type": "media_switched" } & MediaSwitched | { "type": "message" } & ReceivedMessage | { "type": "message_sent" } & MessageSent | { "type": "call_message" } & ReceivedCallMessage | { "type": "file_offer" } & FileOfferFromPeer | { "type": "file_reply" } & FileReplyFromPeer | { "type": "missed_calls" } & MissedCalls | { "type": "agent_state" } & AgentStateUpdate | { "type": "queued" } & Queued | { "type": "queue_position" } & QueuePosition | { "type": "cti" } & Cti | { "type": "call_hold" } & CallHold | { "type": "wallboard" } & Wallboard | { "type": "monitor_mode" } & MonitorUpdate | { "type": "conference" } & Conference;
 
 /**
  * The `hello` reply.
@@ -1705,6 +1705,23 @@ of: CallId,
  * The mode now.
  */
 mode: MonitorMode, 
+/**
+ * Since when.
+ */
+since: number, };
+
+/**
+ * A consult that became a conference.
+ */
+export type Conference = { 
+/**
+ * The consult call (the agent and the colleague).
+ */
+call_id: CallId, 
+/**
+ * The customer call it joins.
+ */
+of: CallId, 
 /**
  * Since when.
  */

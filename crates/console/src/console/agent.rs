@@ -103,7 +103,8 @@ impl Console {
         let (engine, account) = self.engine().await?;
         let agent = super::user_id(agent)?;
         let id = engine
-            .monitor(agent.clone(), mode, CallMedia::Audio)
+            // Video: the supervisor sees the agent's camera and, forwarded, the customer's.
+            .monitor(agent.clone(), mode, CallMedia::Video)
             .await
             .map_err(|e| CommandError::new("monitor", e))?
             .to_string();
@@ -114,7 +115,7 @@ impl Console {
                 account: Self::account_key(&account),
                 direction: crate::history::Direction::Outgoing,
                 peers: vec![agent.to_string()],
-                media: switchboard_protocol::wire_name(&CallMedia::Audio),
+                media: switchboard_protocol::wire_name(&CallMedia::Video),
                 queue: false,
                 business: None,
                 started_at: super::now_ms(),

@@ -108,6 +108,7 @@ impl Core {
         {
             self.gates(&of);
         }
+        self.unbridge(call_id);
         let (hold_count, hold_ms) = hold::figures(&call.holds, now);
         self.emit(Event::Ended {
             call_id: call_id.clone(),

@@ -9,7 +9,7 @@
 //! The supervisor's engine sends no camera in a monitor call, and no microphone while it only
 //! listens.
 
-use switchboard_protocol::{CallId, MonitorMode, MonitorUpdate};
+use switchboard_protocol::{CallId, Conference, MonitorMode, MonitorUpdate};
 
 use super::*;
 
@@ -22,6 +22,9 @@ pub(super) struct Monitoring {
     pub mode: MonitorMode,
     /// We are the monitored agent (the bridge); otherwise the supervisor.
     pub agent_side: bool,
+    /// A consult joined with its customer call (always `agent_side`, in `Barge`): ours, the
+    /// agent's, to bridge while both calls last.
+    pub conference: bool,
 }
 
 impl Core {
@@ -34,6 +37,7 @@ impl Core {
             of: None,
             mode: u.mode,
             agent_side: false,
+            conference: false,
         });
         m.mode = u.mode;
         m.of = Some(u.of.clone());
@@ -49,6 +53,47 @@ impl Core {
         });
         self.gates(&u.call_id);
         self.gates(&u.of);
+    }
+
+    /// The server's word that a consult is now a conference with its customer call. The
+    /// agent's engine (the one with the customer call) bridges the two as in a barge: the
+    /// colleague hears the customer, the customer the colleague, and the agent both.
+    pub(super) fn conference(&mut self, c: Conference) {
+        if self.calls.contains_key(&c.of)
+            && let Some(call) = self.calls.get_mut(&c.call_id)
+        {
+            call.monitor = Some(Monitoring {
+                of: Some(c.of.clone()),
+                mode: MonitorMode::Barge,
+                agent_side: true,
+                conference: true,
+            });
+        }
+        self.emit(Event::Conference {
+            call_id: c.call_id.clone(),
+            of: c.of,
+        });
+        self.gates(&c.call_id);
+    }
+
+    /// A customer call ended: a conference that bridged it is a plain call again.
+    pub(super) fn unbridge(&mut self, ended: &CallId) {
+        let bridges: Vec<CallId> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| {
+                c.monitor
+                    .as_ref()
+                    .is_some_and(|m| m.conference && m.of.as_ref() == Some(ended))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in bridges {
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.monitor = None;
+            }
+            self.gates(&id);
+        }
     }
 
     /// A customer call that may come to this device warm (after a consult about it, or a

@@ -122,6 +122,7 @@ impl Core {
             }),
             ServerMessage::CallHold(h) => self.call_hold(h, now),
             ServerMessage::MonitorMode(u) => self.monitor_mode(u),
+            ServerMessage::Conference(c) => self.conference(c),
             ServerMessage::Pong(_) => {}
             other => self.emit(Event::Server {
                 message: Box::new(other),
@@ -144,6 +145,7 @@ impl Core {
             of: None,
             mode,
             agent_side: false,
+            conference: false,
         });
         call.joined.extend(self.me.clone());
         call.members.extend(self.me.clone());
@@ -186,6 +188,7 @@ impl Core {
             of: Some(m.call_id.clone()),
             mode: m.mode,
             agent_side: true,
+            conference: false,
         });
         let monitored = call.monitor.is_some();
         self.calls.insert(call_id.clone(), call);

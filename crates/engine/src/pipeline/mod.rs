@@ -66,14 +66,24 @@ impl VideoKind {
         }
     }
 
-    /// Nothing of this kind goes out now (camera off or muted; no screen shared; on hold).
+    /// Nothing of this kind is encoded now (camera off or muted; no screen shared; on hold;
+    /// a supervisor's connection, which forwards instead).
     fn off(self, sh: &PeerShared) -> bool {
-        if sh.held.load(Ordering::Relaxed) {
+        if sh.held.load(Ordering::Relaxed) || sh.with_customer.load(Ordering::Relaxed) {
             return true;
         }
         match self {
             Self::Camera => sh.video_muted.load(Ordering::Relaxed),
             Self::Screen => !sh.screen_on.load(Ordering::Relaxed),
+        }
+    }
+
+    /// On a supervisor's connection this line carries, as they are: the agent's camera (as
+    /// encoded for the customer) on the camera line, the customer's on the screen line.
+    fn forwarded(self, b: &Buses) -> (&broadcast::Sender<bytes::Bytes>, &AtomicBool) {
+        match self {
+            Self::Camera => (&b.agent_video, &b.agent_keyframe),
+            Self::Screen => (&b.customer_video, &b.customer_keyframe),
         }
     }
 
@@ -100,13 +110,39 @@ impl VideoKind {
     }
 }
 
-/// Supervision's two buses: decoded audio on its way to another connection's sender.
-#[derive(Clone, Default)]
+/// Supervision's buses: decoded audio on its way to another connection's sender, and
+/// pictures as H.264 access units — the customer's as they arrived, the agent's camera as
+/// encoded for the customer — so the supervisor's connection costs a copy, not an encoder.
+#[derive(Clone)]
 pub struct Buses {
     /// The customer's voice, for the supervisor's connection.
     pub to_supervisor: Arc<Mutex<Mixer>>,
     /// The barging supervisor's voice, for the customer's connection.
     pub to_customer: Arc<Mutex<Mixer>>,
+    /// The customer's camera, for the supervisor's connection (its screen m-line).
+    pub customer_video: broadcast::Sender<bytes::Bytes>,
+    /// Our camera as encoded for the customer, for the supervisor's connection.
+    pub agent_video: broadcast::Sender<bytes::Bytes>,
+    /// The supervisor's connection needs a keyframe of the customer's pictures: the
+    /// customer's receiver asks the customer for one (PLI), since nothing here can make one.
+    pub customer_keyframe: Arc<AtomicBool>,
+    /// The same for our camera: the customer's encoder makes one.
+    pub agent_keyframe: Arc<AtomicBool>,
+}
+
+impl Default for Buses {
+    fn default() -> Self {
+        Self {
+            to_supervisor: Arc::default(),
+            to_customer: Arc::default(),
+            // A second of pictures: the forwarder is a plain copy, and falls behind only if
+            // its task starves (then it waits for the next keyframe).
+            customer_video: broadcast::channel(32).0,
+            agent_video: broadcast::channel(32).0,
+            customer_keyframe: Arc::default(),
+            agent_keyframe: Arc::default(),
+        }
+    }
 }
 
 /// What a peer's media tasks share with the engine.
@@ -125,9 +161,10 @@ pub struct PeerShared {
     pub held: AtomicBool,
     /// Ask the video receiver to drop its decoder state (then it asks for a keyframe).
     pub reset_decoder: AtomicBool,
-    /// Supervision ([`crate::core::Gates`]): our decoded audio of this member also goes to the
-    /// supervisor; the supervisor bus goes out with our microphone; this member is not played;
-    /// its decoded audio goes to the customer; the customer bus goes out with our microphone.
+    /// Supervision ([`crate::core::Gates`]): our decoded audio and received pictures of this
+    /// member also go to the supervisor; the supervisor bus goes out with our microphone (and
+    /// the customer's pictures on the screen line); this member is not played; its decoded
+    /// audio goes to the customer; the customer bus goes out with our microphone.
     pub to_supervisor: AtomicBool,
     pub with_customer: AtomicBool,
     pub quiet: AtomicBool,

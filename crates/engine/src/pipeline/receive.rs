@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::shared::time::SystemInstant;
 use switchboard_media::{H264Decoder, JitterBuffer, MeterSpeaker, OpusDecoder, Playout, Stamp};
@@ -59,8 +60,27 @@ pub async fn receive_video(shared: Arc<PeerShared>, track: Arc<dyn TrackRemote>,
             }
             assembler.reset();
         }
+        // Supervision: a supervisor's connection that starts (or lost pictures) needs an IDR,
+        // and only the customer can make one.
+        let forwarding = kind == VideoKind::Camera && shared.to_supervisor.load(Ordering::Relaxed);
+        if forwarding
+            && media_ssrc != 0
+            && shared
+                .buses
+                .customer_keyframe
+                .swap(false, Ordering::Relaxed)
+        {
+            let _ = track.write_rtcp(pli(media_ssrc)).await;
+        }
         for au in units {
             shared.update(|s| kind.stats(s).received += 1);
+            if forwarding {
+                // No supervisor listening yet is no error.
+                let _ = shared
+                    .buses
+                    .customer_video
+                    .send(Bytes::copy_from_slice(&au.data));
+            }
             match decoder.decode(&au.data) {
                 Ok(Some(picture)) => {
                     let now = Instant::now();

@@ -22,7 +22,10 @@ use super::*;
 
 /// Encodes the camera (or the shared screen) for one peer and writes it to the peer's video
 /// (or screen) track; forces a keyframe when the peer asks (PLI/FIR); follows the congestion
-/// controller's target bitrate.
+/// controller's target bitrate. On a supervisor's connection it encodes nothing: it forwards
+/// the pictures the customer's connection carries ([`VideoKind::forwarded`]), from a keyframe
+/// on, and passes the supervisor's PLI on. Their bitrate is the customer's connection's: a
+/// supervisor's path slower than that would lose pictures, not slow the customer's down.
 pub async fn send_video(
     shared: Arc<PeerShared>,
     local: LocalTrack,
@@ -41,6 +44,11 @@ pub async fn send_video(
     let mut loss_cap = START_BPS;
     // The receiver's delay-based estimate (REMB), once it has seen the path's limit.
     let mut delay_cap = f64::MAX;
+    let (bus, keyframe_wanted) = kind.forwarded(&shared.buses);
+    let mut forwarded = bus.subscribe();
+    let mut forward_open = true;
+    // Forwarding: (waiting for a keyframe, last write).
+    let mut forwarding: Option<(bool, Instant)> = None;
     loop {
         tokio::select! {
             ev = local.track.poll() => match ev {
@@ -68,6 +76,9 @@ pub async fn send_video(
                     }
                     if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
                         shared.update(|s| kind.stats(s).keyframe_requests_received += 1);
+                        if forwarding.is_some() {
+                            keyframe_wanted.store(true, Ordering::Relaxed);
+                        }
                         // Several receivers (or a repeated request) within 300 ms get one IDR:
                         // each is large, and a storm of them would starve the link.
                         if let Some((e, ..)) = encoder.as_mut()
@@ -81,6 +92,50 @@ pub async fn send_video(
                 Some(_) => {}
                 None => return,
             },
+            au = forwarded.recv(), if forward_open => {
+                let au = match au {
+                    Ok(au) => au,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        shared.update(|s| kind.stats(s).skipped += n);
+                        forwarding = forwarding.map(|(_, t)| (true, t));
+                        keyframe_wanted.store(true, Ordering::Relaxed);
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        forward_open = false;
+                        continue;
+                    }
+                };
+                // (The agent's camera goes to a supervisor who asked for video only.)
+                let muted = kind == VideoKind::Camera && shared.video_muted.load(Ordering::Relaxed);
+                if !shared.may_send() || !shared.with_customer.load(Ordering::Relaxed) || muted {
+                    forwarding = None;
+                    continue;
+                }
+                let now = Instant::now();
+                let (waiting, last) = forwarding.get_or_insert_with(|| {
+                    keyframe_wanted.store(true, Ordering::Relaxed);
+                    (true, now)
+                });
+                if *waiting && !crate::assemble::is_keyframe(&au) {
+                    continue;
+                }
+                *waiting = false;
+                let duration = (now - *last).max(Duration::from_millis(1));
+                *last = now;
+                if payload_type.is_none() {
+                    payload_type = local.payload_type().await;
+                }
+                let Some(pt) = payload_type else { continue };
+                let sample = Sample { data: au, duration, ..Sample::new(now) };
+                if local.track.sample_writer(local.ssrc, pt).write_sample(&sample).await.is_ok() {
+                    shared.update(|s| {
+                        let v = kind.stats(s);
+                        v.sent += 1;
+                        v.forwarded += 1;
+                    });
+                }
+            }
             frame = frames.recv() => {
                 let frame = match frame {
                     Ok(f) => f,
@@ -120,6 +175,16 @@ pub async fn send_video(
                     }
                 }
                 let Some((enc, ..)) = encoder.as_mut() else { continue };
+                // Supervision: a supervisor's connection forwards what we encode for the
+                // customer, and asks through us for its keyframes.
+                let to_supervisor = kind == VideoKind::Camera && shared.to_supervisor.load(Ordering::Relaxed);
+                if to_supervisor
+                    && keyframe_wanted.swap(false, Ordering::Relaxed)
+                    && last_forced.is_none_or(|t: Instant| t.elapsed() > Duration::from_millis(300))
+                {
+                    enc.force_keyframe();
+                    last_forced = Some(Instant::now());
+                }
                 // Follow the estimate when it moved by more than 5 %.
                 if target.abs_diff(applied_bps) * 20 > applied_bps {
                     enc.set_bitrate(target as u32);
@@ -145,8 +210,12 @@ pub async fn send_video(
                 let duration = last_write.map_or(Duration::from_secs(1) / fps, |t| now - t);
                 last_write = Some(now);
                 let bytes = au.len() as u64;
+                let data = Bytes::from(au);
+                if to_supervisor {
+                    let _ = bus.send(data.clone());
+                }
                 let sample = Sample {
-                    data: Bytes::from(au),
+                    data,
                     duration,
                     ..Sample::new(now)
                 };

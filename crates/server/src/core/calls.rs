@@ -42,6 +42,9 @@ pub(crate) struct Call {
     /// A consult: the customer call it is about.
     #[serde(default)]
     pub consult_of: Option<CallId>,
+    /// A customer call: its consult is a conference (joined with the customer).
+    #[serde(default)]
+    pub conference: bool,
     /// A monitor call: the supervision it carries.
     #[serde(default)]
     pub monitor: Option<Box<super::monitor::Monitoring>>,
@@ -278,6 +281,7 @@ impl Core {
             holds: Default::default(),
             consult: None,
             consult_of: None,
+            conference: false,
             monitor: None,
             monitored_by: None,
         };
@@ -727,6 +731,12 @@ impl Core {
         now: Millis,
     ) -> Handled {
         self.member_of(call_id, session)?;
+        // The agent who leaves a conference hands the customer to the colleague.
+        if self.calls.get(call_id).is_some_and(|c| c.conference)
+            && self.warm_transfer(session, id, call_id, now).is_ok()
+        {
+            return Ok(());
+        }
         self.ack(session, id);
         self.hang_up_any(call_id, session, now);
         Ok(())

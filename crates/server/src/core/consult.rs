@@ -3,11 +3,13 @@
 //! then hands the customer over (warm transfer) or comes back (the consult ends any other
 //! way: cancelled, declined, not answered, hung up). The consult is a call of its own between
 //! the two agents, linked to the customer's: the customer's client is told nothing of it (no
-//! member, no frame) — all it sees is the hold, then the new agent.
+//! member, no frame) — all it sees is the hold, then the new agent. A consult may also become
+//! a conference: the customer comes off hold and hears both agents, bridged by the first
+//! agent's engine (docs/engine.md, "Supervision and conference"), still with one connection.
 
 use switchboard_protocol::{
-    CallId, CallKind, CallMedia, ConsultContext, EndCode, ErrorCode, Invite, MemberState,
-    RequestId, ServerMessage, SessionId, Side, UserId,
+    CallId, CallKind, CallMedia, Conference, ConsultContext, EndCode, ErrorCode, Invite,
+    MemberState, RequestId, ServerMessage, SessionId, Side, UserId,
 };
 
 use super::calls::{Call, Departure};
@@ -129,28 +131,7 @@ impl Core {
         now: Millis,
     ) -> Handled {
         let (me, _) = self.joined_member_of(of, session)?;
-        let call = self.call(of)?;
-        let agent_here = call
-            .queue
-            .as_ref()
-            .is_some_and(|q| q.connected_to(&me.user));
-        // The agent and one colleague, both still in the consult.
-        let colleague = call
-            .consult
-            .as_ref()
-            .and_then(|k| self.calls.get(k))
-            .filter(|k| {
-                k.active_member(&me.user)
-                    .is_some_and(|i| k.members[i].state == MemberState::Joined)
-            })
-            .and_then(|k| {
-                k.members
-                    .iter()
-                    .find(|m| m.user != me.user && m.state == MemberState::Joined)
-            })
-            .map(|m| m.user.clone());
-        let (true, Some(colleague), Some(consult)) = (agent_here, colleague, call.consult.clone())
-        else {
+        let Some((consult, colleague)) = self.consulted(of, &me.user) else {
             return Err(refuse(
                 ErrorCode::WrongState,
                 "a warm transfer needs a consult the colleague answered",
@@ -159,6 +140,7 @@ impl Core {
         if let Some(c) = self.calls.get_mut(of) {
             // Handed on: the consult's end must not take the customer off hold.
             c.consult = None;
+            c.conference = false;
             self.queue.cti_dirty = true;
         }
         self.ack(session, id);
@@ -166,6 +148,76 @@ impl Core {
         let gone = Departure::fixed(EndCode::Transferred, Side::Local);
         self.depart_member(&consult, &me.user, Some(session), gone, now);
         self.hand_over_warm(of, &me.user, Some(session), &me.with_user(colleague), now);
+        Ok(())
+    }
+
+    /// The consult of customer call `of` whose agent `me` is, and the colleague in it: both
+    /// still joined.
+    fn consulted(&self, of: &CallId, me: &UserId) -> Option<(CallId, UserId)> {
+        let call = self.calls.get(of)?;
+        if !call.queue.as_ref().is_some_and(|q| q.connected_to(me)) {
+            return None;
+        }
+        let consult = call.consult.clone()?;
+        let k = self.calls.get(&consult)?;
+        let joined = |u: &UserId| {
+            k.active_member(u)
+                .is_some_and(|i| k.members[i].state == MemberState::Joined)
+        };
+        let colleague = k
+            .members
+            .iter()
+            .find(|m| &m.user != me && m.state == MemberState::Joined)?;
+        joined(me).then(|| (consult, colleague.user.clone()))
+    }
+
+    /// `conference`: the agent brings the colleague of the consult into the customer's call.
+    /// Nothing changes for the customer's client but the end of the hold: the agent's engine
+    /// bridges the two calls.
+    pub(super) fn conference(
+        &mut self,
+        session: &SessionId,
+        id: Option<RequestId>,
+        of: &CallId,
+        now: Millis,
+    ) -> Handled {
+        let (me, _) = self.joined_member_of(of, session)?;
+        let Some((consult, colleague)) = self.consulted(of, &me.user) else {
+            return Err(refuse(
+                ErrorCode::WrongState,
+                "a conference needs a consult the colleague answered",
+            ));
+        };
+        let Some(c) = self.calls.get_mut(of).filter(|c| !c.conference) else {
+            return Err(refuse(ErrorCode::WrongState, "already a conference"));
+        };
+        c.conference = true;
+        if let Some(q) = c
+            .queue
+            .as_mut()
+            .filter(|q| q.conferenced.len() < MAX_CONSULTED)
+        {
+            q.conferenced.push(colleague.clone());
+        }
+        self.queue.cti_dirty = true;
+        self.ack(session, id);
+        self.end_hold(of, now);
+        let message = ServerMessage::Conference(Conference {
+            call_id: consult.clone(),
+            of: of.clone(),
+            since: now,
+        });
+        let sessions: Vec<SessionId> = self
+            .calls
+            .get(&consult)
+            .into_iter()
+            .flat_map(|k| k.members.iter())
+            .filter(|m| m.state == MemberState::Joined)
+            .filter_map(|m| m.session.clone())
+            .collect();
+        for s in sessions {
+            self.send(&s, message.clone());
+        }
         Ok(())
     }
 
@@ -208,6 +260,7 @@ impl Core {
                 .filter(|c| c.consult.as_ref() == Some(&ended.id));
             if let Some(c) = back {
                 c.consult = None;
+                c.conference = false;
                 self.queue.cti_dirty = true;
                 if c.holds.by_consult {
                     self.end_hold(of, now);

@@ -266,3 +266,106 @@ fn a_customer_of_any_role_cannot_hold_the_agent() {
     );
     assert!(w.errors(&carol).contains(&ErrorCode::Forbidden));
 }
+
+fn conference(w: &mut World, s: &SessionId, of: &CallId) {
+    w.send(
+        s,
+        ClientMessage::Conference(CallRef {
+            call_id: of.clone(),
+        }),
+    );
+}
+
+fn conferences(msgs: &[ServerMessage]) -> Vec<(CallId, CallId)> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            ServerMessage::Conference(c) => Some((c.call_id.clone(), c.of.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_consult_becomes_a_conference_and_the_agent_who_leaves_hands_the_customer_over() {
+    let mut w = World::new(cfg());
+    let (a1, a2, c, call) = a_customer_with_a1(&mut w);
+    let k = consult(&mut w, &a1, &call, "a2").unwrap();
+    // Not before the colleague answered.
+    conference(&mut w, &a1, &call);
+    assert_eq!(w.errors(&a1), vec![ErrorCode::WrongState]);
+    w.accept(&a2, &k);
+    w.take(&a1);
+    w.take(&a2);
+    w.take(&c);
+    // Only the agent of the call may; the colleague may not.
+    conference(&mut w, &a2, &call);
+    assert!(!w.errors(&a2).is_empty());
+    conference(&mut w, &a1, &call);
+    // Both agents are told; the customer only of the hold's end.
+    assert_eq!(conferences(&w.take(&a1)), vec![(k.clone(), call.clone())]);
+    assert_eq!(conferences(&w.take(&a2)), vec![(k.clone(), call.clone())]);
+    let told = w.take(&c);
+    assert_eq!(hold_told(&told), vec![false]);
+    assert_eq!(told.len(), 1, "{told:?}");
+    conference(&mut w, &a1, &call);
+    assert_eq!(w.errors(&a1), vec![ErrorCode::WrongState]);
+
+    // a1 leaves the customer call: a2 is offered it warm, and the consult ends `transferred`.
+    w.advance(2_000);
+    w.hangup(&a1, &call);
+    let transferred = |side| EndReason::new(EndCode::Transferred, side);
+    assert_eq!(w.ended(&a1), vec![transferred(Side::Local); 2]);
+    let a2_saw = w.take(&a2);
+    let offer = a2_saw
+        .iter()
+        .find_map(|m| match m {
+            ServerMessage::IncomingCall(i) => Some(i.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(offer.call_id, call);
+    assert!(offer.queue.unwrap().warm);
+    w.accept(&a2, &call);
+    w.advance(1_000);
+    w.hangup(&c, &call);
+    let rec = record_of(&w, &call).queue.clone().unwrap();
+    assert_eq!(rec.conferenced, vec![uid("a2")]);
+    assert_eq!(rec.consulted, vec![uid("a2")]);
+    assert_eq!(rec.agent, Some(uid("a2")));
+}
+
+#[test]
+fn the_colleague_leaves_a_conference_and_the_agent_and_customer_go_on() {
+    let mut w = World::new(cfg());
+    let (a1, a2, c, call) = a_customer_with_a1(&mut w);
+    let k = consult(&mut w, &a1, &call, "a2").unwrap();
+    w.accept(&a2, &k);
+    conference(&mut w, &a1, &call);
+    w.take(&a1);
+    w.take(&a2);
+    w.take(&c);
+    w.hangup(&a2, &k);
+    // The consult ends; the customer call goes on, not on hold again.
+    assert_eq!(
+        w.ended(&a2),
+        vec![EndReason::new(EndCode::Hangup, Side::Local)]
+    );
+    let told = w.take(&c);
+    assert!(hold_told(&told).is_empty(), "{told:?}");
+    assert!(
+        w.ended(&a1)
+            .contains(&EndReason::new(EndCode::Hangup, Side::Remote))
+    );
+    assert_eq!(
+        w.agent_state("a1"),
+        Some(AgentState::InCall {
+            call_id: call.clone()
+        })
+    );
+    // Now a1's hang-up ends the call as any other.
+    w.hangup(&a1, &call);
+    assert_eq!(
+        w.ended(&c),
+        vec![EndReason::new(EndCode::Hangup, Side::Remote)]
+    );
+}

@@ -1006,6 +1006,7 @@ fn call_of(m: &ClientMessage) -> Option<CallId> {
             ClientMessage::Hold(x) => &x.call_id,
             ClientMessage::Monitor(x) => &x.call_id,
             ClientMessage::TakeOver(x) => &x.call_id,
+            ClientMessage::Conference(x) => &x.call_id,
             _ => return None,
         }
         .clone(),
@@ -1019,6 +1020,7 @@ fn allowed(role: Role, m: &ClientMessage) -> Handled {
         ClientMessage::AgentRegister(_)
         | ClientMessage::SetAgentState(_)
         | ClientMessage::Transfer(_)
+        | ClientMessage::Conference(_)
         | ClientMessage::EndWrapUp(_) => role.is_agent(),
         ClientMessage::WatchFloor(_) | ClientMessage::Monitor(_) | ClientMessage::TakeOver(_) => {
             role.supervises()

@@ -108,6 +108,9 @@ pub(crate) struct QueueLeg {
     /// Everyone the agents consulted about this call, in order.
     #[serde(default)]
     pub consulted: Vec<UserId>,
+    /// Everyone brought into it as a conference, in order.
+    #[serde(default)]
+    pub conferenced: Vec<UserId>,
     pub answered_at: Option<Millis>,
     pub last_agent: Option<UserId>,
     /// The position and queue length last told to the customer.
@@ -181,6 +184,7 @@ impl QueueLeg {
             agent: self.last_agent.clone(),
             transfer: self.transfer,
             consulted: self.consulted.clone(),
+            conferenced: self.conferenced.clone(),
         }
     }
 }
@@ -303,6 +307,7 @@ impl Core {
             warm: false,
             transfer: None,
             consulted: Vec::new(),
+            conferenced: Vec::new(),
             answered_at: None,
             last_agent: None,
             told: None,

@@ -73,4 +73,7 @@ pub struct QueueSummary {
     /// Who the agents consulted about it, in order.
     #[serde(default)]
     pub consulted: Vec<UserId>,
+    /// Who the agents brought in as a conference, in order.
+    #[serde(default)]
+    pub conferenced: Vec<UserId>,
 }

@@ -203,6 +203,7 @@ impl Core {
             ClientMessage::WatchFloor(m) => self.watch_floor(session, id, m, now),
             ClientMessage::Monitor(m) => self.set_monitor(session, id, m, now),
             ClientMessage::TakeOver(m) => self.take_over(session, id, m, now),
+            ClientMessage::Conference(m) => self.conference(session, id, &m.call_id, now),
         }
     }
 }
