@@ -37,6 +37,7 @@ const COMMANDS: &[&str] = &[
     "monitor",
     "set_monitor",
     "take_over",
+    "conference",
     "transfer",
     "history",
     "history_messages",

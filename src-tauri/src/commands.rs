@@ -262,6 +262,11 @@ pub async fn take_over(c: C<'_>, call_id: String) -> CmdResult<()> {
 }
 
 #[tauri::command]
+pub async fn conference(c: C<'_>, call_id: String) -> CmdResult<()> {
+    c.conference(&call_id).await
+}
+
+#[tauri::command]
 pub async fn watch_floor(c: C<'_>, on: bool) -> CmdResult<()> {
     c.watch_floor(on).await
 }

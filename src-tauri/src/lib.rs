@@ -148,6 +148,7 @@ pub fn run() {
             commands::monitor,
             commands::set_monitor,
             commands::take_over,
+            commands::conference,
             commands::end_wrap_up,
             commands::transfer,
             commands::history,

@@ -156,7 +156,8 @@ fn cpu_over(pid: u32, secs: u64) -> f64 {
 
 /// A 360p30 customer video call (CLI customer, CLI agent a1): the agent's CPU over 10 s alone,
 /// then while sup monitors (the customer's voice mixed for sup, the customer's pictures
-/// forwarded), then while sup monitors with video (a1's camera encoded for sup as well).
+/// forwarded), then while sup monitors with video (a1's camera, as encoded for the customer,
+/// forwarded as well).
 /// Returns the three figures and the last monitor's summary.
 fn monitored_cpu(server: &DevServer) -> ([f64; 3], String) {
     let cli = binary("switchboard-cli");
@@ -255,7 +256,7 @@ fn main() {
     println!(
         "monitored agent's CPU, 360p30 customer call, 10 s: alone {alone:.2} CPU-s; sup monitors \
          (voice mixed, customer's pictures forwarded) {listened:.2} (+{:.0} %); sup monitors \
-         with video (agent's camera encoded for sup too) {seen:.2} (+{:.0} %)",
+         with video (agent's camera forwarded too) {seen:.2} (+{:.0} %)",
         more(listened),
         more(seen),
     );

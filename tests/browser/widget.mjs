@@ -10,8 +10,9 @@
 // whether the media path is lost), HOLD=1 (wait for the agent to hold the call, then report what
 // arrived while on hold: pictures decoded, audio energy, the notice shown), MONITOR=1 (while
 // staying, a line every 500 ms with what the customer heard by ear — a Web Audio analyser on
-// the received voice, counting looks with a 440 Hz or a 770 Hz hum — and how many peer
-// connections the page has made, counted by wrapping the constructor before the page runs).
+// the received voice, counting looks with a 440 Hz or a 770 Hz hum — how many peer
+// connections the page has made, counted by wrapping the constructor before the page runs, and
+// the signaling frames that named a monitor, a conference, sup or a2).
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 
@@ -63,7 +64,7 @@ try {
       constructor(...args) {
         super(...args);
         this.addEventListener("message", (e) => {
-          if (typeof e.data === "string" && /monitor|"sup"/.test(e.data)) window.__leaks.push(e.data);
+          if (typeof e.data === "string" && /monitor|conference|"sup"|"a2"/.test(e.data)) window.__leaks.push(e.data);
         });
       }
     };

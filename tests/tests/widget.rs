@@ -487,3 +487,94 @@ fn a_supervisor_monitors_a_browser_customer_who_has_one_connection_and_hears_onl
     let a = agent.finish();
     assert_eq!(a["end_reason"]["code"], "hangup", "{a}");
 }
+
+/// A conference seen from the customer's browser: a1 consults a2 (hum 770 Hz) and joins them
+/// with the customer; the browser hears a1 and a2 through its one peer connection (a1's
+/// engine bridges), and no frame names the conference or a2.
+#[test]
+fn a_browser_customer_in_a_conference_hears_both_agents_over_one_connection() {
+    let server = DevServer::start("").unwrap();
+    let a1 = Cli::start(
+        &server,
+        &server.token("a1"),
+        &[
+            "--consult",
+            "a2:2:conference",
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "billing",
+            "--duration",
+            "26",
+        ],
+    );
+    let a2 = Cli::start(
+        &server,
+        &server.token("a2"),
+        &[
+            "--audio-device",
+            "tone:770",
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "support",
+            "--duration",
+            "26",
+        ],
+    );
+    let mut browser = Browser::start(
+        &server,
+        "billing",
+        &[("MONITOR", "1"), ("STAY_MS", "15000")],
+    );
+    assert_eq!(browser.until("phase")["phase"], "in_call");
+    browser.until("first_frame_ms");
+    let mut ears = Vec::new();
+    loop {
+        let v = browser.next("what the customer heard");
+        match v.get("ear") {
+            Some(ear) => ears.push(ear.clone()),
+            None if v.get("video_decoded").is_some() => break,
+            None => {}
+        }
+    }
+    // The conference began some 6 s in (consult at 2 s, a2 answers, 2 s of talk): the last
+    // 5 s are well inside it.
+    let last: Vec<_> = ears.iter().rev().take(10).collect();
+    let sum = |k: &str| last.iter().map(|e| e[k].as_u64().unwrap()).sum::<u64>();
+    let looks = sum("looks");
+    eprintln!(
+        "customer's ear in the conference: {looks} looks, a1's 440 Hz in {}, a2's 770 Hz in {}",
+        sum("low"),
+        sum("high")
+    );
+    assert!(looks > 50, "{ears:?}");
+    assert!(sum("low") > looks / 2, "a1 not heard: {ears:?}");
+    assert!(sum("high") > looks / 2, "a2 not heard: {ears:?}");
+    for e in &ears {
+        assert_eq!(e["pcs"], 1, "{e}");
+        assert_eq!(e["leaks"], serde_json::json!([]), "{e}");
+    }
+    browser.tell("hangup");
+    let ended = browser.until("ended");
+    assert_eq!(ended["ended"]["code"], "hangup", "{ended}");
+    // a1's summary of the customer call (the consult's, if it printed one, may follow).
+    let (last, before) = a1.finish_both();
+    eprintln!("a1: {before}\n{last}");
+    let first = if last["consult"]["done"].is_null() {
+        before
+    } else {
+        last
+    };
+    assert_eq!(first["consult"]["done"], "conference", "{first}");
+    assert_eq!(first["consult"]["conference"], true, "{first}");
+    let second = a2.finish();
+    eprintln!("a2: {second}");
+    // a2's call was the consult: they heard a1 (440 Hz) and the customer's voice through it.
+    assert!(
+        second["audio"]["tones"][0].as_u64().unwrap() > 30,
+        "{second}"
+    );
+}

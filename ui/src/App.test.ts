@@ -354,6 +354,22 @@ describe("the console", () => {
     expect((await screen.findByTestId("hold-indicator")).textContent).toContain("cust-1 put you on hold");
   });
 
+  it("makes a consult a conference, and leaving it hangs up the customer call (the server hands it over)", async () => {
+    const calls = fakeRust(true);
+    await answeredCall("c-21", "cust-1", "queue", "Ann");
+    await fireEvent.click(await screen.findByTestId("transfer"));
+    await fireEvent.change(screen.getByLabelText("Transfer to"), { target: { value: "consult" } });
+    await fireEvent.input(screen.getByTestId("transfer-to"), { target: { value: "a2" } });
+    await fireEvent.click(screen.getByTestId("transfer-send"));
+    await fireEvent.click(await screen.findByTestId("conference"));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "conference")?.args).toEqual({ callId: "c-21" }));
+    await send({ type: "conference", call_id: "k-9", of: "c-21" });
+    expect((await screen.findByTestId("in-conference")).textContent).toContain("a2");
+    expect(screen.queryByTestId("complete-transfer")).toBeNull();
+    await fireEvent.click(screen.getByTestId("leave-conference"));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "hangup")?.args).toEqual({ callId: "c-21" }));
+  });
+
   it("watches the floor as a supervisor: the wallboard's queues, agents and clocks, and the agent's own figures", async () => {
     const sup = { user: "sup", role: "supervisor", server: "http://127.0.0.1:7700" };
     const calls = fakeRust(true, (cmd) =>

@@ -150,7 +150,7 @@ pub enum ClientMessage {
 
 impl ClientMessage {
     /// Every `type` a client may send, in declaration order.
-    pub const TYPES: [&'static str; 29] = [
+    pub const TYPES: [&'static str; 30] = [
         "hello",
         "ping",
         "refresh_token",
@@ -180,6 +180,7 @@ impl ClientMessage {
         "watch_floor",
         "monitor",
         "take_over",
+        "conference",
     ];
 
     /// The `type` tag of this message.

@@ -156,7 +156,7 @@ pub enum ServerMessage {
 
 impl ServerMessage {
     /// Every `type` the server may send, in declaration order.
-    pub const TYPES: [&'static str; 28] = [
+    pub const TYPES: [&'static str; 29] = [
         "hello",
         "pong",
         "ack",
@@ -185,6 +185,7 @@ impl ServerMessage {
         "call_hold",
         "wallboard",
         "monitor_mode",
+        "conference",
     ];
 }
 

@@ -347,7 +347,15 @@ monitor: MonitorContext | null, } | { "type": "monitor", call_id: CallId,
 /**
  * The customer call it supervises.
  */
-of: CallId, mode: MonitorMode, } | { "type": "transport_ready", call_id: CallId, user: UserId, } | { "type": "transport_lost", call_id: CallId, user: UserId, } | { "type": "ringing", call_id: CallId, user: UserId, } | { "type": "member_joined", call_id: CallId, user: UserId, } | { "type": "member_left", call_id: CallId, user: UserId, reason: EndReason | null, } | { "type": "first_media", call_id: CallId, user: UserId, kind: string, } | { "type": "remote_media_state", call_id: CallId, user: UserId, state: MediaState, } | { "type": "media_switched", call_id: CallId, by: UserId, media: CallMedia, } | { "type": "file_progress", call_id: CallId, user: UserId, name: string, done: number, total: number, sending: boolean, } | { "type": "file_offered", call_id: CallId, from: UserId, id: string, name: string, size: number, } | { "type": "file_failed", call_id: CallId, from: UserId, name: string, reason: string, } | { "type": "stats", call_id: CallId, peers: Array<PeerStats>, } | { "type": "device_failed", kind: DeviceKind, id: string, reason: string, } | { "type": "ended", call_id: CallId, reason: EndReason, 
+of: CallId, mode: MonitorMode, } | { "type": "conference", 
+/**
+ * The consult call.
+ */
+call_id: CallId, 
+/**
+ * The customer call.
+ */
+of: CallId, } | { "type": "transport_ready", call_id: CallId, user: UserId, } | { "type": "transport_lost", call_id: CallId, user: UserId, } | { "type": "ringing", call_id: CallId, user: UserId, } | { "type": "member_joined", call_id: CallId, user: UserId, } | { "type": "member_left", call_id: CallId, user: UserId, reason: EndReason | null, } | { "type": "first_media", call_id: CallId, user: UserId, kind: string, } | { "type": "remote_media_state", call_id: CallId, user: UserId, state: MediaState, } | { "type": "media_switched", call_id: CallId, by: UserId, media: CallMedia, } | { "type": "file_progress", call_id: CallId, user: UserId, name: string, done: number, total: number, sending: boolean, } | { "type": "file_offered", call_id: CallId, from: UserId, id: string, name: string, size: number, } | { "type": "file_failed", call_id: CallId, from: UserId, name: string, reason: string, } | { "type": "stats", call_id: CallId, peers: Array<PeerStats>, } | { "type": "device_failed", kind: DeviceKind, id: string, reason: string, } | { "type": "ended", call_id: CallId, reason: EndReason, 
 /**
  * Each member's stats when media stopped.
  */

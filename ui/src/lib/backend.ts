@@ -130,6 +130,7 @@ export interface Backend {
   monitor(agent: string, mode: MonitorMode): Promise<string>;
   setMonitor(callId: string, mode: MonitorMode): Promise<void>;
   takeOver(callId: string): Promise<void>;
+  conference(callId: string): Promise<void>;
   transfer(transfer: Transfer): Promise<void>;
   history(query: HistoryQuery): Promise<CallRow[]>;
   historyMessages(callId: string): Promise<MessageRow[]>;
@@ -207,6 +208,7 @@ export const tauriBackend: Backend = {
   monitor: (agent, mode) => invoke("monitor", { agent, mode }),
   setMonitor: (callId, mode) => invoke("set_monitor", { callId, mode }),
   takeOver: (callId) => invoke("take_over", { callId }),
+  conference: (callId) => invoke("conference", { callId }),
   transfer: (transfer) => invoke("transfer", { transfer }),
   history: (query) => invoke("history", { query }),
   historyMessages: (callId) => invoke("history_messages", { callId }),

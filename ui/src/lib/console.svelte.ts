@@ -33,7 +33,9 @@ export interface LiveCall {
   answeredAt: number | null;
   muted: { audio: boolean; video: boolean };
   /** A customer call: the consult we are holding about it now (its call id and colleague). */
-  consult: { id: string; with: string } | null;
+  consult: { id: string; with: string; conference?: boolean } | null;
+  /** The colleague's side of a consult that became a conference: the customer call. */
+  conferenceOf?: string | null;
   /** A consult: the customer call it is about (ours, or the colleague's who calls us). */
   consultOf: { id: string; customer: string; business: string | null } | null;
   /** The hold on the call now: who holds it (`mine`: we do) and since when (our clock). */
@@ -221,6 +223,13 @@ export class ConsoleState {
       }
       case "stats": {
         if (c) c.stats = e.peers;
+        break;
+      }
+      case "conference": {
+        // Ours to bridge (the agent's side), or the colleague's side of it.
+        const customer = this.find(e.of);
+        if (customer?.consult) customer.consult.conference = true;
+        else if (c) c.conferenceOf = e.of;
         break;
       }
       case "ended": {
@@ -428,6 +437,11 @@ export class ConsoleState {
   /** The warm transfer: the consulted colleague takes the customer. */
   async completeTransfer(c: LiveCall): Promise<void> {
     await this.run(() => this.backend.transfer({ call_id: c.id, to: { kind: "consulted" } }));
+  }
+
+  /** The conference: the consulted colleague joins us and the customer. */
+  async conference(c: LiveCall): Promise<void> {
+    await this.run(() => this.backend.conference(c.id));
   }
 
   /** Ends the consult: back to the customer (the server takes them off hold). */

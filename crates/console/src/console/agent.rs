@@ -141,6 +141,13 @@ impl Console {
         Ok(())
     }
 
+    /// As the agent of customer call `id`: joins the consulted colleague with the customer.
+    pub async fn conference(&self, id: &str) -> CmdResult<()> {
+        let (engine, _) = self.engine().await?;
+        engine.conference(&super::call_id(id)?);
+        Ok(())
+    }
+
     /// Ends the wrap-up with notes and a disposition (also kept in the history).
     pub async fn end_wrap_up(&self, w: EndWrapUp) -> CmdResult<()> {
         let (engine, _) = self.engine().await?;
