@@ -372,7 +372,80 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
         "{support}"
     );
     steps.shot(&d, "wallboard");
+
+    // A customer calls a2 (video); sup listens in from the wallboard and sees both sides: the
+    // monitor call's card, a2's camera and the customer's pictures forwarded by a2's engine.
+    // (a2 as a CLI bot agent now, which answers at once.)
     drop(a2);
+    let agent = Cli::start(
+        &server,
+        &server.token("a2"),
+        &[
+            "agent",
+            "--ready",
+            "--auto-accept",
+            "--skill",
+            "support",
+            "--duration",
+            "40",
+        ],
+    );
+    d.wait_attr(a2_row, "data-state", SHORT, |v| v == "ready")
+        .unwrap();
+    let customer = Cli::start(
+        &server,
+        &server.customer_token("support"),
+        &[
+            "queue",
+            "support",
+            "--video",
+            "--name",
+            "Bo",
+            "--duration",
+            "20",
+        ],
+    );
+    d.click(
+        &d.find(&format!("{a2_row} [data-testid=supervise-listen]"), SHORT)
+            .unwrap(),
+    )
+    .unwrap();
+    d.wait_attr("[data-testid=monitoring]", "data-mode", SHORT, |v| {
+        v == "listen"
+    })
+    .unwrap();
+    let tiles = || {
+        d.script(
+            "return [...document.querySelectorAll('[data-testid=video-tile]')]\
+             .map((t) => `${t.dataset.path}:${t.dataset.drawn}`).join(' ')",
+        )
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+    };
+    let drawn = |t: &str| {
+        t.split(' ')
+            .filter(|x| {
+                (x.starts_with("remote/") || x.starts_with("screen/")) && !x.ends_with(":0")
+            })
+            .count()
+    };
+    let deadline = std::time::Instant::now() + SHORT;
+    while drawn(&tiles()) < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let seen = tiles();
+    steps.shot(&d, "supervising");
+    assert_eq!(
+        drawn(&seen),
+        2,
+        "a2's camera and the customer's at sup: {seen}"
+    );
+    d.click(&d.find("[data-testid=hangup]", SHORT).unwrap())
+        .unwrap();
+    let summary = customer.finish();
+    assert_eq!(summary["end_reason"]["code"], "hangup", "{summary}");
+    drop(agent);
 
     // Settings on a 1366×768 screen: nothing runs off to the side, the microphone meter moves
     // (the tone microphone), the speaker test reports what it played; then the same in dark.

@@ -424,7 +424,8 @@ export class ConsoleState {
     const id = await this.run(() => this.backend.monitor(agent, mode));
     if (!id) return;
     this.add({
-      ...outgoing(id, [agent], "audio"),
+      // Video: the agent's camera and the customer's pictures come forwarded (we send none).
+      ...outgoing(id, [agent], "video"),
       monitor: { agent, mode, of: null },
     });
   }

@@ -723,25 +723,6 @@ impl Core {
         Ok(())
     }
 
-    pub(super) fn hangup(
-        &mut self,
-        session: &SessionId,
-        id: Option<RequestId>,
-        call_id: &CallId,
-        now: Millis,
-    ) -> Handled {
-        self.member_of(call_id, session)?;
-        // The agent who leaves a conference hands the customer to the colleague.
-        if self.calls.get(call_id).is_some_and(|c| c.conference)
-            && self.warm_transfer(session, id, call_id, now).is_ok()
-        {
-            return Ok(());
-        }
-        self.ack(session, id);
-        self.hang_up_any(call_id, session, now);
-        Ok(())
-    }
-
     /// RongCloud's single `hungup()` verb: declines a ringing call, cancels an unanswered
     /// outgoing one (or abandons the queue), and otherwise hangs up.
     pub(super) fn hang_up_any(&mut self, call_id: &CallId, session: &SessionId, now: Millis) {

@@ -151,6 +151,26 @@ impl Core {
         Ok(())
     }
 
+    /// `hangup`. (Here, since a conference changes it: its agent's hang-up hands over.)
+    pub(super) fn hangup(
+        &mut self,
+        session: &SessionId,
+        id: Option<RequestId>,
+        call_id: &CallId,
+        now: Millis,
+    ) -> Handled {
+        self.member_of(call_id, session)?;
+        // The agent who leaves a conference hands the customer to the colleague.
+        if self.calls.get(call_id).is_some_and(|c| c.conference)
+            && self.warm_transfer(session, id, call_id, now).is_ok()
+        {
+            return Ok(());
+        }
+        self.ack(session, id);
+        self.hang_up_any(call_id, session, now);
+        Ok(())
+    }
+
     /// The consult of customer call `of` whose agent `me` is, and the colleague in it: both
     /// still joined.
     fn consulted(&self, of: &CallId, me: &UserId) -> Option<(CallId, UserId)> {
