@@ -35,6 +35,25 @@ pub async fn queued_call(
     Ok(call)
 }
 
+/// Agent a1 (the default 440 Hz hum) takes a billing customer who hums 660 Hz, in a call of
+/// `media`; returns both once the customer hears a1.
+pub async fn a1_with_a_humming_customer(
+    server: &crate::server::DevServer,
+    media: switchboard_protocol::CallMedia,
+) -> Result<(Side, Side, CallId)> {
+    let mut a1 = Side::start(server, "a1").await?;
+    a1.agent_ready(&["billing"]);
+    let mut customer = Side::start_token_with(server, &server.customer_token("billing"), |c| {
+        c.microphone = "tone:660".into()
+    })
+    .await?;
+    let call = queued_call(&mut customer, &mut a1, "billing", media).await?;
+    customer
+        .until_stats(&call, "a1", "a1's voice", |s| s.audio.tones[0] > 10)
+        .await?;
+    Ok((a1, customer, call))
+}
+
 pub async fn video_call(caller: &mut Side, callee: &mut Side) -> Result<CallId> {
     let (a, b) = (caller.engine.user().clone(), callee.engine.user().clone());
     let call = caller

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use switchboard_engine::{Event, PeerStats};
 use switchboard_protocol::{CallId, CallMedia, EndCode};
-use switchboard_tests::calls::{Side, queued_call, uid};
+use switchboard_tests::calls::{Side, a1_with_a_humming_customer, uid};
 use switchboard_tests::server::DevServer;
 
 /// Blocks of 40 ms in which each hum was heard: 440 (a1), 550 (a2), 660 (the customer).
@@ -56,18 +56,7 @@ async fn conference(a1: &mut Side, a2: &mut Side, call: &CallId) -> CallId {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consult_becomes_a_conference_everyone_hears_everyone_and_members_leave() {
     let server = DevServer::start("").unwrap();
-    let mut a1 = Side::start(&server, "a1").await.unwrap();
-    a1.agent_ready(&["billing"]);
-    let mut customer = Side::start_token_with(&server, &server.customer_token("billing"), |c| {
-        c.microphone = "tone:660".into()
-    })
-    .await
-    .unwrap();
-    let call = queued_call(&mut customer, &mut a1, "billing", CallMedia::Audio)
-        .await
-        .unwrap();
-    customer
-        .until_stats(&call, "a1", "a1's voice", |s| s.audio.tones[0] > 10)
+    let (mut a1, customer, call) = a1_with_a_humming_customer(&server, CallMedia::Audio)
         .await
         .unwrap();
     let mut a2 = Side::start_with(&server, "a2", |c| c.microphone = "tone:550".into())

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use switchboard_engine::{Event, PeerStats};
 use switchboard_protocol::{CallId, CallMedia, MonitorMode};
-use switchboard_tests::calls::{Side, queued_call, uid};
+use switchboard_tests::calls::{Side, a1_with_a_humming_customer, uid};
 use switchboard_tests::server::DevServer;
 
 /// At most this many of the 75 blocks in 3 s may show a hum that was not sent: a packet
@@ -45,18 +45,7 @@ async fn mode(side: &mut Side, want: MonitorMode) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_listens_whispers_and_barges_and_each_party_hears_what_it_should() {
     let server = DevServer::start("").unwrap();
-    let mut a1 = Side::start(&server, "a1").await.unwrap();
-    a1.agent_ready(&["billing"]);
-    let mut customer = Side::start_token_with(&server, &server.customer_token("billing"), |c| {
-        c.microphone = "tone:660".into()
-    })
-    .await
-    .unwrap();
-    let call = queued_call(&mut customer, &mut a1, "billing", CallMedia::Video)
-        .await
-        .unwrap();
-    customer
-        .until_stats(&call, "a1", "a1's voice", |s| s.audio.tones[0] > 10)
+    let (mut a1, mut customer, call) = a1_with_a_humming_customer(&server, CallMedia::Video)
         .await
         .unwrap();
 

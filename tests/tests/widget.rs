@@ -374,6 +374,20 @@ fn an_agent_consults_a_colleague_and_hands_a_browser_customer_over_warm() {
     );
 }
 
+/// MONITOR's half-second lines of what the customer heard, until the media figures (also
+/// returned).
+fn ears(browser: &Browser) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let mut ears = Vec::new();
+    loop {
+        let v = browser.next("what the customer heard");
+        match v.get("ear") {
+            Some(ear) => ears.push(ear.clone()),
+            None if v.get("video_decoded").is_some() => return (ears, v),
+            None => {}
+        }
+    }
+}
+
 /// Supervision seen from the customer's browser: one peer connection, no signaling frame that
 /// names the monitor, and (by a Web Audio analyser on what it plays) no supervisor's hum while
 /// sup listens and whispers, then the hum once sup barges — the check that the ear works.
@@ -428,15 +442,7 @@ fn a_supervisor_monitors_a_browser_customer_who_has_one_connection_and_hears_onl
             "18",
         ],
     );
-    let mut ears = Vec::new();
-    let media = loop {
-        let v = browser.next("what the customer heard");
-        match v.get("ear") {
-            Some(ear) => ears.push(ear.clone()),
-            None if v.get("video_decoded").is_some() => break v,
-            None => {}
-        }
-    };
+    let (ears, media) = ears(&browser);
     // Half-second looks by the time they ended, since the monitor began.
     let since = |e: &serde_json::Value| e["at"].as_u64().unwrap().saturating_sub(start);
     let count = |e: &serde_json::Value, k: &str| e[k].as_u64().unwrap();
@@ -531,15 +537,7 @@ fn a_browser_customer_in_a_conference_hears_both_agents_over_one_connection() {
     );
     assert_eq!(browser.until("phase")["phase"], "in_call");
     browser.until("first_frame_ms");
-    let mut ears = Vec::new();
-    loop {
-        let v = browser.next("what the customer heard");
-        match v.get("ear") {
-            Some(ear) => ears.push(ear.clone()),
-            None if v.get("video_decoded").is_some() => break,
-            None => {}
-        }
-    }
+    let (ears, _) = ears(&browser);
     // The conference began some 6 s in (consult at 2 s, a2 answers, 2 s of talk): the last
     // 5 s are well inside it.
     let last: Vec<_> = ears.iter().rev().take(10).collect();

@@ -130,13 +130,7 @@ impl Core {
         of: &CallId,
         now: Millis,
     ) -> Handled {
-        let (me, _) = self.joined_member_of(of, session)?;
-        let Some((consult, colleague)) = self.consulted(of, &me.user) else {
-            return Err(refuse(
-                ErrorCode::WrongState,
-                "a warm transfer needs a consult the colleague answered",
-            ));
-        };
+        let (me, consult, colleague) = self.in_consult(of, session, "a warm transfer")?;
         if let Some(c) = self.calls.get_mut(of) {
             // Handed on: the consult's end must not take the customer off hold.
             c.consult = None;
@@ -171,6 +165,24 @@ impl Core {
         Ok(())
     }
 
+    /// The caller (the agent of customer call `of`), its consult, and the colleague in it,
+    /// both still joined; refused otherwise (`what` is the action that needs them).
+    fn in_consult(
+        &self,
+        of: &CallId,
+        session: &SessionId,
+        what: &str,
+    ) -> Result<(UserKey, CallId, UserId), super::Refusal> {
+        let (me, _) = self.joined_member_of(of, session)?;
+        let (consult, colleague) = self.consulted(of, &me.user).ok_or_else(|| {
+            refuse(
+                ErrorCode::WrongState,
+                format!("{what} needs a consult the colleague answered"),
+            )
+        })?;
+        Ok((me, consult, colleague))
+    }
+
     /// The consult of customer call `of` whose agent `me` is, and the colleague in it: both
     /// still joined.
     fn consulted(&self, of: &CallId, me: &UserId) -> Option<(CallId, UserId)> {
@@ -201,13 +213,7 @@ impl Core {
         of: &CallId,
         now: Millis,
     ) -> Handled {
-        let (me, _) = self.joined_member_of(of, session)?;
-        let Some((consult, colleague)) = self.consulted(of, &me.user) else {
-            return Err(refuse(
-                ErrorCode::WrongState,
-                "a conference needs a consult the colleague answered",
-            ));
-        };
+        let (_, consult, colleague) = self.in_consult(of, session, "a conference")?;
         let Some(c) = self.calls.get_mut(of).filter(|c| !c.conference) else {
             return Err(refuse(ErrorCode::WrongState, "already a conference"));
         };

@@ -35,6 +35,16 @@ fn hold_told(msgs: &[ServerMessage]) -> Vec<bool> {
         .collect()
 }
 
+/// The call offered among `msgs`.
+fn offered(msgs: &[ServerMessage]) -> IncomingCall {
+    msgs.iter()
+        .find_map(|m| match m {
+            ServerMessage::IncomingCall(i) => Some(i.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
 fn record_of<'a>(w: &'a World, call: &CallId) -> &'a super::CallSummary {
     w.call_records()
         .into_iter()
@@ -97,13 +107,7 @@ fn a_consult_then_a_warm_transfer_hands_the_customer_to_the_colleague() {
         })
         .collect();
     assert_eq!(ended, vec![(k.clone(), transferred(Side::Remote))]);
-    let offer = a2_saw
-        .iter()
-        .find_map(|m| match m {
-            ServerMessage::IncomingCall(i) => Some(i.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let offer = offered(&a2_saw);
     assert_eq!(offer.call_id, call);
     let q = offer.queue.unwrap();
     assert!(q.warm);
@@ -316,13 +320,7 @@ fn a_consult_becomes_a_conference_and_the_agent_who_leaves_hands_the_customer_ov
     let transferred = |side| EndReason::new(EndCode::Transferred, side);
     assert_eq!(w.ended(&a1), vec![transferred(Side::Local); 2]);
     let a2_saw = w.take(&a2);
-    let offer = a2_saw
-        .iter()
-        .find_map(|m| match m {
-            ServerMessage::IncomingCall(i) => Some(i.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let offer = offered(&a2_saw);
     assert_eq!(offer.call_id, call);
     assert!(offer.queue.unwrap().warm);
     w.accept(&a2, &call);
