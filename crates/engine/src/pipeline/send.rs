@@ -106,7 +106,7 @@ pub async fn send_video(
                         continue;
                     }
                 };
-                // (The agent's camera goes to a supervisor who asked for video only.)
+                // The agent's camera goes only to a supervisor who asked for video.
                 let muted = kind == VideoKind::Camera && shared.video_muted.load(Ordering::Relaxed);
                 if !shared.may_send() || !shared.with_customer.load(Ordering::Relaxed) || muted {
                     forwarding = None;
