@@ -301,7 +301,13 @@ fn an_agent_signs_in_calls_answers_and_takes_a_customer() {
         .is_ok_and(|v| v == "connected")
     });
     steps.shot(&d, "consulting");
-    d.click(&d.find("[data-testid=complete-transfer]", SHORT).unwrap())
+    // A conference first (the three talk, a1's engine bridging); then a1 leaves it, which
+    // hands the customer to the colleague as the warm transfer does.
+    d.click(&d.find("[data-testid=conference]", SHORT).unwrap())
+        .unwrap();
+    d.find("[data-testid=in-conference]", SHORT).unwrap();
+    steps.shot(&d, "conference");
+    d.click(&d.find("[data-testid=leave-conference]", SHORT).unwrap())
         .unwrap();
     wait_until("the customer call handed over", SHORT, || {
         history_rows(&d, "transferred") >= 1
