@@ -233,17 +233,7 @@ impl Core {
             of: of.clone(),
             since: now,
         });
-        let sessions: Vec<SessionId> = self
-            .calls
-            .get(&consult)
-            .into_iter()
-            .flat_map(|k| k.members.iter())
-            .filter(|m| m.state == MemberState::Joined)
-            .filter_map(|m| m.session.clone())
-            .collect();
-        for s in sessions {
-            self.send(&s, message.clone());
-        }
+        self.broadcast(&consult, None, message);
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use switchboard_protocol::{
-    CallHold, CallId, ErrorCode, MemberState, RequestId, ServerMessage, SessionId, SetHold, UserId,
+    CallHold, CallId, ErrorCode, RequestId, ServerMessage, SessionId, SetHold, UserId,
 };
 
 use super::{Core, Handled, Millis, refuse};
@@ -121,14 +121,6 @@ impl Core {
             since,
             count: call.holds.count,
         });
-        let joined: Vec<SessionId> = call
-            .members
-            .iter()
-            .filter(|m| m.state == MemberState::Joined)
-            .filter_map(|m| m.session.clone())
-            .collect();
-        for s in joined {
-            self.send(&s, message.clone());
-        }
+        self.broadcast(call_id, None, message);
     }
 }

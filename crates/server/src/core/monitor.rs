@@ -232,15 +232,7 @@ impl Core {
             mode: m.mode,
             since: m.since,
         };
-        let joined: Vec<SessionId> = call
-            .members
-            .iter()
-            .filter(|x| x.state == MemberState::Joined)
-            .filter_map(|x| x.session.clone())
-            .collect();
-        for s in joined {
-            self.send(&s, ServerMessage::MonitorMode(update.clone()));
-        }
+        self.broadcast(monitor, None, ServerMessage::MonitorMode(update));
         self.queue.cti_dirty = true;
     }
 
